@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh Debian 12 machine:
+#   make run    install what is missing, build Release, serve on https://127.0.0.1:9443
+#   make test   install what is missing, build, run every test (release, sanitizers, fuzzing)
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+RELEASE := $(BUILD_DIR)/release
+SANITIZE := $(BUILD_DIR)/sanitize
+FUZZ := $(BUILD_DIR)/fuzz
+
+.PHONY: all deps build run test test-release test-sanitize fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(RELEASE) -j $(JOBS)
+
+run: build
+	@scripts/run-demo.sh $(RELEASE)/cmd/meshinject
+
+test: test-release test-sanitize fuzz
+
+test-release: deps
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DMESHINJECT_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build $(RELEASE) -j $(JOBS)
+	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESHINJECT_WERROR=ON \
+	  -DMESHINJECT_SANITIZE="address;undefined" -DMESHINJECT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE) -j $(JOBS)
+	cd $(SANITIZE) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  MESHINJECT_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@scripts/run-fuzzers.sh $(FUZZ) $(FUZZ_SECONDS)
+
+bench: build
+	@for b in $(RELEASE)/bench/*_bench; do echo "== $$b"; $$b; done
+
+clean:
+	rm -rf $(BUILD_DIR)

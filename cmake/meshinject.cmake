@@ -1,0 +1,37 @@
+# Shared build settings: warnings, sanitizers, and the helpers every folder uses.
+
+add_library(meshinject_options INTERFACE)
+target_compile_options(meshinject_options INTERFACE -Wall -Wextra -Wno-missing-field-initializers)
+target_include_directories(meshinject_options INTERFACE ${PROJECT_SOURCE_DIR})
+if(MESHINJECT_WERROR)
+  target_compile_options(meshinject_options INTERFACE -Werror)
+endif()
+if(MESHINJECT_SANITIZE)
+  string(REPLACE ";" "," _sanitizers "${MESHINJECT_SANITIZE}")
+  target_compile_options(meshinject_options INTERFACE -fsanitize=${_sanitizers} -fno-omit-frame-pointer
+                                                      -fno-sanitize-recover=all)
+  target_link_options(meshinject_options INTERFACE -fsanitize=${_sanitizers})
+  target_compile_definitions(meshinject_options INTERFACE MESHINJECT_SANITIZED=1)
+endif()
+
+# meshinject_library(name SOURCES ... DEPS ...): one static library per source folder.
+function(meshinject_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(${name} PUBLIC meshinject_options ${ARG_DEPS})
+endfunction()
+
+# meshinject_test(name LABELS unit|integration|conformance SOURCES ... DEPS ...)
+# Tests find the conformance data through MESHINJECT_CONFORMANCE_DIR and the built
+# binary through MESHINJECT_BINARY; both are passed in the environment.
+function(meshinject_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS;SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE meshinject_options ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "MESHINJECT_CONFORMANCE_DIR=${MESHINJECT_CONFORMANCE_DIR};MESHINJECT_SOURCE_DIR=${PROJECT_SOURCE_DIR};MESHINJECT_BINARY=$<TARGET_FILE:meshinject>")
+endfunction()
