@@ -1,0 +1,294 @@
+#include "core/decision.hpp"
+
+#include <array>
+
+namespace meshinject::core {
+
+namespace {
+
+constexpr std::string_view ignored_namespaces[] = {"kube-system", "kube-public"};
+
+bool is_ignored_namespace(std::string_view ns) noexcept {
+  for (std::string_view ignored : ignored_namespaces)
+    if (ns == ignored) return true;
+  return false;
+}
+
+enum class choice : std::uint8_t { opt_in, opt_out, none, invalid };
+
+// Lower-cases at most five bytes into a stack buffer: the longest accepted word
+// is "false", so anything longer is invalid without looking further.
+choice classify(std::string_view value) noexcept {
+  if (value.empty()) return choice::none;
+  if (value.size() > 5) return choice::invalid;
+  std::array<char, 5> buf{};
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  std::string_view v(buf.data(), value.size());
+  if (v == "y" || v == "yes" || v == "true" || v == "on") return choice::opt_in;
+  if (v == "n" || v == "no" || v == "false" || v == "off") return choice::opt_out;
+  return choice::invalid;
+}
+
+// Pod data quoted for human text: escapes quotes, backslashes and control bytes,
+// and cuts long values on a UTF-8 boundary.
+std::string quote_value(std::string_view value, std::size_t max_bytes = 63) {
+  bool cut = value.size() > max_bytes;
+  if (cut) {
+    std::size_t end = max_bytes;
+    while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+    value = value.substr(0, end);
+  }
+  std::string out = "\"";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += cut ? "...\"" : "\"";
+  return out;
+}
+
+}  // namespace
+
+std::optional<injection_policy_mode> parse_policy(std::string_view text) noexcept {
+  if (text == "enabled") return injection_policy_mode::enabled;
+  if (text == "disabled") return injection_policy_mode::disabled;
+  return std::nullopt;
+}
+
+std::string_view policy_name(injection_policy_mode mode) noexcept {
+  return mode == injection_policy_mode::enabled ? "enabled" : "disabled";
+}
+
+std::string_view reason_code(decision_reason reason) noexcept {
+  switch (reason) {
+    case decision_reason::host_network:
+      return "host-network";
+    case decision_reason::ignored_namespace:
+      return "ignored-namespace";
+    case decision_reason::label_opt_in:
+      return "label-opt-in";
+    case decision_reason::label_opt_out:
+      return "label-opt-out";
+    case decision_reason::annotation_opt_in:
+      return "annotation-opt-in";
+    case decision_reason::annotation_opt_out:
+      return "annotation-opt-out";
+    case decision_reason::never_inject_selector:
+      return "never-inject-selector";
+    case decision_reason::always_inject_selector:
+      return "always-inject-selector";
+    case decision_reason::policy_enabled:
+      return "policy-enabled";
+    case decision_reason::policy_disabled:
+      return "policy-disabled";
+  }
+  return "unknown";
+}
+
+decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
+  decision d;
+  if (pod.host_network) {
+    d.reason = decision_reason::host_network;
+    return d;
+  }
+  if (is_ignored_namespace(pod.namespace_name)) {
+    d.reason = decision_reason::ignored_namespace;
+    return d;
+  }
+
+  const label* explicit_choice = find_label(pod.labels, inject_key);
+  const bool from_label = explicit_choice != nullptr;
+  if (!from_label) explicit_choice = find_label(pod.annotations, inject_key);
+  if (explicit_choice != nullptr) {
+    switch (classify(explicit_choice->value)) {
+      case choice::opt_in:
+        d.inject = true;
+        d.reason = from_label ? decision_reason::label_opt_in : decision_reason::annotation_opt_in;
+        return d;
+      case choice::opt_out:
+        d.reason = from_label ? decision_reason::label_opt_out : decision_reason::annotation_opt_out;
+        return d;
+      case choice::invalid:
+        d.ignored_value = explicit_choice->value;
+        d.ignored_value_from_label = from_label;
+        break;
+      case choice::none:
+        break;
+    }
+  }
+
+  if (int i = rules.never_inject.first_match(pod.labels); i >= 0) {
+    d.reason = decision_reason::never_inject_selector;
+    d.selector_index = i;
+    return d;
+  }
+  if (int i = rules.always_inject.first_match(pod.labels); i >= 0) {
+    d.inject = true;
+    d.reason = decision_reason::always_inject_selector;
+    d.selector_index = i;
+    return d;
+  }
+  d.inject = rules.policy == injection_policy_mode::enabled;
+  d.reason = d.inject ? decision_reason::policy_enabled : decision_reason::policy_disabled;
+  return d;
+}
+
+std::string ignored_value_warning(const decision& d) {
+  if (!d.has_warning()) return {};
+  return std::string(inject_key) + (d.ignored_value_from_label ? " label" : " annotation") + " value " +
+         quote_value(d.ignored_value) +
+         " is not one of y, yes, true, on, n, no, false, off; it is ignored and the selectors and "
+         "policy decide";
+}
+
+std::string_view outcome_name(decision_step::outcome o) noexcept {
+  switch (o) {
+    case decision_step::outcome::passed:
+      return "passed";
+    case decision_step::outcome::decided:
+      return "decided";
+    case decision_step::outcome::not_applicable:
+      return "not-applicable";
+    case decision_step::outcome::not_reached:
+      return "not-reached";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Builds the step list; the first call to settle() fixes the verdict and every
+// later step is marked not_reached. A step reference is only valid until the
+// next step() call (the vector may grow).
+class explainer {
+ public:
+  explanation result;
+
+  decision_step& step(std::string name, std::string detail) {
+    decision_step& s = result.steps.emplace_back();
+    s.name = std::move(name);
+    s.detail = std::move(detail);
+    s.result = decided_ ? decision_step::outcome::not_reached : decision_step::outcome::passed;
+    return s;
+  }
+
+  void settle(decision_step& s, bool inject, decision_reason reason, int selector_index = -1) {
+    if (decided_) return;
+    decided_ = true;
+    s.result = decision_step::outcome::decided;
+    s.inject = inject;
+    s.reason = reason;
+    result.verdict.inject = inject;
+    result.verdict.reason = reason;
+    result.verdict.selector_index = selector_index;
+  }
+
+  void not_applicable(decision_step& s) {
+    if (!decided_) s.result = decision_step::outcome::not_applicable;
+  }
+
+  bool decided() const noexcept { return decided_; }
+
+ private:
+  bool decided_ = false;
+};
+
+void explain_value(explainer& ex, const label* found, bool from_label) {
+  const std::string_view where = from_label ? "label" : "annotation";
+  decision_step& s = ex.step(std::string(where) + ' ' + std::string(inject_key), {});
+  if (found == nullptr) {
+    s.detail = "absent";
+    return;
+  }
+  const std::string shown = quote_value(found->value);
+  switch (classify(found->value)) {
+    case choice::opt_in:
+      s.detail = "value " + shown + " opts in";
+      ex.settle(s, true, from_label ? decision_reason::label_opt_in : decision_reason::annotation_opt_in);
+      break;
+    case choice::opt_out:
+      s.detail = "value " + shown + " opts out";
+      ex.settle(s, false, from_label ? decision_reason::label_opt_out : decision_reason::annotation_opt_out);
+      break;
+    case choice::none:
+      s.detail = "empty: no explicit choice";
+      break;
+    case choice::invalid:
+      s.detail = "value " + shown +
+                 " is not one of y, yes, true, on, n, no, false, off; ignored (a warning is returned)";
+      if (!ex.decided()) {
+        ex.result.verdict.ignored_value = found->value;
+        ex.result.verdict.ignored_value_from_label = from_label;
+      }
+      break;
+  }
+}
+
+void explain_selectors(explainer& ex, const selector_list& list, std::string_view field, label_set labels,
+                       bool inject, decision_reason reason) {
+  if (list.empty()) {
+    ex.not_applicable(ex.step(std::string(field), "none configured"));
+    return;
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const bool matched = list.matches(i, labels);
+    decision_step& s = ex.step(std::string(field) + '[' + std::to_string(i) + ']',
+                               list.describe(i) + (matched ? ": matches" : ": does not match"));
+    s.selector_index = static_cast<int>(i);
+    s.matched = matched;
+    if (matched) ex.settle(s, inject, reason, static_cast<int>(i));
+  }
+}
+
+}  // namespace
+
+explanation explain_decision(const pod_facts& pod, const injection_rules& rules) {
+  explainer ex;
+
+  decision_step& host =
+      ex.step("hostNetwork", pod.host_network ? "spec.hostNetwork is true" : "spec.hostNetwork is false");
+  if (pod.host_network) ex.settle(host, false, decision_reason::host_network);
+
+  const bool ignored = is_ignored_namespace(pod.namespace_name);
+  decision_step& ns = ex.step("ignored namespace", "namespace " + quote_value(pod.namespace_name, 253) +
+                                                       (ignored ? " is ignored" : " is not ignored") +
+                                                       " (ignored: kube-system, kube-public)");
+  if (ignored) ex.settle(ns, false, decision_reason::ignored_namespace);
+
+  const label* from_label = find_label(pod.labels, inject_key);
+  explain_value(ex, from_label, true);
+  if (from_label != nullptr) {
+    decision_step& s = ex.step("annotation " + std::string(inject_key),
+                               "not consulted: the label is present and wins over the annotation");
+    ex.not_applicable(s);
+  } else {
+    explain_value(ex, find_label(pod.annotations, inject_key), false);
+  }
+
+  explain_selectors(ex, rules.never_inject, "neverInjectSelector", pod.labels, false,
+                    decision_reason::never_inject_selector);
+  explain_selectors(ex, rules.always_inject, "alwaysInjectSelector", pod.labels, true,
+                    decision_reason::always_inject_selector);
+
+  const bool enabled = rules.policy == injection_policy_mode::enabled;
+  decision_step& policy = ex.step("policy", "policy is " + std::string(policy_name(rules.policy)));
+  ex.settle(policy, enabled, enabled ? decision_reason::policy_enabled : decision_reason::policy_disabled);
+
+  ex.result.warning = ignored_value_warning(ex.result.verdict);
+  return std::move(ex.result);
+}
+
+}  // namespace meshinject::core

@@ -1,0 +1,134 @@
+#pragma once
+// The injection decision: "should this pod get a sidecar, and why?"
+//
+// decide() is the request-path form: a handful of comparisons over views into
+// the parsed request, no allocation, no exceptions. explain_decision() is the
+// cold-path form behind `meshinject explain`: it walks the same steps, keeps what
+// each one saw, and must reach the same verdict (the conformance test checks it
+// on every row of conformance/inject-required.yaml).
+//
+// Steps, in order (SPEC section 4); the first that decides wins:
+//   1. spec.hostNetwork true                      -> skip  (host-network)
+//   2. namespace kube-system or kube-public       -> skip  (ignored-namespace)
+//   3. label sidecar.istio.io/inject if the key is present, else the annotation
+//      of the same name, lower-cased: y yes true on -> inject, n no false off ->
+//      skip, empty or absent -> go on, anything else -> warn and go on
+//   4. first matching neverInjectSelector          -> skip  (never-inject-selector)
+//   5. first matching alwaysInjectSelector         -> inject (always-inject-selector)
+//   6. policy enabled -> inject, disabled -> skip
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/labels.hpp"
+#include "core/selector.hpp"
+
+namespace meshinject::core {
+
+// The label and annotation key that opts a pod in or out.
+inline constexpr std::string_view inject_key = "sidecar.istio.io/inject";
+
+enum class injection_policy_mode : std::uint8_t { enabled, disabled };
+
+// "enabled" or "disabled" (case-sensitive, as Istio); std::nullopt for anything
+// else, which the config loader must reject.
+std::optional<injection_policy_mode> parse_policy(std::string_view text) noexcept;
+std::string_view policy_name(injection_policy_mode mode) noexcept;
+
+enum class decision_reason : std::uint8_t {
+  host_network,
+  ignored_namespace,
+  label_opt_in,
+  label_opt_out,
+  annotation_opt_in,
+  annotation_opt_out,
+  never_inject_selector,
+  always_inject_selector,
+  policy_enabled,
+  policy_disabled,
+};
+inline constexpr std::size_t decision_reason_count = 10;
+
+// Stable kebab-case code for logs, metrics labels, explain and auditAnnotations:
+// "host-network", "ignored-namespace", "label-opt-in", "label-opt-out",
+// "annotation-opt-in", "annotation-opt-out", "never-inject-selector",
+// "always-inject-selector", "policy-enabled", "policy-disabled".
+std::string_view reason_code(decision_reason reason) noexcept;
+
+// What the decision looks at. Views only: they must outlive the call (and any
+// decision that holds ignored_value).
+struct pod_facts {
+  std::string_view namespace_name;
+  bool host_network = false;
+  label_set labels;
+  label_set annotations;
+};
+
+// The config-derived half of the decision, compiled at load and immutable.
+struct injection_rules {
+  injection_policy_mode policy = injection_policy_mode::enabled;
+  selector_list never_inject;
+  selector_list always_inject;
+};
+
+struct decision {
+  bool inject = false;
+  decision_reason reason = decision_reason::policy_disabled;
+  int selector_index = -1;  // for never/always_inject_selector: which selector matched
+
+  // Set when sidecar.istio.io/inject held a value that is neither yes-like nor
+  // no-like; it was ignored and later steps decided. Views the pod_facts input.
+  std::string_view ignored_value;
+  bool ignored_value_from_label = false;
+
+  bool has_warning() const noexcept { return !ignored_value.empty(); }
+};
+
+decision decide(const pod_facts& pod, const injection_rules& rules) noexcept;
+
+// The AdmissionResponse warning for a decision that ignored an invalid value, or
+// "" when there is none. The value is quoted with control characters escaped and
+// cut to 63 bytes, so a hostile annotation cannot flood the response.
+std::string ignored_value_warning(const decision& d);
+
+// One step of explain_decision, shaped so text and JSON renderings are direct:
+//   text:  "<name>: <outcome> - <detail>"
+//   JSON:  {"step": name, "outcome": outcome_name(result), "detail": detail,
+//           "reason": reason_code(*reason), "inject": inject, "matched": *matched}
+struct decision_step {
+  enum class outcome : std::uint8_t {
+    passed,          // looked, did not decide
+    decided,         // this step made the decision
+    not_applicable,  // nothing to look at (annotation when the label is present, no selectors)
+    not_reached,     // after the deciding step; detail still says what it would have seen
+  };
+
+  std::string name;    // "hostNetwork", "ignored namespace", "label sidecar.istio.io/inject",
+                       // "annotation sidecar.istio.io/inject", "neverInjectSelector[i]",
+                       // "alwaysInjectSelector[i]" (no index: one not_applicable step for an
+                       // empty list), "policy"
+  std::string detail;  // one sentence: what the step saw
+  outcome result = outcome::passed;
+  bool inject = false;                    // the verdict, when result == decided
+  std::optional<decision_reason> reason;  // set when result == decided
+  int selector_index = -1;                // selector steps only
+  std::optional<bool> matched;            // selector steps only: does the selector match the pod
+};
+
+std::string_view outcome_name(decision_step::outcome o) noexcept;  // "passed", "decided",
+                                                                   // "not-applicable", "not-reached"
+
+struct explanation {
+  std::vector<decision_step> steps;  // every step, in order
+  decision verdict;                  // taken from the deciding step, not from decide()
+  std::string warning;               // ignored_value_warning(verdict)
+};
+
+// Cold path for `meshinject explain`. verdict.ignored_value views `pod`.
+explanation explain_decision(const pod_facts& pod, const injection_rules& rules);
+
+}  // namespace meshinject::core

@@ -1,0 +1,474 @@
+#include "core/decision.hpp"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Global allocation counter for the no-allocation test. It replaces operator
+// new for this whole test program; counting is switched on only around the code
+// under test.
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<std::size_t> g_allocations{0};
+
+void* counted_alloc(std::size_t size, std::size_t align = 0) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (align > alignof(std::max_align_t)) {
+    std::size_t rounded = (size + align - 1) / align * align;
+    p = std::aligned_alloc(align, rounded);
+  } else {
+    p = std::malloc(size);
+  }
+  return p;
+}
+
+// Out of line so GCC does not inline free() into callers of operator delete and
+// then warn that a pointer from operator new reaches free() (-Wmismatched-new-delete).
+[[gnu::noinline]] void raw_free(void* p) noexcept { std::free(p); }
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (void* p = counted_alloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  if (void* p = counted_alloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t align) {
+  if (void* p = counted_alloc(size, static_cast<std::size_t>(align))) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+  if (void* p = counted_alloc(size, static_cast<std::size_t>(align))) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size); }
+void operator delete(void* p) noexcept { raw_free(p); }
+void operator delete[](void* p) noexcept { raw_free(p); }
+void operator delete(void* p, std::size_t) noexcept { raw_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { raw_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { raw_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { raw_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { raw_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { raw_free(p); }
+
+namespace meshinject::core {
+namespace {
+
+selector_list selectors(const std::string& yaml) {
+  return selector_list::compile(YAML::Load(yaml), "test.yaml", "sel");
+}
+
+injection_rules rules(injection_policy_mode policy, const std::string& never = "[]",
+                      const std::string& always = "[]") {
+  return injection_rules{policy, selectors(never), selectors(always)};
+}
+
+// A pod whose views point into its own storage.
+struct test_pod {
+  std::string ns = "default";
+  bool host_network = false;
+  std::vector<std::pair<std::string, std::string>> label_kv, annotation_kv;
+  std::vector<label> label_views, annotation_views;
+
+  pod_facts facts() {
+    label_views.clear();
+    annotation_views.clear();
+    for (const auto& [k, v] : label_kv) label_views.push_back({k, v});
+    for (const auto& [k, v] : annotation_kv) annotation_views.push_back({k, v});
+    return pod_facts{ns, host_network, label_views, annotation_views};
+  }
+};
+
+test_pod with_annotation(std::string value) {
+  test_pod p;
+  p.annotation_kv = {{"other", "x"}, {std::string(inject_key), std::move(value)}};
+  return p;
+}
+test_pod with_label(std::string value) {
+  test_pod p;
+  p.label_kv = {{"app", "web"}, {std::string(inject_key), std::move(value)}};
+  return p;
+}
+
+constexpr auto enabled = injection_policy_mode::enabled;
+constexpr auto disabled = injection_policy_mode::disabled;
+
+TEST(parse_policy, only_exact_enabled_and_disabled) {
+  EXPECT_EQ(parse_policy("enabled"), enabled);
+  EXPECT_EQ(parse_policy("disabled"), disabled);
+  for (const char* bad : {"", "Enabled", "DISABLED", "enabled ", "wrong_policy", "true", "on"})
+    EXPECT_EQ(parse_policy(bad), std::nullopt) << bad;
+  EXPECT_EQ(policy_name(enabled), "enabled");
+  EXPECT_EQ(policy_name(disabled), "disabled");
+}
+
+TEST(reason_code, every_reason_has_a_distinct_kebab_case_code) {
+  const std::vector<std::string_view> want = {
+      "host-network",      "ignored-namespace",  "label-opt-in",          "label-opt-out",
+      "annotation-opt-in", "annotation-opt-out", "never-inject-selector", "always-inject-selector",
+      "policy-enabled",    "policy-disabled"};
+  ASSERT_EQ(want.size(), decision_reason_count);
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < decision_reason_count; ++i) {
+    std::string_view code = reason_code(static_cast<decision_reason>(i));
+    EXPECT_EQ(code, want[i]);
+    seen.insert(code);
+  }
+  EXPECT_EQ(seen.size(), decision_reason_count);
+}
+
+TEST(decide, host_network_skips_before_anything_else) {
+  test_pod p = with_label("true");
+  p.host_network = true;
+  p.ns = "kube-system";
+  decision d = decide(p.facts(), rules(enabled, "[]", "[{matchLabels: {app: web}}]"));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::host_network);
+  EXPECT_EQ(d.selector_index, -1);
+}
+
+TEST(decide, ignored_namespaces_skip_even_opted_in_pods) {
+  for (const char* ns : {"kube-system", "kube-public"}) {
+    test_pod p = with_annotation("true");
+    p.ns = ns;
+    decision d = decide(p.facts(), rules(enabled));
+    EXPECT_FALSE(d.inject) << ns;
+    EXPECT_EQ(d.reason, decision_reason::ignored_namespace) << ns;
+  }
+  // Only those two: upstream's longer list is not ours.
+  for (const char* ns : {"kube-node-lease", "local-path-storage", "kube-systemx", "Kube-System", ""}) {
+    test_pod p;
+    p.ns = ns;
+    EXPECT_EQ(decide(p.facts(), rules(enabled)).reason, decision_reason::policy_enabled) << ns;
+  }
+}
+
+TEST(decide, label_and_annotation_opt_in_and_out) {
+  struct row {
+    test_pod pod;
+    injection_policy_mode policy;
+    bool inject;
+    decision_reason reason;
+  };
+  std::vector<row> rows = {
+      {with_label("true"), disabled, true, decision_reason::label_opt_in},
+      {with_label("false"), enabled, false, decision_reason::label_opt_out},
+      {with_annotation("true"), disabled, true, decision_reason::annotation_opt_in},
+      {with_annotation("false"), enabled, false, decision_reason::annotation_opt_out},
+  };
+  for (row& r : rows) {
+    decision d = decide(r.pod.facts(), rules(r.policy));
+    EXPECT_EQ(d.inject, r.inject) << reason_code(r.reason);
+    EXPECT_EQ(d.reason, r.reason) << reason_code(d.reason);
+    EXPECT_FALSE(d.has_warning());
+  }
+}
+
+TEST(decide, values_are_case_insensitive) {
+  for (const char* yes : {"y", "Y", "yes", "YES", "Yes", "yEs", "true", "TRUE", "True", "on", "ON", "oN"}) {
+    EXPECT_EQ(decide(with_annotation(yes).facts(), rules(disabled)).reason,
+              decision_reason::annotation_opt_in)
+        << yes;
+    EXPECT_EQ(decide(with_label(yes).facts(), rules(disabled)).reason, decision_reason::label_opt_in) << yes;
+  }
+  for (const char* no :
+       {"n", "N", "no", "NO", "No", "false", "FALSE", "False", "fAlSe", "off", "OFF", "Off"}) {
+    EXPECT_EQ(decide(with_annotation(no).facts(), rules(enabled)).reason, decision_reason::annotation_opt_out)
+        << no;
+    EXPECT_EQ(decide(with_label(no).facts(), rules(enabled)).reason, decision_reason::label_opt_out) << no;
+  }
+}
+
+TEST(decide, label_wins_over_annotation) {
+  test_pod p = with_label("false");
+  p.annotation_kv = {{std::string(inject_key), "true"}};
+  decision d = decide(p.facts(), rules(enabled));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::label_opt_out);
+
+  p = with_label("true");
+  p.annotation_kv = {{std::string(inject_key), "false"}};
+  d = decide(p.facts(), rules(disabled));
+  EXPECT_TRUE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::label_opt_in);
+}
+
+TEST(decide, a_present_label_hides_the_annotation_even_when_empty_or_invalid) {
+  // inject-required.yaml: "value = label if the label key is present, else annotation".
+  test_pod p = with_label("");
+  p.annotation_kv = {{std::string(inject_key), "false"}};
+  decision d = decide(p.facts(), rules(enabled));
+  EXPECT_TRUE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::policy_enabled);
+  EXPECT_FALSE(d.has_warning());
+
+  p = with_label("maybe");
+  p.annotation_kv = {{std::string(inject_key), "true"}};
+  d = decide(p.facts(), rules(disabled));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::policy_disabled);
+  EXPECT_EQ(d.ignored_value, "maybe");
+  EXPECT_TRUE(d.ignored_value_from_label);
+}
+
+TEST(decide, empty_values_leave_the_choice_to_selectors_and_policy) {
+  EXPECT_EQ(decide(with_annotation("").facts(), rules(enabled)).reason, decision_reason::policy_enabled);
+  EXPECT_EQ(decide(with_annotation("").facts(), rules(disabled)).reason, decision_reason::policy_disabled);
+  EXPECT_FALSE(decide(with_annotation("").facts(), rules(enabled)).has_warning());
+}
+
+TEST(decide, invalid_values_warn_and_fall_through) {
+  for (const char* bad : {"maybe", "random", "1", "0", "t", "f", "yess", "truee", " true", "true ", "enabled",
+                          "nope", "\xc3\xa9"}) {
+    test_pod p = with_annotation(bad);  // the decision views the pod: keep it alive
+    decision d = decide(p.facts(), rules(enabled));
+    EXPECT_TRUE(d.inject) << bad;
+    EXPECT_EQ(d.reason, decision_reason::policy_enabled) << bad;
+    EXPECT_EQ(d.ignored_value, bad);
+    EXPECT_FALSE(d.ignored_value_from_label);
+
+    d = decide(p.facts(), rules(disabled, "[]", "[{matchLabels: {other: x}}]"));
+    EXPECT_FALSE(d.inject) << bad;  // selectors match labels, not annotations
+    EXPECT_EQ(d.reason, decision_reason::policy_disabled);
+    EXPECT_TRUE(d.has_warning());
+  }
+  // The warning survives a selector decision too.
+  test_pod p = with_label("maybe");
+  decision d = decide(p.facts(), rules(disabled, "[{matchLabels: {app: web}}]"));
+  EXPECT_EQ(d.reason, decision_reason::never_inject_selector);
+  EXPECT_EQ(d.ignored_value, "maybe");
+  EXPECT_TRUE(d.ignored_value_from_label);
+}
+
+TEST(decide, no_warning_when_an_earlier_step_decides) {
+  test_pod p = with_annotation("maybe");
+  p.host_network = true;
+  EXPECT_FALSE(decide(p.facts(), rules(enabled)).has_warning());
+  p.host_network = false;
+  p.ns = "kube-public";
+  EXPECT_FALSE(decide(p.facts(), rules(enabled)).has_warning());
+}
+
+TEST(ignored_value_warning, text_names_the_source_and_value) {
+  test_pod p = with_annotation("maybe");
+  decision d = decide(p.facts(), rules(enabled));
+  EXPECT_EQ(
+      ignored_value_warning(d),
+      "sidecar.istio.io/inject annotation value \"maybe\" is not one of y, yes, true, on, n, no, false, off; "
+      "it is ignored and the selectors and policy decide");
+  p = with_label("random");
+  d = decide(p.facts(), rules(enabled));
+  EXPECT_EQ(ignored_value_warning(d).rfind("sidecar.istio.io/inject label value \"random\" is not one of", 0),
+            0u);
+  p = with_annotation("true");
+  d = decide(p.facts(), rules(enabled));
+  EXPECT_EQ(ignored_value_warning(d), "");
+}
+
+TEST(ignored_value_warning, hostile_values_are_escaped_and_bounded) {
+  test_pod hostile = with_annotation("a\"b\\c\nd");
+  decision d = decide(hostile.facts(), rules(enabled));
+  EXPECT_NE(ignored_value_warning(d).find("value \"a\\\"b\\\\c\\x0ad\" is not"), std::string::npos)
+      << ignored_value_warning(d);
+
+  // 62 ASCII bytes then a two-byte character straddling the 63-byte cut.
+  std::string long_value = std::string(62, 'x') + "\xc3\xa9" + std::string(10000, 'y');
+  test_pod p = with_annotation(long_value);
+  d = decide(p.facts(), rules(enabled));
+  std::string w = ignored_value_warning(d);
+  EXPECT_NE(w.find("value \"" + std::string(62, 'x') + "...\" is not"), std::string::npos) << w;
+  EXPECT_LT(w.size(), 256u);
+}
+
+TEST(decide, never_selector_skips_with_its_index) {
+  test_pod p;
+  p.label_kv = {{"app", "web"}, {"tier", "b"}};
+  injection_rules r =
+      rules(enabled,
+            "[{matchLabels: {app: db}}, {matchExpressions: [{key: tier, operator: In, values: [a, b]}]},"
+            " {matchLabels: {app: web}}]");
+  decision d = decide(p.facts(), r);
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::never_inject_selector);
+  EXPECT_EQ(d.selector_index, 1);
+}
+
+TEST(decide, always_selector_injects_with_its_index) {
+  test_pod p;
+  p.label_kv = {{"app", "web"}};
+  decision d =
+      decide(p.facts(), rules(disabled, "[]", "[{matchLabels: {app: db}}, {matchLabels: {app: web}}]"));
+  EXPECT_TRUE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::always_inject_selector);
+  EXPECT_EQ(d.selector_index, 1);
+}
+
+TEST(decide, never_beats_always_and_explicit_choice_beats_both) {
+  test_pod p;
+  p.label_kv = {{"app", "web"}};
+  const std::string sel = "[{matchLabels: {app: web}}]";
+  decision d = decide(p.facts(), rules(disabled, sel, sel));
+  EXPECT_EQ(d.reason, decision_reason::never_inject_selector);
+  EXPECT_EQ(d.selector_index, 0);
+
+  p.annotation_kv = {{std::string(inject_key), "yes"}};
+  d = decide(p.facts(), rules(disabled, sel, sel));
+  EXPECT_TRUE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::annotation_opt_in);
+  EXPECT_EQ(d.selector_index, -1);
+
+  p.annotation_kv = {{std::string(inject_key), "off"}};
+  d = decide(p.facts(), rules(enabled, "[]", sel));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::annotation_opt_out);
+}
+
+TEST(decide, selectors_see_labels_not_annotations) {
+  test_pod p;
+  p.annotation_kv = {{"app", "web"}};
+  decision d = decide(p.facts(), rules(enabled, "[{matchLabels: {app: web}}]"));
+  EXPECT_EQ(d.reason, decision_reason::policy_enabled);
+}
+
+TEST(decide, policy_decides_last) {
+  test_pod p;
+  decision d = decide(p.facts(), rules(enabled, "[{matchLabels: {app: x}}]", "[{matchLabels: {app: z}}]"));
+  EXPECT_TRUE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::policy_enabled);
+  EXPECT_EQ(d.selector_index, -1);
+  d = decide(p.facts(), rules(disabled));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::policy_disabled);
+}
+
+// ---- explain ---------------------------------------------------------------
+
+std::vector<std::string> names(const explanation& e) {
+  std::vector<std::string> out;
+  for (const decision_step& s : e.steps) out.push_back(s.name);
+  return out;
+}
+
+TEST(explain_decision, lists_every_step_in_order_and_marks_the_decider) {
+  test_pod p;
+  p.label_kv = {{"app", "web"}, {"tier", "a"}};
+  injection_rules r =
+      rules(disabled, "[{matchLabels: {app: db}}]",
+            "[{matchExpressions: [{key: tier, operator: In, values: [a, b]}]}, {matchLabels: {app: web}}]");
+  explanation e = explain_decision(p.facts(), r);
+  EXPECT_EQ(names(e),
+            (std::vector<std::string>{"hostNetwork", "ignored namespace", "label sidecar.istio.io/inject",
+                                      "annotation sidecar.istio.io/inject", "neverInjectSelector[0]",
+                                      "alwaysInjectSelector[0]", "alwaysInjectSelector[1]", "policy"}));
+  using o = decision_step::outcome;
+  std::vector<o> outcomes;
+  for (const decision_step& s : e.steps) outcomes.push_back(s.result);
+  EXPECT_EQ(outcomes, (std::vector<o>{o::passed, o::passed, o::passed, o::passed, o::passed, o::decided,
+                                      o::not_reached, o::not_reached}));
+  EXPECT_EQ(e.steps[4].detail, "matchLabels{app=db}: does not match");
+  EXPECT_EQ(e.steps[4].matched, false);
+  EXPECT_EQ(e.steps[5].detail, "matchExpressions{tier In (a,b)}: matches");
+  EXPECT_EQ(e.steps[5].reason, decision_reason::always_inject_selector);
+  EXPECT_TRUE(e.steps[5].inject);
+  EXPECT_EQ(e.steps[5].selector_index, 0);
+  EXPECT_EQ(e.steps[6].matched, true);  // would match, but the decision was already made
+  EXPECT_EQ(e.steps[7].reason, std::nullopt);
+  EXPECT_EQ(e.steps[2].detail, "absent");
+  EXPECT_TRUE(e.verdict.inject);
+  EXPECT_EQ(e.verdict.reason, decision_reason::always_inject_selector);
+  EXPECT_EQ(e.verdict.selector_index, 0);
+  EXPECT_EQ(e.warning, "");
+}
+
+TEST(explain_decision, without_selectors_and_with_a_present_label) {
+  test_pod p = with_label("maybe");
+  p.annotation_kv = {{std::string(inject_key), "true"}};
+  explanation e = explain_decision(p.facts(), rules(enabled));
+  ASSERT_EQ(e.steps.size(), 7u);
+  using o = decision_step::outcome;
+  EXPECT_EQ(e.steps[3].name, "annotation sidecar.istio.io/inject");
+  EXPECT_EQ(e.steps[3].result, o::not_applicable);
+  EXPECT_EQ(e.steps[4].name, "neverInjectSelector");
+  EXPECT_EQ(e.steps[4].result, o::not_applicable);
+  EXPECT_EQ(e.steps[4].detail, "none configured");
+  EXPECT_EQ(e.steps[5].name, "alwaysInjectSelector");
+  EXPECT_EQ(e.steps[6].result, o::decided);
+  EXPECT_EQ(e.steps[6].detail, "policy is enabled");
+  EXPECT_NE(e.steps[2].detail.find("\"maybe\""), std::string::npos);
+  EXPECT_EQ(e.verdict.reason, decision_reason::policy_enabled);
+  EXPECT_EQ(e.verdict.ignored_value, "maybe");
+  EXPECT_EQ(e.warning, ignored_value_warning(decide(p.facts(), rules(enabled))));
+  EXPECT_FALSE(e.warning.empty());
+}
+
+TEST(explain_decision, host_network_decides_and_the_rest_is_not_reached) {
+  test_pod p = with_annotation("maybe");
+  p.host_network = true;
+  explanation e = explain_decision(p.facts(), rules(enabled));
+  EXPECT_EQ(e.steps[0].result, decision_step::outcome::decided);
+  EXPECT_EQ(e.steps[0].reason, decision_reason::host_network);
+  for (std::size_t i = 1; i < e.steps.size(); ++i)
+    EXPECT_EQ(e.steps[i].result, decision_step::outcome::not_reached) << e.steps[i].name;
+  EXPECT_EQ(e.warning, "");  // decide() never looked at the annotation
+}
+
+TEST(explain_decision, outcome_names) {
+  EXPECT_EQ(outcome_name(decision_step::outcome::passed), "passed");
+  EXPECT_EQ(outcome_name(decision_step::outcome::decided), "decided");
+  EXPECT_EQ(outcome_name(decision_step::outcome::not_applicable), "not-applicable");
+  EXPECT_EQ(outcome_name(decision_step::outcome::not_reached), "not-reached");
+}
+
+// ---- the hot path does not allocate ----------------------------------------
+
+TEST(decide, does_not_allocate) {
+  // The counter must actually see allocations, or a zero below proves nothing.
+  g_allocations = 0;
+  g_counting = true;
+  {
+    std::string probe(100, 'x');
+    EXPECT_EQ(probe.size(), 100u);
+  }
+  g_counting = false;
+  ASSERT_GT(g_allocations.load(), 0u);
+
+  injection_rules r =
+      rules(disabled,
+            "[{matchLabels: {app: db}}, {matchExpressions: [{key: tier, operator: NotIn, values: [a, b]},"
+            " {key: canary, operator: Exists}]}]",
+            "[{matchExpressions: [{key: app, operator: In, values: [web, api]}]}]");
+  std::vector<test_pod> pods;
+  pods.push_back(with_label("maybe"));
+  pods.push_back(with_annotation("TRUE"));
+  pods.push_back(with_annotation("random-value-that-is-long-enough-to-matter"));
+  pods.emplace_back().label_kv = {{"app", "db"}};
+  pods.emplace_back().label_kv = {{"tier", "c"}, {"canary", ""}};
+  pods.emplace_back().host_network = true;
+  pods.emplace_back().ns = "kube-system";
+  std::vector<pod_facts> facts;
+  for (test_pod& p : pods) facts.push_back(p.facts());
+
+  int injected = 0;
+  g_allocations = 0;
+  g_counting = true;
+  for (int round = 0; round < 1000; ++round)
+    for (const pod_facts& f : facts) injected += decide(f, r).inject ? 1 : 0;
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(injected, 2000);  // with_label("maybe") via always (app=web), and "TRUE"
+}
+
+}  // namespace
+}  // namespace meshinject::core
