@@ -1,0 +1,86 @@
+#include "core/config_tree.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "core/yaml_scalar.hpp"
+
+namespace meshinject::core {
+
+config_node config_node::from_yaml(const YAML::Node& node) {
+  config_node out;
+  if (!node.IsDefined()) return out;
+  const YAML::Mark mark = node.Mark();
+  out.line_ = mark.line >= 0 ? mark.line + 1 : 0;
+  out.column_ = mark.column >= 0 ? mark.column + 1 : 0;
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      out.kind_ = kind::null;
+      break;
+    case YAML::NodeType::Scalar: {
+      out.text_ = node.Scalar();
+      if (node.Tag() == "!") {  // quoted or block scalar: always a string
+        out.kind_ = kind::string;
+        break;
+      }
+      const yaml_scalar s = resolve_plain_scalar(out.text_);
+      switch (s.k) {
+        case yaml_scalar::kind::null: out.kind_ = kind::null; break;
+        case yaml_scalar::kind::boolean: out.kind_ = kind::boolean; out.b_ = s.b; break;
+        case yaml_scalar::kind::integer: out.kind_ = kind::integer; out.i_ = s.i; break;
+        case yaml_scalar::kind::floating: out.kind_ = kind::floating; out.f_ = s.f; break;
+        case yaml_scalar::kind::string: out.kind_ = kind::string; break;
+      }
+      break;
+    }
+    case YAML::NodeType::Sequence:
+      out.kind_ = kind::list;
+      for (const auto& item : node) out.items_.push_back(from_yaml(item));
+      break;
+    case YAML::NodeType::Map:
+      out.kind_ = kind::map;
+      for (const auto& kv : node) {
+        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+        out.set_member(std::move(key), from_yaml(kv.second));
+      }
+      break;
+  }
+  return out;
+}
+
+config_node config_node::make_string(std::string s) {
+  config_node out;
+  out.kind_ = kind::string;
+  out.text_ = std::move(s);
+  return out;
+}
+
+config_node config_node::make_map() {
+  config_node out;
+  out.kind_ = kind::map;
+  return out;
+}
+
+const config_node* config_node::find(std::string_view key) const noexcept {
+  auto it = std::lower_bound(members_.begin(), members_.end(), key,
+                             [](const auto& m, std::string_view k) { return m.first < k; });
+  if (it == members_.end() || it->first != key) return nullptr;
+  return &it->second;
+}
+
+void config_node::set_member(std::string key, config_node value) {
+  if (kind_ != kind::map) {
+    kind_ = kind::map;
+    members_.clear();
+  }
+  auto it = std::lower_bound(members_.begin(), members_.end(), key,
+                             [](const auto& m, const std::string& k) { return m.first < k; });
+  if (it != members_.end() && it->first == key)
+    it->second = std::move(value);  // a later duplicate key wins, as in go-yaml
+  else
+    members_.emplace(it, std::move(key), std::move(value));
+}
+
+}  // namespace meshinject::core

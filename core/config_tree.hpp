@@ -1,0 +1,59 @@
+#pragma once
+// An immutable tree of YAML values (mesh config, Helm-style values), typed the way
+// go-yaml v2 types them. Templates read it through `.MeshConfig`, `.ProxyConfig`
+// and `.Values`; it is built once per config load and shared read-only by every
+// core.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace meshinject::core {
+
+class config_node {
+ public:
+  enum class kind : std::uint8_t { null, boolean, integer, floating, string, list, map };
+
+  // Builds from a yaml-cpp node; plain scalars are typed by YAML 1.1 rules, quoted
+  // and block scalars are strings. Map keys are kept sorted (Go iterates maps in
+  // key order).
+  static config_node from_yaml(const YAML::Node& node);
+  static config_node make_string(std::string s);
+  static config_node make_map();
+
+  kind type() const noexcept { return kind_; }
+  bool is_null() const noexcept { return kind_ == kind::null; }
+  bool as_bool() const noexcept { return b_; }
+  std::int64_t as_int() const noexcept { return i_; }
+  double as_float() const noexcept { return f_; }
+  // For strings: the value. For other scalars: the text as written in the file.
+  const std::string& text() const noexcept { return text_; }
+  const std::vector<config_node>& items() const noexcept { return items_; }
+  const std::vector<std::pair<std::string, config_node>>& members() const noexcept { return members_; }
+  const config_node* find(std::string_view key) const noexcept;
+  int line() const noexcept { return line_; }  // 1-based position in the source, 0 if unknown
+  int column() const noexcept { return column_; }
+
+  // Mutation is for building a tree at load (merging defaults); never after it is shared.
+  void set_member(std::string key, config_node value);
+
+ private:
+  kind kind_ = kind::null;
+  bool b_ = false;
+  std::int64_t i_ = 0;
+  double f_ = 0.0;
+  std::string text_;
+  std::vector<config_node> items_;
+  std::vector<std::pair<std::string, config_node>> members_;
+  int line_ = 0;
+  int column_ = 0;
+};
+
+}  // namespace meshinject::core

@@ -1,0 +1,64 @@
+#pragma once
+// The mesh config (`mesh` key of Istio's `istio` ConfigMap) as the injection
+// template sees it: `.MeshConfig` and `.ProxyConfig` (= its `defaultConfig`).
+// Istio reads it into protobuf messages; we keep the YAML tree and describe the
+// messages with a small schema, so templates can use Go field names
+// (`.ProxyConfig.DrainDuration`), getters (`.GetTracing.GetZipkin.GetAddress`)
+// and enum names, and so a wrong type or an unknown enum name fails at load.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/config_tree.hpp"
+
+namespace meshinject::core {
+
+struct go_message;
+
+struct go_enum_value {
+  std::string_view name;
+  std::int32_t number;
+};
+
+struct go_field {
+  enum class kind : std::uint8_t { string, integer, boolean, duration, enumeration, message, list, map, any };
+  std::string_view go_name;    // ProxyAdminPort
+  std::string_view json_name;  // proxyAdminPort
+  kind k;
+  const go_message* message = nullptr;    // kind::message, and list items when set
+  std::span<const go_enum_value> enums;  // kind::enumeration
+};
+
+struct go_message {
+  std::string_view type_name;  // for messages: "ProxyConfig"
+  std::span<const go_field> fields;
+
+  // Accepts the Go name, or a getter `GetX` for field X.
+  const go_field* find_field(std::string_view go_name) const noexcept;
+  const go_field* find_json(std::string_view json_name) const noexcept;
+};
+
+const go_message& mesh_config_message() noexcept;
+const go_message& proxy_config_message() noexcept;
+
+struct mesh_config {
+  config_node root;     // built-in defaults with the file applied over them
+  std::string source;   // file name, or "built-in defaults"
+
+  const config_node& proxy_config() const noexcept;
+};
+
+// Go's time.ParseDuration syntax ("45s", "1m0s", "1.5s", "100ms"); nanoseconds.
+std::optional<std::int64_t> parse_go_duration(std::string_view text) noexcept;
+// Go's time.Duration.String(): 45s, 1m0s, 1.5s, 100ms, 0s.
+std::string format_go_duration(std::int64_t nanoseconds);
+
+// Throws config_error (file:line:column) for YAML errors, wrong types, unknown
+// enum names and bad durations.
+mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name);
+mesh_config default_mesh_config();
+
+}  // namespace meshinject::core
