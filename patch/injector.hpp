@@ -1,0 +1,161 @@
+#pragma once
+// The injection engine: AdmissionReview bytes in, AdmissionReview response out.
+//
+// A `snapshot` is an immutable, fully compiled configuration (policy, selector
+// bytecode, template program). Every reactor owns an `engine`: its own parsers,
+// buffers and cache of compiled template variants, and a shared_ptr to the
+// snapshot it serves. Swapping in a new snapshot is a pointer assignment on the
+// reactor's own thread; nothing mutable is shared between engines.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/decision.hpp"
+#include "core/injection_config.hpp"
+#include "core/mesh_config.hpp"
+#include "patch/admission.hpp"
+#include "patch/pod.hpp"
+#include "patch/sidecar.hpp"
+#include "patch/template_program.hpp"
+
+namespace meshinject::patch {
+
+struct config_sources {
+  // Empty inject_config_text: the embedded default config.
+  std::string inject_config_text;
+  std::string inject_config_name = "embedded default";
+  std::string mesh_text;  // empty: Istio's built-in mesh defaults
+  std::string mesh_name;
+  std::string values_text;
+  std::string values_name;
+  // Upstream's tests pin the status annotation's version; production uses the
+  // SHA-256 of the template text.
+  std::string version_override;
+};
+
+class snapshot {
+ public:
+  // Loads and compiles everything; throws core::config_error with
+  // file:line:column. A snapshot that builds is one that serves.
+  static std::shared_ptr<const snapshot> build(const config_sources& sources);
+
+  const core::injection_config& config() const noexcept { return config_; }
+  const core::mesh_config& mesh() const noexcept { return mesh_; }
+  const core::config_node& values() const noexcept { return values_; }
+  const tmpl::program& program() const noexcept { return *program_; }
+  const std::string& template_version() const noexcept { return version_; }
+  const std::string& content_hash() const noexcept { return content_hash_; }
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+  const config_sources& sources() const noexcept { return sources_; }
+  // Mesh config says the service-account token is mounted for SDS (Istio 1.1
+  // then sets the pod's fsGroup to 1337).
+  bool sds_token_mount() const noexcept { return sds_token_mount_; }
+
+ private:
+  snapshot() = default;
+  config_sources sources_;
+  core::injection_config config_;
+  core::mesh_config mesh_;
+  core::config_node values_;
+  std::unique_ptr<tmpl::program> program_;
+  std::string version_;
+  std::string content_hash_;
+  std::vector<std::string> warnings_;
+  bool sds_token_mount_ = false;
+};
+
+enum class outcome : std::uint8_t {
+  injected,     // allowed, with a patch
+  skipped,      // allowed, no patch: the decision said no
+  passthrough,  // allowed, no patch: not a Pod CREATE
+  rejected,     // allowed: false: an annotation value is invalid for this pod
+  failed,       // allowed: false: the template failed for this pod
+  bad_request,  // HTTP 400: the body is not an AdmissionReview
+};
+
+struct env_pair {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct injection_result {
+  outcome kind = outcome::bad_request;
+  int http_status = 400;
+  std::string_view body;     // the HTTP response body (JSON)
+  std::string_view patch;    // the JSON Patch text (not base64) when injected
+  bool has_decision = false;
+  core::decision decision{};
+  std::string_view uid;
+  std::string_view namespace_name;
+  std::string_view pod_name;          // name, else generateName
+  std::string_view message;           // why rejected / failed / bad request
+  std::string_view passthrough_reason;  // "not-a-pod" or "not-create"
+  review_version version = review_version::v1;
+  bool compiled_variant = false;  // this request compiled a template variant
+  bool uncached_variant = false;  // ...and it could not be kept in the cache
+};
+
+class engine {
+ public:
+  explicit engine(std::shared_ptr<const snapshot> s, std::size_t max_variants = 256);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Drops the variant cache: variants belong to the snapshot they came from.
+  void set_snapshot(std::shared_ptr<const snapshot> s);
+  const snapshot& current() const noexcept { return *snapshot_; }
+  const std::shared_ptr<const snapshot>& current_ptr() const noexcept { return snapshot_; }
+
+  // Handles one AdmissionReview. With capacity >= len + SIMDJSON_PADDING the body
+  // is parsed in place. The views in the result live until the next call.
+  injection_result handle(const char* body, std::size_t len, std::size_t capacity,
+                          std::span<const env_pair> path_env = {});
+
+  // kube-inject and explain: runs the decision and, when it says inject, builds
+  // the patch for a pod object (its JSON already parsed). `deployment` is what
+  // the template sees as .DeploymentMeta (null: the pod's own metadata).
+  injection_result inject_pod(simdjson::dom::element pod_object, std::string_view namespace_name,
+                              const workload_meta* deployment, bool force = false);
+
+  std::size_t cached_variants() const noexcept;
+
+ private:
+  struct variant_entry;
+  struct request_context;
+
+  injection_result finish(injection_result r);
+  bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
+                   injection_result& r);
+  const sidecar_variant* variant_for(const tmpl::template_data& data, injection_result& r);
+  void write_response(injection_result& r, const review& rv);
+  void write_error_body(injection_result& r);
+
+  std::shared_ptr<const snapshot> snapshot_;
+  std::size_t max_variants_;
+  std::vector<std::unique_ptr<variant_entry>> variants_;  // open addressing, power-of-two size
+  std::size_t variant_count_ = 0;
+
+  simdjson::dom::parser parser_;
+  simdjson::dom::parser status_parser_;
+  std::string status_buffer_;
+  std::string own_buffer_;  // a padded copy, for callers that cannot pad
+  review review_;
+  pod pod_;
+  tmpl::trace_state trace_;
+  std::string patch_;
+  std::string body_;
+  std::string scratch_;
+  std::string scratch2_;
+  std::string error_;
+  std::string message_;
+};
+
+}  // namespace meshinject::patch

@@ -1,0 +1,57 @@
+#pragma once
+// The Kubernetes types a sidecar template renders into, as far as typing its YAML
+// needs them. Istio decoded the rendered YAML into these Go structs, which gave
+// each scalar the type of its field: `- 1337` under `args` is the string "1337",
+// `port` under `httpGet` is int-or-string, quantities are strings. We type the
+// same way, from this table.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace meshinject::patch::k8s {
+
+enum class field_type : std::uint8_t {
+  string,
+  integer,
+  boolean,
+  quantity,       // resource.Quantity: written as a string
+  int_or_string,  // intstr.IntOrString
+  object,
+  list,
+  map,            // map[string]<elem>
+  any,            // not modelled: YAML types pass through
+};
+
+struct type_node;
+
+struct field_desc {
+  std::string_view name;
+  const type_node* type;
+};
+
+struct type_node {
+  field_type t;
+  std::string_view name;                 // "Container", for messages
+  std::span<const field_desc> fields;    // object
+  const type_node* elem = nullptr;       // list, map
+
+  // Exact match first, then case-insensitive (Go's encoding/json does both).
+  const field_desc* find(std::string_view key) const noexcept;
+};
+
+const type_node& sidecar_spec() noexcept;  // the template's top level
+const type_node& container() noexcept;
+const type_node& volume() noexcept;
+const type_node& volume_mount() noexcept;
+const type_node& local_object_reference() noexcept;
+const type_node& env_var() noexcept;
+const type_node& string_type() noexcept;
+
+// resource.Quantity syntax: "100m", "2", "1.5Gi", "1e3".
+bool is_quantity(std::string_view s) noexcept;
+
+// The CPU amount of a quantity in millicores, rounded up; nullopt when invalid.
+bool quantity_millis(std::string_view s, std::int64_t& millis) noexcept;
+
+}  // namespace meshinject::patch::k8s

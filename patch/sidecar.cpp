@@ -1,0 +1,1071 @@
+#include "patch/json_access.hpp"
+#include "patch/sidecar.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+#include "core/config_tree.hpp"
+#include "core/yaml_scalar.hpp"
+#include "patch/json_text.hpp"
+
+namespace meshinject::patch {
+namespace {
+
+using k8s::field_type;
+using k8s::type_node;
+using tmpl::value;
+using tmpl::vkind;
+
+struct piece {
+  bool is_hole;
+  std::string_view text;
+  std::uint32_t hole;
+};
+
+// Splits a scalar into literal text and hole placeholders.
+std::vector<piece> split_holes(std::string_view s, std::size_t hole_count) {
+  std::vector<piece> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t open = s.find(tmpl::hole_open, pos);
+    if (open == std::string_view::npos) break;
+    const std::size_t digits = open + tmpl::hole_open.size();
+    const std::size_t close = s.find(tmpl::hole_close, digits);
+    if (close == std::string_view::npos) break;
+    std::uint32_t n = 0;
+    bool ok = close > digits;
+    for (std::size_t k = digits; k < close && ok; ++k) {
+      if (s[k] < '0' || s[k] > '9') ok = false;
+      else n = n * 10 + static_cast<std::uint32_t>(s[k] - '0');
+    }
+    if (!ok || n >= hole_count) {
+      pos = digits;
+      continue;
+    }
+    if (open > pos) out.push_back({false, s.substr(pos, open - pos), 0});
+    out.push_back({true, {}, n});
+    pos = close + tmpl::hole_close.size();
+  }
+  if (pos < s.size()) out.push_back({false, s.substr(pos), 0});
+  return out;
+}
+
+bool is_plain(const YAML::Node& n) { return n.Tag() != "!"; }
+
+class builder {
+ public:
+  builder(sidecar_variant& v, fragment& f) : v_(v), f_(f) {}
+
+  void text(std::string_view s) {
+    if (s.empty()) return;
+    if (!f_.segments.empty() && f_.segments.back().k == segment::kind::text &&
+        f_.segments.back().offset + f_.segments.back().length == v_.pool.size()) {
+      f_.segments.back().length += static_cast<std::uint32_t>(s.size());
+    } else {
+      segment seg;
+      seg.k = segment::kind::text;
+      seg.offset = static_cast<std::uint32_t>(v_.pool.size());
+      seg.length = static_cast<std::uint32_t>(s.size());
+      f_.segments.push_back(seg);
+    }
+    v_.pool += s;
+  }
+  void escaped(std::string_view s) {
+    std::string tmp;
+    append_json_escaped(tmp, s);
+    text(tmp);
+  }
+  void push(segment s) { f_.segments.push_back(std::move(s)); }
+  fragment& frag() { return f_; }
+
+ private:
+  sidecar_variant& v_;
+  fragment& f_;
+};
+
+class compiler {
+ public:
+  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v)
+      : prog_(prog), rendered_(r), v_(v) {}
+
+  bool run(std::string& error) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(rendered_.text);
+    } catch (const YAML::Exception& e) {
+      error = where(e.mark) + ": the rendered template is not valid YAML: " + e.msg;
+      return false;
+    }
+    try {
+      if (!root.IsDefined() || root.IsNull()) return true;
+      if (!root.IsMap()) throw failure(root, "the rendered template must be a mapping of sidecar fields");
+      for (const auto& kv : root) {
+        const std::string key = kv.first.Scalar();
+        const YAML::Node& value = kv.second;
+        const k8s::field_desc* f = k8s::sidecar_spec().find(key);
+        if (!f) {
+          warn(kv.first, "top-level key '" + key + "' is not part of the sidecar spec; it is ignored");
+          continue;
+        }
+        const std::string_view name = f->name;
+        if (name == "rewriteAppHTTPProbe") {
+          v_.rewrite_probe = ref_of(value, k8s::field_type::boolean);
+        } else if (name == "dnsConfig") {
+          if (value.IsNull()) continue;
+          v_.has_dns_config = true;
+          builder b(v_, v_.dns_config);
+          write(value, *f->type, b, "dnsConfig");
+        } else {
+          if (value.IsNull()) continue;
+          if (!value.IsSequence()) throw failure(value, std::string(name) + " must be a list");
+          auto& items = name == "initContainers" ? v_.init_containers
+                        : name == "containers"   ? v_.containers
+                        : name == "volumes"      ? v_.volumes
+                                                 : v_.image_pull_secrets;
+          for (const auto& item : value) {
+            sidecar_item out;
+            const bool proxy = name == "containers" && is_named(item, "istio-proxy");
+            if (proxy) {
+              v_.proxy = static_cast<int>(items.size());
+              scan_proxy(item);
+            }
+            out.name = name_of(item);
+            builder b(v_, out.json);
+            proxy_ = proxy;
+            write(item, *f->type->elem, b, std::string(name) + "[" + std::to_string(items.size()) + "]");
+            proxy_ = false;
+            items.push_back(std::move(out));
+          }
+        }
+      }
+    } catch (const compile_failure& f) {
+      error = f.message;
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  struct compile_failure {
+    std::string message;
+  };
+
+  compile_failure failure(const YAML::Node& n, const std::string& msg) const {
+    return compile_failure{where(n.Mark()) + ": " + msg};
+  }
+
+  std::string where(const YAML::Mark& m) const {
+    position_mapper pm{&prog_, &rendered_};
+    return pm.at(m.line, m.column);
+  }
+
+  void warn(const YAML::Node& n, const std::string& msg) { v_.warnings.push_back(where(n.Mark()) + ": " + msg); }
+
+  static bool is_named(const YAML::Node& item, std::string_view name) {
+    if (!item.IsMap()) return false;
+    const YAML::Node n = item["name"];
+    return n && n.IsScalar() && n.Scalar() == name;
+  }
+
+  value_ref ref_of(const YAML::Node& n, field_type as) {
+    value_ref r;
+    if (!n || n.IsNull()) return r;
+    if (!n.IsScalar()) {
+      r.k = value_ref::kind::complex;
+      return r;
+    }
+    const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
+    if (parts.size() == 1 && parts[0].is_hole && !rendered_.holes[parts[0].hole].structured) {
+      r.k = value_ref::kind::hole;
+      r.hole = parts[0].hole;
+      return r;
+    }
+    for (const auto& p : parts)
+      if (p.is_hole) {
+        r.k = value_ref::kind::complex;
+        return r;
+      }
+    const auto lit = literal_string(n, as);
+    if (!lit) return r;
+    r.k = value_ref::kind::literal;
+    r.literal = *lit;
+    return r;
+  }
+
+  value_ref name_of(const YAML::Node& item) {
+    value_ref r;
+    if (!item.IsMap()) return r;
+    for (const auto& kv : item) {
+      const auto key = split_holes(kv.first.Scalar(), rendered_.holes.size());
+      if (kv.first.Scalar() == "name") return ref_of(kv.second, field_type::string);
+      if (key.size() == 1 && key[0].is_hole && rendered_.holes[key[0].hole].structured) {
+        r.k = value_ref::kind::splice_name;
+        r.hole = key[0].hole;
+      }
+    }
+    return r;
+  }
+
+  void scan_proxy(const YAML::Node& item) {
+    const YAML::Node args = item["args"];
+    if (args && args.IsSequence()) {
+      std::vector<value_ref> refs;
+      for (const auto& a : args) refs.push_back(ref_of(a, field_type::string));
+      auto flag = [&](std::string_view name, value_ref& out, bool& present) {
+        for (std::size_t k = 0; k < refs.size(); ++k) {
+          if (refs[k].k != value_ref::kind::literal) continue;
+          std::string_view a = refs[k].literal;
+          while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
+          while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+          std::size_t dashes = 0;
+          while (dashes < a.size() && dashes < 3 && a[dashes] == '-') ++dashes;
+          if (dashes < 1 || dashes > 2) continue;
+          a.remove_prefix(dashes);
+          if (a.substr(0, name.size()) != name) continue;
+          a.remove_prefix(name.size());
+          if (a.empty()) {
+            present = true;
+            if (k + 1 < refs.size()) out = refs[k + 1];
+            return;
+          }
+          if (a[0] == '=' && a.size() > 1 && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            present = true;
+            out.k = value_ref::kind::literal;
+            out.literal = std::string(a.substr(1));
+            return;
+          }
+        }
+      };
+      flag("statusPort", v_.status_port, v_.status_port_flag);
+      flag("concurrency", v_.concurrency, v_.concurrency_flag);
+    }
+    const YAML::Node resources = item["resources"];
+    if (resources && resources.IsMap()) {
+      for (const char* section : {"limits", "requests"}) {
+        const YAML::Node s = resources[section];
+        if (s && s.IsMap() && s["cpu"]) {
+          v_.cpu = ref_of(s["cpu"], field_type::quantity);
+          if (v_.cpu.k != value_ref::kind::none) return;
+        }
+      }
+    }
+  }
+
+  // A literal scalar as Istio's decoder would place it in a string field.
+  std::optional<std::string> literal_string(const YAML::Node& n, field_type) const {
+    const std::string& s = n.Scalar();
+    if (!is_plain(n)) return s;
+    const core::yaml_scalar r = core::resolve_plain_scalar(s);
+    switch (r.k) {
+      case core::yaml_scalar::kind::null: return std::nullopt;
+      case core::yaml_scalar::kind::boolean: return std::string(r.b ? "true" : "false");
+      case core::yaml_scalar::kind::integer: return std::to_string(r.i);
+      case core::yaml_scalar::kind::floating: return core::format_go_float(r.f, 32);
+      case core::yaml_scalar::kind::string: return s;
+    }
+    return s;
+  }
+
+  bool is_null_literal(const YAML::Node& n) const {
+    if (!n || n.IsNull()) return true;
+    if (!n.IsScalar() || !is_plain(n)) return false;
+    if (n.Scalar().find(tmpl::hole_open) != std::string::npos) return false;
+    return core::resolve_plain_scalar(n.Scalar()).k == core::yaml_scalar::kind::null;
+  }
+
+  void write(const YAML::Node& n, const type_node& t, builder& b, const std::string& path) {
+    switch (t.t) {
+      case field_type::object:
+        if (!n.IsMap()) {
+          if (n.IsScalar()) {
+            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
+            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
+              splice_value(parts[0].hole, t, b);
+              return;
+            }
+          }
+          throw failure(n, path + ": expected a mapping (" + std::string(t.name) + ")");
+        }
+        write_object(n, t, b, path);
+        return;
+      case field_type::map:
+        if (!n.IsMap()) {
+          if (n.IsScalar()) {
+            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
+            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
+              splice_value(parts[0].hole, t, b);
+              return;
+            }
+          }
+          throw failure(n, path + ": expected a mapping");
+        }
+        write_object(n, t, b, path);
+        return;
+      case field_type::list:
+        if (!n.IsSequence()) {
+          if (n.IsScalar()) {
+            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
+            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
+              splice_value(parts[0].hole, t, b);
+              return;
+            }
+          }
+          throw failure(n, path + ": expected a list");
+        }
+        write_list(n, t, b, path);
+        return;
+      case field_type::any:
+        write_any(n, b, path);
+        return;
+      default:
+        write_scalar(n, t, b, path);
+        return;
+    }
+  }
+
+  void splice_value(std::uint32_t hole, const type_node& t, builder& b) {
+    segment s;
+    s.k = segment::kind::hole_value;
+    s.hole = hole;
+    s.schema = &t;
+    b.push(s);
+  }
+
+  void write_object(const YAML::Node& n, const type_node& t, builder& b, const std::string& path) {
+    struct member {
+      std::string key;  // canonical name (object) or literal key (map)
+      YAML::Node key_node;
+      YAML::Node value;
+      const type_node* type;
+      int splice = -1;        // hole index of a `toYaml` placeholder entry
+      int key_hole = -1;      // a key that is a string hole
+    };
+    std::vector<member> members;
+    for (const auto& kv : n) {
+      const std::string raw_key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      const auto key_parts = split_holes(raw_key, rendered_.holes.size());
+      if (key_parts.size() == 1 && key_parts[0].is_hole) {
+        if (rendered_.holes[key_parts[0].hole].structured) {
+          members.push_back({"", kv.first, kv.second, &t, static_cast<int>(key_parts[0].hole), -1});
+          continue;
+        }
+        if (t.t == field_type::object)
+          throw failure(kv.first, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
+        members.push_back({"", kv.first, kv.second, t.elem, -1, static_cast<int>(key_parts[0].hole)});
+        continue;
+      }
+      for (const auto& p : key_parts)
+        if (p.is_hole) throw failure(kv.first, path + ": a mapping key mixes text and a pod-dependent value");
+      if (is_null_literal(kv.second)) continue;  // `key:` with no value: Go leaves the field unset
+      const type_node* ft = t.elem;
+      std::string key = raw_key;
+      if (t.t == field_type::object) {
+        const k8s::field_desc* f = t.find(raw_key);
+        if (!f) {
+          if (raw_key == "restartPolicy" && t.name == "Container")
+            warn(kv.first, path + ".restartPolicy is dropped: Istio's decoder ignored it, and on Kubernetes 1.28+ "
+                                  "it would make the container a restartable sidecar");
+          else
+            warn(kv.first, path + "." + raw_key + " is not a field of " + std::string(t.name) + "; it is dropped");
+          continue;
+        }
+        ft = f->type;
+        key = std::string(f->name);
+      }
+      // A repeated key: the later one wins, as in go-yaml.
+      auto dup = std::find_if(members.begin(), members.end(),
+                              [&](const member& m) { return m.splice < 0 && m.key_hole < 0 && m.key == key; });
+      if (dup != members.end()) members.erase(dup);
+      members.push_back({key, kv.first, kv.second, ft, -1, -1});
+    }
+
+    b.text("{");
+    bool first = true;
+    bool have_env = false, have_mounts = false, have_args = false;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const member& m = members[i];
+      if (m.splice >= 0) {
+        segment s;
+        s.k = segment::kind::hole_members;
+        s.hole = static_cast<std::uint32_t>(m.splice);
+        s.schema = &t;
+        s.preceded = !first;
+        s.followed = false;
+        for (std::size_t j = i + 1; j < members.size(); ++j)
+          if (members[j].splice < 0) s.followed = true;
+        s.key_set = static_cast<std::uint32_t>(b.frag().key_sets.size());
+        auto& keys = b.frag().key_sets.emplace_back();
+        for (const member& other : members)
+          if (other.splice < 0 && other.key_hole < 0) keys.push_back(other.key);
+        b.push(s);
+        // `first` stays as it is: the literal commas count static members only,
+        // and the splice adds the commas it needs when it writes (emit_fragment).
+        continue;
+      }
+      if (!first) b.text(",");
+      first = false;
+      if (m.key_hole >= 0) {
+        b.text("\"");
+        segment s;
+        s.k = segment::kind::hole_string;
+        s.hole = static_cast<std::uint32_t>(m.key_hole);
+        b.push(s);
+        b.text("\":");
+      } else {
+        b.text("\"");
+        b.escaped(m.key);
+        b.text("\":");
+      }
+      const std::string child = path + "." + m.key;
+      if (proxy_ && t.name == "Container" && (m.key == "env" || m.key == "volumeMounts" || m.key == "args")) {
+        const insert_point items = m.key == "env" ? insert_point::env_items
+                                   : m.key == "volumeMounts" ? insert_point::mounts_items
+                                                             : insert_point::args_items;
+        (m.key == "env" ? have_env : m.key == "volumeMounts" ? have_mounts : have_args) = true;
+        if (!m.value.IsSequence()) throw failure(m.value, child + ": expected a list");
+        write_list(m.value, *m.type, b, child, items);
+        continue;
+      }
+      write(m.value, *m.type, b, child);
+    }
+    if (proxy_ && t.name == "Container") {
+      // Without the list, the per-request additions create it.
+      auto add = [&](bool have, insert_point p) {
+        if (have) return;
+        segment s;
+        s.k = segment::kind::insert;
+        s.point = p;
+        s.preceded = !first || has_splice(b);
+        b.push(s);
+      };
+      add(have_env, insert_point::env_member);
+      add(have_mounts, insert_point::mounts_member);
+      add(have_args, insert_point::args_member);
+    }
+    b.text("}");
+  }
+
+  static bool has_splice(builder& b) {
+    for (const auto& s : b.frag().segments)
+      if (s.k == segment::kind::hole_members) return true;
+    return false;
+  }
+
+  void write_list(const YAML::Node& n, const type_node& t, builder& b, const std::string& path,
+                  std::optional<insert_point> insert = std::nullopt) {
+    b.text("[");
+    std::size_t k = 0;
+    for (const auto& item : n) {
+      if (k) b.text(",");
+      if (is_null_literal(item)) {
+        b.text(t.elem->t == field_type::object ? "{}" : "null");
+      } else {
+        write(item, *t.elem, b, path + "[" + std::to_string(k) + "]");
+      }
+      ++k;
+    }
+    if (insert) {
+      segment s;
+      s.k = segment::kind::insert;
+      s.point = *insert;
+      s.preceded = k > 0;
+      b.push(s);
+    }
+    b.text("]");
+  }
+
+  void write_any(const YAML::Node& n, builder& b, const std::string& path) {
+    if (n.IsMap()) {
+      b.text("{");
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!first) b.text(",");
+        first = false;
+        b.text("\"");
+        b.escaped(kv.first.Scalar());
+        b.text("\":");
+        write_any(kv.second, b, path + "." + kv.first.Scalar());
+      }
+      b.text("}");
+      return;
+    }
+    if (n.IsSequence()) {
+      b.text("[");
+      bool first = true;
+      for (const auto& item : n) {
+        if (!first) b.text(",");
+        first = false;
+        write_any(item, b, path);
+      }
+      b.text("]");
+      return;
+    }
+    if (n.IsNull()) {
+      b.text("null");
+      return;
+    }
+    write_scalar(n, k8s::string_type(), b, path, true);
+  }
+
+  void write_scalar(const YAML::Node& n, const type_node& t, builder& b, const std::string& path,
+                    bool any = false) {
+    if (!n.IsScalar()) throw failure(n, path + ": expected a " + std::string(t.name) + ", got a " +
+                                            (n.IsMap() ? "mapping" : "list"));
+    const std::string& s = n.Scalar();
+    const auto parts = split_holes(s, rendered_.holes.size());
+    const field_type ft = any ? field_type::any : t.t;
+    bool has_hole = false;
+    for (const auto& p : parts) has_hole = has_hole || p.is_hole;
+    if (has_hole) {
+      if (parts.size() == 1) {
+        const std::uint32_t h = parts[0].hole;
+        if (rendered_.holes[h].structured) {
+          splice_value(h, any ? k8s::string_type() : t, b);
+          if (any) b.frag().segments.back().scalar_type = field_type::any;
+          return;
+        }
+        if (!is_plain(n)) {
+          if (ft == field_type::integer || ft == field_type::boolean)
+            throw failure(n, path + ": expected " + std::string(ft == field_type::integer ? "an integer" : "true or false") +
+                                 ", but the template quotes a pod-dependent value");
+          b.text("\"");
+          segment seg;
+          seg.k = segment::kind::hole_string;
+          seg.hole = h;
+          b.push(seg);
+          b.text("\"");
+          return;
+        }
+        segment seg;
+        seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
+        seg.scalar_type = ft;
+        seg.hole = h;
+        if (seg.k == segment::kind::hole_string) b.text("\"");
+        b.push(seg);
+        if (seg.k == segment::kind::hole_string) b.text("\"");
+        return;
+      }
+      if (ft == field_type::integer || ft == field_type::boolean)
+        throw failure(n, path + ": a pod-dependent value mixed with text cannot be " +
+                             std::string(ft == field_type::integer ? "an integer" : "a boolean"));
+      b.text("\"");
+      for (const auto& p : parts) {
+        if (p.is_hole) {
+          if (rendered_.holes[p.hole].structured)
+            throw failure(n, path + ": the YAML of pod data cannot be part of a larger string");
+          segment seg;
+          seg.k = segment::kind::hole_string;
+          seg.hole = p.hole;
+          b.push(seg);
+        } else {
+          b.escaped(p.text);
+        }
+      }
+      b.text("\"");
+      return;
+    }
+    // A literal: typed the way Istio's decoder typed it.
+    const bool plain = is_plain(n);
+    const core::yaml_scalar r = plain ? core::resolve_plain_scalar(s) : core::yaml_scalar{};
+    auto as_string = [&]() -> std::string {
+      if (!plain) return s;
+      switch (r.k) {
+        case core::yaml_scalar::kind::boolean: return r.b ? "true" : "false";
+        case core::yaml_scalar::kind::integer: return std::to_string(r.i);
+        case core::yaml_scalar::kind::floating: return core::format_go_float(r.f, 32);
+        default: return s;
+      }
+    };
+    switch (ft) {
+      case field_type::string:
+        b.text("\"");
+        b.escaped(as_string());
+        b.text("\"");
+        return;
+      case field_type::quantity:
+        if (plain && r.k == core::yaml_scalar::kind::boolean)
+          throw failure(n, path + ": expected a quantity such as 100m or 1Gi, got '" + s + "'");
+        if (!k8s::is_quantity(s))
+          throw failure(n, path + ": '" + s + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
+        b.text("\"");
+        b.escaped(s);
+        b.text("\"");
+        return;
+      case field_type::integer:
+        if (plain && r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+          return;
+        }
+        if (plain && r.k == core::yaml_scalar::kind::floating && std::trunc(r.f) == r.f && std::fabs(r.f) < 9e15) {
+          b.text(std::to_string(static_cast<std::int64_t>(r.f)));
+          return;
+        }
+        throw failure(n, path + ": expected an integer, got '" + s + "'");
+      case field_type::boolean:
+        if (plain && r.k == core::yaml_scalar::kind::boolean) {
+          b.text(r.b ? "true" : "false");
+          return;
+        }
+        throw failure(n, path + ": expected true or false, got '" + s + "'");
+      case field_type::int_or_string:
+        if (plain && r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+          return;
+        }
+        if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::floating))
+          throw failure(n, path + ": expected an integer or a string, got '" + s + "'");
+        b.text("\"");
+        b.escaped(s);
+        b.text("\"");
+        return;
+      case field_type::any:
+        if (!plain || r.k == core::yaml_scalar::kind::string) {
+          b.text("\"");
+          b.escaped(s);
+          b.text("\"");
+        } else if (r.k == core::yaml_scalar::kind::null) {
+          b.text("null");
+        } else if (r.k == core::yaml_scalar::kind::boolean) {
+          b.text(r.b ? "true" : "false");
+        } else if (r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+        } else {
+          if (!std::isfinite(r.f)) throw failure(n, path + ": " + s + " cannot be represented in JSON");
+          b.text(core::format_go_float(r.f));
+        }
+        return;
+      default:
+        throw failure(n, path + ": unexpected scalar");
+    }
+  }
+
+  const tmpl::program& prog_;
+  const tmpl::render_result& rendered_;
+  sidecar_variant& v_;
+  bool proxy_ = false;
+};
+
+// ------------------------------------------------------------ request side
+
+void print_hole(const value& v, std::string& out) {
+  if (v.k == vkind::string) {
+    out.append(v.s);
+    return;
+  }
+  tmpl::print_value(v, out);
+}
+
+bool fail_value(std::string& error, const value& v, std::string_view what, std::string_view printed) {
+  error.clear();
+  if (!v.origin.empty()) {
+    error += "annotation ";
+    error.append(v.origin);
+    error += ": ";
+  }
+  error += "value \"";
+  error.append(printed);
+  error += "\" is not ";
+  error.append(what);
+  return false;
+}
+
+bool write_scalar_hole(const value& v, field_type t, std::string& out, std::string& scratch, std::string& error) {
+  // Numbers and booleans of the pod reach us as text (annotation values); they are
+  // typed as the YAML scalar Istio would have rendered.
+  scratch.clear();
+  print_hole(v, scratch);
+  const std::string_view s = scratch;
+  switch (t) {
+    case field_type::integer: {
+      if (v.k == vkind::integer) {
+        append_int(out, v.i);
+        return true;
+      }
+      const core::yaml_scalar r = core::resolve_plain_scalar(s);
+      if (r.k == core::yaml_scalar::kind::integer) {
+        append_int(out, r.i);
+        return true;
+      }
+      if (r.k == core::yaml_scalar::kind::floating && std::trunc(r.f) == r.f && std::fabs(r.f) < 9e15) {
+        append_int(out, static_cast<std::int64_t>(r.f));
+        return true;
+      }
+      return fail_value(error, v, "an integer", s);
+    }
+    case field_type::boolean: {
+      if (v.k == vkind::boolean) {
+        out += v.b ? "true" : "false";
+        return true;
+      }
+      const core::yaml_scalar r = core::resolve_plain_scalar(s);
+      if (r.k != core::yaml_scalar::kind::boolean) return fail_value(error, v, "true or false", s);
+      out += r.b ? "true" : "false";
+      return true;
+    }
+    case field_type::int_or_string: {
+      const core::yaml_scalar r = core::resolve_plain_scalar(s);
+      if (v.k == vkind::integer || r.k == core::yaml_scalar::kind::integer) {
+        append_int(out, v.k == vkind::integer ? v.i : r.i);
+        return true;
+      }
+      append_json_string(out, s);
+      return true;
+    }
+    case field_type::quantity:
+      if (!k8s::is_quantity(s)) return fail_value(error, v, "a valid quantity (such as 100m or 128Mi)", s);
+      append_json_string(out, s);
+      return true;
+    case field_type::any: {
+      if (v.k == vkind::integer || v.k == vkind::boolean) {
+        out.append(s);
+        return true;
+      }
+      const core::yaml_scalar r = core::resolve_plain_scalar(s);
+      switch (r.k) {
+        case core::yaml_scalar::kind::null: out += "null"; return true;
+        case core::yaml_scalar::kind::boolean: out += r.b ? "true" : "false"; return true;
+        case core::yaml_scalar::kind::integer: append_int(out, r.i); return true;
+        case core::yaml_scalar::kind::floating:
+          if (std::isfinite(r.f)) {
+            out += core::format_go_float(r.f);
+            return true;
+          }
+          [[fallthrough]];
+        default: append_json_string(out, s); return true;
+      }
+    }
+    default:
+      append_json_string(out, s);
+      return true;
+  }
+}
+
+// Writes JSON of pod data (from fromJSON, or a label map) typed by the schema,
+// as Istio's decoder would have read its YAML: unknown fields dropped, names
+// matched case-insensitively, numbers in string fields turned to text.
+bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
+                      std::string_view origin, const std::string& path);
+
+bool typed_fail(std::string& error, std::string_view origin, const std::string& path, std::string_view what) {
+  error.clear();
+  if (!origin.empty()) {
+    error += "annotation ";
+    error.append(origin);
+    error += ": ";
+  }
+  error += path.empty() ? std::string("value") : path;
+  error += ": ";
+  error.append(what);
+  return false;
+}
+
+bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::string& out, bool& first,
+                         std::string& error, std::string_view origin, const std::string& path,
+                         const std::vector<std::string>* forbidden) {
+  for (auto kv : obj) {
+    if (kv.value.is_null()) continue;
+    const type_node* ft = t.elem;
+    std::string_view key = kv.key;
+    if (t.t == field_type::object) {
+      const k8s::field_desc* f = t.find(kv.key);
+      if (!f) continue;
+      ft = f->type;
+      key = f->name;
+    } else if (t.t == field_type::any) {
+      ft = &t;
+    }
+    if (forbidden && std::find(forbidden->begin(), forbidden->end(), key) != forbidden->end())
+      return typed_fail(error, origin, path, "sets '" + std::string(key) + "', which the template sets too");
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    if (!write_typed_json(kv.value, *ft, out, error, origin, path.empty() ? std::string(key) : path + "." + std::string(key)))
+      return false;
+  }
+  return true;
+}
+
+bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
+                      std::string_view origin, const std::string& path) {
+  using simdjson::dom::element_type;
+  const element_type et = e.type();
+  switch (t.t) {
+    case field_type::object:
+    case field_type::map: {
+      if (et != element_type::OBJECT) return typed_fail(error, origin, path, "expected an object");
+      out += '{';
+      bool first = true;
+      if (!write_typed_members(e.get_object().value_unsafe(), t, out, first, error, origin, path, nullptr)) return false;
+      out += '}';
+      return true;
+    }
+    case field_type::list: {
+      if (et != element_type::ARRAY) return typed_fail(error, origin, path, "expected a list");
+      out += '[';
+      bool first = true;
+      std::size_t k = 0;
+      for (auto item : patch::as_array(e)) {
+        if (!first) out += ',';
+        first = false;
+        if (!write_typed_json(item, *t.elem, out, error, origin, path + "[" + std::to_string(k++) + "]")) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case field_type::any:
+      write_json(e, out);
+      return true;
+    case field_type::string:
+    case field_type::quantity:
+    case field_type::int_or_string:
+    case field_type::integer:
+    case field_type::boolean: {
+      std::string text;
+      bool is_number = false, is_integral = false;
+      std::int64_t integral = 0;
+      switch (et) {
+        case element_type::STRING: text = std::string(e.get_string().value_unsafe()); break;
+        case element_type::BOOL:
+          if (t.t == field_type::boolean) {
+            out += e.get_bool().value_unsafe() ? "true" : "false";
+            return true;
+          }
+          if (t.t != field_type::string) return typed_fail(error, origin, path, "expected " + std::string(t.name));
+          text = e.get_bool().value_unsafe() ? "true" : "false";
+          break;
+        case element_type::INT64:
+        case element_type::UINT64:
+        case element_type::DOUBLE: {
+          const double d = e.get_double().value_unsafe();
+          is_number = true;
+          is_integral = std::trunc(d) == d && std::fabs(d) < 9e15;
+          integral = static_cast<std::int64_t>(d);
+          text = core::format_go_float(d, t.t == field_type::string ? 32 : 64);
+          break;
+        }
+        default: return typed_fail(error, origin, path, "expected " + std::string(t.name));
+      }
+      if (t.t == field_type::boolean) return typed_fail(error, origin, path, "expected true or false");
+      if (t.t == field_type::integer) {
+        if (!is_integral) return typed_fail(error, origin, path, "expected an integer");
+        append_int(out, integral);
+        return true;
+      }
+      if (t.t == field_type::int_or_string && is_number) {
+        if (!is_integral) return typed_fail(error, origin, path, "expected an integer or a string");
+        append_int(out, integral);
+        return true;
+      }
+      if (t.t == field_type::quantity && !k8s::is_quantity(text))
+        return typed_fail(error, origin, path, "'" + text + "' is not a valid quantity");
+      append_json_string(out, text);
+      return true;
+    }
+  }
+  return true;
+}
+
+// Spliced members need a comma before them unless they open the object, and one
+// after them when static members follow that were written without one (those
+// carry their own comma only when a static member precedes the splice).
+void append_members(std::string& out, const std::string& body, bool static_before, bool static_after) {
+  if (body.empty()) return;
+  if (!out.empty() && out.back() != '{' && out.back() != ',') out += ',';
+  out += body;
+  if (static_after && !static_before) out += ',';
+}
+
+bool write_structured(const value& v, const type_node& t, std::string& out, std::string& error, bool members,
+                      bool preceded, bool followed, const std::vector<std::string>* forbidden) {
+  const std::string path;
+  if (v.k == vkind::json) {
+    if (members) {
+      if (!v.j.is_object()) return typed_fail(error, v.origin, path, "each entry must be a JSON object");
+      std::string body;
+      bool first = true;
+      if (!write_typed_members(v.j.get_object().value_unsafe(), t, body, first, error, v.origin, path, forbidden))
+        return false;
+      append_members(out, body, preceded, followed);
+      return true;
+    }
+    return write_typed_json(v.j, t, out, error, v.origin, path);
+  }
+  if (v.k == vkind::string_map) {
+    if (members) {
+      std::string body;
+      for (std::int64_t k = 0; k < v.i; ++k) {
+        const auto& l = v.labels()[k];
+        if (forbidden && std::find(forbidden->begin(), forbidden->end(), l.key) != forbidden->end())
+          return typed_fail(error, v.origin, path, "sets '" + std::string(l.key) + "', which the template sets too");
+        if (!body.empty()) body += ',';
+        append_json_string(body, l.key);
+        body += ':';
+        append_json_string(body, l.value);
+      }
+      append_members(out, body, preceded, followed);
+      return true;
+    }
+    out += '{';
+    for (std::int64_t k = 0; k < v.i; ++k) {
+      if (k) out += ',';
+      append_json_string(out, v.labels()[k].key);
+      out += ':';
+      append_json_string(out, v.labels()[k].value);
+    }
+    out += '}';
+    return true;
+  }
+  if (v.k == vkind::nil || v.k == vkind::invalid) {
+    if (!members) out += "null";
+    return true;
+  }
+  if (members) return typed_fail(error, v.origin, path, "expected a JSON object");
+  // A scalar placed as a value: typed like any scalar hole.
+  std::string scratch;
+  value plain = v;
+  plain.yaml = false;
+  return write_scalar_hole(plain, t.t == field_type::object ? field_type::string : t.t, out, scratch, error);
+}
+
+}  // namespace
+
+std::string position_mapper::at(int rendered_line, int rendered_column) const {
+  if (!program || !rendered || rendered_line < 0) return "template";
+  // Rendered (line, column) -> offset -> the chunk of template text it came from.
+  std::size_t offset = 0;
+  for (int l = 0; l < rendered_line && offset < rendered->text.size(); ++l) {
+    const std::size_t nl = rendered->text.find('\n', offset);
+    if (nl == std::string::npos) break;
+    offset = nl + 1;
+  }
+  offset += static_cast<std::size_t>(std::max(0, rendered_column));
+  std::uint32_t tpos = 0;
+  for (const auto& [text_off, template_off] : rendered->source_map) {
+    if (text_off > offset) break;
+    tpos = template_off + static_cast<std::uint32_t>(offset - text_off);
+  }
+  tpos = std::min<std::uint32_t>(tpos, static_cast<std::uint32_t>(program->text().size()));
+  const auto [line, col] = program->line_column(tpos);
+  return "template:" + std::to_string(line) + ":" + std::to_string(col);
+}
+
+bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
+                     std::string& error) {
+  out = sidecar_variant{};
+  out.holes = rendered.holes;
+  compiler c(program, rendered, out);
+  return c.run(error);
+}
+
+std::string_view resolve_ref(const value_ref& r, std::span<const value> holes, std::string& scratch) {
+  switch (r.k) {
+    case value_ref::kind::literal: return r.literal;
+    case value_ref::kind::hole:
+      if (r.hole >= holes.size()) return {};
+      if (holes[r.hole].k == vkind::string) return holes[r.hole].s;
+      scratch.clear();
+      print_hole(holes[r.hole], scratch);
+      return scratch;
+    case value_ref::kind::splice_name: {
+      if (r.hole >= holes.size()) return {};
+      const value& v = holes[r.hole];
+      if (v.k == vkind::json && v.j.is_object()) {
+        auto n = v.j.get_object().value_unsafe().at_key("name");
+        if (!n.error() && n.value_unsafe().is_string()) return n.value_unsafe().get_string().value_unsafe();
+      }
+      return {};
+    }
+    default: return {};
+  }
+}
+
+void write_json(simdjson::dom::element e, std::string& out) {
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::OBJECT: {
+      out += '{';
+      bool first = true;
+      for (auto kv : patch::as_object(e)) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, kv.key);
+        out += ':';
+        write_json(kv.value, out);
+      }
+      out += '}';
+      return;
+    }
+    case element_type::ARRAY: {
+      out += '[';
+      bool first = true;
+      for (auto item : patch::as_array(e)) {
+        if (!first) out += ',';
+        first = false;
+        write_json(item, out);
+      }
+      out += ']';
+      return;
+    }
+    case element_type::STRING: append_json_string(out, e.get_string().value_unsafe()); return;
+    case element_type::INT64: append_int(out, e.get_int64().value_unsafe()); return;
+    case element_type::UINT64: out += std::to_string(e.get_uint64().value_unsafe()); return;
+    case element_type::DOUBLE: {
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof buf, e.get_double().value_unsafe());
+      out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+      return;
+    }
+    case element_type::BOOL: out += e.get_bool().value_unsafe() ? "true" : "false"; return;
+    case element_type::NULL_VALUE: out += "null"; return;
+  }
+}
+
+bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const value> holes, std::string& out,
+                   std::string& scratch, std::string& error, insert_writer insert, void* ctx) {
+  for (const segment& s : f.segments) {
+    switch (s.k) {
+      case segment::kind::text:
+        out.append(v.pool, s.offset, s.length);
+        break;
+      case segment::kind::hole_string: {
+        const value& h = holes[s.hole];
+        if (h.k == vkind::string) {
+          append_json_escaped(out, h.s);
+        } else {
+          scratch.clear();
+          print_hole(h, scratch);
+          append_json_escaped(out, scratch);
+        }
+        break;
+      }
+      case segment::kind::hole_scalar:
+        if (!write_scalar_hole(holes[s.hole], s.scalar_type, out, scratch, error)) return false;
+        break;
+      case segment::kind::hole_members:
+        if (!write_structured(holes[s.hole], *s.schema, out, error, true, s.preceded, s.followed,
+                              s.key_set < f.key_sets.size() ? &f.key_sets[s.key_set] : nullptr))
+          return false;
+        break;
+      case segment::kind::hole_value:
+        if (s.scalar_type == k8s::field_type::any) {
+          const value& h = holes[s.hole];
+          if (h.k == vkind::json) write_json(h.j, out);
+          else if (!write_structured(h, *s.schema, out, error, false, false, false, nullptr)) return false;
+        } else if (!write_structured(holes[s.hole], *s.schema, out, error, false, false, false, nullptr)) {
+          return false;
+        }
+        break;
+      case segment::kind::insert:
+        if (insert) insert(ctx, s.point, s.preceded, out);
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace meshinject::patch

@@ -1,0 +1,110 @@
+#pragma once
+// A sidecar variant: the template's output for one combination of pod-dependent
+// decisions, compiled into ready JSON with holes.
+//
+// compile_sidecar() runs once per variant (per core, on first use): it parses the
+// rendered YAML, types every scalar by the Kubernetes field it lands in, and cuts
+// the JSON of each injected item into literal text and holes. emit_fragment()
+// runs per request: it copies the literal text and writes each hole's value,
+// JSON-escaped or typed, so pod data can never change the JSON's structure.
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "patch/k8s_schema.hpp"
+#include "patch/template_program.hpp"
+
+namespace meshinject::patch {
+
+enum class insert_point : std::uint8_t {
+  env_items,      // before `]` of the proxy's env list
+  env_member,     // before `}` of the proxy container, when it has no env
+  mounts_items,
+  mounts_member,
+  args_items,
+  args_member,
+};
+
+struct segment {
+  enum class kind : std::uint8_t {
+    text,          // pool[offset, offset+length)
+    hole_string,   // hole printed and JSON-escaped (inside quotes that are part of the text)
+    hole_scalar,   // a whole scalar: typed by `scalar_type` (quotes added when it is a string)
+    hole_members,  // YAML of pod data spliced as object members
+    hole_value,    // YAML of pod data spliced as one value
+    insert,        // per-request additions to the proxy container
+  };
+  kind k = kind::text;
+  k8s::field_type scalar_type = k8s::field_type::string;
+  bool preceded = false;  // hole_members/insert: something was written before in this object/list
+  bool followed = false;  // hole_members: static members follow
+  insert_point point = insert_point::env_items;
+  std::uint32_t offset = 0, length = 0;
+  std::uint32_t hole = 0;
+  const k8s::type_node* schema = nullptr;
+  std::uint32_t key_set = UINT32_MAX;  // hole_members: index in fragment::key_sets (keys the template sets)
+};
+
+struct fragment {
+  std::vector<segment> segments;
+  std::vector<std::vector<std::string>> key_sets;  // storage for segment::static_keys
+};
+
+// A scalar of the rendered spec that is a literal, one hole, or neither.
+struct value_ref {
+  enum class kind : std::uint8_t { none, literal, hole, complex, splice_name } k = kind::none;
+  std::string literal;
+  std::uint32_t hole = 0;
+};
+
+struct sidecar_item {
+  fragment json;
+  value_ref name;
+};
+
+struct sidecar_variant {
+  std::string pool;
+  std::vector<tmpl::hole_info> holes;
+  std::vector<sidecar_item> init_containers, containers, volumes, image_pull_secrets;
+  bool has_dns_config = false;
+  fragment dns_config;
+  value_ref rewrite_probe;     // none: false
+  int proxy = -1;              // index of istio-proxy in containers
+  value_ref status_port;       // the value after --statusPort in the proxy's args
+  bool status_port_flag = false;
+  value_ref concurrency;       // the value after --concurrency
+  bool concurrency_flag = false;
+  value_ref cpu;               // the proxy's CPU limit, else its request
+  std::vector<std::string> warnings;
+};
+
+struct position_mapper {
+  const tmpl::program* program = nullptr;
+  const tmpl::render_result* rendered = nullptr;
+  // "template:L:C" of a position in the rendered text.
+  std::string at(int rendered_line, int rendered_column) const;
+};
+
+// Returns false with `error` set (with a template position) when the rendered
+// text is not valid YAML or a literal does not fit its field.
+bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
+                     std::string& error);
+
+// Writes a fragment. `insert` is called for insert segments. Returns false with
+// `error` set when a hole's value does not fit its field (e.g. a non-integer
+// annotation where an integer goes).
+using insert_writer = void (*)(void* ctx, insert_point point, bool preceded, std::string& out);
+bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const tmpl::value> holes, std::string& out,
+                   std::string& scratch, std::string& error, insert_writer insert = nullptr, void* ctx = nullptr);
+
+// The text a value_ref stands for in this request (holes printed as strings).
+std::string_view resolve_ref(const value_ref& r, std::span<const tmpl::value> holes, std::string& scratch);
+
+// Writes a JSON element re-serialized (compact, keys in document order).
+void write_json(simdjson::dom::element e, std::string& out);
+
+}  // namespace meshinject::patch
