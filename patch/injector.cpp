@@ -56,10 +56,6 @@ constexpr std::string_view legacy_init[] = {"istio-init", "enable-core-dump"};
 constexpr std::string_view legacy_containers[] = {"istio-proxy"};
 constexpr std::string_view legacy_volumes[] = {"istio-certs", "istio-envoy"};
 
-struct removal_names {
-  std::vector<std::string_view> lists[4];  // initContainers, containers, volumes, imagePullSecrets
-};
-
 bool contains_name(std::span<const std::string_view> names, std::string_view n) {
   return std::find(names.begin(), names.end(), n) != names.end();
 }
@@ -109,9 +105,12 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   data.mesh = &s->mesh_.root;
   data.values = &s->values_;
   tmpl::trace_state state;
-  if (!s->program_->trace(data, state))
-    throw core::config_error({config_name, s->config_.template_first_line, 0},
-                             "template fails for a plain pod: " + state.error);
+  if (!s->program_->trace(data, state)) {
+    // It depends on pod data (say, an annotation the template insists on):
+    // pods that have it still inject, so this warns rather than refuses.
+    s->warnings_.push_back(config_name + ": the template fails for a pod with no annotations: " + state.error);
+    return s;
+  }
   tmpl::render_result rendered;
   if (!s->program_->render(data, state.trace, rendered, error))
     throw core::config_error({config_name, s->config_.template_first_line, 0}, error);
@@ -290,29 +289,9 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
     r.message = message_;
     return false;
   }
-  tmpl::template_data data;
-  data.p = &p;
-  data.deployment = deployment;
-  data.proxy_config = &snap.mesh().proxy_config();
-  data.mesh = &snap.mesh().root;
-  data.values = &snap.values();
-  if (!snap.program().trace(data, trace_)) {
-    message_ = trace_.error;
-    r.kind = outcome::failed;
-    r.message = message_;
-    return false;
-  }
-  const sidecar_variant* v = variant_for(data, r);
-  if (!v) {
-    message_ = error_;
-    r.kind = outcome::failed;
-    r.message = message_;
-    return false;
-  }
-  const std::span<const tmpl::value> holes(trace_.holes);
-
   // What the previous injection added, to remove it first.
-  removal_names removed;
+  auto& removed = removed_;
+  for (auto& l : removed.lists) l.clear();
   bool from_status = false;
   if (const core::label* st = p.annotation(status_annotation)) {
     status_buffer_.assign(st->value);
@@ -337,6 +316,42 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
     removed.lists[1].assign(std::begin(legacy_containers), std::end(legacy_containers));
     removed.lists[2].assign(std::begin(legacy_volumes), std::end(legacy_volumes));
   }
+
+  // The template sees the pod as it will be after the removals, so injecting an
+  // injected pod renders the same sidecar (Istio let the old proxy's ports leak
+  // into includeInboundPorts).
+  auto is_removed_name = [&](int list, std::string_view name) { return contains_name(removed.lists[list], name); };
+  const pod* view = &p;
+  bool drop = false;
+  for (const container& c : p.containers) drop = drop || is_removed_name(1, c.name);
+  for (const container& c : p.init_containers) drop = drop || is_removed_name(0, c.name);
+  if (drop) {
+    filtered_ = p;
+    std::erase_if(filtered_.containers, [&](const container& c) { return is_removed_name(1, c.name); });
+    std::erase_if(filtered_.init_containers, [&](const container& c) { return is_removed_name(0, c.name); });
+    view = &filtered_;
+  }
+
+  tmpl::template_data data;
+  data.p = view;
+  data.deployment = deployment;
+  data.proxy_config = &snap.mesh().proxy_config();
+  data.mesh = &snap.mesh().root;
+  data.values = &snap.values();
+  if (!snap.program().trace(data, trace_)) {
+    message_ = trace_.error;
+    r.kind = outcome::failed;
+    r.message = message_;
+    return false;
+  }
+  const sidecar_variant* v = variant_for(data, r);
+  if (!v) {
+    message_ = error_;
+    r.kind = outcome::failed;
+    r.message = message_;
+    return false;
+  }
+  const std::span<const tmpl::value> holes(trace_.holes);
 
   patch_.clear();
   patch_ += '[';

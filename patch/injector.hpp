@@ -149,6 +149,10 @@ class engine {
   std::string own_buffer_;  // a padded copy, for callers that cannot pad
   review review_;
   pod pod_;
+  pod filtered_;  // the pod without what a previous injection added
+  struct removal_names {
+    std::vector<std::string_view> lists[4];  // initContainers, containers, volumes, imagePullSecrets
+  } removed_;
   tmpl::trace_state trace_;
   std::string patch_;
   std::string body_;

@@ -462,7 +462,16 @@ class compiler {
     for (const auto& item : n) {
       if (k) b.text(",");
       if (is_null_literal(item)) {
-        b.text(t.elem->t == field_type::object ? "{}" : "null");
+        // Go decodes null into a list element as the element type's zero value.
+        switch (t.elem->t) {
+          case field_type::object: b.text("{}"); break;
+          case field_type::string:
+          case field_type::quantity: b.text("\"\""); break;
+          case field_type::integer:
+          case field_type::int_or_string: b.text("0"); break;
+          case field_type::boolean: b.text("false"); break;
+          default: b.text("null"); break;
+        }
       } else {
         write(item, *t.elem, b, path + "[" + std::to_string(k) + "]");
       }

@@ -1,0 +1,302 @@
+// The engine as a whole: decision wiring, annotations in the patch, the
+// embedded default config, the variant cache, per-request additions.
+// Every patch is applied with nlohmann-json (an independent RFC 6902
+// implementation) before anything is asserted about it.
+
+#include <gtest/gtest.h>
+
+#include "patch/default_config.hpp"
+#include "tests/support/engine_fixture.hpp"
+
+namespace {
+
+using meshinject::test::json;
+namespace mt = meshinject::test;
+namespace mp = meshinject::patch;
+
+const char* simple_template = R"(initContainers:
+- name: init
+  image: init:1
+containers:
+- name: istio-proxy
+  image: proxy:1
+  args: ["--statusPort", "15020"]
+volumes:
+- name: v
+  emptyDir: {}
+)";
+
+json app_pod() {
+  return json::parse(R"({"metadata":{"name":"web-1","namespace":"apps","labels":{"app":"web"}},
+    "spec":{"containers":[{"name":"web","image":"web:1","ports":[{"containerPort":8080,"name":"http"}]}]}})");
+}
+
+json inject_ok(mp::engine& e, const json& pod, json* patch_out = nullptr, std::string_view ns = "") {
+  const json response = mt::run_review(e, mt::make_review(pod, "admission.k8s.io/v1", "u-1", ns));
+  EXPECT_TRUE(response["response"]["allowed"].get<bool>()) << response.dump();
+  const json patch = mt::response_patch(response);
+  if (patch_out) *patch_out = patch;
+  if (patch.is_null()) return pod;
+  return mt::apply_patch(pod, patch);
+}
+
+TEST(injector, injected_annotations_are_escaped_and_merged) {
+  const std::string extra = "injectedAnnotations:\n  example.com/a~b: \"1\"\n  plain: yes-value\n";
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template, "enabled", extra));
+  mp::engine e(snap);
+
+  // A pod with annotations gets one op per key, with ~ and / escaped (RFC 6901).
+  json pod = app_pod();
+  pod["metadata"]["annotations"] = {{"keep", "me"}, {"plain", "old"}};
+  json patch;
+  const json out = inject_ok(e, pod, &patch);
+  EXPECT_EQ(out["metadata"]["annotations"]["example.com/a~b"], "1");
+  EXPECT_EQ(out["metadata"]["annotations"]["plain"], "yes-value");
+  EXPECT_EQ(out["metadata"]["annotations"]["keep"], "me");
+  bool escaped = false, replaced = false;
+  for (const auto& op : patch) {
+    escaped = escaped || op["path"] == "/metadata/annotations/example.com~1a~0b";
+    replaced = replaced || (op["op"] == "replace" && op["path"] == "/metadata/annotations/plain");
+  }
+  EXPECT_TRUE(escaped);
+  EXPECT_TRUE(replaced);
+
+  // A pod without annotations gets the whole object in one op.
+  const json out2 = inject_ok(e, app_pod(), &patch);
+  EXPECT_EQ(out2["metadata"]["annotations"].size(), 3u);
+  int annotation_ops = 0;
+  for (const auto& op : patch) annotation_ops += op["path"].get<std::string>().rfind("/metadata", 0) == 0;
+  EXPECT_EQ(annotation_ops, 1);
+}
+
+TEST(injector, v1beta1_is_answered_in_v1beta1) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template));
+  mp::engine e(snap);
+  const json response = mt::run_review(e, mt::make_review(app_pod(), "admission.k8s.io/v1beta1", "b-1"));
+  EXPECT_EQ(response["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(response["kind"], "AdmissionReview");
+  EXPECT_EQ(response["response"]["uid"], "b-1");
+  EXPECT_EQ(response["response"]["patchType"], "JSONPatch");
+  EXPECT_NO_THROW(mt::apply_patch(app_pod(), mt::response_patch(response)));
+}
+
+TEST(injector, list_add_rules_follow_the_pod_as_it_arrived) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template));
+  mp::engine e(snap);
+  json patch;
+  json pod = app_pod();
+  inject_ok(e, pod, &patch);
+  // No initContainers and no volumes: added as whole lists; containers appended.
+  bool init_whole = false, vol_whole = false, container_append = false;
+  for (const auto& op : patch) {
+    init_whole = init_whole || (op["path"] == "/spec/initContainers" && op["value"].is_array());
+    vol_whole = vol_whole || (op["path"] == "/spec/volumes" && op["value"].is_array());
+    container_append = container_append || op["path"] == "/spec/containers/-";
+  }
+  EXPECT_TRUE(init_whole);
+  EXPECT_TRUE(vol_whole);
+  EXPECT_TRUE(container_append);
+  // An empty list counts as absent.
+  pod["spec"]["volumes"] = json::array();
+  const json out = inject_ok(e, pod, &patch);
+  EXPECT_EQ(out["spec"]["volumes"].size(), 1u);
+}
+
+TEST(injector, embedded_default_config_injects_an_istio_1_1_shaped_sidecar) {
+  mp::config_sources sources;  // no --inject-config: the embedded default
+  auto snap = mp::snapshot::build(sources);
+  EXPECT_EQ(snap->config().source, "embedded default");
+  mp::engine e(snap);
+  json pod = app_pod();
+  pod["metadata"]["annotations"] = {{"sidecar.istio.io/userVolumeMount", R"({"extra":{"mountPath":"/extra","readonly":true}})"},
+                                    {"sidecar.istio.io/userVolume", R"({"extra":{"emptyDir":{"medium":"Memory"}}})"}};
+  const json out = inject_ok(e, pod, nullptr, "apps");
+  std::map<std::string, json> containers, inits, volumes;
+  for (const auto& c : out["spec"]["containers"]) containers[c["name"]] = c;
+  for (const auto& c : out["spec"]["initContainers"]) inits[c["name"]] = c;
+  for (const auto& v : out["spec"]["volumes"]) volumes[v["name"]] = v;
+  ASSERT_TRUE(containers.count("istio-proxy"));
+  ASSERT_TRUE(inits.count("istio-init"));
+  EXPECT_TRUE(volumes.count("istio-envoy"));
+  EXPECT_TRUE(volumes.count("istio-certs"));
+  EXPECT_EQ(volumes["istio-certs"]["secret"]["secretName"], "istio.default");
+  EXPECT_EQ(volumes["extra"]["emptyDir"]["medium"], "Memory");
+  const json& proxy = containers["istio-proxy"];
+  EXPECT_EQ(proxy["readinessProbe"]["httpGet"]["port"], 15020);
+  bool extra_mount = false;
+  for (const auto& m : proxy["volumeMounts"])
+    if (m["name"] == "extra") extra_mount = m["readOnly"] == true && m["mountPath"] == "/extra";
+  EXPECT_TRUE(extra_mount);
+  const auto& init_args = inits["istio-init"]["args"];
+  bool b8080 = false;
+  for (std::size_t i = 0; i + 1 < init_args.size(); ++i) b8080 = b8080 || (init_args[i] == "-b" && init_args[i + 1] == "8080");
+  EXPECT_TRUE(b8080);
+  EXPECT_TRUE(snap->warnings().empty()) << snap->warnings().front();
+}
+
+TEST(injector, variants_are_cached_per_engine_and_dropped_with_the_snapshot) {
+  const std::string tmpl = R"(containers:
+- name: istio-proxy
+  image: proxy:1
+  {{- if index .ObjectMeta.Labels "debug" }}
+  args: ["--log", "debug"]
+  {{- end }}
+)";
+  auto snap = mt::make_snapshot(mt::injection_config_text(tmpl));
+  mp::engine e(snap);
+  mp::injection_result r;
+  const std::string plain = mt::make_review(app_pod());
+  json debug_pod = app_pod();
+  debug_pod["metadata"]["labels"]["debug"] = "1";
+  const std::string debug = mt::make_review(debug_pod);
+
+  mt::run_review(e, plain, &r);
+  EXPECT_TRUE(r.compiled_variant);
+  mt::run_review(e, plain, &r);
+  EXPECT_FALSE(r.compiled_variant);
+  mt::run_review(e, debug, &r);
+  EXPECT_TRUE(r.compiled_variant);
+  EXPECT_EQ(e.cached_variants(), 2u);
+  const json out = mt::apply_patch(debug_pod, mt::response_patch(mt::run_review(e, debug, &r)));
+  EXPECT_FALSE(r.compiled_variant);
+  EXPECT_EQ(out["spec"]["containers"][1]["args"][1], "debug");
+
+  e.set_snapshot(snap);
+  EXPECT_EQ(e.cached_variants(), 0u);
+  mt::run_review(e, plain, &r);
+  EXPECT_TRUE(r.compiled_variant);
+}
+
+TEST(injector, a_full_variant_cache_still_answers_correctly) {
+  const std::string tmpl = R"(containers:
+- name: istio-proxy
+  image: proxy:1
+  {{- range $k, $v := fromJSON (index .ObjectMeta.Annotations "extra-args") }}
+  {{- end }}
+  args: ["{{ index .ObjectMeta.Annotations "extra-args" }}"]
+)";
+  auto snap = mt::make_snapshot(mt::injection_config_text(tmpl));
+  // A pod without the annotation fails this template: a load warning, not an error.
+  ASSERT_FALSE(snap->warnings().empty());
+  EXPECT_NE(snap->warnings().back().find("not valid JSON"), std::string::npos) << snap->warnings().back();
+  mp::engine e(snap, /*max_variants=*/2);
+  for (int n = 0; n < 5; ++n) {
+    json pod = app_pod();
+    json args = json::object();
+    for (int k = 0; k < n; ++k) args["k" + std::to_string(k)] = k;
+    pod["metadata"]["annotations"] = {{"extra-args", args.dump()}};
+    mp::injection_result r;
+    const json response = mt::run_review(e, mt::make_review(pod), &r);
+    ASSERT_TRUE(response["response"]["allowed"].get<bool>()) << response.dump();
+    const json out = mt::apply_patch(pod, mt::response_patch(response));
+    EXPECT_EQ(out["spec"]["containers"][1]["args"][0], args.dump());
+    EXPECT_EQ(r.uncached_variant, n >= 2) << n;
+  }
+  EXPECT_EQ(e.cached_variants(), 2u);
+}
+
+TEST(injector, path_env_and_probe_rewrite_land_in_the_proxy) {
+  const std::string tmpl = std::string("rewriteAppHTTPProbe: true\n") + simple_template;
+  auto snap = mt::make_snapshot(mt::injection_config_text(tmpl));
+  mp::engine e(snap);
+  json pod = app_pod();
+  pod["spec"]["containers"][0]["readinessProbe"] = {{"httpGet", {{"path", "/ready"}, {"port", "http"}}}};
+  std::string review = mt::make_review(pod);
+  const std::size_t len = review.size();
+  review.resize(len + simdjson::SIMDJSON_PADDING);
+  const mp::env_pair env[] = {{"ISTIO_META_CLUSTER_ID", "cluster-1"}, {"ISTIO_META_NETWORK", "net\"1"}};
+  const mp::injection_result r = e.handle(review.data(), len, review.size(), env);
+  ASSERT_EQ(r.kind, mp::outcome::injected) << r.message;
+  const json out = mt::apply_patch(pod, json::parse(std::string(r.patch)));
+  const json& proxy = out["spec"]["containers"][1];
+  std::map<std::string, std::string> envs;
+  for (const auto& v : proxy["env"]) envs[v["name"]] = v["value"];
+  EXPECT_EQ(envs["ISTIO_META_CLUSTER_ID"], "cluster-1");
+  EXPECT_EQ(envs["ISTIO_META_NETWORK"], "net\"1");
+  const json probers = json::parse(envs["ISTIO_KUBE_APP_PROBERS"]);
+  EXPECT_EQ(probers["/app-health/web/readyz"]["port"], 8080);  // named port resolved
+  EXPECT_EQ(out["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"], "/app-health/web/readyz");
+  EXPECT_EQ(out["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"], 15020);
+}
+
+TEST(injector, sds_token_mount_sets_fs_group_without_dropping_the_pod_security_context) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template), "enableSdsTokenMount: true\nsdsUdsPath: /var/run/sds\n");
+  mp::engine e(snap);
+  json pod = app_pod();
+  pod["spec"]["securityContext"] = {{"runAsUser", 1000}};
+  const json out = inject_ok(e, pod);
+  EXPECT_EQ(out["spec"]["securityContext"]["fsGroup"], 1337);
+  EXPECT_EQ(out["spec"]["securityContext"]["runAsUser"], 1000);
+  const json out2 = inject_ok(e, app_pod());
+  EXPECT_EQ(out2["spec"]["securityContext"]["fsGroup"], 1337);
+}
+
+TEST(injector, non_pod_and_non_create_pass_through) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template));
+  mp::engine e(snap);
+  mp::injection_result r;
+  json response = mt::run_review(e, mt::make_review(app_pod(), "admission.k8s.io/v1", "x", "", "UPDATE"), &r);
+  EXPECT_EQ(r.kind, mp::outcome::passthrough);
+  EXPECT_EQ(r.passthrough_reason, "not-create");
+  EXPECT_TRUE(response["response"]["allowed"].get<bool>());
+  EXPECT_FALSE(response["response"].contains("patch"));
+  EXPECT_FALSE(response["response"].contains("patchType"));
+  response = mt::run_review(e, mt::make_review(json::object(), "admission.k8s.io/v1", "y", "", "CREATE", "Service"), &r);
+  EXPECT_EQ(r.passthrough_reason, "not-a-pod");
+  EXPECT_FALSE(response["response"].contains("patch"));
+}
+
+TEST(injector, invalid_inject_value_warns_and_falls_back_to_policy) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(simple_template, "disabled"));
+  mp::engine e(snap);
+  json pod = app_pod();
+  pod["metadata"]["annotations"] = {{"sidecar.istio.io/inject", "maybe"}};
+  const json response = mt::run_review(e, mt::make_review(pod));
+  EXPECT_FALSE(response["response"].contains("patch"));
+  ASSERT_TRUE(response["response"].contains("warnings"));
+  EXPECT_NE(response["response"]["warnings"][0].get<std::string>().find("maybe"), std::string::npos);
+  EXPECT_EQ(response["response"]["auditAnnotations"]["reason"], "policy-disabled");
+}
+
+// Every row of conformance/inject-required.yaml, through the whole engine: the
+// review's labels, annotations, namespace and hostNetwork reach the decision.
+TEST(injector_conformance, decision_table_through_the_engine) {
+  MESHINJECT_REQUIRE_CONFORMANCE(root);
+  const json table = mt::yaml_to_json(mt::read_file(root / "inject-required.yaml"));
+  int rows = 0;
+  for (const auto& row : table["cases"]) {
+    SCOPED_TRACE(row["id"].get<std::string>());
+    std::string extra;
+    auto selectors = [&](const char* key) {
+      if (row[key].empty()) return;
+      extra += std::string(key) + ": " + row[key].dump() + "\n";
+    };
+    selectors("neverInjectSelector");
+    selectors("alwaysInjectSelector");
+    const std::string config = mt::injection_config_text(simple_template, row["policy"], extra);
+    const bool valid_policy = row["policy"] == "enabled" || row["policy"] == "disabled";
+    if (!valid_policy) {
+      // An invalid policy never loads, so it never injects (row u10).
+      EXPECT_THROW(mt::make_snapshot(config), std::exception);
+      EXPECT_FALSE(row["want"].get<bool>());
+      ++rows;
+      continue;
+    }
+    auto snap = mt::make_snapshot(config);
+    mp::engine e(snap);
+    json pod = {{"metadata", {{"name", row["name"]}, {"namespace", row["namespace"]}}}, {"spec", {{"containers", json::array({{{"name", "c"}}})}}}};
+    if (!row["labels"].empty()) pod["metadata"]["labels"] = row["labels"];
+    if (!row["annotations"].empty()) pod["metadata"]["annotations"] = row["annotations"];
+    if (row["hostNetwork"].get<bool>()) pod["spec"]["hostNetwork"] = true;
+    const json response = mt::run_review(e, mt::make_review(pod, "admission.k8s.io/v1", "row", row["namespace"].get<std::string>()));
+    EXPECT_TRUE(response["response"]["allowed"].get<bool>());
+    EXPECT_EQ(response["response"].contains("patch"), row["want"].get<bool>());
+    if (response["response"].contains("patch")) {
+      EXPECT_NO_THROW(mt::apply_patch(pod, mt::response_patch(response)));
+    }
+    ++rows;
+  }
+  EXPECT_EQ(rows, 50);
+}
+
+}  // namespace
