@@ -2,6 +2,10 @@
 
 #include <charconv>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace meshinject::patch {
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
@@ -26,10 +30,33 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
   return 0;
 }
 
+namespace {
+
+// Bytes before `i` that need no escaping: 16 at a time, stopping at the first
+// block holding a quote, a backslash, a control byte or a non-ASCII byte.
+std::size_t plain_prefix(std::string_view s, std::size_t i) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (i + 16 <= s.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
+    const __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmplt_epi8(v, space));
+    if (_mm_movemask_epi8(bad) != 0) break;
+    i += 16;
+  }
+#endif
+  return i;
+}
+
+}  // namespace
+
 void append_json_escaped(std::string& out, std::string_view s, bool html) {
   static constexpr char hex[] = "0123456789abcdef";
   std::size_t run = 0;  // start of the pending run of bytes that need no escaping
-  std::size_t i = 0;
+  std::size_t i = html ? 0 : plain_prefix(s, 0);
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'))) {

@@ -1,0 +1,267 @@
+// Request-path stages and the whole pipeline, in process (no network).
+//
+// Inputs: the realistic review (conformance/reviews/checkout-pod.json) with the
+// Istio 1.1 production template and mesh config; a pod with 1,500 environment
+// variables; a 64 KB pod. Without the conformance data the benchmark uses the
+// repository's own review (load/reviews/orders-pod.json) and the embedded
+// default config, and says so.
+//
+// Every benchmark reports heap allocations per iteration (allocs/iter), counted
+// by a replaced global operator new.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/decision.hpp"
+#include "patch/admission.hpp"
+#include "patch/annotations.hpp"
+#include "patch/base64.hpp"
+#include "patch/injector.hpp"
+
+namespace {
+std::atomic<std::uint64_t> allocations{0};
+}  // namespace
+
+// These replace the global allocator; GCC cannot tell and flags free() on a
+// pointer from operator new.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+namespace mp = meshinject::patch;
+using json = nlohmann::json;
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct inputs {
+  bool conformance = false;
+  std::shared_ptr<const mp::snapshot> snap;
+  std::string realistic, many_env, large;
+
+  inputs() {
+    const char* env = std::getenv("MESHINJECT_CONFORMANCE_DIR");
+    std::filesystem::path dir = env && *env ? env : MESHINJECT_CONFORMANCE_DIR;
+    mp::config_sources sources;
+    if (std::filesystem::exists(dir / "istio-1.1" / "injector-config.yaml")) {
+      conformance = true;
+      sources.inject_config_text = read_file(dir / "istio-1.1" / "injector-config.yaml");
+      sources.inject_config_name = "istio-1.1/injector-config.yaml";
+      sources.mesh_text = read_file(dir / "istio-1.1" / "mesh.yaml");
+      sources.mesh_name = "istio-1.1/mesh.yaml";
+      realistic = read_file(dir / "reviews" / "checkout-pod.json");
+    } else {
+      std::cerr << "engine_bench: conformance data not found; using the embedded default config and "
+                   "load/reviews/orders-pod.json\n";
+      const std::filesystem::path src = std::filesystem::path(__FILE__).parent_path().parent_path();
+      realistic = read_file(src / "load" / "reviews" / "orders-pod.json");
+    }
+    snap = mp::snapshot::build(sources);
+
+    json review = json::parse(realistic);
+    json& containers = review["request"]["object"]["spec"]["containers"];
+    json many = review;
+    json& env_list = many["request"]["object"]["spec"]["containers"][0]["env"];
+    for (int i = 0; i < 1500; ++i)
+      env_list.push_back({{"name", "SETTING_" + std::to_string(i)}, {"value", "value-" + std::to_string(i * 7919)}});
+    many_env = many.dump();
+
+    json big = review;
+    auto& meta = big["request"]["object"]["metadata"];
+    for (int i = 0; big.dump().size() < 64 * 1024; ++i) {
+      meta["labels"]["team.example.com/label-" + std::to_string(i)] = "v" + std::to_string(i);
+      meta["annotations"]["example.com/note-" + std::to_string(i)] = std::string(40, 'a' + i % 26);
+      if (i % 20 == 0) {
+        json c = containers[0];
+        c["name"] = "worker-" + std::to_string(i);
+        c["ports"][0]["containerPort"] = 9000 + i;
+        big["request"]["object"]["spec"]["containers"].push_back(c);
+      }
+    }
+    large = big.dump();
+  }
+};
+
+const inputs& data() {
+  static const inputs d;
+  return d;
+}
+
+// A request body the way the server holds it: with simdjson's padding after it.
+struct padded {
+  std::string buf;
+  std::size_t len;
+  explicit padded(const std::string& s) : buf(s), len(s.size()) { buf.resize(len + simdjson::SIMDJSON_PADDING); }
+};
+
+void report_allocations(benchmark::State& state, std::uint64_t before) {
+  state.counters["allocs/iter"] = benchmark::Counter(static_cast<double>(allocations.load() - before),
+                                                     benchmark::Counter::kAvgIterations);
+}
+
+void pipeline(benchmark::State& state, const std::string& review) {
+  mp::engine engine(data().snap);
+  padded body(review);
+  for (int i = 0; i < 3; ++i) engine.handle(body.buf.data(), body.len, body.buf.size());  // warm
+  const auto before = allocations.load();
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    auto r = engine.handle(body.buf.data(), body.len, body.buf.size());
+    if (r.kind != mp::outcome::injected) state.SkipWithError("not injected");
+    bytes = r.body.size();
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  report_allocations(state, before);
+  state.counters["request_bytes"] = static_cast<double>(review.size());
+  state.counters["response_bytes"] = static_cast<double>(bytes);
+  state.SetLabel(data().conformance ? "istio-1.1 template" : "embedded default config");
+}
+
+void BM_pipeline_realistic(benchmark::State& s) { pipeline(s, data().realistic); }
+void BM_pipeline_1500_env(benchmark::State& s) { pipeline(s, data().many_env); }
+void BM_pipeline_64kb(benchmark::State& s) { pipeline(s, data().large); }
+
+void BM_parse(benchmark::State& state) {
+  simdjson::dom::parser parser;
+  padded body(data().realistic);
+  mp::review r;
+  mp::pod p;
+  std::string error;
+  for (int i = 0; i < 3; ++i) mp::parse_review(parser, body.buf.data(), body.len, body.buf.size(), r, p, error);
+  const auto before = allocations.load();
+  for (auto _ : state) {
+    const bool ok = mp::parse_review(parser, body.buf.data(), body.len, body.buf.size(), r, p, error);
+    benchmark::DoNotOptimize(ok);
+  }
+  report_allocations(state, before);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.len));
+}
+
+struct parsed {
+  simdjson::dom::parser parser;
+  padded body{data().realistic};
+  mp::review r;
+  mp::pod p;
+  std::string error;
+  parsed() { mp::parse_review(parser, body.buf.data(), body.len, body.buf.size(), r, p, error); }
+};
+
+void BM_decide(benchmark::State& state) {
+  parsed in;
+  const meshinject::core::pod_facts facts{in.p.namespace_name, in.p.host_network, in.p.labels, in.p.annotations};
+  const auto before = allocations.load();
+  for (auto _ : state) {
+    auto d = meshinject::core::decide(facts, data().snap->config().rules);
+    benchmark::DoNotOptimize(d);
+  }
+  report_allocations(state, before);
+}
+
+void BM_validate_annotations(benchmark::State& state) {
+  parsed in;
+  std::string error;
+  const auto before = allocations.load();
+  for (auto _ : state) benchmark::DoNotOptimize(mp::validate_annotations(in.p, error));
+  report_allocations(state, before);
+}
+
+// Evaluating the pod-dependent decisions and holes: the variant key.
+void BM_trace(benchmark::State& state) {
+  parsed in;
+  meshinject::patch::tmpl::template_data d;
+  d.p = &in.p;
+  d.proxy_config = &data().snap->mesh().proxy_config();
+  d.mesh = &data().snap->mesh().root;
+  d.values = &data().snap->values();
+  meshinject::patch::tmpl::trace_state ts;
+  for (int i = 0; i < 3; ++i) data().snap->program().trace(d, ts);
+  const auto before = allocations.load();
+  for (auto _ : state) benchmark::DoNotOptimize(data().snap->program().trace(d, ts));
+  report_allocations(state, before);
+  state.counters["decisions"] = static_cast<double>(ts.trace.size());
+  state.counters["holes"] = static_cast<double>(ts.holes.size());
+}
+
+// Rendering and compiling a variant: what a core pays once per variant.
+void BM_variant_compile(benchmark::State& state) {
+  parsed in;
+  meshinject::patch::tmpl::template_data d;
+  d.p = &in.p;
+  d.proxy_config = &data().snap->mesh().proxy_config();
+  d.mesh = &data().snap->mesh().root;
+  d.values = &data().snap->values();
+  meshinject::patch::tmpl::trace_state ts;
+  data().snap->program().trace(d, ts);
+  std::string error;
+  for (auto _ : state) {
+    meshinject::patch::tmpl::render_result rendered;
+    data().snap->program().render(d, ts.trace, rendered, error);
+    mp::sidecar_variant v;
+    benchmark::DoNotOptimize(mp::compile_sidecar(data().snap->program(), std::move(rendered), v, error));
+  }
+}
+
+void BM_base64(benchmark::State& state) {
+  const std::string patch(static_cast<std::size_t>(state.range(0)), 'x');
+  std::string out(mp::base64_encoded_size(patch.size()), '\0');
+  for (auto _ : state) benchmark::DoNotOptimize(mp::base64_encode(patch, out.data()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * patch.size()));
+}
+
+// A pod that is skipped (opt-out): parse + decide + a response without patch.
+void BM_pipeline_skip(benchmark::State& state) {
+  json review = json::parse(data().realistic);
+  review["request"]["object"]["metadata"]["annotations"]["sidecar.istio.io/inject"] = "false";
+  mp::engine engine(data().snap);
+  padded body(review.dump());
+  for (int i = 0; i < 3; ++i) engine.handle(body.buf.data(), body.len, body.buf.size());
+  const auto before = allocations.load();
+  for (auto _ : state) {
+    auto r = engine.handle(body.buf.data(), body.len, body.buf.size());
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  report_allocations(state, before);
+}
+
+BENCHMARK(BM_pipeline_realistic);
+BENCHMARK(BM_pipeline_1500_env);
+BENCHMARK(BM_pipeline_64kb);
+BENCHMARK(BM_pipeline_skip);
+BENCHMARK(BM_parse);
+BENCHMARK(BM_decide);
+BENCHMARK(BM_validate_annotations);
+BENCHMARK(BM_trace);
+BENCHMARK(BM_variant_compile);
+BENCHMARK(BM_base64)->Arg(4096)->Arg(65536);
+
+}  // namespace
+
+BENCHMARK_MAIN();
