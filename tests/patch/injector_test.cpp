@@ -300,3 +300,15 @@ TEST(injector_conformance, decision_table_through_the_engine) {
 }
 
 }  // namespace
+
+namespace {
+
+// deploy/base ships the embedded default config in its ConfigMap; the two must
+// not drift apart.
+TEST(injector, deployed_config_is_the_embedded_default) {
+  const auto path = mt::source_dir() / "deploy" / "base" / "injector-config.yaml";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  EXPECT_EQ(mt::read_file(path), std::string(mp::default_injection_config()));
+}
+
+}  // namespace
