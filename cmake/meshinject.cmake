@@ -19,6 +19,11 @@ if(MESHINJECT_SANITIZE)
   target_compile_definitions(meshinject_options INTERFACE MESHINJECT_SANITIZED=1)
 endif()
 
+if(MESHINJECT_FUZZ)
+  # Coverage feedback for libFuzzer in every library the fuzzers link.
+  target_compile_options(meshinject_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 # meshinject_library(name SOURCES ... DEPS ...): one static library per source folder.
 function(meshinject_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

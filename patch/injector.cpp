@@ -687,8 +687,11 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
       write_value(patch_);
       patch_ += '}';
     };
-    for (const auto& [k, val] : injected)
-      if (k != status_annotation) annotate(k, [&](std::string& out) { append_json_string(out, val); });
+    for (const auto& entry : injected) {
+      // (clang 14 cannot capture structured bindings, hence `entry`.)
+      if (entry.first != status_annotation)
+        annotate(entry.first, [&](std::string& out) { append_json_string(out, entry.second); });
+    }
     annotate(status_annotation, write_status);
   }
 
