@@ -27,6 +27,12 @@ for arg in "$@"; do
   esac
 done
 
+# The k6 scripts are type-checked with TypeScript from npm. Many machines have a
+# newer Node.js installed outside Debian's packages; use it when present.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
