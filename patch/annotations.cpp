@@ -70,14 +70,22 @@ bool valid_cidr(std::string_view s) {
   return n <= max_bits;
 }
 
-bool valid_cidr_list(std::string_view s, std::string& why) {
+// Why a value is invalid: the offending list item (if any) and a static
+// explanation, so validating allocates nothing.
+struct reason {
+  std::string_view item;
+  std::string_view text;
+  bool has_item = false;  // quote `item` (possibly empty) before the text
+};
+
+bool valid_cidr_list(std::string_view s, reason& why) {
   if (s.empty()) return true;
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = s.find(',', start);
     const std::string_view item = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (!valid_cidr(item)) {
-      why = "'" + std::string(item) + "' is not a CIDR such as 10.0.0.0/8";
+      why = {item, "is not a CIDR such as 10.0.0.0/8", true};
       return false;
     }
     if (comma == std::string_view::npos) return true;
@@ -85,7 +93,7 @@ bool valid_cidr_list(std::string_view s, std::string& why) {
   }
 }
 
-bool valid_port_list(std::string_view s, std::string& why) {
+bool valid_port_list(std::string_view s, reason& why) {
   s = trim(s);
   if (s.empty()) return true;
   std::size_t start = 0;
@@ -94,7 +102,7 @@ bool valid_port_list(std::string_view s, std::string& why) {
     const std::string_view item = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     int port;
     if (!parse_port(item, port)) {
-      why = "'" + std::string(item) + "' is not a port number (0-65535)";
+      why = {item, "is not a port number (0-65535)", true};
       return false;
     }
     if (comma == std::string_view::npos) return true;
@@ -102,29 +110,29 @@ bool valid_port_list(std::string_view s, std::string& why) {
   }
 }
 
-using validator = bool (*)(std::string_view value, std::string& why);
+using validator = bool (*)(std::string_view value, reason& why);
 
-bool interception_mode(std::string_view v, std::string& why) {
+bool interception_mode(std::string_view v, reason& why) {
   if (v == "REDIRECT" || v == "TPROXY" || v == "NONE") return true;
-  why = "use REDIRECT, TPROXY or NONE";
+  why = {{}, "use REDIRECT, TPROXY or NONE"};
   return false;
 }
-bool status_port(std::string_view v, std::string& why) {
+bool status_port(std::string_view v, reason& why) {
   int port;
   if (parse_port(v, port)) return true;
-  why = "not a port number (0-65535)";
+  why = {{}, "not a port number (0-65535)"};
   return false;
 }
-bool uint32_value(std::string_view v, std::string& why) {
+bool uint32_value(std::string_view v, reason& why) {
   std::uint64_t n;
   if (parse_uint(v, 32, n)) return true;
-  why = "not an unsigned 32-bit integer";
+  why = {{}, "not an unsigned 32-bit integer"};
   return false;
 }
-bool ports_or_star(std::string_view v, std::string& why) { return v == "*" || valid_port_list(v, why); }
-bool ports(std::string_view v, std::string& why) { return valid_port_list(v, why); }
-bool cidrs_or_star(std::string_view v, std::string& why) { return v == "*" || valid_cidr_list(v, why); }
-bool cidrs(std::string_view v, std::string& why) { return valid_cidr_list(v, why); }
+bool ports_or_star(std::string_view v, reason& why) { return v == "*" || valid_port_list(v, why); }
+bool ports(std::string_view v, reason& why) { return valid_port_list(v, why); }
+bool cidrs_or_star(std::string_view v, reason& why) { return v == "*" || valid_cidr_list(v, why); }
+bool cidrs(std::string_view v, reason& why) { return valid_cidr_list(v, why); }
 
 struct rule {
   std::string_view name;
@@ -173,7 +181,7 @@ bool validate_annotations(const pod& p, std::string& error) {
     if (a.key.find("istio.io/") == std::string_view::npos) continue;
     for (const rule& r : rules) {
       if (a.key != r.name) continue;
-      std::string why;
+      reason why;
       if (!r.check(a.value, why)) {
         if (!ok) error += "; ";
         else error.clear();
@@ -183,7 +191,12 @@ bool validate_annotations(const pod& p, std::string& error) {
         error += "\" for annotation ";
         error.append(a.key);
         error += ": ";
-        error += why;
+        if (why.has_item) {
+          error += '\'';
+          error.append(why.item);
+          error += "' ";
+        }
+        error.append(why.text);
       }
     }
   }

@@ -753,27 +753,54 @@ bool write_scalar_hole(const value& v, field_type t, std::string& out, std::stri
   }
 }
 
+// Where a typed value sits inside the spliced JSON, for messages. A chain of
+// stack frames, turned into text only when something fails, so the request path
+// builds no strings.
+struct json_path {
+  const json_path* parent = nullptr;
+  std::string_view key;  // a member name, unless is_index
+  std::size_t index = 0;
+  bool is_index = false;
+};
+
+void append_path(std::string& out, const json_path* p) {
+  if (!p) return;
+  append_path(out, p->parent);
+  if (p->is_index) {
+    out += '[';
+    append_int(out, static_cast<std::int64_t>(p->index));
+    out += ']';
+    return;
+  }
+  if (p->parent) out += '.';
+  out.append(p->key);
+}
+
 // Writes JSON of pod data (from fromJSON, or a label map) typed by the schema,
 // as Istio's decoder would have read its YAML: unknown fields dropped, names
 // matched case-insensitively, numbers in string fields turned to text.
 bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
-                      std::string_view origin, const std::string& path);
+                      std::string_view origin, const json_path* path);
 
-bool typed_fail(std::string& error, std::string_view origin, const std::string& path, std::string_view what) {
+bool typed_fail(std::string& error, std::string_view origin, const json_path* path, std::string_view what,
+                std::string_view quoted = {}, std::string_view after = {}) {
   error.clear();
   if (!origin.empty()) {
     error += "annotation ";
     error.append(origin);
     error += ": ";
   }
-  error += path.empty() ? std::string("value") : path;
+  if (path) append_path(error, path);
+  else error += "value";
   error += ": ";
   error.append(what);
+  error.append(quoted);
+  error.append(after);
   return false;
 }
 
 bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::string& out, bool& first,
-                         std::string& error, std::string_view origin, const std::string& path,
+                         std::string& error, std::string_view origin, const json_path* path,
                          const std::vector<std::string>* forbidden) {
   for (auto kv : obj) {
     if (kv.value.is_null()) continue;
@@ -788,19 +815,19 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
       ft = &t;
     }
     if (forbidden && std::find(forbidden->begin(), forbidden->end(), key) != forbidden->end())
-      return typed_fail(error, origin, path, "sets '" + std::string(key) + "', which the template sets too");
+      return typed_fail(error, origin, path, "sets '", key, "', which the template sets too");
     if (!first) out += ',';
     first = false;
     append_json_string(out, key);
     out += ':';
-    if (!write_typed_json(kv.value, *ft, out, error, origin, path.empty() ? std::string(key) : path + "." + std::string(key)))
-      return false;
+    const json_path child{path, key};
+    if (!write_typed_json(kv.value, *ft, out, error, origin, &child)) return false;
   }
   return true;
 }
 
 bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
-                      std::string_view origin, const std::string& path) {
+                      std::string_view origin, const json_path* path) {
   using simdjson::dom::element_type;
   const element_type et = e.type();
   switch (t.t) {
@@ -821,7 +848,8 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
       for (auto item : patch::as_array(e)) {
         if (!first) out += ',';
         first = false;
-        if (!write_typed_json(item, *t.elem, out, error, origin, path + "[" + std::to_string(k++) + "]")) return false;
+        const json_path child{path, {}, k++, true};
+        if (!write_typed_json(item, *t.elem, out, error, origin, &child)) return false;
       }
       out += ']';
       return true;
@@ -834,17 +862,18 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
     case field_type::int_or_string:
     case field_type::integer:
     case field_type::boolean: {
-      std::string text;
+      std::string_view text;
+      std::string number;  // short: stays in the string's own buffer
       bool is_number = false, is_integral = false;
       std::int64_t integral = 0;
       switch (et) {
-        case element_type::STRING: text = std::string(e.get_string().value_unsafe()); break;
+        case element_type::STRING: text = e.get_string().value_unsafe(); break;
         case element_type::BOOL:
           if (t.t == field_type::boolean) {
             out += e.get_bool().value_unsafe() ? "true" : "false";
             return true;
           }
-          if (t.t != field_type::string) return typed_fail(error, origin, path, "expected " + std::string(t.name));
+          if (t.t != field_type::string) return typed_fail(error, origin, path, "expected ", t.name);
           text = e.get_bool().value_unsafe() ? "true" : "false";
           break;
         case element_type::INT64:
@@ -854,10 +883,13 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
           is_number = true;
           is_integral = std::trunc(d) == d && std::fabs(d) < 9e15;
           integral = static_cast<std::int64_t>(d);
-          text = core::format_go_float(d, t.t == field_type::string ? 32 : 64);
+          if (t.t == field_type::string || t.t == field_type::quantity) {
+            number = core::format_go_float(d, t.t == field_type::string ? 32 : 64);
+            text = number;
+          }
           break;
         }
-        default: return typed_fail(error, origin, path, "expected " + std::string(t.name));
+        default: return typed_fail(error, origin, path, "expected ", t.name);
       }
       if (t.t == field_type::boolean) return typed_fail(error, origin, path, "expected true or false");
       if (t.t == field_type::integer) {
@@ -871,7 +903,7 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
         return true;
       }
       if (t.t == field_type::quantity && !k8s::is_quantity(text))
-        return typed_fail(error, origin, path, "'" + text + "' is not a valid quantity");
+        return typed_fail(error, origin, path, "'", text, "' is not a valid quantity");
       append_json_string(out, text);
       return true;
     }
@@ -879,46 +911,58 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
   return true;
 }
 
-// Spliced members need a comma before them unless they open the object, and one
-// after them when static members follow that were written without one (those
-// carry their own comma only when a static member precedes the splice).
-void append_members(std::string& out, const std::string& body, bool static_before, bool static_after) {
-  if (body.empty()) return;
+// Spliced members are written straight into `out`. They need a comma before
+// them unless they open the object, and one after them when static members
+// follow that were written without one (those carry their own comma only when a
+// static member precedes the splice). begin_members() returns where `out` stood;
+// end_members() takes the comma back when nothing was spliced.
+std::size_t begin_members(std::string& out) {
+  const std::size_t mark = out.size();
   if (!out.empty() && out.back() != '{' && out.back() != ',') out += ',';
-  out += body;
+  return mark;
+}
+
+void end_members(std::string& out, std::size_t mark, std::size_t body_start, bool static_before, bool static_after) {
+  if (out.size() == body_start) {
+    out.resize(mark);
+    return;
+  }
   if (static_after && !static_before) out += ',';
 }
 
-bool write_structured(const value& v, const type_node& t, std::string& out, std::string& error, bool members,
-                      bool preceded, bool followed, const std::vector<std::string>* forbidden) {
-  const std::string path;
+bool write_structured(const value& v, const type_node& t, std::string& out, std::string& scratch, std::string& error,
+                      bool members, bool preceded, bool followed, const std::vector<std::string>* forbidden) {
   if (v.k == vkind::json) {
     if (members) {
-      if (!v.j.is_object()) return typed_fail(error, v.origin, path, "each entry must be a JSON object");
-      std::string body;
+      if (!v.j.is_object()) return typed_fail(error, v.origin, nullptr, "each entry must be a JSON object");
+      const std::size_t mark = begin_members(out);
+      const std::size_t body_start = out.size();
       bool first = true;
-      if (!write_typed_members(v.j.get_object().value_unsafe(), t, body, first, error, v.origin, path, forbidden))
+      if (!write_typed_members(v.j.get_object().value_unsafe(), t, out, first, error, v.origin, nullptr, forbidden))
         return false;
-      append_members(out, body, preceded, followed);
+      end_members(out, mark, body_start, preceded, followed);
       return true;
     }
-    return write_typed_json(v.j, t, out, error, v.origin, path);
+    return write_typed_json(v.j, t, out, error, v.origin, nullptr);
   }
   if (v.k == vkind::string_map) {
     if (members) {
-      std::string body;
+      const std::size_t mark = begin_members(out);
+      const std::size_t body_start = out.size();
       for (std::int64_t k = 0; k < v.i; ++k) {
         const auto& l = v.labels()[k];
         if (forbidden && std::find(forbidden->begin(), forbidden->end(), l.key) != forbidden->end())
-          return typed_fail(error, v.origin, path, "sets '" + std::string(l.key) + "', which the template sets too");
-        if (!body.empty()) body += ',';
-        append_json_string(body, l.key);
-        body += ':';
-        append_json_string(body, l.value);
+          return typed_fail(error, v.origin, nullptr, "sets '", l.key, "', which the template sets too");
+        if (k) out += ',';
+        append_json_string(out, l.key);
+        out += ':';
+        append_json_string(out, l.value);
       }
-      append_members(out, body, preceded, followed);
+      end_members(out, mark, body_start, preceded, followed);
       return true;
     }
+    if (t.t != field_type::object && t.t != field_type::map && t.t != field_type::any)
+      return typed_fail(error, v.origin, nullptr, "expected ", t.name, ", got the YAML of a map");
     out += '{';
     for (std::int64_t k = 0; k < v.i; ++k) {
       if (k) out += ',';
@@ -933,9 +977,8 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
     if (!members) out += "null";
     return true;
   }
-  if (members) return typed_fail(error, v.origin, path, "expected a JSON object");
+  if (members) return typed_fail(error, v.origin, nullptr, "expected a JSON object");
   // A scalar placed as a value: typed like any scalar hole.
-  std::string scratch;
   value plain = v;
   plain.yaml = false;
   return write_scalar_hole(plain, t.t == field_type::object ? field_type::string : t.t, out, scratch, error);
@@ -1056,16 +1099,28 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
         if (!write_scalar_hole(holes[s.hole], s.scalar_type, out, scratch, error)) return false;
         break;
       case segment::kind::hole_members:
-        if (!write_structured(holes[s.hole], *s.schema, out, error, true, s.preceded, s.followed,
+        if (!write_structured(holes[s.hole], *s.schema, out, scratch, error, true, s.preceded, s.followed,
                               s.key_set < f.key_sets.size() ? &f.key_sets[s.key_set] : nullptr))
           return false;
         break;
       case segment::kind::hole_value:
         if (s.scalar_type == k8s::field_type::any) {
           const value& h = holes[s.hole];
-          if (h.k == vkind::json) write_json(h.j, out);
-          else if (!write_structured(h, *s.schema, out, error, false, false, false, nullptr)) return false;
-        } else if (!write_structured(holes[s.hole], *s.schema, out, error, false, false, false, nullptr)) {
+          if (h.k == vkind::json) {
+            write_json(h.j, out);
+          } else if (h.k == vkind::string_map) {
+            out += '{';
+            for (std::int64_t k = 0; k < h.i; ++k) {
+              if (k) out += ',';
+              append_json_string(out, h.labels()[k].key);
+              out += ':';
+              append_json_string(out, h.labels()[k].value);
+            }
+            out += '}';
+          } else if (!write_structured(h, *s.schema, out, scratch, error, false, false, false, nullptr)) {
+            return false;
+          }
+        } else if (!write_structured(holes[s.hole], *s.schema, out, scratch, error, false, false, false, nullptr)) {
           return false;
         }
         break;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "core/mesh_config.hpp"
 #include "core/yaml_scalar.hpp"
@@ -493,7 +495,8 @@ value machine::field_of(const value& base, std::string_view name, std::uint32_t 
     }
     case vkind::json: {
       if (!base.j.is_object()) {
-        fail(pos, "can't evaluate field " + std::string(name) + " in type []interface {}");
+        fail(pos, (base.origin.empty() ? std::string() : "annotation " + std::string(base.origin) + ": ") +
+                      "can't evaluate field " + std::string(name) + " in type []interface {}");
         return v;
       }
       auto r = base.j.get_object().value_unsafe().at_key(name);
@@ -513,8 +516,16 @@ value machine::field_of(const value& base, std::string_view name, std::uint32_t 
 // ----------------------------------------------------------------- functions
 
 value machine::call(function_id fn, std::span<value> a, std::uint32_t pos) {
-  for (const value& x : a)
+  for (value& x : a) {
     if (x.k == vkind::unknown) return value::unknown();
+    if (x.yaml) {
+      // toYaml's result handed to another function is the YAML text, as in Go.
+      // (A structured hole evaluates its toYaml alone and keeps the structure.)
+      scratch_.clear();
+      materialize_yaml(x, scratch_);
+      x = text_value(scratch_, x.origin);
+    }
+  }
   auto want = [&](std::size_t n, const char* name) {
     if (a.size() == n) return true;
     fail(pos, "wrong number of args for " + std::string(name) + ": want " + std::to_string(n) + " got " +
@@ -601,13 +612,20 @@ value machine::call(function_id fn, std::span<value> a, std::uint32_t pos) {
         fail(pos, "wrong type for value; expected int; got " + std::string(type_name(a[0])));
         return value{};
       }
-      if (a[1].yaml) return a[1];  // structure stays structure; its indentation is ours to choose
-      if (a[1].k != vkind::string) {
+      std::string_view s;
+      if (a[1].yaml) {
+        // YAML of pod data used as text (a structured hole never evaluates its
+        // indent: the fragment writer lays the structure out itself).
+        scratch_.clear();
+        materialize_yaml(a[1], scratch_);
+        s = strings_.copy(scratch_);
+      } else if (a[1].k == vkind::string) {
+        s = a[1].s;
+      } else {
         fail(pos, "wrong type for value; expected string; got " + std::string(type_name(a[1])));
         return value{};
       }
       scratch_.clear();
-      const std::string_view s = a[1].s;
       const auto pad = static_cast<std::size_t>(std::max<std::int64_t>(0, std::min<std::int64_t>(a[0].i, 1024)));
       for (char ch : s) {
         scratch_ += ch;
@@ -745,7 +763,8 @@ value machine::fn_index(std::span<value> a, std::uint32_t pos) {
           }
           auto r = v.j.get_array().value_unsafe().at(static_cast<std::size_t>(key.i));
           if (r.error()) {
-            fail(pos, "error calling index: index out of range: " + std::to_string(key.i));
+            fail(pos, (v.origin.empty() ? std::string() : "annotation " + std::string(v.origin) + ": ") +
+                          "error calling index: index out of range: " + std::to_string(key.i));
             return value{};
           }
           v = from_json(r.value_unsafe());
@@ -972,9 +991,13 @@ value machine::fn_printf(std::span<value> a, std::uint32_t pos) {
       tmp = "%!";
       tmp += verb;
       tmp += '(';
-      tmp += type_name(v);
-      tmp += '=';
-      sprint(v, tmp);
+      if (v.k == vkind::nil || v.k == vkind::invalid) {
+        tmp += "<nil>";  // fmt's bad verb for a nil argument names no type
+      } else {
+        tmp += type_name(v);
+        tmp += '=';
+        sprint(v, tmp);
+      }
       tmp += ')';
     };
     switch (verb) {
@@ -1064,16 +1087,13 @@ value machine::fn_printf(std::span<value> a, std::uint32_t pos) {
         }
         break;
       default:
-        tmp = "%!";
-        tmp += verb;
-        tmp += '(';
-        tmp += type_name(v);
-        tmp += '=';
-        sprint(v, tmp);
-        tmp += ')';
+        wrong();
     }
-    if (width > 0 && tmp.size() < static_cast<std::size_t>(width)) {
-      const std::size_t padn = static_cast<std::size_t>(width) - tmp.size();
+    // Widths count runes, not bytes.
+    std::size_t runes = 0;
+    for (const char ch : tmp) runes += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+    if (width > 0 && runes < static_cast<std::size_t>(width)) {
+      const std::size_t padn = static_cast<std::size_t>(width) - runes;
       if (minus) tmp.append(padn, ' ');
       else if (zero && verb != 's' && verb != 'v' && verb != 'q') {
         const std::size_t sign = (!tmp.empty() && (tmp[0] == '-' || tmp[0] == '+')) ? 1 : 0;
@@ -1106,11 +1126,13 @@ value machine::fn_to_json(const value& v, std::uint32_t pos) {
       const core::label* first = v.labels();
       std::size_t n = static_cast<std::size_t>(v.i);
       const core::label* order[64];
-      std::vector<const core::label*> big;
       const core::label** sorted = order;
       if (n > 64) {
-        big.resize(n);
-        sorted = big.data();
+        // Many labels: the index lives in the request's arena (no heap once warm).
+        char* raw = strings_.allocate(n * sizeof(const core::label*) + alignof(const core::label*));
+        const auto aligned = (reinterpret_cast<std::uintptr_t>(raw) + alignof(const core::label*) - 1) &
+                             ~(static_cast<std::uintptr_t>(alignof(const core::label*)) - 1);
+        sorted = reinterpret_cast<const core::label**>(aligned);
       }
       for (std::size_t k = 0; k < n; ++k) sorted[k] = first + k;
       std::sort(sorted, sorted + n, [](auto* p, auto* q) { return p->key < q->key; });
@@ -1138,7 +1160,6 @@ value machine::fn_from_json(const value& v, std::uint32_t pos) {
     fail(pos, "wrong type for value; expected string; got " + std::string(type_name(v)));
     return value{};
   }
-  if (mode_ == mode::render) return value::unknown();
   std::size_t slot = json_docs_++;
   simdjson::dom::parser* parser;
   std::string* buf;
@@ -1147,6 +1168,17 @@ value machine::fn_from_json(const value& v, std::uint32_t pos) {
   if (state_) {
     parser = &state_->json_parser(slot);
     buf = &state_->json_buffer(slot);
+  } else if (mode_ == mode::render) {
+    // A variant compile (cold path) reaches fromJSON only with a constant
+    // argument: pod-dependent ones are holes or decisions taken from the trace.
+    // Its documents must live until the render ends; renders on one thread do
+    // not overlap, and the n-th fromJSON of a render reuses the n-th parser.
+    static thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> render_parsers;
+    static thread_local std::vector<std::string> render_buffers;
+    while (render_parsers.size() <= slot) render_parsers.push_back(std::make_unique<simdjson::dom::parser>());
+    if (render_buffers.size() <= slot) render_buffers.resize(slot + 1);
+    parser = render_parsers[slot].get();
+    buf = &render_buffers[slot];
   } else {
     parser = &fold_parser;
     buf = &fold_buffer;

@@ -32,7 +32,8 @@ struct token {
 
 class lexer {
  public:
-  lexer(std::string_view src, std::uint32_t pos, std::string_view right) : src_(src), pos_(pos), right_(right) {}
+  lexer(std::string_view src, std::uint32_t pos, std::string_view right, std::uint32_t action_start)
+      : src_(src), pos_(pos), right_(right), action_start_(action_start) {}
 
   std::uint32_t pos() const { return pos_; }
 
@@ -44,7 +45,7 @@ class lexer {
       const std::uint32_t before = pos_;
       skip_space();
       const bool spaced = pos_ != before;
-      if (pos_ >= src_.size()) throw parse_error{pos_, "unclosed action: missing " + std::string(right_)};
+      if (pos_ >= src_.size()) throw parse_error{action_start_, "unclosed action: missing " + std::string(right_)};
       // " -}}" : a trim marker is a dash preceded by space and followed by the delimiter.
       if (src_[pos_] == '-' && src_.substr(pos_ + 1, right_.size()) == right_ && pos_ > 0 && is_space(src_[pos_ - 1])) {
         trim_right = true;
@@ -157,6 +158,7 @@ class lexer {
   std::string_view src_;
   std::uint32_t pos_;
   std::string_view right_;
+  std::uint32_t action_start_;  // the left delimiter, where an unclosed action is reported
 };
 
 void append_utf8(std::string& out, std::uint32_t cp) {
@@ -230,6 +232,21 @@ std::string unquote(const token& t) {
   return out;
 }
 
+// The code point of a character literal's unquoted text (Go: one rune).
+std::int64_t char_value(const std::string& s, const token& t) {
+  if (s.size() == 1) return static_cast<unsigned char>(s[0]);
+  const auto c = static_cast<unsigned char>(s.empty() ? 0 : s[0]);
+  const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  if (n == 0 || s.size() != n) throw parse_error{t.pos, "malformed character constant: " + std::string(t.text)};
+  std::uint32_t cp = c & (0xFF >> (n + 1));
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[k]);
+    if ((b & 0xC0) != 0x80) throw parse_error{t.pos, "malformed character constant: " + std::string(t.text)};
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return cp;
+}
+
 class parser {
  public:
   parser(std::string_view src, std::string_view left, std::string_view right)
@@ -294,7 +311,7 @@ class parser {
         trim_next_ = trim;
         continue;
       }
-      lexer lx(src_, p, right_);
+      lexer lx(src_, p, right_, static_cast<std::uint32_t>(open));
       std::uint32_t end = 0;
       bool trim_right = false;
       std::vector<token> toks = lx.lex_action(end, trim_right);
@@ -413,9 +430,10 @@ class parser {
       case tok::string: o.k = operand::kind::string; o.name = unquote(t); ++i; break;
       case tok::raw_string: o.k = operand::kind::string; o.name = std::string(t.text.substr(1, t.text.size() - 2)); ++i; break;
       case tok::character: {
+        // A rune: one byte from an escape (\xff, \377), else one UTF-8 sequence.
         const std::string s = unquote(t);
         o.k = operand::kind::integer;
-        o.i = s.empty() ? 0 : static_cast<unsigned char>(s[0]);
+        o.i = char_value(s, t);
         ++i;
         break;
       }

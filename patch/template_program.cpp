@@ -155,6 +155,7 @@ class analyzer {
         scoped = scoped || o.uses_scope;
       }
       const operand& head = c.args[0];
+      if (head.k == operand::kind::nil) throw program::compile_error{head.pos, "nil is not a command"};
       if (head.k == operand::kind::function) {
         const int n = static_cast<int>(c.args.size()) - 1 + (have_piped ? 1 : 0);
         const function_spec* f = find_function(head.name);
@@ -410,8 +411,33 @@ bool machine::emit_hole(const node& n, const value& dot) {
     append_text(token, n.pos);
     return true;
   }
-  value v = eval_pipeline(p, dot);
-  if (failed_) return false;
+  value v;
+  if (p.structured) {
+    // `toYaml x`, `toYaml x | indent n` or `indent n (toYaml x)`: the fragment
+    // writer lays the structure out itself, so only the toYaml part is evaluated
+    // (indent would turn the YAML into indented text).
+    const pipeline* core = &p;
+    while (core->cmds.back().args[0].fn == function_id::indent && core->cmds.back().args.size() == 3 &&
+           core->cmds.back().args[2].k == operand::kind::sub)
+      core = core->cmds.back().args[2].sub.get();
+    const std::size_t count = core->cmds.back().args[0].fn == function_id::indent ? core->cmds.size() - 1
+                                                                                   : core->cmds.size();
+    bool have = false;
+    for (std::size_t k = 0; k < count; ++k) {
+      v = eval_command(core->cmds[k], dot, have ? &v : nullptr);
+      if (failed_) return false;
+      have = true;
+    }
+  } else {
+    v = eval_pipeline(p, dot);
+    if (failed_) return false;
+    if (v.yaml) {
+      // YAML of pod data printed as text (through a variable, say): as Go prints it.
+      scratch_.clear();
+      materialize_yaml(v, scratch_);
+      v = text_value(scratch_, v.origin);
+    }
+  }
   state_->holes.push_back(v);
   return true;
 }
@@ -472,6 +498,7 @@ struct range_item {
   simdjson::dom::element json;
   const core::label* label = nullptr;
   const core::config_node* node = nullptr;
+  std::uint64_t order = 0;  // position in the document: ties keep it (std::stable_sort would allocate)
 };
 }  // namespace
 
@@ -513,6 +540,14 @@ bool machine::walk_range(const node& n, const value& dot) {
     coll = v;
   }
   std::uint64_t count = 0;
+  // Pod data that cannot be ranged over names the annotation it came from.
+  auto from = [&] { return coll.origin.empty() ? std::string() : "annotation " + std::string(coll.origin) + ": "; };
+  if (coll.yaml) {
+    // toYaml gives text: Go cannot range over a string either.
+    std::string shown;
+    materialize_yaml(coll, shown);
+    return fail(n.pos, from() + "range can't iterate over " + shown);
+  }
   switch (coll.k) {
     case vkind::containers:
     case vkind::ports:
@@ -537,7 +572,7 @@ bool machine::walk_range(const node& n, const value& dot) {
     default: {
       std::string shown;
       print_value(coll, shown);
-      return fail(n.pos, "range can't iterate over " + shown);
+      return fail(n.pos, from() + "range can't iterate over " + shown);
     }
   }
   if (p.pod) push_count(count);
@@ -552,11 +587,16 @@ bool machine::walk_range(const node& n, const value& dot) {
                                           ~(static_cast<std::uintptr_t>(alignof(range_item)) - 1));
     std::uint64_t k = 0;
     if (coll.k == vkind::string_map) {
-      for (; k < count; ++k) new (&items[k]) range_item{coll.labels()[k].key, {}, coll.labels() + k, nullptr};
+      for (; k < count; ++k) new (&items[k]) range_item{coll.labels()[k].key, {}, coll.labels() + k, nullptr, k};
     } else {
-      for (auto kv : patch::as_object(coll.j)) new (&items[k++]) range_item{kv.key, kv.value, nullptr, nullptr};
+      for (auto kv : patch::as_object(coll.j)) {
+        new (&items[k]) range_item{kv.key, kv.value, nullptr, nullptr, k};
+        ++k;
+      }
     }
-    std::stable_sort(items, items + count, [](const range_item& a, const range_item& b) { return a.key < b.key; });
+    std::sort(items, items + count, [](const range_item& a, const range_item& b) {
+      return a.key != b.key ? a.key < b.key : a.order < b.order;
+    });
   }
 
   std::uint64_t i = 0;

@@ -87,6 +87,7 @@ void print_node(const core::config_node& n, std::string& out) {
 }  // namespace
 
 bool truth(const value& v) noexcept {
+  if (v.yaml) return true;  // YAML text is never empty ("{}\n", "null\n", ...)
   switch (v.k) {
     case vkind::invalid:
     case vkind::nil: return false;
