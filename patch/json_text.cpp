@@ -32,41 +32,55 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
 
 namespace {
 
-// Bytes before `i` that need no escaping: 16 at a time, stopping at the first
-// block holding a quote, a backslash, a control byte or a non-ASCII byte.
-std::size_t plain_prefix(std::string_view s, std::size_t i) {
+// Offset (from i) of the first byte in s[i, i+16) that needs a closer look (a
+// quote, a backslash, a control or non-ASCII byte, and with `html` <, >, &), or
+// 16 when the block is plain text.
+inline unsigned first_special(const char* p, bool html) {
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20);
-  while (i + 16 <= s.size()) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
-    const __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                     _mm_cmplt_epi8(v, space));
-    if (_mm_movemask_epi8(bad) != 0) break;
-    i += 16;
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
+  __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                             _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  if (html)
+    bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+  const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+  return mask == 0 ? 16u : static_cast<unsigned>(__builtin_ctz(mask));
+#else
+  for (unsigned k = 0; k < 16; ++k) {
+    const auto c = static_cast<unsigned char>(p[k]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || (html && (c == '<' || c == '>' || c == '&'))) return k;
   }
+  return 16;
 #endif
-  return i;
 }
 
 }  // namespace
 
 void append_json_escaped(std::string& out, std::string_view s, bool html) {
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 8);
   std::size_t run = 0;  // start of the pending run of bytes that need no escaping
-  std::size_t i = html ? 0 : plain_prefix(s, 0);
-  while (i < s.size()) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    // Plain text goes by in blocks of 16; only the bytes that need a look stop it.
+    if (i + 16 <= n) {
+      const unsigned k = first_special(s.data() + i, html);
+      i += k;
+      if (k == 16) continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'))) {
       ++i;
       continue;
     }
     if (c >= 0x80) {
-      const std::size_t n = utf8_sequence_length(s, i);
-      if (n != 0) {
-        if (html && n == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+      const std::size_t len = utf8_sequence_length(s, i);
+      if (len != 0) {
+        if (html && len == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
             (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
           out.append(s.data() + run, i - run);
           out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
@@ -74,7 +88,7 @@ void append_json_escaped(std::string& out, std::string_view s, bool html) {
           run = i;
           continue;
         }
-        i += n;
+        i += len;
         continue;
       }
       out.append(s.data() + run, i - run);
@@ -84,21 +98,27 @@ void append_json_escaped(std::string& out, std::string_view s, bool html) {
       continue;
     }
     out.append(s.data() + run, i - run);
+    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    std::size_t esc_len = 2;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
       default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 15];
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        esc_len = 6;
     }
+    out.append(esc, esc_len);
     ++i;
     run = i;
   }
-  out.append(s.data() + run, s.size() - run);
+  out.append(s.data() + run, n - run);
 }
 
 void append_int(std::string& out, std::int64_t v) {

@@ -59,6 +59,7 @@ struct pipeline {
   bool pod = false;
   bool uses_scope = false;
   bool structured = false;  // output is YAML of pod data (`toYaml x | indent n`)
+  int memo = -1;            // pod-dependent and scope-free: index of its per-request memo slot
   std::optional<value> folded;
 };
 

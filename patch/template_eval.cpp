@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <type_traits>
 #include <memory>
 #include <vector>
 
@@ -270,6 +272,12 @@ value machine::text_value(std::string_view s, std::string_view origin) {
 // ---------------------------------------------------------------- evaluation
 
 value machine::eval_pipeline(const pipeline& p, const value& dot) {
+  // A pod expression that does not depend on scope has one value per request:
+  // the second and later evaluations (the 1.1 template repeats the status-port
+  // annotation six times) read it back.
+  const bool memoized = p.memo >= 0 && mode_ == mode::trace;
+  if (memoized && state_->memo_generation[static_cast<std::size_t>(p.memo)] == state_->generation)
+    return state_->memo[static_cast<std::size_t>(p.memo)];
   value v;
   if (p.folded) {
     v = *p.folded;
@@ -282,6 +290,10 @@ value machine::eval_pipeline(const pipeline& p, const value& dot) {
     }
   }
   if (p.decl_slots.size() == 1) slots_[static_cast<std::size_t>(p.decl_slots[0])] = v;
+  if (memoized) {
+    state_->memo[static_cast<std::size_t>(p.memo)] = v;
+    state_->memo_generation[static_cast<std::size_t>(p.memo)] = state_->generation;
+  }
   return v;
 }
 
@@ -306,17 +318,21 @@ value machine::eval_command(const command& c, const value& dot, const value* pip
     }
     return last;
   }
-  value args[16];
+  // Arguments live in raw storage: default-constructing sixteen values for every
+  // call cost more than evaluating most calls.
+  static_assert(std::is_trivially_destructible_v<value>);
+  alignas(value) unsigned char storage[sizeof(value) * 16];
+  value* args = reinterpret_cast<value*>(storage);
   std::size_t n = 0;
   for (std::size_t k = 1; k < c.args.size(); ++k) {
     if (n == 15) {
       fail(c.pos, "too many arguments");
       return value{};
     }
-    args[n++] = eval_operand(c.args[k], dot);
+    new (&args[n++]) value(eval_operand(c.args[k], dot));
     if (failed_) return value{};
   }
-  if (piped) args[n++] = *piped;
+  if (piped) new (&args[n++]) value(*piped);
   return call(head.fn, std::span<value>(args, n), head.pos);
 }
 

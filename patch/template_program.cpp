@@ -5,6 +5,7 @@
 #include "patch/template_program.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "patch/template_machine.hpp"
 
@@ -755,6 +756,69 @@ void fold_nodes(std::vector<node>& nodes, const program& prog, const template_da
   }
 }
 
+// A pipeline's structure as text: equal text, equal value (for scope-free ones).
+void canonical(const pipeline& p, std::string& out);
+
+void canonical(const operand& o, std::string& out) {
+  out += static_cast<char>('a' + static_cast<int>(o.k));
+  out += std::to_string(o.name.size());
+  out += ':';
+  out += o.name;
+  out += '#';
+  out += std::to_string(o.i);
+  out += '#';
+  out += std::to_string(o.f);
+  out += o.b ? 't' : 'f';
+  out += std::to_string(o.slot);
+  for (const auto& f : o.fields) {
+    out += '.';
+    out += f;
+  }
+  if (o.sub) {
+    out += '(';
+    canonical(*o.sub, out);
+    out += ')';
+  }
+}
+
+void canonical(const pipeline& p, std::string& out) {
+  for (const command& c : p.cmds) {
+    out += '[';
+    for (const operand& o : c.args) {
+      canonical(o, out);
+      out += ' ';
+    }
+    out += ']';
+  }
+}
+
+class memo_assigner {
+ public:
+  std::size_t slots() const { return keys_.size(); }
+
+  void nodes(std::vector<node>& list) {
+    for (node& n : list) {
+      if (n.pipe) pipe(*n.pipe);
+      nodes(n.body);
+      nodes(n.else_body);
+    }
+  }
+
+ private:
+  void pipe(pipeline& p) {
+    for (command& c : p.cmds)
+      for (operand& o : c.args)
+        if (o.sub) pipe(*o.sub);
+    if (!p.pod || p.uses_scope || !p.decl.empty() || p.folded) return;
+    std::string key;
+    canonical(p, key);
+    auto [it, added] = keys_.try_emplace(std::move(key), static_cast<int>(keys_.size()));
+    p.memo = it->second;
+  }
+
+  std::map<std::string, int> keys_;
+};
+
 }  // namespace
 
 program::program(std::string text, const core::mesh_config& mesh, const core::config_node& values) {
@@ -773,10 +837,21 @@ program::program(std::string text, const core::mesh_config& mesh, const core::co
   decisions_ = a.decisions;
   hole_sites_ = a.holes;
   fold_nodes(parsed_.root, *this, load_data_, folded_strings_);
+  memo_assigner memo;
+  memo.nodes(parsed_.root);
+  memo_slots_ = memo.slots();
 }
 
 bool program::trace(const template_data& data, trace_state& state) const noexcept {
   state.reset();
+  if (state.memo.size() < memo_slots_) {
+    state.memo.resize(memo_slots_);
+    state.memo_generation.resize(memo_slots_, 0);
+  }
+  if (++state.generation == 0) {  // wrapped: forget every slot
+    std::fill(state.memo_generation.begin(), state.memo_generation.end(), 0);
+    state.generation = 1;
+  }
   static thread_local std::vector<value> slots;
   machine m(*this, data, machine::mode::trace, state.strings, state.scratch, state.error, slots, &state);
   return m.run(nullptr, {});

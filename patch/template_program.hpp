@@ -68,6 +68,10 @@ class trace_state {
 
   std::vector<std::uint8_t> trace;
   std::vector<value> holes;
+  // Values of scope-free pod expressions, valid for the current generation.
+  std::vector<value> memo;
+  std::vector<std::uint32_t> memo_generation;
+  std::uint32_t generation = 0;
   arena strings;
   std::string error;        // set when trace() fails
   std::string scratch;      // formatting buffer
@@ -107,6 +111,7 @@ class program {
   std::size_t slot_count() const noexcept { return slot_count_; }
   std::size_t decision_count() const noexcept { return decisions_; }
   std::size_t hole_sites() const noexcept { return hole_sites_; }
+  std::size_t memo_slots() const noexcept { return memo_slots_; }
   const template_data& load_data() const noexcept { return load_data_; }
 
  private:
@@ -116,6 +121,7 @@ class program {
   std::size_t slot_count_ = 1;
   std::size_t decisions_ = 0;
   std::size_t hole_sites_ = 0;
+  std::size_t memo_slots_ = 0;
   arena folded_strings_;  // written only by the constructor
 };
 
