@@ -632,6 +632,12 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
   // 6. Annotations: the status (what we injected, for the next re-injection) and
   // the configured injectedAnnotations.
   auto write_status = [&](std::string& out) {
+    // When every injected name is a literal the value is the same for every pod
+    // of this variant: build it once and keep it with the variant.
+    if (v->status_cached) {
+      out += v->status_cache;
+      return;
+    }
     // The value is JSON inside a JSON string: built, then escaped once more.
     scratch2_.clear();
     scratch2_ += "{\"version\":";
@@ -655,7 +661,15 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
       scratch2_ += ']';
     }
     scratch2_ += '}';
+    const std::size_t at = out.size();
     append_json_string(out, scratch2_);
+    bool literal = true;
+    for (const auto* list : lists)
+      for (const auto& item : *list) literal = literal && item.name.k == value_ref::kind::literal;
+    if (literal) {
+      v->status_cache.assign(out, at, std::string::npos);
+      v->status_cached = true;
+    }
   };
   const auto& injected = snap.config().injected_annotations;
   if (!p.has_annotations) {

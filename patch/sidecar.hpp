@@ -80,6 +80,10 @@ struct sidecar_variant {
   bool concurrency_flag = false;
   value_ref cpu;               // the proxy's CPU limit, else its request
   std::vector<std::string> warnings;
+  // The status annotation's value, JSON-escaped, once computed for a variant
+  // whose names are all literal (the engine that owns the variant fills it).
+  mutable std::string status_cache;
+  mutable bool status_cached = false;
 };
 
 struct position_mapper {
