@@ -69,9 +69,9 @@ injection_config load_injection_config(std::string_view yaml_text, const std::st
       cfg.rules.policy = *policy;
       have_policy = true;
     } else if (key == "neverInjectSelector") {
-      cfg.rules.never_inject = selector_list::compile(value, file_name);
+      cfg.rules.never_inject = selector_list::compile(value, file_name, "neverInjectSelector");
     } else if (key == "alwaysInjectSelector") {
-      cfg.rules.always_inject = selector_list::compile(value, file_name);
+      cfg.rules.always_inject = selector_list::compile(value, file_name, "alwaysInjectSelector");
     } else if (key == "injectedAnnotations") {
       if (value.IsNull()) continue;
       if (!value.IsMap()) throw config_error(mark_of(file_name, value), "injectedAnnotations must be a mapping");

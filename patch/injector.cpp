@@ -60,6 +60,25 @@ bool contains_name(std::span<const std::string_view> names, std::string_view n) 
   return std::find(names.begin(), names.end(), n) != names.end();
 }
 
+// Messages from the variant compiler start with "template:LINE:COL: "; a user
+// wants the position in the config file.
+std::string at_file_position(const core::injection_config& cfg, const std::string& message) {
+  static constexpr std::string_view prefix = "template:";
+  if (message.rfind(prefix, 0) != 0) return cfg.source + ": " + message;
+  std::size_t i = prefix.size();
+  auto number = [&](int& out) {
+    const std::size_t start = i;
+    out = 0;
+    while (i < message.size() && message[i] >= '0' && message[i] <= '9') out = out * 10 + (message[i++] - '0');
+    return i > start;
+  };
+  int line = 0, col = 0;
+  if (!number(line) || i >= message.size() || message[i++] != ':' || !number(col) ||
+      message.compare(i, 2, ": ") != 0)
+    return cfg.source + ": " + message;
+  return core::config_error::format(core::template_position(cfg, line, col), message.substr(i + 2));
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ snapshot
@@ -108,16 +127,17 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   if (!s->program_->trace(data, state)) {
     // It depends on pod data (say, an annotation the template insists on):
     // pods that have it still inject, so this warns rather than refuses.
-    s->warnings_.push_back(config_name + ": the template fails for a pod with no annotations: " + state.error);
+    s->warnings_.push_back(at_file_position(s->config_, state.error) +
+                           " (the template fails for a pod with no annotations; pods that carry what it needs still inject)");
     return s;
   }
   tmpl::render_result rendered;
   if (!s->program_->render(data, state.trace, rendered, error))
-    throw core::config_error({config_name, s->config_.template_first_line, 0}, error);
+    throw core::config_error({}, at_file_position(s->config_, error));
   sidecar_variant v;
   if (!compile_sidecar(*s->program_, std::move(rendered), v, error))
-    throw core::config_error({config_name, s->config_.template_first_line, 0}, error);
-  for (const auto& w : v.warnings) s->warnings_.push_back(config_name + ": " + w);
+    throw core::config_error({}, at_file_position(s->config_, error));
+  for (const auto& w : v.warnings) s->warnings_.push_back(at_file_position(s->config_, w));
   return s;
 }
 

@@ -1,0 +1,121 @@
+#include "cmd/config_flags.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace meshinject::cmd {
+
+void config_flags::add_to(flag_set& flags) {
+  flags.value({"--inject-config", "--injectConfigFile"}, &inject_config,
+              "injection config: the ConfigMap's `config` key (default: the embedded default config)", "FILE");
+  flags.value({"--mesh-config", "--meshConfigFile"}, &mesh_config,
+              "mesh config: the `mesh` key (default: Istio's built-in mesh defaults)", "FILE");
+  flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
+}
+
+std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error) {
+  std::ostringstream ss;
+  if (path == "-") {
+    ss << streams.in.rdbuf();
+    text = ss.str();
+    return true;
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = "cannot read " + path + ": it is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  ss << in.rdbuf();
+  if (in.bad()) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  text = ss.str();
+  return true;
+}
+
+bool config_flags::read(patch::config_sources& out, io streams) const {
+  std::string error;
+  auto load = [&](const std::string& path, std::string& text, std::string& name) {
+    if (path.empty()) return true;
+    if (!read_input(path, streams, text, error)) {
+      streams.err << error << '\n';
+      return false;
+    }
+    name = display_name(path);
+    return true;
+  };
+  if (!load(inject_config, out.inject_config_text, out.inject_config_name)) return false;
+  if (!inject_config.empty() && out.inject_config_text.empty()) {
+    // An empty file is not "use the default": say so instead of injecting something else.
+    streams.err << display_name(inject_config) << ": the injection config is empty\n";
+    return false;
+  }
+  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name);
+}
+
+std::shared_ptr<const patch::snapshot> build_snapshot(const patch::config_sources& sources, std::ostream& err) {
+  try {
+    return patch::snapshot::build(sources);
+  } catch (const core::config_error& e) {
+    err << e.what() << '\n';
+  } catch (const std::exception& e) {
+    err << (sources.inject_config_text.empty() ? std::string("embedded default") : sources.inject_config_name) << ": "
+        << e.what() << '\n';
+  }
+  return nullptr;
+}
+
+bool write_file_atomically(const std::string& path, std::string_view content, std::string& error) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string tmpl = (dir / ("." + target.filename().string() + ".meshinject-XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  // mkstemp makes the file 0600; give it what a plain create would.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  struct stat st {};
+  const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : (0666 & ~mask);
+  ::fchmod(fd, mode);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = "cannot write " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 || ::rename(tmpl.c_str(), path.c_str()) != 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    ::unlink(tmpl.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace meshinject::cmd

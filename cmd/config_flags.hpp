@@ -1,0 +1,43 @@
+#pragma once
+// What kube-inject, explain and check-config share: the config flags (istioctl's
+// names and serve's), reading files or stdin, and building the same compiled
+// snapshot `serve` builds.
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "cmd/cli.hpp"
+#include "cmd/flags.hpp"
+#include "patch/injector.hpp"
+
+namespace meshinject::cmd {
+
+struct config_flags {
+  std::string inject_config;  // empty: the embedded default config
+  std::string mesh_config;
+  std::string values;
+
+  // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
+  // --values/--valuesFile.
+  void add_to(flag_set& flags);
+
+  // Reads the files into `out`. Returns false after printing why to `err`.
+  bool read(patch::config_sources& out, io streams) const;
+};
+
+// Reads `path` ("-": the input stream). Returns false with `error` set.
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error);
+
+// The name errors use for `path`: "<stdin>" for "-".
+std::string display_name(const std::string& path);
+
+// Builds the snapshot, printing a compile error (file:line:column: message) to
+// `err` and returning null when it fails.
+std::shared_ptr<const patch::snapshot> build_snapshot(const patch::config_sources& sources, std::ostream& err);
+
+// Writes `content` to `path` through a temporary file in the same directory and
+// a rename, so `path` is either untouched or complete. Returns false with `error`.
+bool write_file_atomically(const std::string& path, std::string_view content, std::string& error);
+
+}  // namespace meshinject::cmd
