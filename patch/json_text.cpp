@@ -1,6 +1,8 @@
 #include "patch/json_text.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -61,64 +63,85 @@ inline unsigned first_special(const char* p, bool html) {
 
 void append_json_escaped(std::string& out, std::string_view s, bool html) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 8);
-  std::size_t run = 0;  // start of the pending run of bytes that need no escaping
-  std::size_t i = 0;
+  // Output is staged in a stack buffer and appended in large pieces: JSON text
+  // inside a string (an annotation holding JSON) has a quote every few bytes,
+  // and appending each piece to the string separately cost more than the scan.
+  char buf[1024];
+  std::size_t b = 0;
+  auto room = [&](std::size_t need) {
+    if (b + need > sizeof buf) {
+      out.append(buf, b);
+      b = 0;
+    }
+  };
+  const char* p = s.data();
   const std::size_t n = s.size();
+  std::size_t i = 0;
   while (i < n) {
-    // Plain text goes by in blocks of 16; only the bytes that need a look stop it.
     if (i + 16 <= n) {
-      const unsigned k = first_special(s.data() + i, html);
+      const unsigned k = first_special(p + i, html);
+      room(16);
+      std::memcpy(buf + b, p + i, 16);  // all 16 are copied; only the first k count
+      b += k;
       i += k;
       if (k == 16) continue;
+    } else {
+      // The last few bytes: scanned as one padded block (keys and values are
+      // short, and a byte-by-byte tail dominated their cost).
+      char tail[16];
+      std::memset(tail, 'a', sizeof tail);
+      const std::size_t r = n - i;
+      std::memcpy(tail, p + i, r);
+      const unsigned k = std::min<unsigned>(first_special(tail, html), static_cast<unsigned>(r));
+      room(16);
+      std::memcpy(buf + b, tail, k);
+      b += k;
+      i += k;
+      if (i == n) break;
     }
-    const auto c = static_cast<unsigned char>(s[i]);
+    const auto c = static_cast<unsigned char>(p[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'))) {
+      room(1);
+      buf[b++] = static_cast<char>(c);
       ++i;
       continue;
     }
+    room(6);
     if (c >= 0x80) {
       const std::size_t len = utf8_sequence_length(s, i);
-      if (len != 0) {
-        if (html && len == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-            (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
-          out.append(s.data() + run, i - run);
-          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-          i += 3;
-          run = i;
-          continue;
-        }
+      if (len == 0) {
+        std::memcpy(buf + b, "\\ufffd", 6);
+        b += 6;
+        ++i;
+      } else if (html && len == 3 && c == 0xE2 && static_cast<unsigned char>(p[i + 1]) == 0x80 &&
+                 (static_cast<unsigned char>(p[i + 2]) == 0xA8 || static_cast<unsigned char>(p[i + 2]) == 0xA9)) {
+        std::memcpy(buf + b, static_cast<unsigned char>(p[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029", 6);
+        b += 6;
+        i += 3;
+      } else {
+        std::memcpy(buf + b, p + i, len);
+        b += len;
         i += len;
-        continue;
       }
-      out.append(s.data() + run, i - run);
-      out += "\\ufffd";
-      ++i;
-      run = i;
       continue;
     }
-    out.append(s.data() + run, i - run);
-    char esc[6] = {'\\', 0, 0, 0, 0, 0};
-    std::size_t esc_len = 2;
+    buf[b++] = '\\';
     switch (c) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
+      case '"': buf[b++] = '"'; break;
+      case '\\': buf[b++] = '\\'; break;
+      case '\n': buf[b++] = 'n'; break;
+      case '\r': buf[b++] = 'r'; break;
+      case '\t': buf[b++] = 't'; break;
       default:
-        esc[1] = 'u';
-        esc[2] = '0';
-        esc[3] = '0';
-        esc[4] = hex[c >> 4];
-        esc[5] = hex[c & 15];
-        esc_len = 6;
+        buf[b++] = 'u';
+        buf[b++] = '0';
+        buf[b++] = '0';
+        buf[b++] = hex[c >> 4];
+        buf[b++] = hex[c & 15];
     }
-    out.append(esc, esc_len);
     ++i;
-    run = i;
   }
-  out.append(s.data() + run, n - run);
+  out.append(buf, b);
 }
 
 void append_int(std::string& out, std::int64_t v) {
