@@ -22,8 +22,9 @@ build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(RELEASE) -j $(JOBS)
 
+# RUN_FLAGS: extra `serve` flags, e.g. make run RUN_FLAGS='--threads 1 --log-level debug'
 run: build
-	@scripts/run-demo.sh $(RELEASE)/cmd/meshinject
+	@scripts/run-demo.sh $(RELEASE)/cmd/meshinject $(RUN_FLAGS)
 
 test: test-release test-sanitize fuzz
 

@@ -1,0 +1,1124 @@
+// Connections: the per-core webhook reactors (TLS) and the admin listener (plain
+// HTTP). The only translation unit that includes Beast.
+//
+// I/O model. Sockets are non-blocking. A connection tries the operation first
+// (SSL_read / SSL_write / recv / send straight on the socket) and only when the
+// kernel has nothing for it waits for readiness with one socket.async_wait; there
+// is at most one wait pending per connection at any time, and the connection is
+// destroyed from that wait's handler (or synchronously when nothing is pending).
+// TLS runs on the socket directly (SSL_set_fd, read-ahead on): no BIO pair, no
+// extra copy, one record per response.
+//
+// Requests. Beast's basic_parser reads the request line and header fields (the
+// derived parser keeps only what routing needs, as offsets into the connection's
+// buffer, so nothing allocates); a Content-Length body is read by the connection
+// itself into the same buffer, right after the header, with SIMDJSON_PADDING spare
+// bytes, and handed to the engine in place. Chunked bodies (which the apiserver
+// does not send) go through the parser into a separate buffer.
+//
+// Deadlines are not timers per connection: each connection stores a deadline and
+// a periodic sweep per listener closes the ones that passed, so a request costs no
+// timer syscalls.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+#include "core/decision.hpp"
+#include "core/logging.hpp"
+#include "http/reactor.hpp"
+#include "http/routes.hpp"
+
+namespace meshinject::http {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using core::log_level;
+using core::request_error_kind;
+using bsv = boost::beast::string_view;
+
+constexpr std::size_t padding = simdjson::SIMDJSON_PADDING;
+// A connection's read buffer starts at this size (enough for a typical review)
+// and goes back to it after a request that needed more than kept_buffer_bytes.
+constexpr std::size_t initial_buffer_bytes = 16 * 1024;
+constexpr std::size_t kept_buffer_bytes = 64 * 1024;
+constexpr std::size_t kept_output_bytes = 64 * 1024;
+// Past this many connections on one reactor, new TLS connections give their
+// OpenSSL buffers back while idle (SSL_MODE_RELEASE_BUFFERS): a flood of idle
+// connections then costs little memory, at one allocation per request for those.
+constexpr std::size_t lean_tls_above = 512;
+// After a response with `Connection: close`, what the client still sends is read
+// and dropped for up to this long (or this many bytes) before the socket closes,
+// so that the close is a FIN and not a reset that could destroy the response.
+constexpr std::chrono::milliseconds max_linger{2000};
+constexpr std::size_t max_linger_bytes = 1 << 20;
+
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+class session;
+
+// Parses a request line and header fields into offsets and flags; a chunked body
+// into `chunk_sink`. Constructing one allocates nothing: connections emplace a new
+// one for every request.
+class head_parser final : public bhttp::basic_parser<true> {
+ public:
+  struct span {
+    std::uint32_t offset = 0, length = 0;
+  };
+
+  head_parser(std::string* chunk_sink, std::size_t body_limit) : chunk_sink_(chunk_sink), body_limit_(body_limit) {}
+
+  // The start of the buffer the next put() reads; offsets are relative to it.
+  void set_base(const char* base) noexcept { base_ = base; }
+
+  bhttp::verb method = bhttp::verb::unknown;
+  span method_text, target;
+  int version = 11;
+  bool json = false;
+  bool expect_continue = false;
+
+ private:
+  span span_of(bsv v) const noexcept {
+    return {static_cast<std::uint32_t>(v.data() - base_), static_cast<std::uint32_t>(v.size())};
+  }
+
+  void on_request_impl(bhttp::verb m, bsv m_text, bsv t, int v, error_code&) override {
+    method = m;
+    method_text = span_of(m_text);
+    target = span_of(t);
+    version = v;
+  }
+  void on_response_impl(int, bsv, int, error_code& ec) override { ec = bhttp::error::bad_method; }
+  void on_field_impl(bhttp::field f, bsv, bsv value, error_code&) override {
+    if (f == bhttp::field::content_type) {
+      json = is_json_content_type(std::string_view(value.data(), value.size()));
+    } else if (f == bhttp::field::expect) {
+      std::size_t b = 0, e = value.size();
+      while (b < e && (value[b] == ' ' || value[b] == '\t')) ++b;
+      while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t')) --e;
+      const bsv v = value.substr(b, e - b);
+      expect_continue = v.size() == 12 && (v[0] == '1') && std::equal(v.begin(), v.end(), "100-continue",
+                                                                      [](char a, char c) {
+                                                                        return (a | 0x20) == (c | 0x20);
+                                                                      });
+    }
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(bsv body, error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, bsv, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, bsv body, error_code& ec) override {
+    if (chunk_sink_->size() + body.size() > body_limit_) {
+      ec = bhttp::error::body_limit;
+      return 0;
+    }
+    chunk_sink_->append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  const char* base_ = nullptr;
+  std::string* chunk_sink_;
+  std::size_t body_limit_;
+};
+
+// What a listening socket (a reactor's, or the admin port's) provides to its
+// connections, and the connections it owns.
+class listener {
+ public:
+  listener(asio::io_context& io, const limits& lim, std::size_t max_connections, core::core_metrics& metrics,
+           int index, bool tls)
+      : io_(io),
+        lim_(lim),
+        max_connections_(max_connections),
+        metrics_(metrics),
+        index_(index),
+        tls_enabled_(tls),
+        acceptor_(io),
+        sweep_timer_(io),
+        retry_timer_(io) {
+    const auto shortest = std::min(lim.header_timeout, lim.idle_timeout);
+    sweep_period_ = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    prng_ ^= static_cast<std::uint64_t>(index + 1) * 0x9e3779b97f4a7c15ULL ^
+             static_cast<std::uint64_t>(steady::now().time_since_epoch().count());
+  }
+  virtual ~listener() = default;
+
+  // Answers one complete request: must call s.respond() once.
+  virtual void handle(session& s) = 0;
+  // A request answered by the connection itself (413, 431, 400 before routing).
+  virtual void on_rejected(session&, unsigned /*status*/) {}
+  // The context for a new TLS connection (null for plain HTTP).
+  virtual SSL_CTX* tls_context_for_new_connection() { return nullptr; }
+
+  std::uint16_t open(const listen_address& where, bool reuse_port);
+  void start_accepting() {
+    accepting_ = true;
+    accept();
+    schedule_sweep();
+  }
+  void stop_accepting();   // and close connections waiting for a request
+  void close_everything();  // the listener and every connection
+
+  void link(session* s) noexcept;
+  void unlink(session* s) noexcept;
+
+  const limits& lim() const noexcept { return lim_; }
+  core::core_metrics& metrics() noexcept { return metrics_; }
+  int index() const noexcept { return index_; }
+  bool draining() const noexcept { return draining_; }
+  void set_draining() noexcept { draining_ = true; }
+  std::size_t connection_count() const noexcept { return count_; }
+
+ private:
+  void accept();
+  void on_accepted(tcp::socket socket);
+  void schedule_sweep();
+  void sweep();
+  steady::time_point age_deadline(steady::time_point now) noexcept;
+
+  asio::io_context& io_;
+  limits lim_;
+  std::size_t max_connections_;
+  core::core_metrics& metrics_;
+  int index_;  // reactor index; -1 for the admin port
+  bool tls_enabled_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer sweep_timer_;
+  asio::steady_timer retry_timer_;
+  std::chrono::milliseconds sweep_period_;
+  bool accepting_ = false;
+  bool draining_ = false;
+  bool stopped_ = false;
+  session* head_ = nullptr;
+  std::size_t count_ = 0;
+  std::uint64_t prng_ = 0x2545f4914f6cdd1dULL;
+  steady::time_point last_accept_error_log_{};
+};
+
+enum class phase : std::uint8_t { handshake, idle, header, body, chunked, respond, linger };
+enum class after_write : std::uint8_t { next_request, read_body, close };
+enum class io_status : std::uint8_t { ok, want_read, want_write, eof, error };
+struct io_result {
+  io_status status;
+  std::size_t n = 0;
+};
+
+// One connection. Owned by its listener's list; deletes itself (destroy()) from
+// the handler of its only pending wait, or synchronously when none is pending.
+class session {
+ public:
+  session(listener& owner, tcp::socket socket, SSL* ssl, steady::time_point now, steady::time_point age_deadline)
+      : owner_(owner), socket_(std::move(socket)), ssl_(ssl), age_deadline_(age_deadline), accepted_at_(now) {}
+  ~session() {
+    if (ssl_) SSL_free(ssl_);
+  }
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  void start() {
+    if (ssl_) {
+      phase_ = phase::handshake;
+      deadline = accepted_at_ + owner_.lim().header_timeout;
+      do_handshake();
+    } else {
+      begin_request(accepted_at_, true);
+    }
+  }
+
+  // Closes from outside (timeouts, shutdown): cancels the pending wait, whose
+  // handler destroys the connection.
+  void close_now() noexcept {
+    if (closing_) return;
+    closing_ = true;
+    if (!waiting_) return destroy();
+    error_code ec;
+    socket_.cancel(ec);
+  }
+
+  bool waiting_for_request() const noexcept {
+    return phase_ == phase::handshake || (phase_ == phase::idle && rbegin_ == rend_);
+  }
+
+  void on_deadline() noexcept {
+    core::core_metrics& m = owner_.metrics();
+    switch (phase_) {
+      case phase::handshake:
+        m.tls_handshake_errors.inc();
+        m.count_request_error(request_error_kind::header_timeout);
+        break;
+      case phase::idle: m.count_request_error(request_error_kind::idle_timeout); break;
+      case phase::header:
+      case phase::body:
+      case phase::chunked: m.count_request_error(request_error_kind::header_timeout); break;
+      case phase::respond: m.count_request_error(request_error_kind::disconnect); break;  // the client stopped reading
+      case phase::linger: break;
+    }
+    if (core::log_enabled(log_level::debug) && phase_ != phase::linger)
+      core::log_debug("connection timed out", {{"reactor", owner_.index()}, {"phase", phase_name()}});
+    close_now();
+  }
+
+  // ---- for handlers, during listener::handle()
+  bhttp::verb method() const noexcept { return parser_->method; }
+  std::string_view method_text() const noexcept { return view(parser_->method_text); }
+  std::string_view target() const noexcept { return view(parser_->target); }
+  bool header_parsed() const noexcept { return header_parsed_; }
+  bool json() const noexcept { return parser_->json; }
+  const char* body() const noexcept { return body_; }
+  std::size_t body_size() const noexcept { return body_len_; }
+  std::size_t body_capacity() const noexcept { return body_cap_; }
+  steady::time_point started() const noexcept { return started_; }
+
+  // Queues the response: head and body in one buffer. Returns when it was queued.
+  steady::time_point respond(unsigned status, std::string_view content_type, std::string_view body,
+                             std::string_view extra = {}) {
+    responded_ = true;
+    responded_at_ = steady::now();
+    close_after_ = !keep_alive_ || owner_.draining() || responded_at_ >= age_deadline_;
+    out_.clear();
+    wpos_ = 0;
+    append_response_head(out_, status, content_type, body.size(), close_after_, extra);
+    if (!header_parsed_ || parser_->method != bhttp::verb::head) out_.append(body);
+    owner_.metrics().count_http_response(status);
+    return responded_at_;
+  }
+
+  session* prev = nullptr;
+  session* next = nullptr;
+  steady::time_point deadline = steady::time_point::max();
+
+ private:
+  std::string_view view(head_parser::span s) const noexcept { return {buf_.get() + s.offset, s.length}; }
+
+  const char* phase_name() const noexcept {
+    switch (phase_) {
+      case phase::handshake: return "handshake";
+      case phase::idle: return "idle";
+      case phase::header: return "header";
+      case phase::body: return "body";
+      case phase::chunked: return "chunked-body";
+      case phase::respond: return "respond";
+      case phase::linger: return "linger";
+    }
+    return "?";
+  }
+
+  void destroy() noexcept {
+    owner_.unlink(this);
+    delete this;
+  }
+
+  void wait(bool for_write, void (session::*then)()) {
+    waiting_ = true;
+    socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read,
+                       [this, then](const error_code& ec) {
+                         waiting_ = false;
+                         if (ec || closing_) return destroy();
+                         (this->*then)();
+                       });
+  }
+
+  static io_status ssl_status(int e) noexcept {
+    switch (e) {
+      case SSL_ERROR_WANT_READ: return io_status::want_read;
+      case SSL_ERROR_WANT_WRITE: return io_status::want_write;
+      case SSL_ERROR_ZERO_RETURN: return io_status::eof;
+      case SSL_ERROR_SYSCALL: {
+        const int saved = errno;
+        ERR_clear_error();
+        return saved == 0 ? io_status::eof : io_status::error;
+      }
+      default: ERR_clear_error(); return io_status::error;
+    }
+  }
+
+  io_result read_some(char* p, std::size_t n) noexcept {
+    if (ssl_) {
+      const int r = SSL_read(ssl_, p, static_cast<int>(std::min<std::size_t>(n, INT_MAX)));
+      if (r > 0) return {io_status::ok, static_cast<std::size_t>(r)};
+      return {ssl_status(SSL_get_error(ssl_, r))};
+    }
+    for (;;) {
+      const ssize_t r = ::recv(socket_.native_handle(), p, n, 0);
+      if (r > 0) return {io_status::ok, static_cast<std::size_t>(r)};
+      if (r == 0) return {io_status::eof};
+      if (errno == EINTR) continue;
+      return {errno == EAGAIN || errno == EWOULDBLOCK ? io_status::want_read : io_status::error};
+    }
+  }
+
+  io_result write_some(const char* p, std::size_t n) noexcept {
+    if (ssl_) {
+      const int r = SSL_write(ssl_, p, static_cast<int>(std::min<std::size_t>(n, INT_MAX)));
+      if (r > 0) return {io_status::ok, static_cast<std::size_t>(r)};
+      return {ssl_status(SSL_get_error(ssl_, r))};
+    }
+    for (;;) {
+      const ssize_t r = ::send(socket_.native_handle(), p, n, MSG_NOSIGNAL);
+      if (r >= 0) return {io_status::ok, static_cast<std::size_t>(r)};
+      if (errno == EINTR) continue;
+      return {errno == EAGAIN || errno == EWOULDBLOCK ? io_status::want_write : io_status::error};
+    }
+  }
+
+  // ---- TLS handshake
+  void do_handshake() {
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) {
+      owner_.metrics().tls_handshakes.inc();
+      return begin_request(steady::now(), true);
+    }
+    const int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) return wait(false, &session::do_handshake);
+    if (e == SSL_ERROR_WANT_WRITE) return wait(true, &session::do_handshake);
+    owner_.metrics().tls_handshake_errors.inc();
+    if (core::log_enabled(log_level::debug)) {
+      char why[256] = "connection closed";
+      if (const unsigned long code = ERR_peek_error()) ERR_error_string_n(code, why, sizeof why);
+      core::log_debug("tls handshake failed", {{"reactor", owner_.index()}, {"error", std::string_view(why)}});
+    }
+    ERR_clear_error();
+    destroy();
+  }
+
+  // ---- buffers
+  void reallocate(std::size_t capacity) {
+    std::unique_ptr<char[]> fresh(new char[capacity]);
+    const std::size_t live = rend_ - rbegin_;
+    if (live > 0) std::memcpy(fresh.get(), buf_.get() + rbegin_, live);
+    // Offsets are relative to the start of the request, which is rbegin_ == 0
+    // whenever a request is being read (begin_request compacts).
+    head_end_ -= std::min(head_end_, rbegin_);
+    rend_ = live;
+    rbegin_ = 0;
+    buf_ = std::move(fresh);
+    cap_ = capacity;
+  }
+
+  // ---- reading a request
+  void begin_request(steady::time_point now, bool try_read) {
+    phase_ = phase::idle;
+    header_parsed_ = false;
+    responded_ = false;
+    keep_alive_ = true;
+    head_end_ = 0;
+    content_length_ = 0;
+    chunked_ = false;
+    if (!chunk_.empty() || chunk_.capacity() > kept_buffer_bytes) {
+      if (chunk_.capacity() > kept_buffer_bytes) std::string().swap(chunk_);
+      chunk_.clear();
+    }
+    if (out_.capacity() > kept_output_bytes) std::string().swap(out_);
+    // Keep the request at offset 0: what a client pipelined moves to the front.
+    if (rbegin_ == rend_) {
+      rbegin_ = rend_ = 0;
+    } else if (rbegin_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + rbegin_, rend_ - rbegin_);
+      rend_ -= rbegin_;
+      rbegin_ = 0;
+    }
+    if (cap_ > kept_buffer_bytes && rend_ + padding <= initial_buffer_bytes) reallocate(initial_buffer_bytes);
+    parser_.emplace(&chunk_, owner_.lim().max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(owner_.lim().max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(boost::none);
+    if (rend_ > 0) {
+      phase_ = phase::header;
+      started_ = now;
+      deadline = now + owner_.lim().header_timeout;
+      return parse_header();
+    }
+    deadline = now + owner_.lim().idle_timeout;
+    if (try_read || (ssl_ && SSL_has_pending(ssl_))) return read_more();
+    wait(false, &session::read_more);
+  }
+
+  void read_more() {
+    if (!buf_) {
+      buf_.reset(new char[initial_buffer_bytes]);
+      cap_ = initial_buffer_bytes;
+    }
+    if (rend_ + padding >= cap_) {
+      // Full. A header may grow up to its limit (the parser reports 431 past it);
+      // a chunked body up to the body limit plus its framing.
+      const limits& lim = owner_.lim();
+      const std::size_t bound = phase_ == phase::chunked
+                                    ? lim.max_header_bytes + lim.max_body_bytes + lim.max_body_bytes / 4 + 4096
+                                    : lim.max_header_bytes + initial_buffer_bytes;
+      if (cap_ >= bound + padding) {
+        return reject(phase_ == phase::chunked ? 413 : 431, request_error_kind::too_large);
+      }
+      reallocate(std::min(cap_ * 2, bound + padding));
+    }
+    const io_result r = read_some(buf_.get() + rend_, cap_ - padding - rend_);
+    switch (r.status) {
+      case io_status::ok:
+        if (phase_ == phase::idle) {
+          phase_ = phase::header;
+          started_ = steady::now();
+          deadline = started_ + owner_.lim().header_timeout;
+        }
+        rend_ += r.n;
+        return on_bytes();
+      case io_status::want_read: return wait(false, &session::read_more);
+      case io_status::want_write: return wait(true, &session::read_more);
+      case io_status::eof:
+      case io_status::error:
+        // End of a keep-alive connection between requests is normal; within one
+        // it is a client that went away.
+        if (phase_ != phase::idle) owner_.metrics().count_request_error(request_error_kind::disconnect);
+        return destroy();
+    }
+  }
+
+  void on_bytes() {
+    switch (phase_) {
+      case phase::header: return parse_header();
+      case phase::body:
+        if (rend_ >= head_end_ + content_length_) return dispatch();
+        return read_more();
+      case phase::chunked: return parse_chunked();
+      default: return read_more();
+    }
+  }
+
+  void parse_header() {
+    error_code ec;
+    parser_->set_base(buf_.get() + rbegin_);
+    const std::size_t used = parser_->put(asio::const_buffer(buf_.get() + rbegin_, rend_ - rbegin_), ec);
+    if (ec == bhttp::error::need_more) return read_more();
+    if (ec) {
+      const bool too_large = ec == bhttp::error::header_limit;
+      if (core::log_enabled(log_level::debug))
+        core::log_debug("malformed request", {{"reactor", owner_.index()}, {"error", ec.message()}});
+      return reject(too_large ? 431 : 400, too_large ? request_error_kind::too_large : request_error_kind::malformed);
+    }
+    header_parsed_ = true;
+    head_end_ = rbegin_ + used;
+    keep_alive_ = parser_->keep_alive();
+    chunked_ = parser_->chunked();
+    const auto length = parser_->content_length();
+    if (!chunked_ && length && *length > owner_.lim().max_body_bytes)
+      return reject(413, request_error_kind::too_large);
+    const limits& lim = owner_.lim();
+    if (chunked_) {
+      // The header stays where it is (the handler reads the target from it); the
+      // parser walks the chunks from cpos_.
+      phase_ = phase::chunked;
+      parser_->eager(true);
+      cpos_ = head_end_;
+      deadline = steady::now() + lim.header_timeout;
+      if (parser_->expect_continue && parser_->version >= 11 && cpos_ == rend_) return send_continue();
+      return parse_chunked();
+    }
+    content_length_ = length ? static_cast<std::size_t>(*length) : 0;
+    const std::size_t body_end = head_end_ + content_length_;
+    if (rend_ >= body_end) return dispatch();
+    if (cap_ < body_end + padding) reallocate(body_end + padding);
+    phase_ = phase::body;
+    deadline = steady::now() + lim.header_timeout;
+    if (parser_->expect_continue && parser_->version >= 11 && rend_ == head_end_) return send_continue();
+    read_more();
+  }
+
+  void send_continue() {
+    out_.assign(continue_response);
+    wpos_ = 0;
+    next_ = after_write::read_body;
+    write_out();
+  }
+
+  void parse_chunked() {
+    for (;;) {
+      error_code ec;
+      const std::size_t used = parser_->put(asio::const_buffer(buf_.get() + cpos_, rend_ - cpos_), ec);
+      cpos_ += used;
+      if (ec == bhttp::error::need_more) return read_more();
+      if (ec) {
+        const bool too_large = ec == bhttp::error::body_limit;
+        return reject(too_large ? 413 : 400, too_large ? request_error_kind::too_large : request_error_kind::malformed);
+      }
+      if (parser_->is_done()) return dispatch();
+      if (used == 0) return read_more();
+    }
+  }
+
+  void dispatch() {
+    std::size_t consumed;
+    if (chunked_) {
+      chunk_.reserve(chunk_.size() + padding);
+      body_ = chunk_.data();
+      body_len_ = chunk_.size();
+      body_cap_ = chunk_.capacity();
+      consumed = cpos_;
+    } else {
+      body_ = buf_.get() + head_end_;
+      body_len_ = content_length_;
+      body_cap_ = cap_ - head_end_;
+      consumed = head_end_ + content_length_;
+    }
+    phase_ = phase::respond;
+    owner_.handle(*this);
+    if (!responded_) respond(500, text_content_type, "internal error\n");
+    rbegin_ = consumed;
+    next_ = close_after_ ? after_write::close : after_write::next_request;
+    write_out();
+  }
+
+  // Answers a request the connection cannot read (too large, malformed) and closes.
+  void reject(unsigned status, request_error_kind kind) {
+    owner_.metrics().count_request_error(kind);
+    phase_ = phase::respond;
+    keep_alive_ = false;
+    owner_.on_rejected(*this, status);
+    if (!responded_) {
+      std::string_view text = "bad request\n";
+      if (status == 413) text = "request body too large\n";
+      else if (status == 431) text = "request header too large\n";
+      respond(status, text_content_type, text);
+    }
+    next_ = after_write::close;
+    write_out();
+  }
+
+  void write_out() {
+    while (wpos_ < out_.size()) {
+      const io_result r = write_some(out_.data() + wpos_, out_.size() - wpos_);
+      if (r.status == io_status::ok) {
+        wpos_ += r.n;
+        continue;
+      }
+      if (r.status == io_status::want_read || r.status == io_status::want_write) {
+        deadline = steady::now() + owner_.lim().header_timeout;
+        return wait(r.status == io_status::want_write, &session::write_out);
+      }
+      owner_.metrics().count_request_error(request_error_kind::disconnect);
+      return destroy();
+    }
+    out_.clear();
+    wpos_ = 0;
+    switch (next_) {
+      case after_write::next_request: return begin_request(responded_at_, false);
+      case after_write::read_body:
+        next_ = after_write::next_request;
+        return read_more();
+      case after_write::close: return close_gracefully();
+    }
+  }
+
+  void close_gracefully() {
+    if (ssl_) {
+      SSL_shutdown(ssl_);  // close_notify, best effort
+      ERR_clear_error();
+    }
+    ::shutdown(socket_.native_handle(), SHUT_WR);
+    phase_ = phase::linger;
+    lingered_ = 0;
+    deadline = steady::now() + std::min<std::chrono::milliseconds>(owner_.lim().header_timeout, max_linger);
+    linger();
+  }
+
+  void linger() {
+    char scratch[4096];
+    char* into = buf_ ? buf_.get() : scratch;
+    const std::size_t room = buf_ ? cap_ : sizeof scratch;
+    for (;;) {
+      const ssize_t n = ::recv(socket_.native_handle(), into, room, 0);
+      if (n > 0) {
+        lingered_ += static_cast<std::size_t>(n);
+        if (lingered_ > max_linger_bytes) return destroy();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait(false, &session::linger);
+      return destroy();
+    }
+  }
+
+  listener& owner_;
+  tcp::socket socket_;
+  SSL* ssl_;
+  steady::time_point age_deadline_;
+  steady::time_point accepted_at_;
+  steady::time_point started_{};
+  steady::time_point responded_at_{};
+
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0;
+  std::size_t rbegin_ = 0, rend_ = 0;  // unconsumed bytes
+  std::size_t head_end_ = 0;
+  std::size_t cpos_ = 0;  // chunked bodies: where the parser goes on
+  std::size_t content_length_ = 0;
+  std::optional<head_parser> parser_;
+  std::string chunk_;
+  std::string out_;
+  std::size_t wpos_ = 0;
+  std::size_t lingered_ = 0;
+
+  const char* body_ = nullptr;
+  std::size_t body_len_ = 0, body_cap_ = 0;
+
+  phase phase_ = phase::idle;
+  after_write next_ = after_write::next_request;
+  bool waiting_ = false;
+  bool closing_ = false;
+  bool header_parsed_ = false;
+  bool keep_alive_ = true;
+  bool chunked_ = false;
+  bool responded_ = false;
+  bool close_after_ = false;
+};
+
+// ---- listener
+
+std::uint16_t listener::open(const listen_address& where, bool reuse_port) {
+  error_code ec;
+  const asio::ip::address address = asio::ip::make_address(where.host, ec);
+  if (ec) throw std::system_error(EINVAL, std::generic_category(), "invalid address " + where.host);
+  const tcp::endpoint endpoint(address, where.port);
+  auto check = [&](const char* step) {
+    if (ec) throw std::system_error(ec.value(), std::generic_category(),
+                                    "cannot listen on " + where.to_string() + " (" + step + ")");
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  check("socket");
+  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  check("SO_REUSEADDR");
+  if (reuse_port) {
+    const int on = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+      ec = error_code(errno, boost::system::system_category());
+    check("SO_REUSEPORT");
+  }
+  acceptor_.bind(endpoint, ec);
+  check("bind");
+  acceptor_.listen(tcp::acceptor::max_listen_connections, ec);
+  check("listen");
+  return acceptor_.local_endpoint().port();
+}
+
+void listener::accept() {
+  acceptor_.async_accept([this](const error_code& ec, tcp::socket socket) {
+    if (!accepting_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors or memory: say so (at most once a second) and retry
+      // shortly instead of spinning.
+      const auto now = steady::now();
+      if (now - last_accept_error_log_ > std::chrono::seconds(1)) {
+        last_accept_error_log_ = now;
+        core::log_warn("accept failed", {{"reactor", index_}, {"error", ec.message()}});
+      }
+      retry_timer_.expires_after(std::chrono::milliseconds(50));
+      retry_timer_.async_wait([this](const error_code& e) {
+        if (!e && accepting_) accept();
+      });
+      return;
+    }
+    accept();
+    on_accepted(std::move(socket));
+  });
+}
+
+steady::time_point listener::age_deadline(steady::time_point now) noexcept {
+  const auto age = lim_.max_connection_age;
+  if (age.count() <= 0) return steady::time_point::max();
+  // xorshift64: a uniform jitter in [-10%, +10%] of the age.
+  prng_ ^= prng_ << 13;
+  prng_ ^= prng_ >> 7;
+  prng_ ^= prng_ << 17;
+  const double unit = static_cast<double>(prng_ >> 11) / static_cast<double>(1ULL << 53);
+  const auto jittered = std::chrono::duration_cast<steady::duration>(age * (0.9 + 0.2 * unit));
+  return now + jittered;
+}
+
+void listener::on_accepted(tcp::socket socket) {
+  metrics_.connections.inc();
+  error_code ec;
+  if (count_ >= max_connections_) {
+    metrics_.connections_rejected.inc();
+    if (core::log_enabled(log_level::debug))
+      core::log_debug("connection refused: limit reached",
+                      {{"reactor", index_}, {"limit", static_cast<std::uint64_t>(max_connections_)}});
+    socket.close(ec);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);
+  if (ec) return;
+  SSL* ssl = nullptr;
+  if (tls_enabled_) {
+    SSL_CTX* ctx = tls_context_for_new_connection();
+    ssl = ctx ? SSL_new(ctx) : nullptr;
+    if (!ssl || SSL_set_fd(ssl, socket.native_handle()) != 1) {
+      if (ssl) SSL_free(ssl);
+      ERR_clear_error();
+      metrics_.tls_handshake_errors.inc();
+      socket.close(ec);
+      return;
+    }
+    SSL_set_accept_state(ssl);
+    if (count_ >= lean_tls_above) SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+  }
+  const auto now = steady::now();
+  auto* s = new session(*this, std::move(socket), ssl, now, age_deadline(now));
+  link(s);
+  s->start();
+}
+
+void listener::link(session* s) noexcept {
+  s->next = head_;
+  if (head_) head_->prev = s;
+  head_ = s;
+  ++count_;
+  metrics_.open_connections.inc();
+}
+
+void listener::unlink(session* s) noexcept {
+  if (s->prev) s->prev->next = s->next;
+  else head_ = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+  --count_;
+  metrics_.open_connections.dec();
+}
+
+void listener::schedule_sweep() {
+  sweep_timer_.expires_after(sweep_period_);
+  sweep_timer_.async_wait([this](const error_code& ec) {
+    if (ec || stopped_) return;
+    sweep();
+    schedule_sweep();
+  });
+}
+
+void listener::sweep() {
+  const auto now = steady::now();
+  // close_now() never unlinks while a wait is pending (the wait's handler does),
+  // so walking the list here is safe; a session without a pending wait unlinks
+  // itself at once, hence the saved next pointer.
+  for (session* s = head_; s != nullptr;) {
+    session* following = s->next;
+    if (s->deadline <= now) s->on_deadline();
+    s = following;
+  }
+}
+
+void listener::stop_accepting() {
+  accepting_ = false;
+  error_code ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  for (session* s = head_; s != nullptr;) {
+    session* following = s->next;
+    if (s->waiting_for_request()) s->close_now();
+    s = following;
+  }
+}
+
+void listener::close_everything() {
+  accepting_ = false;
+  stopped_ = true;
+  error_code ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  sweep_timer_.cancel();
+  for (session* s = head_; s != nullptr;) {
+    session* following = s->next;
+    s->close_now();
+    s = following;
+  }
+}
+
+const char* outcome_name(patch::outcome o) noexcept {
+  switch (o) {
+    case patch::outcome::injected: return "injected";
+    case patch::outcome::skipped: return "skipped";
+    case patch::outcome::passthrough: return "passthrough";
+    case patch::outcome::rejected: return "rejected";
+    case patch::outcome::failed: return "failed";
+    case patch::outcome::bad_request: return "bad-request";
+  }
+  return "?";
+}
+
+struct io_owner {
+  asio::io_context context{1};
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- listen_address
+
+std::string listen_address::to_string() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+listen_address parse_listen_address(std::string_view text) {
+  const auto bad = [&](const std::string& why) {
+    return std::invalid_argument("invalid listen address '" + std::string(text) + "': " + why);
+  };
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      throw bad("want [IPv6]:PORT");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) throw bad("want ADDRESS:PORT");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) throw bad("put an IPv6 address in brackets: [::1]:9443");
+  }
+  listen_address out;
+  out.host = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : std::string(host);
+  unsigned value = 0;
+  const auto r = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || value > 65535)
+    throw bad("the port must be a number from 0 to 65535");
+  out.port = static_cast<std::uint16_t>(value);
+  error_code ec;
+  asio::ip::make_address(out.host, ec);
+  if (ec) throw bad("'" + out.host + "' is not an IP address");
+  return out;
+}
+
+// ---------------------------------------------------------------- reactor
+
+struct reactor::impl final : io_owner, listener {
+  impl(reactor_settings s, std::shared_ptr<const patch::snapshot> config, std::shared_ptr<const tls_context> t)
+      : listener(context, s.lim, s.max_connections, m, static_cast<int>(s.index), true),
+        settings(s),
+        engine(std::move(config)),
+        tls(std::move(t)),
+        work(context.get_executor()) {
+    env_text.reserve(1024);
+    env.reserve(16);
+  }
+
+  SSL_CTX* tls_context_for_new_connection() override { return tls ? tls->native() : nullptr; }
+
+  void record(session& s, steady::time_point queued) noexcept {
+    m.injection_time.record(queued - s.started());
+  }
+
+  void on_rejected(session& s, unsigned status) override {
+    if (!s.header_parsed() || !is_inject_path(split_target(s.target()).path)) return;
+    m.injection_requests.inc();
+    m.injection_failure.inc();
+    const char* text = status == 413 ? "request body too large\n" : "bad request\n";
+    record(s, s.respond(status, text_content_type, text));
+  }
+
+  void handle(session& s) override {
+    const target_parts parts = split_target(s.target());
+    if (is_inject_path(parts.path)) return handle_inject(s, parts);
+    if (parts.path == "/health") {
+      if (s.method() == bhttp::verb::get || s.method() == bhttp::verb::head) {
+        s.respond(200, text_content_type, "ok\n");
+      } else {
+        s.respond(405, text_content_type, "method not allowed\n", "Allow: GET, HEAD\r\n");
+      }
+      return;
+    }
+    s.respond(404, text_content_type, "not found\n");
+  }
+
+  void handle_inject(session& s, const target_parts& parts) {
+    m.injection_requests.inc();
+    if (s.method() != bhttp::verb::post) {
+      m.injection_failure.inc();
+      return record(s, s.respond(405, text_content_type, "method not allowed: use POST\n", "Allow: POST\r\n"));
+    }
+    // An empty body is the engine's 400 (as Istio checks it before the type).
+    if (s.body_size() > 0 && !s.json()) {
+      m.injection_failure.inc();
+      return record(s, s.respond(415, text_content_type, "unsupported content type: want application/json\n"));
+    }
+    if (!parse_inject_env(parts.path, env_text, env)) {
+      m.injection_failure.inc();
+      return record(s, s.respond(400, text_content_type, "invalid percent-encoding in the path\n"));
+    }
+    patch::injection_result r;
+    try {
+      r = engine.handle(s.body(), s.body_size(), s.body_capacity(), env);
+    } catch (const std::exception& e) {
+      m.injection_failure.inc();
+      m.count_admission_failure(core::admission_failure_reason::internal);
+      core::log_error("admission failed unexpectedly", {{"reactor", index()}, {"error", e.what()}});
+      return record(s, s.respond(500, text_content_type, "internal error\n"));
+    }
+    switch (r.kind) {
+      case patch::outcome::injected: m.injection_success.inc(); break;
+      case patch::outcome::skipped: m.injection_skip.inc(); break;
+      case patch::outcome::passthrough:
+        m.injection_skip.inc();
+        m.count_passthrough(r.passthrough_reason == "not-create" ? core::passthrough_reason::not_create
+                                                                 : core::passthrough_reason::not_a_pod);
+        break;
+      case patch::outcome::rejected:
+        m.injection_failure.inc();
+        m.count_admission_failure(core::admission_failure_reason::invalid_annotation);
+        break;
+      case patch::outcome::failed:
+        m.injection_failure.inc();
+        m.count_admission_failure(core::admission_failure_reason::template_error);
+        break;
+      case patch::outcome::bad_request: m.injection_failure.inc(); break;
+    }
+    if (r.has_decision) m.count_decision(static_cast<std::size_t>(r.decision.reason));
+    if (r.compiled_variant) {
+      m.template_variant_compiles.inc();
+      m.template_variants.set(static_cast<std::int64_t>(engine.cached_variants()));
+    }
+    if (r.uncached_variant) m.template_uncached_renders.inc();
+    const auto queued = s.respond(static_cast<unsigned>(r.http_status), json_content_type, r.body);
+    record(s, queued);
+    if (core::log_enabled(log_level::debug)) {
+      const std::string_view decision = r.has_decision ? (r.decision.inject ? "inject" : "skip") : "";
+      const std::string_view reason =
+          r.has_decision ? core::reason_code(r.decision.reason) : std::string_view(r.passthrough_reason);
+      core::log_debug("admission", {{"reactor", index()},
+                                    {"outcome", outcome_name(r.kind)},
+                                    {"status", r.http_status},
+                                    {"namespace", r.namespace_name},
+                                    {"pod", r.pod_name},
+                                    {"uid", r.uid},
+                                    {"decision", decision},
+                                    {"reason", reason},
+                                    {"message", r.message},
+                                    {"micros", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                             queued - s.started())
+                                                                             .count())}});
+    }
+  }
+
+  reactor_settings settings;
+  core::core_metrics m;
+  patch::engine engine;
+  std::shared_ptr<const tls_context> tls;
+  std::string env_text;
+  std::vector<patch::env_pair> env;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+};
+
+reactor::reactor(reactor_settings settings, std::shared_ptr<const patch::snapshot> config,
+                 std::shared_ptr<const tls_context> tls)
+    : impl_(std::make_unique<impl>(settings, std::move(config), std::move(tls))) {}
+
+reactor::~reactor() = default;
+
+std::uint16_t reactor::listen(const listen_address& where) { return impl_->open(where, true); }
+
+void reactor::run() {
+  char name[16];
+  std::snprintf(name, sizeof name, "mi-reactor-%u", impl_->settings.index);
+  pthread_setname_np(pthread_self(), name);
+  impl_->start_accepting();
+  for (;;) {
+    try {
+      impl_->context.run();
+      return;
+    } catch (const std::exception& e) {
+      core::log_error("reactor: unexpected exception", {{"reactor", impl_->index()}, {"error", e.what()}});
+    } catch (...) {
+      core::log_error("reactor: unexpected exception", {{"reactor", impl_->index()}});
+    }
+  }
+}
+
+void reactor::set_snapshot(std::shared_ptr<const patch::snapshot> config) {
+  asio::post(impl_->context, [i = impl_.get(), c = std::move(config)]() mutable {
+    i->engine.set_snapshot(std::move(c));
+    i->m.template_variants.set(0);
+  });
+}
+
+void reactor::set_tls(std::shared_ptr<const tls_context> tls) {
+  asio::post(impl_->context, [i = impl_.get(), t = std::move(tls)]() mutable { i->tls = std::move(t); });
+}
+
+void reactor::drain() {
+  asio::post(impl_->context, [i = impl_.get()] { i->set_draining(); });
+}
+
+void reactor::stop_accepting() {
+  asio::post(impl_->context, [i = impl_.get()] { i->stop_accepting(); });
+}
+
+void reactor::shutdown() {
+  asio::post(impl_->context, [i = impl_.get()] {
+    i->close_everything();
+    i->work.reset();
+  });
+}
+
+const core::core_metrics& reactor::metrics() const noexcept { return impl_->m; }
+unsigned reactor::index() const noexcept { return impl_->settings.index; }
+
+// ---------------------------------------------------------------- admin listener
+
+struct admin_listener::impl final : listener {
+  impl(asio::io_context& io, const limits& lim, handler h)
+      : listener(io, lim, 1024, m, -1, false), on_request(std::move(h)) {}
+
+  void handle(session& s) override {
+    const target_parts parts = split_target(s.target());
+    admin_request rq{s.method_text(), s.target(), parts.path, parts.query,
+                     std::string_view(s.body(), s.body_size())};
+    admin_response rs;
+    try {
+      on_request(rq, rs);
+    } catch (const std::exception& e) {
+      rs = admin_response{};
+      rs.status = 500;
+      rs.body = std::string("internal error: ") + e.what() + "\n";
+    }
+    s.respond(rs.status, rs.content_type, rs.body, rs.extra_headers);
+  }
+
+  core::core_metrics m;  // not scraped: the admin port's own traffic
+  handler on_request;
+};
+
+admin_listener::admin_listener(boost::asio::io_context& io, limits lim, handler on_request)
+    : impl_(std::make_unique<impl>(io, lim, std::move(on_request))) {}
+
+admin_listener::~admin_listener() = default;
+
+std::uint16_t admin_listener::listen(const listen_address& where) { return impl_->open(where, false); }
+void admin_listener::start() { impl_->start_accepting(); }
+void admin_listener::stop() { impl_->close_everything(); }
+
+}  // namespace meshinject::http

@@ -1,0 +1,177 @@
+// `meshinject serve` with flags of its own per test: exact metric counts after a
+// known mix of requests, the connection limit, connection age and idle timeout.
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/support.hpp"
+
+namespace meshinject::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+std::string review_file(const std::string& name) {
+  return read_file(source_dir() / "load" / "reviews" / (name + ".json"));
+}
+
+json named_pod(const std::string& name, json annotations = json::object()) {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}, {"namespace", "shop"}, {"annotations", annotations}}},
+              {"spec", {{"containers", json::array({{{"name", "app"}, {"image", "busybox"}}})}}}};
+}
+
+class Limits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (meshinject_binary().empty()) GTEST_SKIP() << "MESHINJECT_BINARY is not set";
+  }
+  std::unique_ptr<server_process> start(std::vector<std::string> args) {
+    args.insert(args.end(), {"--self-signed-ca-out", (dir_.path() / "ca.pem").string()});
+    auto s = std::make_unique<server_process>(args, dir_.path() / "server");
+    EXPECT_TRUE(s->wait_ready()) << s->log();
+    return s;
+  }
+  client_options tls() const {
+    client_options o;
+    o.ca_file = (dir_.path() / "ca.pem").string();
+    return o;
+  }
+  static std::string metrics(const server_process& s) {
+    client_options o;
+    o.tls = false;
+    return fetch(s.admin_port(), "GET", "/metrics", {}, o).body;
+  }
+  temp_dir dir_;
+};
+
+TEST_F(Limits, MetricsCountExactlyWhatWasServed) {
+  auto server = start({"--threads", "2"});
+  const std::string inject = review_file("orders-pod");
+  const std::string opt_out = review_file("opt-out-pod");
+  const std::string kube_system = review_file("kube-system-pod");
+  const std::string service = review_file("service-create");
+  const std::string pod_delete = review_file("pod-delete");
+  const std::string bad_annotation =
+      make_review(named_pod("bad", {{"sidecar.istio.io/interceptionMode", "SIDEWAYS"}}), "admission.k8s.io/v1", "u", "shop");
+  // 20 injected, 5 opt-out, 2 kube-system, 3 not a pod, 2 not a create, 3 bad
+  // annotations, 2 undecodable, 1 wrong type, 1 wrong method, and 4 /health.
+  std::vector<std::pair<std::string, std::string>> plan;  // method, body
+  for (int i = 0; i < 20; ++i) plan.emplace_back("POST", inject);
+  for (int i = 0; i < 5; ++i) plan.emplace_back("POST", opt_out);
+  for (int i = 0; i < 2; ++i) plan.emplace_back("POST", kube_system);
+  for (int i = 0; i < 3; ++i) plan.emplace_back("POST", service);
+  for (int i = 0; i < 2; ++i) plan.emplace_back("POST", pod_delete);
+  for (int i = 0; i < 3; ++i) plan.emplace_back("POST", bad_annotation);
+  for (int i = 0; i < 2; ++i) plan.emplace_back("POST", "{not json");
+  int ok = 0;
+  // Three connections, so both reactors are likely to take part (the sums must be exact either way).
+  for (int conn = 0; conn < 3; ++conn) {
+    http_connection c(server->port(), tls());
+    for (std::size_t i = static_cast<std::size_t>(conn); i < plan.size(); i += 3)
+      ok += c.request(plan[i].first, "/inject", plan[i].second).status == 200;
+  }
+  {
+    http_connection c(server->port(), tls());
+    EXPECT_EQ(c.request("POST", "/inject", inject, {{"Content-Type", "text/yaml"}}).status, 415);
+    EXPECT_EQ(c.request("PUT", "/inject", inject).status, 405);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(c.request("GET", "/health", {}, {}).status, 200);
+  }
+  EXPECT_EQ(ok, 35);
+
+  const std::string m = metrics(*server);
+  auto v = [&](const std::string& name, const std::string& labels = "") { return metric(m, name, labels).value_or(-1); };
+  EXPECT_EQ(v("sidecar_injection_requests_total"), 39);
+  EXPECT_EQ(v("sidecar_injection_success_total"), 20);
+  EXPECT_EQ(v("sidecar_injection_skip_total"), 12);     // 5 + 2 skipped, 3 + 2 passed through
+  EXPECT_EQ(v("sidecar_injection_failure_total"), 7);   // 3 refused, 2 undecodable, 415, 405
+  EXPECT_EQ(v("sidecar_injection_time_seconds_count"), 39);
+  EXPECT_EQ(v("meshinject_decisions_total", "{decision=\"inject\",reason=\"policy-enabled\"}"), 23);
+  EXPECT_EQ(v("meshinject_decisions_total", "{decision=\"skip\",reason=\"annotation-opt-out\"}"), 5);
+  EXPECT_EQ(v("meshinject_decisions_total", "{decision=\"skip\",reason=\"ignored-namespace\"}"), 2);
+  EXPECT_EQ(v("meshinject_admission_failures_total", "{reason=\"invalid-annotation\"}"), 3);
+  EXPECT_EQ(v("meshinject_admission_passthrough_total", "{reason=\"not-a-pod\"}"), 3);
+  EXPECT_EQ(v("meshinject_admission_passthrough_total", "{reason=\"not-create\"}"), 2);
+  EXPECT_EQ(v("meshinject_http_responses_total", "{code=\"200\"}"), 35 + 4);
+  EXPECT_EQ(v("meshinject_http_responses_total", "{code=\"400\"}"), 2);
+  EXPECT_EQ(v("meshinject_http_responses_total", "{code=\"405\"}"), 1);
+  EXPECT_EQ(v("meshinject_http_responses_total", "{code=\"415\"}"), 1);
+  EXPECT_EQ(v("meshinject_connections_total"), 4);
+  EXPECT_EQ(v("meshinject_tls_handshakes_total"), 4);
+  EXPECT_EQ(v("meshinject_tls_handshake_errors_total"), 0);
+  EXPECT_EQ(v("meshinject_template_variant_compiles_total"), v("meshinject_template_variants"));
+  EXPECT_GE(v("meshinject_template_variant_compiles_total"), 1);
+  EXPECT_EQ(v("meshinject_config_reloads_total"), 0);
+  EXPECT_GT(v("meshinject_certificate_expiry_timestamp_seconds"), 1.7e9);
+  EXPECT_EQ(v("meshinject_reactors"), 2);
+  EXPECT_EQ(v("meshinject_build_info", "{version=\"0.1.0\"}"), 1);
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 0; }, 3s));
+}
+
+TEST_F(Limits, ConnectionsOverTheLimitAreRefusedAndCounted) {
+  auto server = start({"--threads", "1", "--max-connections", "3"});
+  std::vector<std::unique_ptr<http_connection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<http_connection>(server->port(), tls()));
+    ASSERT_EQ(held.back()->request("GET", "/health", {}, {}).status, 200);
+  }
+  // The fourth is accepted and closed at once: the handshake (or, with TLS 1.3,
+  // the first request) fails.
+  EXPECT_ANY_THROW({
+    http_connection extra(server->port(), tls());
+    (void)extra.request("GET", "/health", {}, {});
+  });
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_rejected_total"), 1);
+  for (auto& c : held) EXPECT_EQ(c->request("GET", "/health", {}, {}).status, 200) << "held connections still work";
+  held.pop_back();
+  // Once one is gone there is room again.
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          http_connection again(server->port(), tls());
+          return again.request("GET", "/health", {}, {}).status == 200;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      3s));
+}
+
+TEST_F(Limits, OldConnectionsAreAskedToClose) {
+  auto server = start({"--max-connection-age", "1s"});
+  http_connection c(server->port(), tls());
+  const auto t0 = clock_type::now();
+  bool closed = false;
+  while (clock_type::now() - t0 < 3s) {
+    const http_response r = c.request("POST", "/inject", review_file("opt-out-pod"));
+    ASSERT_EQ(r.status, 200);
+    if (r.connection_close()) {
+      closed = true;
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto age = clock_type::now() - t0;
+  ASSERT_TRUE(closed) << "no `Connection: close` after 3 s with --max-connection-age 1s";
+  EXPECT_GE(age, 850ms);   // 1 s - 10% jitter, minus the handshake before t0
+  EXPECT_LE(age, 1500ms);  // 1 s + 10% jitter + one request
+  EXPECT_TRUE(c.closed_by_peer(3s));
+}
+
+TEST_F(Limits, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  auto server = start({"--idle-timeout", "1s", "--header-timeout", "5s"});
+  http_connection c(server->port(), tls());
+  ASSERT_EQ(c.request("GET", "/health", {}, {}).status, 200);
+  const auto t0 = clock_type::now();
+  EXPECT_TRUE(c.closed_by_peer(4s));
+  const auto idle = clock_type::now() - t0;
+  EXPECT_GE(idle, 900ms);
+  EXPECT_LE(idle, 2s);
+  EXPECT_EQ(metric(metrics(*server), "meshinject_http_request_errors_total", "{kind=\"idle-timeout\"}"), 1);
+}
+
+}  // namespace
+}  // namespace meshinject::test
