@@ -240,13 +240,13 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
                        const process_stats& process) {
   writer w(out);
 
-  w.single_counter(injection_requests, "Total number of sidecar injection requests.",
+  w.single_counter(injection_requests, "Requests to /inject, any outcome (= success + skip + failure).",
             sum(cores, &core_metrics::injection_requests));
-  w.single_counter(injection_success, "Total number of successful sidecar injection requests.",
+  w.single_counter(injection_success, "Requests to /inject answered with a sidecar patch.",
             sum(cores, &core_metrics::injection_success));
-  w.single_counter(injection_skip, "Total number of skipped sidecar injection requests.",
+  w.single_counter(injection_skip, "Requests to /inject allowed without a patch: the decision said skip, or not a Pod CREATE.",
             sum(cores, &core_metrics::injection_skip));
-  w.single_counter(injection_failure, "Total number of failed sidecar injection requests.",
+  w.single_counter(injection_failure, "Requests to /inject answered allowed:false (bad annotation, template failure) or with HTTP 400/405/413/415/500.",
             sum(cores, &core_metrics::injection_failure));
 
   {
@@ -258,7 +258,7 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
       for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += c->injection_time.bucket(i);
       sum_ns += c->injection_time.sum_ns();
     }
-    w.family(injection_time, "histogram", "Time taken to handle an admission request, in seconds.");
+    w.family(injection_time, "histogram", "Seconds from the first byte of an /inject request to its response being queued.");
     std::uint64_t cumulative = 0;
     const std::string bucket_name = std::string(injection_time) + "_bucket";
     for (std::size_t i = 0; i < latency_histogram::bucket_count; ++i) {

@@ -334,19 +334,19 @@ TEST(metrics, renders_exact_text_summed_over_blocks) {
   const process_stats process{1795880000.25, 12345678, 42};
   const core_metrics* cores[] = {&a, &b, &c};
 
-  const std::string expected = R"(# HELP sidecar_injection_requests_total Total number of sidecar injection requests.
+  const std::string expected = R"(# HELP sidecar_injection_requests_total Requests to /inject, any outcome (= success + skip + failure).
 # TYPE sidecar_injection_requests_total counter
 sidecar_injection_requests_total 12
-# HELP sidecar_injection_success_total Total number of successful sidecar injection requests.
+# HELP sidecar_injection_success_total Requests to /inject answered with a sidecar patch.
 # TYPE sidecar_injection_success_total counter
 sidecar_injection_success_total 10
-# HELP sidecar_injection_skip_total Total number of skipped sidecar injection requests.
+# HELP sidecar_injection_skip_total Requests to /inject allowed without a patch: the decision said skip, or not a Pod CREATE.
 # TYPE sidecar_injection_skip_total counter
 sidecar_injection_skip_total 1
-# HELP sidecar_injection_failure_total Total number of failed sidecar injection requests.
+# HELP sidecar_injection_failure_total Requests to /inject answered allowed:false (bad annotation, template failure) or with HTTP 400/405/413/415/500.
 # TYPE sidecar_injection_failure_total counter
 sidecar_injection_failure_total 1
-# HELP sidecar_injection_time_seconds Time taken to handle an admission request, in seconds.
+# HELP sidecar_injection_time_seconds Seconds from the first byte of an /inject request to its response being queued.
 # TYPE sidecar_injection_time_seconds histogram
 sidecar_injection_time_seconds_bucket{le="1e-06"} 1
 sidecar_injection_time_seconds_bucket{le="2.5e-06"} 3

@@ -1,9 +1,4 @@
-// PENDING: rename to tests/deploy/wiring_test.cpp (ctest: deploy_wiring) once
-// `meshinject check-config` and `meshinject serve` are implemented. It compiles today
-// (g++ -std=c++20 -I. tests/deploy/wiring_pending_test.cpp.txt -x c++ ... -lgtest
-// -lgtest_main -lyaml-cpp) but fails against the scaffold's "not implemented yet".
-//
-// The deployment checks that need the real server, run against $MESHINJECT_BINARY:
+// Deployment checks that need the real server, run against $MESHINJECT_BINARY:
 //  (a) the ConfigMap's `config` (as rendered by kustomize) passes check-config, and a
 //      broken one is rejected with file:line:col;
 //  (b) the server exports exactly the metric names in deploy/monitoring/METRICS.txt
