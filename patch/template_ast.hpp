@@ -61,6 +61,20 @@ struct pipeline {
   bool structured = false;  // output is YAML of pod data (`toYaml x | indent n`)
   int memo = -1;            // pod-dependent and scope-free: index of its per-request memo slot
   std::optional<value> folded;
+
+  // Istio templates are mostly map lookups on the pod's metadata; those run as
+  // one direct scan instead of through the general evaluator.
+  enum class shortcut : std::uint8_t {
+    none,
+    annotation,  // annotation .ObjectMeta|.DeploymentMeta "key" <constant default>
+    index,       // index .ObjectMeta.Annotations|Labels "key"
+    isset,       // isset .ObjectMeta.Annotations|Labels "key"
+  };
+  shortcut fast = shortcut::none;
+  bool fast_deployment = false;  // .DeploymentMeta rather than .ObjectMeta
+  bool fast_labels = false;      // Labels rather than Annotations
+  std::string fast_key;
+  std::string fast_default;      // annotation: the default, formatted as Go's fmt.Sprint would
 };
 
 struct node {
@@ -71,6 +85,7 @@ struct node {
   std::unique_ptr<pipeline> pipe;
   std::vector<node> body;
   std::vector<node> else_body;
+  bool traced = true;     // trace() must visit it: it (or something inside) depends on the pod or binds a variable
   bool pod_dot = false;   // with/range: the dot inside the body depends on the pod
 };
 

@@ -279,7 +279,9 @@ value machine::eval_pipeline(const pipeline& p, const value& dot) {
   if (memoized && state_->memo_generation[static_cast<std::size_t>(p.memo)] == state_->generation)
     return state_->memo[static_cast<std::size_t>(p.memo)];
   value v;
-  if (p.folded) {
+  if (p.fast != pipeline::shortcut::none && data_.p) {
+    v = eval_shortcut(p);
+  } else if (p.folded) {
     v = *p.folded;
   } else {
     bool have = false;
@@ -295,6 +297,24 @@ value machine::eval_pipeline(const pipeline& p, const value& dot) {
     state_->memo_generation[static_cast<std::size_t>(p.memo)] = state_->generation;
   }
   return v;
+}
+
+value machine::eval_shortcut(const pipeline& p) {
+  const template_data& d = data_;
+  const bool deployment = p.fast_deployment && d.deployment;
+  const std::vector<core::label>& set =
+      deployment ? (p.fast_labels ? d.deployment->labels : d.deployment->annotations)
+                 : (p.fast_labels ? d.p->labels : d.p->annotations);
+  for (const core::label& l : set) {
+    if (l.key.size() != p.fast_key.size() || l.key != p.fast_key) continue;
+    if (p.fast == pipeline::shortcut::isset) return value::boolean(true);
+    return value::string(l.value, l.key);
+  }
+  switch (p.fast) {
+    case pipeline::shortcut::isset: return value::boolean(false);
+    case pipeline::shortcut::index: return value::string("");
+    default: return value::string(p.fast_default);
+  }
 }
 
 value machine::eval_command(const command& c, const value& dot, const value* piped) {
@@ -959,9 +979,12 @@ value machine::fn_printf(std::span<value> a, std::uint32_t pos) {
     return value{};
   }
   const std::string_view f = a[0].s;
-  std::string out;
+  // Kept per thread so a warm reactor formats without allocating.
+  static thread_local std::string out_buffer, tmp_buffer;
+  std::string& out = out_buffer;
+  std::string& tmp = tmp_buffer;
+  out.clear();
   std::size_t arg = 1;
-  std::string tmp;
   for (std::size_t i = 0; i < f.size(); ++i) {
     if (f[i] != '%') {
       out += f[i];

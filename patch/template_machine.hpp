@@ -31,6 +31,7 @@ class machine {
   bool emit_hole(const node& n, const value& dot);
 
   value eval_pipeline(const pipeline& p, const value& dot);
+  value eval_shortcut(const pipeline& p);
   value eval_command(const command& c, const value& dot, const value* piped);
   value eval_operand(const operand& o, const value& dot);
   value eval_fields(value v, const std::vector<std::string>& fields, std::size_t from, std::uint32_t pos);

@@ -387,8 +387,11 @@ bool machine::next_count(std::uint64_t& n, std::uint32_t pos) {
 }
 
 bool machine::walk(const std::vector<node>& list, const value& dot) {
-  for (const node& n : list)
+  const bool tracing = mode_ == mode::trace;
+  for (const node& n : list) {
+    if (tracing && !n.traced) continue;  // text and constant output belong to the variant
     if (!walk_node(n, dot)) return false;
+  }
   return true;
 }
 
@@ -819,6 +822,73 @@ class memo_assigner {
   std::map<std::string, int> keys_;
 };
 
+// Recognises the map lookups of SPEC's Istio functions on the pod's metadata.
+void mark_shortcut(pipeline& p) {
+  if (p.cmds.size() != 1 || !p.decl.empty() || p.uses_scope) return;
+  const std::vector<operand>& a = p.cmds[0].args;
+  if (a.empty() || a[0].k != operand::kind::function) return;
+  auto meta = [](const operand& o, bool& deployment) {
+    if (o.k != operand::kind::field || o.fields.size() != 1) return false;
+    deployment = o.fields[0] == "DeploymentMeta";
+    return deployment || o.fields[0] == "ObjectMeta";
+  };
+  auto map = [](const operand& o, bool& deployment, bool& labels) {
+    if (o.k != operand::kind::field || o.fields.size() != 2) return false;
+    if (o.fields[0] != "ObjectMeta" && o.fields[0] != "DeploymentMeta") return false;
+    if (o.fields[1] != "Labels" && o.fields[1] != "Annotations") return false;
+    deployment = o.fields[0] == "DeploymentMeta";
+    labels = o.fields[1] == "Labels";
+    return true;
+  };
+  bool deployment = false, labels = false;
+  if (a[0].fn == function_id::annotation && a.size() == 4 && meta(a[1], deployment) &&
+      a[2].k == operand::kind::string && (a[3].folded || a[3].k == operand::kind::string ||
+                                          a[3].k == operand::kind::integer)) {
+    value d = a[3].folded ? *a[3].folded
+              : a[3].k == operand::kind::string ? value::string(a[3].name)
+                                                : value::integer(a[3].i);
+    if (d.k != vkind::string && d.k != vkind::integer && d.k != vkind::enumeration && d.k != vkind::boolean) return;
+    std::string text;
+    print_value(d, text);
+    p.fast = pipeline::shortcut::annotation;
+    p.fast_deployment = deployment;
+    p.fast_key = a[2].name;
+    p.fast_default = std::move(text);
+    return;
+  }
+  if ((a[0].fn == function_id::index || a[0].fn == function_id::isset) && a.size() == 3 &&
+      map(a[1], deployment, labels) && a[2].k == operand::kind::string) {
+    p.fast = a[0].fn == function_id::index ? pipeline::shortcut::index : pipeline::shortcut::isset;
+    p.fast_deployment = deployment;
+    p.fast_labels = labels;
+    p.fast_key = a[2].name;
+  }
+}
+
+void mark_shortcuts(pipeline& p) {
+  for (command& c : p.cmds)
+    for (operand& o : c.args)
+      if (o.sub) mark_shortcuts(*o.sub);
+  if (p.pod) mark_shortcut(p);
+}
+
+// Whether trace() has to visit a node: pod-dependent pipelines, and anything
+// that binds a variable (a later pod expression may read it) or contains such.
+bool mark_traced(std::vector<node>& list) {
+  bool any = false;
+  for (node& n : list) {
+    if (n.pipe) mark_shortcuts(*n.pipe);
+    const bool inner = mark_traced(n.body) | mark_traced(n.else_body);
+    switch (n.k) {
+      case node::kind::text: n.traced = false; break;
+      case node::kind::action: n.traced = n.pipe->pod || !n.pipe->decl.empty(); break;
+      default: n.traced = n.pipe->pod || !n.pipe->decl.empty() || inner; break;
+    }
+    any = any || n.traced;
+  }
+  return any;
+}
+
 }  // namespace
 
 program::program(std::string text, const core::mesh_config& mesh, const core::config_node& values) {
@@ -840,6 +910,7 @@ program::program(std::string text, const core::mesh_config& mesh, const core::co
   memo_assigner memo;
   memo.nodes(parsed_.root);
   memo_slots_ = memo.slots();
+  mark_traced(parsed_.root);
 }
 
 bool program::trace(const template_data& data, trace_state& state) const noexcept {
