@@ -157,8 +157,7 @@ class listener {
  public:
   listener(asio::io_context& io, const limits& lim, std::size_t max_connections, core::core_metrics& metrics,
            int index, bool tls)
-      : io_(io),
-        lim_(lim),
+      : lim_(lim),
         max_connections_(max_connections),
         metrics_(metrics),
         index_(index),
@@ -206,7 +205,6 @@ class listener {
   void sweep();
   steady::time_point age_deadline(steady::time_point now) noexcept;
 
-  asio::io_context& io_;
   limits lim_;
   std::size_t max_connections_;
   core::core_metrics& metrics_;
@@ -432,6 +430,7 @@ class session {
     responded_ = false;
     keep_alive_ = true;
     head_end_ = 0;
+    hpos_ = 0;
     content_length_ = 0;
     chunked_ = false;
     if (!chunk_.empty() || chunk_.capacity() > kept_buffer_bytes) {
@@ -513,8 +512,17 @@ class session {
 
   void parse_header() {
     error_code ec;
+    // Beast may consume the request line while the rest of the header has not
+    // arrived yet (need_more with used > 0): those bytes must not be fed to it
+    // again, so the parser resumes at hpos_. Its limit applies to what it has not
+    // consumed, hence the shrinking limit.
     parser_->set_base(buf_.get() + rbegin_);
-    const std::size_t used = parser_->put(asio::const_buffer(buf_.get() + rbegin_, rend_ - rbegin_), ec);
+    const std::size_t max_header = owner_.lim().max_header_bytes;
+    const std::size_t left = hpos_ < max_header ? max_header - hpos_ : 1;
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(left, UINT32_MAX)));
+    const std::size_t used =
+        parser_->put(asio::const_buffer(buf_.get() + rbegin_ + hpos_, rend_ - rbegin_ - hpos_), ec);
+    hpos_ += used;
     if (ec == bhttp::error::need_more) return read_more();
     if (ec) {
       const bool too_large = ec == bhttp::error::header_limit;
@@ -523,7 +531,7 @@ class session {
       return reject(too_large ? 431 : 400, too_large ? request_error_kind::too_large : request_error_kind::malformed);
     }
     header_parsed_ = true;
-    head_end_ = rbegin_ + used;
+    head_end_ = rbegin_ + hpos_;
     keep_alive_ = parser_->keep_alive();
     chunked_ = parser_->chunked();
     const auto length = parser_->content_length();
@@ -676,6 +684,7 @@ class session {
   std::size_t cap_ = 0;
   std::size_t rbegin_ = 0, rend_ = 0;  // unconsumed bytes
   std::size_t head_end_ = 0;
+  std::size_t hpos_ = 0;  // header bytes the parser has consumed (from rbegin_)
   std::size_t cpos_ = 0;  // chunked bodies: where the parser goes on
   std::size_t content_length_ = 0;
   std::optional<head_parser> parser_;
