@@ -37,17 +37,21 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
 
-// A file that could not be read (missing during a swap, permissions).
+// A file that could not be read (deleted, its directory gone, permissions).
 struct read_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  read_error(const std::string& path, const std::string& message) : std::runtime_error(message), path(path) {}
+  std::string path;
 };
 
 std::string read_file(const std::string& path) {
+  // A directory opens and reads as nothing; that would be reported as an empty config.
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw read_error(path, "cannot read " + path + ": it is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw read_error("cannot read " + path + ": " + std::strerror(errno));
+  if (!in) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw read_error("cannot read " + path);
+  if (in.bad()) throw read_error(path, "cannot read " + path);
   return std::move(text).str();
 }
 
@@ -125,12 +129,16 @@ struct server::impl {
   std::string config_attempt;                             // the bytes last compiled
   std::string config_loaded_at;
   std::optional<reload_error> config_failure;
+  // Set from the first failed read of a file until every file reads again: one
+  // failure counted and logged per episode, however many retries it takes.
+  bool config_unreadable = false;
 
   std::shared_ptr<const tls_context> tls;
   std::shared_ptr<const tls_context> retired_tls;
   std::string tls_attempt;
   std::string tls_loaded_at;
   std::optional<reload_error> tls_failure;
+  bool tls_unreadable = false;
   bool self_signed = false;
 
   listen_address webhook_address, admin_address;
@@ -187,9 +195,19 @@ struct server::impl {
     try {
       sources = read_sources(key);
     } catch (const read_error& e) {
-      core::log_warn("config file unreadable; keeping the current config and retrying", {{"error", e.what()}});
+      if (!config_unreadable) {
+        config_unreadable = true;
+        control.config_reloads.inc();
+        fail_config(e.what(), {e.path, 0, 0});
+      } else {
+        core::log_debug("config file still unreadable; retrying", {{"error", e.what()}});
+      }
       schedule_retry();
       return;
+    }
+    if (config_unreadable) {
+      config_unreadable = false;
+      core::log_info("config files readable again", {{"changed", key != config_attempt}});
     }
     if (key == config_attempt) {
       core::log_debug("config files changed on disk, content unchanged");
@@ -250,10 +268,19 @@ struct server::impl {
     try {
       m = read_tls(key);
     } catch (const read_error& e) {
-      core::log_warn("certificate file unreadable; keeping the current certificate and retrying",
-                     {{"error", e.what()}});
+      if (!tls_unreadable) {
+        tls_unreadable = true;
+        control.certificate_reloads.inc();
+        fail_tls(e.what());
+      } else {
+        core::log_debug("certificate file still unreadable; retrying", {{"error", e.what()}});
+      }
       schedule_retry();
       return;
+    }
+    if (tls_unreadable) {
+      tls_unreadable = false;
+      core::log_info("certificate files readable again", {{"changed", key != tls_attempt}});
     }
     if (key == tls_attempt) return;
     tls_attempt = std::move(key);
@@ -264,18 +291,25 @@ struct server::impl {
       core::log_info("certificate reloaded",
                      {{"subject", c.subject}, {"serial", c.serial_hex}, {"not_after", c.not_after}});
     } catch (const std::exception& e) {
-      control.certificate_reload_failures.inc();
-      tls_failure = reload_error{e.what(), now_rfc3339()};
-      core::log_error("certificate reload failed; the previous certificate keeps serving", {{"error", e.what()}});
+      fail_tls(e.what());
     }
   }
 
+  void fail_tls(const std::string& message) {
+    control.certificate_reload_failures.inc();
+    tls_failure = reload_error{message, now_rfc3339()};
+    core::log_error("certificate reload failed; the previous certificate keeps serving", {{"error", message}});
+  }
+
+  // The watcher reports a file written again or chmod-ed back, but not every way
+  // a file becomes readable again (a parent directory's permissions, an ACL), so
+  // an unreadable file is also retried on a timer.
   void schedule_retry() {
     retry_timer.expires_after(std::chrono::seconds(1));
     retry_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping) return;
-      reload_config();
-      reload_tls();
+      if (config_unreadable) reload_config();
+      if (tls_unreadable) reload_tls();
     });
   }
 

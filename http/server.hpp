@@ -12,7 +12,9 @@
 // (recompiled into a new patch::snapshot) and --tls-cert, --tls-key, --client-ca
 // (a new TLS context). Unchanged bytes are ignored; a failure keeps what is serving,
 // counts, logs the error (file:line:column for configs) and shows it on
-// /debug/config; an unreadable file (a swap in progress) is retried.
+// /debug/config. A file that cannot be read (deleted, its directory gone, no
+// permission) is such a failure too, counted and logged once until it reads again,
+// and retried every second meanwhile.
 //
 // Shutdown. SIGTERM or SIGINT (or request_shutdown()): /readyz answers 503 at once;
 // for the drain period every reactor keeps accepting and serving, with
