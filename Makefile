@@ -9,7 +9,6 @@ CMAKE_FLAGS ?=
 
 RELEASE := $(BUILD_DIR)/release
 SANITIZE := $(BUILD_DIR)/sanitize
-FUZZ := $(BUILD_DIR)/fuzz
 
 .PHONY: all deps build run test test-release test-sanitize fuzz bench clean
 
@@ -33,16 +32,19 @@ test-release: deps
 	cmake --build $(RELEASE) -j $(JOBS)
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
 
-test-sanitize: deps
-	cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESHINJECT_WERROR=ON \
-	  -DMESHINJECT_SANITIZE="address;undefined" -DMESHINJECT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+# ASan + UBSan over the whole suite, built with clang in the tree the fuzzers
+# also use (scripts/configure-sanitize.sh), so its libraries compile once.
+test-sanitize:
+	@scripts/install-deps.sh --fuzz
+	scripts/configure-sanitize.sh $(SANITIZE) $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE) -j $(JOBS)
 	cd $(SANITIZE) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  MESHINJECT_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
 
+# Every libFuzzer target for FUZZ_SECONDS each, one per CPU at a time.
 fuzz:
 	@scripts/install-deps.sh --fuzz
-	@scripts/run-fuzzers.sh $(FUZZ) $(FUZZ_SECONDS)
+	@scripts/run-fuzzers.sh $(SANITIZE) $(FUZZ_SECONDS)
 
 bench: build
 	@for b in $(RELEASE)/bench/*_bench; do echo "== $$b"; $$b; done

@@ -12,6 +12,13 @@
 
 namespace meshinject::cmd::yaml {
 
+value::value() = default;
+value::value(const value&) = default;
+value::value(value&&) noexcept = default;
+value& value::operator=(const value&) = default;
+value& value::operator=(value&&) noexcept = default;
+value::~value() = default;
+
 // ------------------------------------------------------------------ documents
 
 namespace {

@@ -67,6 +67,15 @@ struct value {
   int line = 0;  // 1-based file position; 0 for values that did not come from the input
   int column = 0;
 
+  // Defined in yaml_io.cpp: `members` holds pairs of this very type, and clang
+  // with libstdc++ refuses to instantiate their destructor while it is incomplete.
+  value();
+  value(const value&);
+  value(value&&) noexcept;
+  value& operator=(const value&);
+  value& operator=(value&&) noexcept;
+  ~value();
+
   static value string(std::string text) {
     value v;
     v.k = kind::string;

@@ -52,7 +52,13 @@ fingerprint fingerprint_of(const fs::path& p) noexcept {
   return {true, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
 }
 
-std::string errno_text(int err) { return std::system_category().message(err); }
+// strerror_r, not std::system_category(): this runs when descriptors are
+// exhausted (EMFILE), where UBSan's dynamic-type check of the category cannot
+// open what it needs and reports a false "invalid vptr".
+std::string errno_text(int err) {
+  char buf[256];
+  return ::strerror_r(err, buf, sizeof buf);  // GNU: returns the message, maybe not in buf
+}
 
 }  // namespace
 

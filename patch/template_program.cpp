@@ -878,7 +878,10 @@ bool mark_traced(std::vector<node>& list) {
   bool any = false;
   for (node& n : list) {
     if (n.pipe) mark_shortcuts(*n.pipe);
-    const bool inner = mark_traced(n.body) | mark_traced(n.else_body);
+    // Both lists must be marked, so no short-circuit here.
+    const bool in_body = mark_traced(n.body);
+    const bool in_else = mark_traced(n.else_body);
+    const bool inner = in_body || in_else;
     switch (n.k) {
       case node::kind::text: n.traced = false; break;
       case node::kind::action: n.traced = n.pipe->pod || !n.pipe->decl.empty(); break;

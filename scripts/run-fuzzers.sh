@@ -6,13 +6,12 @@
 #   scripts/run-fuzzers.sh [BUILD_DIR] [SECONDS_PER_TARGET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build/fuzz}
+build=${1:-build/sanitize}
 seconds=${2:-60}
 jobs=$(nproc)
 conformance=${MESHINJECT_CONFORMANCE_DIR:-../shared/conformance}
 
-CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESHINJECT_FUZZ=ON \
-  -DMESHINJECT_SANITIZE="address;undefined" -DMESHINJECT_BUILD_TESTS=OFF -DMESHINJECT_BUILD_BENCH=OFF >/dev/null
+scripts/configure-sanitize.sh "$build" >/dev/null
 targets=$(cd fuzz && ls *_fuzz.cpp | sed 's/\.cpp$//')
 # shellcheck disable=SC2086
 cmake --build "$build" -j "$jobs" --target $targets
@@ -42,20 +41,36 @@ printf -- '- matchLabels: {app: web}\n  matchExpressions:\n  - {key: tier, opera
 printf -- '- matchExpressions:\n  - {key: openshift.io/build.name, operator: Exists}\n- {}\n' > "$corpus/selector_fuzz/seed-2"
 seed kube_inject_fuzz "$conformance"/istio-1.2/inject/*.yaml
 
-summary=()
-status=0
-for t in $targets; do
+# Targets run side by side, one per CPU: each is a single process, and on a 2-core
+# CI machine this halves the wall time without shortening any target's run.
+run_target() {  # run_target TARGET: fuzzes it; leaves its exit status in $build/TARGET.rc
+  local t=$1 dict=()
   mkdir -p "$corpus/$t"
-  log="$build/$t.log"
-  echo "run-fuzzers.sh: $t for ${seconds}s"
-  dict=()
   [[ -f "fuzz/$t.dict" ]] && dict=(-dict="fuzz/$t.dict")
   set +e
   MESHINJECT_CONFORMANCE_DIR="$conformance" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$build/fuzz/$t" "$corpus/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -artifact_prefix="$artifacts/$t-" -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
-  rc=$?
-  set -e
+    -artifact_prefix="$artifacts/$t-" -print_final_stats=1 "${dict[@]}" >"$build/$t.log" 2>&1
+  echo $? >"$build/$t.rc"
+}
+
+running=0
+for t in $targets; do
+  echo "run-fuzzers.sh: $t for ${seconds}s"
+  run_target "$t" &
+  running=$((running + 1))
+  if ((running >= jobs)); then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+
+summary=()
+status=0
+for t in $targets; do
+  log="$build/$t.log"
+  rc=$(cat "$build/$t.rc" 2>/dev/null || echo 1)
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
   cov=$(grep -E '#[0-9]+.*cov:' "$log" | tail -1 | sed -E 's/.*cov: ([0-9]+).*/\1/' || true)
   if [[ $rc -ne 0 ]]; then

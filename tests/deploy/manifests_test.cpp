@@ -231,7 +231,10 @@ void check_probes(const Install& in, const std::vector<std::string>& args, Probl
     problems.push_back("no --admin-listen: the admin port defaults to 127.0.0.1, out of the kubelet's reach");
     return;
   }
-  const auto [host, port] = split_host_port(*admin);
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  const auto host_port = split_host_port(*admin);
+  const auto& host = host_port.first;
+  const auto port = host_port.second;
   if (host != "0.0.0.0" && host != "::" && !host.empty())
     problems.push_back("--admin-listen binds " + host + ": the kubelet's probes and Prometheus cannot reach it");
   bool declared = false;
