@@ -72,10 +72,12 @@ constexpr std::size_t padding = simdjson::SIMDJSON_PADDING;
 constexpr std::size_t initial_buffer_bytes = 16 * 1024;
 constexpr std::size_t kept_buffer_bytes = 64 * 1024;
 constexpr std::size_t kept_output_bytes = 64 * 1024;
-// Past this many connections on one reactor, new TLS connections give their
-// OpenSSL buffers back while idle (SSL_MODE_RELEASE_BUFFERS): a flood of idle
-// connections then costs little memory, at one allocation per request for those.
-constexpr std::size_t lean_tls_above = 512;
+// Past this many connections on one reactor, new connections are lean: they give
+// their OpenSSL buffers (SSL_MODE_RELEASE_BUFFERS) and their own read and output
+// buffers back while idle. A thousand open connections then cost a few MB instead
+// of ~47 KB each, at a few allocations per request on those connections only; the
+// apiservers' usual handful of busy connections stays allocation-free.
+constexpr std::size_t lean_tls_above = 128;
 // After a response with `Connection: close`, what the client still sends is read
 // and dropped for up to this long (or this many bytes) before the socket closes,
 // so that the close is a FIN and not a reset that could destroy the response.
@@ -235,8 +237,14 @@ struct io_result {
 // the handler of its only pending wait, or synchronously when none is pending.
 class session {
  public:
-  session(listener& owner, tcp::socket socket, SSL* ssl, steady::time_point now, steady::time_point age_deadline)
-      : owner_(owner), socket_(std::move(socket)), ssl_(ssl), age_deadline_(age_deadline), accepted_at_(now) {}
+  session(listener& owner, tcp::socket socket, SSL* ssl, steady::time_point now, steady::time_point age_deadline,
+          bool lean)
+      : owner_(owner),
+        socket_(std::move(socket)),
+        ssl_(ssl),
+        age_deadline_(age_deadline),
+        accepted_at_(now),
+        lean_(lean) {}
   ~session() {
     if (ssl_) SSL_free(ssl_);
   }
@@ -458,7 +466,16 @@ class session {
     }
     deadline = now + owner_.lim().idle_timeout;
     if (try_read || (ssl_ && SSL_has_pending(ssl_))) return read_more();
+    if (lean_) release_idle_buffers();
     wait(false, &session::read_more);
+  }
+
+  // Nothing is pending (rend_ == 0): read_more() allocates the buffer again.
+  void release_idle_buffers() noexcept {
+    buf_.reset();
+    cap_ = 0;
+    std::string().swap(out_);
+    std::string().swap(chunk_);
   }
 
   void read_more() {
@@ -690,6 +707,7 @@ class session {
   std::optional<head_parser> parser_;
   std::string chunk_;
   std::string out_;
+  bool lean_ = false;  // gives its buffers back while idle (see lean_tls_above)
   std::size_t wpos_ = 0;
   std::size_t lingered_ = 0;
 
@@ -784,6 +802,7 @@ void listener::on_accepted(tcp::socket socket) {
   socket.non_blocking(true, ec);
   if (ec) return;
   SSL* ssl = nullptr;
+  const bool lean = count_ >= lean_tls_above;
   if (tls_enabled_) {
     SSL_CTX* ctx = tls_context_for_new_connection();
     ssl = ctx ? SSL_new(ctx) : nullptr;
@@ -795,10 +814,10 @@ void listener::on_accepted(tcp::socket socket) {
       return;
     }
     SSL_set_accept_state(ssl);
-    if (count_ >= lean_tls_above) SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    if (lean) SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   }
   const auto now = steady::now();
-  auto* s = new session(*this, std::move(socket), ssl, now, age_deadline(now));
+  auto* s = new session(*this, std::move(socket), ssl, now, age_deadline(now), lean);
   link(s);
   s->start();
 }
