@@ -108,10 +108,11 @@ idle_kb=$(rss_kb "$server_pid")
 "$openloop" --url "https://127.0.0.1:$port/inject" --cacert "$tmp/ca.pem" --rate "$rate" --duration "$duration" \
   --warmup 1s --connections "$connections" --body "$review" >"$tmp/openloop.json" 2>"$tmp/openloop.log" &
 client_pid=$!
-peak_kb=0
+peak_kb=0 last_kb=0
 while kill -0 "$client_pid" 2>/dev/null; do
   now=$(rss_kb "$server_pid")
   ((now > peak_kb)) && peak_kb=$now
+  last_kb=$now
   sleep 0.2
 done
 wait "$client_pid" || die "openloop failed: $(tail -n 3 "$tmp/openloop.log")"
@@ -124,7 +125,7 @@ cat <<EOF
 |---|---|
 | Exec to ready file, median of $starts starts (max) | $((median_ready / 1000)).$(printf '%03d' $((median_ready % 1000))) ms ($((max_ready / 1000)) ms) |
 | RSS idle, $threads thread(s), embedded config | $(mb "$idle_kb") MB |
-| RSS with $connections TLS connections at $rate req/s (peak sampled / VmHWM) | $(mb "$peak_kb") MB / $(mb "$hwm") MB |
+| RSS with $connections TLS connections at $rate req/s: at the end of the run / peak (VmHWM) | $(mb "$last_kb") MB / $(mb "$hwm") MB |
 
 openloop: $(cat "$tmp/openloop.json")
 EOF
