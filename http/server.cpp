@@ -8,6 +8,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -118,6 +120,7 @@ struct server::impl {
   asio::steady_timer drain_timer{io};
   asio::steady_timer poll_timer{io};
   asio::steady_timer retry_timer{io};
+  asio::steady_timer trim_timer{io};
   std::vector<std::unique_ptr<reactor>> reactors;
   std::vector<std::thread> threads;
   std::unique_ptr<admin_listener> admin;
@@ -327,6 +330,11 @@ struct server::impl {
   // ---- start-up
 
   void start() {
+    // Blocks of 16 KB and more (TLS record buffers, read buffers) come from mmap
+    // and go back to the kernel when freed. Warm connections allocate nothing, so
+    // this costs only the lean ones (see http/connection.cpp), and it keeps the
+    // memory of a connection flood from staying resident after it is gone.
+    ::mallopt(M_MMAP_THRESHOLD, 16 * 1024);
     ::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error code, not a signal
     try {
       webhook_address = parse_listen_address(opt.listen);
@@ -418,6 +426,7 @@ struct server::impl {
       wait_signal();
     }
 
+    schedule_trim();
     admin->start();
     control.reactors.set(static_cast<std::int64_t>(n));
     for (auto& r : reactors) threads.emplace_back([p = r.get()] { p->run(); });
@@ -498,6 +507,20 @@ struct server::impl {
     poll_connections();
   }
 
+  // A burst of connections (a thousand TLS handshakes at once) leaves tens of MB
+  // free inside the reactors' malloc arenas, which glibc keeps mapped. Every few
+  // seconds the control thread hands whole free pages back to the kernel: a walk
+  // of the free lists under each arena's lock, well under a millisecond, which a
+  // reactor only waits for if it allocates at that moment (warm, it does not).
+  void schedule_trim() {
+    trim_timer.expires_after(std::chrono::seconds(5));
+    trim_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
+      ::malloc_trim(0);
+      schedule_trim();
+    });
+  }
+
   std::int64_t open_connections() const {
     std::int64_t n = 0;
     for (const auto& r : reactors) n += r->metrics().open_connections.value();
@@ -528,6 +551,7 @@ struct server::impl {
     drain_timer.cancel();
     poll_timer.cancel();
     retry_timer.cancel();
+    trim_timer.cancel();
     core::log_info("stopped", {{"closed_in_flight", still_open}});
   }
 
