@@ -43,6 +43,8 @@ constexpr std::string_view config_reloads = "meshinject_config_reloads_total";
 constexpr std::string_view config_reload_failures = "meshinject_config_reload_failures_total";
 constexpr std::string_view config_last_success = "meshinject_config_last_reload_success_timestamp_seconds";
 constexpr std::string_view config_info = "meshinject_config_info";
+constexpr std::string_view config_failing = "meshinject_config_reload_failing";
+constexpr std::string_view certificate_failing = "meshinject_certificate_reload_failing";
 constexpr std::string_view certificate_reloads = "meshinject_certificate_reloads_total";
 constexpr std::string_view certificate_reload_failures = "meshinject_certificate_reload_failures_total";
 constexpr std::string_view certificate_expiry = "meshinject_certificate_expiry_timestamp_seconds";
@@ -59,8 +61,8 @@ constexpr std::string_view all_names[] = {
     http_responses,      http_request_errors,   open_connections,      connections,
     connections_rejected, tls_handshakes,       tls_handshake_errors,  template_variants,
     template_variant_compiles, template_uncached_renders, config_reloads, config_reload_failures,
-    config_last_success, config_info,           certificate_reloads,   certificate_reload_failures,
-    certificate_expiry,  ready,                 reactors,              build_info,
+    config_last_success, config_failing,        config_info,           certificate_reloads,
+    certificate_reload_failures, certificate_expiry, certificate_failing, ready,                 reactors,              build_info,
     process_start_time,  process_resident_memory, process_open_fds};
 
 constexpr std::string_view histogram_names[] = {injection_time};
@@ -322,6 +324,10 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
             control.config_reload_failures.value());
   w.single_gauge(config_last_success, "Unix time of the last successful config load.",
           control.config_last_reload_success_timestamp_seconds.value());
+  w.single_gauge(config_failing,
+                 "1 while the injection config files on disk do not load (unreadable or invalid); the previous "
+                 "config keeps serving.",
+                 control.config_reload_failing.value());
   w.family(config_info, "gauge", "The serving injection config: version (sha256 prefix) and source.");
   if (!control.config_version.empty())
     w.series(config_info, {{"version", control.config_version}, {"source", control.config_source}})
@@ -332,6 +338,9 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
             control.certificate_reload_failures.value());
   w.single_gauge(certificate_expiry, "Unix time at which the serving certificate expires (NotAfter).",
           control.certificate_expiry_timestamp_seconds.value());
+  w.single_gauge(certificate_failing,
+                 "1 while the certificate or key files on disk do not load; the previous certificate keeps serving.",
+                 control.certificate_reload_failing.value());
 
   w.single_gauge(ready, "1 when config and certificate are loaded and the server is not draining.",
           control.ready.value());

@@ -184,12 +184,14 @@ struct alignas(metrics_alignment) control_metrics {
   counter config_reloads;  // attempts
   counter config_reload_failures;
   real_gauge config_last_reload_success_timestamp_seconds;
+  gauge config_reload_failing;  // 1 while the files on disk do not load (unreadable or not compiling)
   std::string config_version;  // sha256 prefix of the serving config; empty until one loads
   std::string config_source;   // file path, or "embedded"
 
   counter certificate_reloads;
   counter certificate_reload_failures;
   real_gauge certificate_expiry_timestamp_seconds;  // NotAfter of the serving certificate
+  gauge certificate_reload_failing;  // 1 while the certificate files on disk do not load
 
   gauge ready;     // 0 or 1
   gauge reactors;  // number of per-core reactors running

@@ -135,6 +135,7 @@ struct server::impl {
   // Set from the first failed read of a file until every file reads again: one
   // failure counted and logged per episode, however many retries it takes.
   bool config_unreadable = false;
+  bool config_attempt_failed = false;  // config_attempt did not compile
 
   std::shared_ptr<const tls_context> tls;
   std::shared_ptr<const tls_context> retired_tls;
@@ -142,6 +143,7 @@ struct server::impl {
   std::string tls_loaded_at;
   std::optional<reload_error> tls_failure;
   bool tls_unreadable = false;
+  bool tls_attempt_failed = false;  // tls_attempt did not load
   bool self_signed = false;
 
   listen_address webhook_address, admin_address;
@@ -213,6 +215,7 @@ struct server::impl {
       core::log_info("config files readable again", {{"changed", key != config_attempt}});
     }
     if (key == config_attempt) {
+      control.config_reload_failing.set(config_attempt_failed ? 1 : 0);
       core::log_debug("config files changed on disk, content unchanged");
       return;
     }
@@ -221,19 +224,24 @@ struct server::impl {
     try {
       auto snap = compile(sources, opt.inject_config);
       install_config(std::move(snap), false);
+      config_attempt_failed = false;
+      control.config_reload_failing.set(0);
       core::log_info("config reloaded", {{"version", control.config_version},
                                          {"template_version", config->template_version()},
                                          {"source", control.config_source},
                                          {"warnings", config->warnings().size()}});
     } catch (const core::config_error& e) {
+      config_attempt_failed = true;
       fail_config(e.what(), e.where());
     } catch (const std::exception& e) {
+      config_attempt_failed = true;
       fail_config(e.what(), {});
     }
   }
 
   void fail_config(const std::string& message, const core::source_position& where) {
     control.config_reload_failures.inc();
+    control.config_reload_failing.set(1);
     config_failure = reload_error{message, now_rfc3339()};
     core::log_error("config reload failed; the previous config keeps serving",
                     {{"error", message}, {"file", where.file}, {"line", where.line}, {"column", where.column}});
@@ -285,21 +293,28 @@ struct server::impl {
       tls_unreadable = false;
       core::log_info("certificate files readable again", {{"changed", key != tls_attempt}});
     }
-    if (key == tls_attempt) return;
+    if (key == tls_attempt) {
+      control.certificate_reload_failing.set(tls_attempt_failed ? 1 : 0);
+      return;
+    }
     tls_attempt = std::move(key);
     control.certificate_reloads.inc();
     try {
       install_tls(tls_context::build(m), false);
+      tls_attempt_failed = false;
+      control.certificate_reload_failing.set(0);
       const certificate_info& c = tls->certificate();
       core::log_info("certificate reloaded",
                      {{"subject", c.subject}, {"serial", c.serial_hex}, {"not_after", c.not_after}});
     } catch (const std::exception& e) {
+      tls_attempt_failed = true;
       fail_tls(e.what());
     }
   }
 
   void fail_tls(const std::string& message) {
     control.certificate_reload_failures.inc();
+    control.certificate_reload_failing.set(1);
     tls_failure = reload_error{message, now_rfc3339()};
     core::log_error("certificate reload failed; the previous certificate keeps serving", {{"error", message}});
   }

@@ -444,6 +444,9 @@ meshinject_config_reload_failures_total 1
 # HELP meshinject_config_last_reload_success_timestamp_seconds Unix time of the last successful config load.
 # TYPE meshinject_config_last_reload_success_timestamp_seconds gauge
 meshinject_config_last_reload_success_timestamp_seconds 1795881600.5
+# HELP meshinject_config_reload_failing 1 while the injection config files on disk do not load (unreadable or invalid); the previous config keeps serving.
+# TYPE meshinject_config_reload_failing gauge
+meshinject_config_reload_failing 0
 # HELP meshinject_config_info The serving injection config: version (sha256 prefix) and source.
 # TYPE meshinject_config_info gauge
 meshinject_config_info{version="3f2a9c1d",source="/etc/istio/inject/config"} 1
@@ -456,6 +459,9 @@ meshinject_certificate_reload_failures_total 0
 # HELP meshinject_certificate_expiry_timestamp_seconds Unix time at which the serving certificate expires (NotAfter).
 # TYPE meshinject_certificate_expiry_timestamp_seconds gauge
 meshinject_certificate_expiry_timestamp_seconds 1798473600
+# HELP meshinject_certificate_reload_failing 1 while the certificate or key files on disk do not load; the previous certificate keeps serving.
+# TYPE meshinject_certificate_reload_failing gauge
+meshinject_certificate_reload_failing 0
 # HELP meshinject_ready 1 when config and certificate are loaded and the server is not draining.
 # TYPE meshinject_ready gauge
 meshinject_ready 1

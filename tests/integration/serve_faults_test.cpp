@@ -255,6 +255,7 @@ class Faults : public ::testing::Test {
     EXPECT_GE(logged("error", "config reload failed; the previous config keeps serving", error), 1);
     EXPECT_EQ(answer_now(), serving) << "the last good config must keep serving";
     EXPECT_EQ(admin_status("/readyz"), 200) << "a rejected reload does not make the replica unready";
+    EXPECT_EQ(counter("meshinject_config_reload_failing"), 1) << "the alert must see the fault while it lasts";
   }
 
   // The fixed files are picked up without a restart, within a couple of seconds.
@@ -264,6 +265,7 @@ class Faults : public ::testing::Test {
     EXPECT_LT(*traffic_->first_seen(marker) - fixed, recovery_bound);
     EXPECT_EQ(answer_now(), marker);
     EXPECT_EQ(server_->wait_exit(0ms), std::nullopt) << "the server restarted or died";
+    EXPECT_TRUE(eventually([&] { return counter("meshinject_config_reload_failing") == 0; }, wait_limit));
   }
 
   void expect_certificate_rejected(int failures, const std::string& serving, const std::string& error) {
@@ -276,6 +278,7 @@ class Faults : public ::testing::Test {
     EXPECT_NE(error_message(c["last_reload_error"]).find(error), std::string::npos) << c.dump();
     EXPECT_GE(logged("error", "certificate reload failed; the previous certificate keeps serving", error), 1);
     EXPECT_EQ(serial_now(), serving) << "new connections must keep getting the last good certificate";
+    EXPECT_EQ(counter("meshinject_certificate_reload_failing"), 1) << "the alert must see the fault while it lasts";
   }
 
   void expect_certificate_recovers(const std::string& serial, clock_type::time_point fixed) {
@@ -284,6 +287,7 @@ class Faults : public ::testing::Test {
     EXPECT_LT(*traffic_->first_seen(serial) - fixed, recovery_bound);
     EXPECT_EQ(serial_now(), serial);
     EXPECT_EQ(debug()["certificate"]["serial"], serial);
+    EXPECT_TRUE(eventually([&] { return counter("meshinject_certificate_reload_failing") == 0; }, wait_limit));
   }
 
   temp_dir dir_;
