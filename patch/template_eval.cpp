@@ -1002,14 +1002,27 @@ value machine::fn_printf(std::span<value> a, std::uint32_t pos) {
       else if (f[i] == ' ' || f[i] == '#') continue;
       else break;
     }
+    // Go's fmt gives up on a width or precision over 1e6 (parsenum's tooLarge): the
+    // rest of the format is consumed and the verb reported missing. Checking before
+    // each digit also keeps the int from overflowing.
+    bool too_large = false;
+    auto number = [&](int& n) {
+      for (n = 0; i < f.size() && f[i] >= '0' && f[i] <= '9'; ++i) {
+        if (n > 1'000'000) {
+          too_large = true;
+          i = f.size();
+          return;
+        }
+        n = n * 10 + (f[i] - '0');
+      }
+    };
     int width = -1, prec = -1;
-    while (i < f.size() && f[i] >= '0' && f[i] <= '9') width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+    if (i < f.size() && f[i] >= '0' && f[i] <= '9') number(width);
     if (i < f.size() && f[i] == '.') {
-      prec = 0;
       ++i;
-      while (i < f.size() && f[i] >= '0' && f[i] <= '9') prec = prec * 10 + (f[i++] - '0');
+      number(prec);
     }
-    if (i >= f.size()) {
+    if (too_large || i >= f.size()) {
       out += "%!(NOVERB)";
       break;
     }
@@ -1108,18 +1121,20 @@ value machine::fn_printf(std::span<value> a, std::uint32_t pos) {
             wrong();
             break;
           }
+          // Sized by a first snprintf: a precision up to Go's 1e6 must not be cut short.
+          auto format_double = [&](const char* fmt, int p) {
+            const int n = std::snprintf(nullptr, 0, fmt, p, d);
+            if (n < 0) return wrong();
+            tmp.resize(static_cast<std::size_t>(n) + 1);
+            std::snprintf(tmp.data(), tmp.size(), fmt, p, d);
+            tmp.resize(static_cast<std::size_t>(n));
+          };
           if (verb == 'g' || verb == 'G') {
             if (prec < 0) tmp = core::format_go_float(d);
-            else {
-              char buf[64];
-              std::snprintf(buf, sizeof buf, "%.*g", prec, d);
-              tmp = buf;
-            }
+            else format_double("%.*g", prec);
           } else {
-            char fmt[8] = {'%', '.', '*', static_cast<char>(verb == 'F' ? 'f' : verb), 0};
-            char buf[512];
-            std::snprintf(buf, sizeof buf, fmt, prec < 0 ? 6 : prec, d);
-            tmp = buf;
+            const char fmt[8] = {'%', '.', '*', static_cast<char>(verb == 'F' ? 'f' : verb), 0};
+            format_double(fmt, prec < 0 ? 6 : prec);
           }
         } else {
           wrong();

@@ -643,6 +643,15 @@ TEST(template_builtins, printf_verbs) {
   EXPECT_EQ(out(R"({{ printf "no verbs" }})"), "no verbs");
 }
 
+TEST(template_builtins, printf_width_and_precision_over_a_million_are_refused_like_go) {
+  // Found by template_fuzz: "%9999999999d" overflowed the width. Go stops at 1e6.
+  // As in Go, the argument the lost verb would have used is then reported extra.
+  EXPECT_EQ(out(R"({{ printf "a%9999999999db" 5 }})"), "a%!(NOVERB)%!(EXTRA int=5)");
+  EXPECT_EQ(out(R"({{ printf "a%.99999999999fb" 1.5 }})"), "a%!(NOVERB)%!(EXTRA float64=1.5)");
+  EXPECT_EQ(out(R"({{ printf "%.40f" 0.5 }})"), "0." + std::string(1, '5') + std::string(39, '0'));
+  EXPECT_EQ(out(R"({{ printf "%8d|%.3f" 5 1.5 }})"), "       5|1.500");
+}
+
 TEST(template_builtins, printf_pads_by_rune) {
   EXPECT_EQ(out("{{ printf \"%-4s|%4s|\" \"\xc3\xa9\" \"\xc3\xa9\" }}"), "\xc3\xa9   |   \xc3\xa9|");
 }
