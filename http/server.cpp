@@ -195,6 +195,13 @@ struct server::impl {
   }
 
   void reload_config() {
+    try_reload_config();
+    // Derived, not tracked: the files fail to load while they cannot be read or
+    // while what they last held did not compile.
+    control.config_reload_failing.set(config_unreadable || config_attempt_failed ? 1 : 0);
+  }
+
+  void try_reload_config() {
     std::string key;
     patch::config_sources sources;
     try {
@@ -215,7 +222,6 @@ struct server::impl {
       core::log_info("config files readable again", {{"changed", key != config_attempt}});
     }
     if (key == config_attempt) {
-      control.config_reload_failing.set(config_attempt_failed ? 1 : 0);
       core::log_debug("config files changed on disk, content unchanged");
       return;
     }
@@ -225,7 +231,6 @@ struct server::impl {
       auto snap = compile(sources, opt.inject_config);
       install_config(std::move(snap), false);
       config_attempt_failed = false;
-      control.config_reload_failing.set(0);
       core::log_info("config reloaded", {{"version", control.config_version},
                                          {"template_version", config->template_version()},
                                          {"source", control.config_source},
@@ -241,7 +246,6 @@ struct server::impl {
 
   void fail_config(const std::string& message, const core::source_position& where) {
     control.config_reload_failures.inc();
-    control.config_reload_failing.set(1);
     config_failure = reload_error{message, now_rfc3339()};
     core::log_error("config reload failed; the previous config keeps serving",
                     {{"error", message}, {"file", where.file}, {"line", where.line}, {"column", where.column}});
@@ -274,6 +278,11 @@ struct server::impl {
 
   void reload_tls() {
     if (self_signed) return;
+    try_reload_tls();
+    control.certificate_reload_failing.set(tls_unreadable || tls_attempt_failed ? 1 : 0);
+  }
+
+  void try_reload_tls() {
     std::string key;
     tls_material m;
     try {
@@ -293,16 +302,12 @@ struct server::impl {
       tls_unreadable = false;
       core::log_info("certificate files readable again", {{"changed", key != tls_attempt}});
     }
-    if (key == tls_attempt) {
-      control.certificate_reload_failing.set(tls_attempt_failed ? 1 : 0);
-      return;
-    }
+    if (key == tls_attempt) return;
     tls_attempt = std::move(key);
     control.certificate_reloads.inc();
     try {
       install_tls(tls_context::build(m), false);
       tls_attempt_failed = false;
-      control.certificate_reload_failing.set(0);
       const certificate_info& c = tls->certificate();
       core::log_info("certificate reloaded",
                      {{"subject", c.subject}, {"serial", c.serial_hex}, {"not_after", c.not_after}});
@@ -314,7 +319,6 @@ struct server::impl {
 
   void fail_tls(const std::string& message) {
     control.certificate_reload_failures.inc();
-    control.certificate_reload_failing.set(1);
     tls_failure = reload_error{message, now_rfc3339()};
     core::log_error("certificate reload failed; the previous certificate keeps serving", {{"error", message}});
   }
