@@ -886,18 +886,6 @@ void listener::close_everything() {
   }
 }
 
-const char* outcome_name(patch::outcome o) noexcept {
-  switch (o) {
-    case patch::outcome::injected: return "injected";
-    case patch::outcome::skipped: return "skipped";
-    case patch::outcome::passthrough: return "passthrough";
-    case patch::outcome::rejected: return "rejected";
-    case patch::outcome::failed: return "failed";
-    case patch::outcome::bad_request: return "bad-request";
-  }
-  return "?";
-}
-
 struct io_owner {
   asio::io_context context{1};
 };
@@ -1012,8 +1000,7 @@ struct reactor::impl final : io_owner, listener {
       case patch::outcome::skipped: m.injection_skip.inc(); break;
       case patch::outcome::passthrough:
         m.injection_skip.inc();
-        m.count_passthrough(r.passthrough_reason == "not-create" ? core::passthrough_reason::not_create
-                                                                 : core::passthrough_reason::not_a_pod);
+        m.count_passthrough(r.passthrough);
         break;
       case patch::outcome::rejected:
         m.injection_failure.inc();
@@ -1028,7 +1015,7 @@ struct reactor::impl final : io_owner, listener {
     if (r.has_decision) m.count_decision(static_cast<std::size_t>(r.decision.reason));
     if (r.compiled_variant) {
       m.template_variant_compiles.inc();
-      m.template_variants.set(static_cast<std::int64_t>(engine.cached_variants()));
+      m.template_variants.set(engine.stats().cached_variants.value());
     }
     if (r.uncached_variant) m.template_uncached_renders.inc();
     const auto queued = s.respond(static_cast<unsigned>(r.http_status), json_content_type, r.body);
@@ -1036,9 +1023,9 @@ struct reactor::impl final : io_owner, listener {
     if (core::log_enabled(log_level::debug)) {
       const std::string_view decision = r.has_decision ? (r.decision.inject ? "inject" : "skip") : "";
       const std::string_view reason =
-          r.has_decision ? core::reason_code(r.decision.reason) : std::string_view(r.passthrough_reason);
+          r.has_decision ? core::reason_code(r.decision.reason) : patch::passthrough_name(r.passthrough);
       core::log_debug("admission", {{"reactor", index()},
-                                    {"outcome", outcome_name(r.kind)},
+                                    {"outcome", patch::outcome_name(r.kind)},
                                     {"status", r.http_status},
                                     {"namespace", r.namespace_name},
                                     {"pod", r.pod_name},

@@ -81,6 +81,22 @@ std::string at_file_position(const core::injection_config& cfg, const std::strin
 
 }  // namespace
 
+std::string_view outcome_name(outcome o) noexcept {
+  switch (o) {
+    case outcome::injected: return "injected";
+    case outcome::skipped: return "skipped";
+    case outcome::passthrough: return "passthrough";
+    case outcome::rejected: return "rejected";
+    case outcome::failed: return "failed";
+    case outcome::bad_request: return "bad-request";
+  }
+  return "unknown";
+}
+
+std::string_view passthrough_name(passthrough_reason r) noexcept {
+  return r == passthrough_reason::not_create ? "not-create" : "not-a-pod";
+}
+
 // ------------------------------------------------------------------ snapshot
 
 std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
@@ -195,6 +211,7 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   snapshot_ = std::move(s);
   for (auto& e : variants_) e.reset();
   variant_count_ = 0;
+  stats_.cached_variants.set(0);
 }
 
 std::size_t engine::cached_variants() const noexcept { return variant_count_; }
@@ -233,6 +250,19 @@ const sidecar_variant* engine::variant_for(const tmpl::template_data& data, inje
 
 injection_result engine::handle(const char* body, std::size_t len, std::size_t capacity,
                                 std::span<const env_pair> path_env) {
+  injection_result r = handle_review(body, len, capacity, path_env);
+  stats_.count(r.kind);
+  if (r.kind == outcome::passthrough) stats_.count(r.passthrough);
+  if (r.compiled_variant) {
+    stats_.variant_compiles.inc();
+    stats_.cached_variants.set(static_cast<std::int64_t>(variant_count_));
+  }
+  if (r.uncached_variant) stats_.uncached_renders.inc();
+  return r;
+}
+
+injection_result engine::handle_review(const char* body, std::size_t len, std::size_t capacity,
+                                       std::span<const env_pair> path_env) {
   injection_result r;
   if (len == 0) {
     r.message = "the request body is empty";
@@ -256,9 +286,9 @@ injection_result engine::handle(const char* body, std::size_t len, std::size_t c
   r.http_status = 200;
   if (!review_.is_pod_create) {
     r.kind = outcome::passthrough;
-    r.passthrough_reason = (review_.kind == "Pod" && review_.kind_group.empty() && review_.sub_resource.empty())
-                               ? "not-create"
-                               : "not-a-pod";
+    r.passthrough = (review_.kind == "Pod" && review_.kind_group.empty() && review_.sub_resource.empty())
+                        ? passthrough_reason::not_create
+                        : passthrough_reason::not_a_pod;
     write_response(r, review_);
     return r;
   }
@@ -819,7 +849,7 @@ void engine::write_response(injection_result& r, const review& rv) {
     default: body_ += "error"; break;
   }
   body_ += "\",\"reason\":\"";
-  if (r.kind == outcome::passthrough) body_ += r.passthrough_reason;
+  if (r.kind == outcome::passthrough) body_ += passthrough_name(r.passthrough);
   else if (r.has_decision) body_ += core::reason_code(r.decision.reason);
   body_ += '"';
   if (r.has_decision && r.decision.selector_index >= 0) {

@@ -21,6 +21,7 @@
 #include "core/injection_config.hpp"
 #include "core/mesh_config.hpp"
 #include "patch/admission.hpp"
+#include "patch/engine_stats.hpp"
 #include "patch/pod.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_program.hpp"
@@ -71,15 +72,6 @@ class snapshot {
   bool sds_token_mount_ = false;
 };
 
-enum class outcome : std::uint8_t {
-  injected,     // allowed, with a patch
-  skipped,      // allowed, no patch: the decision said no
-  passthrough,  // allowed, no patch: not a Pod CREATE
-  rejected,     // allowed: false: an annotation value is invalid for this pod
-  failed,       // allowed: false: the template failed for this pod
-  bad_request,  // HTTP 400: the body is not an AdmissionReview
-};
-
 struct env_pair {
   std::string_view name;
   std::string_view value;
@@ -96,7 +88,7 @@ struct injection_result {
   std::string_view namespace_name;
   std::string_view pod_name;          // name, else generateName
   std::string_view message;           // why rejected / failed / bad request
-  std::string_view passthrough_reason;  // "not-a-pod" or "not-create"
+  passthrough_reason passthrough = passthrough_reason::not_a_pod;  // when kind == passthrough
   review_version version = review_version::v1;
   bool compiled_variant = false;  // this request compiled a template variant
   bool uncached_variant = false;  // ...and it could not be kept in the cache
@@ -126,12 +118,14 @@ class engine {
                               const workload_meta* deployment, bool force = false);
 
   std::size_t cached_variants() const noexcept;
+  const engine_stats& stats() const noexcept { return stats_; }
 
  private:
   struct variant_entry;
   struct request_context;
 
-  injection_result finish(injection_result r);
+  injection_result handle_review(const char* body, std::size_t len, std::size_t capacity,
+                                 std::span<const env_pair> path_env);
   bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
                    injection_result& r);
   const sidecar_variant* variant_for(const tmpl::template_data& data, injection_result& r);
@@ -139,6 +133,7 @@ class engine {
   void write_error_body(injection_result& r);
 
   std::shared_ptr<const snapshot> snapshot_;
+  engine_stats stats_;
   std::size_t max_variants_;
   std::vector<std::unique_ptr<variant_entry>> variants_;  // open addressing, power-of-two size
   std::size_t variant_count_ = 0;

@@ -237,12 +237,12 @@ TEST(injector, non_pod_and_non_create_pass_through) {
   mp::injection_result r;
   json response = mt::run_review(e, mt::make_review(app_pod(), "admission.k8s.io/v1", "x", "", "UPDATE"), &r);
   EXPECT_EQ(r.kind, mp::outcome::passthrough);
-  EXPECT_EQ(r.passthrough_reason, "not-create");
+  EXPECT_EQ(r.passthrough, mp::passthrough_reason::not_create);
   EXPECT_TRUE(response["response"]["allowed"].get<bool>());
   EXPECT_FALSE(response["response"].contains("patch"));
   EXPECT_FALSE(response["response"].contains("patchType"));
   response = mt::run_review(e, mt::make_review(json::object(), "admission.k8s.io/v1", "y", "", "CREATE", "Service"), &r);
-  EXPECT_EQ(r.passthrough_reason, "not-a-pod");
+  EXPECT_EQ(r.passthrough, mp::passthrough_reason::not_a_pod);
   EXPECT_FALSE(response["response"].contains("patch"));
 }
 
