@@ -29,11 +29,28 @@ if(MESHINJECT_FUZZ)
   target_compile_options(meshinject_options INTERFACE -fsanitize=fuzzer-no-link)
 endif()
 
-# meshinject_library(name SOURCES ... DEPS ...): one static library per source folder.
+# meshinject_library(name SOURCES ... [HOT_SOURCES ...] DEPS ...): one static
+# library per source folder. HOT_SOURCES are the files the request path runs
+# through; they are compiled as an object library of their own so that the
+# hot_path_symbols test can check that their objects reference no YAML parser,
+# no iostreams and no `throw` (tests/hot_path/). A file that mixes request-path
+# code with load-time code is split rather than listed.
 function(meshinject_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;HOT_SOURCES;DEPS" ${ARGN})
+  if(ARG_HOT_SOURCES)
+    foreach(hot ${ARG_HOT_SOURCES})
+      list(REMOVE_ITEM ARG_SOURCES ${hot})
+    endforeach()
+    add_library(${name}_hot OBJECT ${ARG_HOT_SOURCES})
+    target_link_libraries(${name}_hot PUBLIC meshinject_options ${ARG_DEPS})
+    set_property(GLOBAL APPEND PROPERTY MESHINJECT_HOT_OBJECTS "$<TARGET_OBJECTS:${name}_hot>")
+  endif()
   add_library(${name} STATIC ${ARG_SOURCES})
   target_link_libraries(${name} PUBLIC meshinject_options ${ARG_DEPS})
+  if(ARG_HOT_SOURCES)
+    # An object library linked directly is archived into this library.
+    target_link_libraries(${name} PRIVATE ${name}_hot)
+  endif()
 endfunction()
 
 # meshinject_test(name LABELS unit|integration|conformance SOURCES ... DEPS ...)
