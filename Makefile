@@ -9,21 +9,35 @@ CMAKE_FLAGS ?=
 
 RELEASE := $(BUILD_DIR)/release
 SANITIZE := $(BUILD_DIR)/sanitize
+# `make run` builds the binary alone, without tests or benchmarks, in a tree of its own.
+SERVE := $(BUILD_DIR)/serve
 
-.PHONY: all deps build run test test-release test-sanitize fuzz bench clean
+.PHONY: all deps build binary run install test test-release test-sanitize fuzz bench clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
+# Everything: the binary, the test suites and the benchmarks.
 build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(RELEASE) -j $(JOBS)
 
+# Only what `serve` needs: Release, tests and benchmarks off, build packages only.
+binary:
+	@scripts/install-deps.sh --build
+	cmake -S . -B $(SERVE) -DCMAKE_BUILD_TYPE=Release -DMESHINJECT_BUILD_TESTS=OFF -DMESHINJECT_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(SERVE) -j $(JOBS) --target meshinject
+
 # RUN_FLAGS: extra `serve` flags, e.g. make run RUN_FLAGS='--threads 1 --log-level debug'
-run: build
-	@scripts/run-demo.sh $(RELEASE)/cmd/meshinject $(RUN_FLAGS)
+run: binary
+	@scripts/run-demo.sh $(SERVE)/cmd/meshinject $(RUN_FLAGS)
+
+# PREFIX=/usr/local by default; DESTDIR for staging (as the image build does).
+PREFIX ?= /usr/local
+install: binary
+	cmake --install $(SERVE) --prefix $(PREFIX) --strip
 
 test: test-release test-sanitize fuzz
 
