@@ -18,20 +18,22 @@ using tmpl::value;
 
 const template_data& data_of(const value& v) noexcept { return *static_cast<const template_data*>(v.p); }
 
-bool no_field(call_context& cx, std::string_view name, std::string_view type) {
+value no_field(call_context& cx, std::string_view name, std::string_view type) {
   std::string& m = cx.scratch(1);
   m = "can't evaluate field ";
   m += name;
   m += " in type ";
   m += type;
-  return cx.fail(m);
+  cx.fail(m);
+  return value{};
 }
 
-bool out_of_range(call_context& cx, const value& key) {
+value out_of_range(call_context& cx, const value& key) {
   std::string& m = cx.scratch(1);
   m = "error calling index: index out of range: ";
   tmpl::print_value(key, m);
-  return cx.fail(m);
+  cx.fail(m);
+  return value{};
 }
 
 // ------------------------------------------------------------- configuration
@@ -85,10 +87,9 @@ class enum_binding final : public tmpl::binding {
   std::string_view type_name(const value&) const noexcept override { return "enum"; }
   void print(const value& self, std::string& out) const override { out.append(self.s); }
   bool truth(const value& self) const noexcept override { return self.i != 0; }
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     if (name != "String") return no_field(cx, name, "enum");
-    out = value::string(self.s);
-    return true;
+    return value::string(self.s);
   }
   bool basic(const value& self, value& out) const noexcept override {
     out = value::integer(self.i);
@@ -156,36 +157,30 @@ class config_binding final : public tmpl::binding {
     return !n->is_null();
   }
 
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
-    if (const go_message* msg = schema(self)) return message_field(self, *msg, name, out, cx);
+  value field(const value& self, std::string_view name, call_context& cx) const override {
+    if (const go_message* msg = schema(self)) return message_field(self, *msg, name, cx);
     const config_node* n = node_of(self);
     if (!n || n->type() != config_node::kind::map) return no_field(cx, name, type_name(self));
-    const config_node* m = n->find(name);
-    out = m ? from_node(m) : value{};
-    return true;
+    return from_node(n->find(name));
   }
 
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
+  value index(const value& self, const value& key, call_context& cx) const override {
     const config_node* n = node_of(self);
     if (n && n->type() == config_node::kind::map) {
-      if (key.k != tmpl::kind::string) {
-        std::string& m = cx.scratch(1);
-        m = "error calling index: value has type ";
-        m += tmpl::type_name(key);
-        m += "; should be string";
-        return cx.fail(m);
-      }
-      const config_node* m = n->find(key.s);
-      out = m ? from_node(m) : value{};
-      return true;
+      if (key.k == tmpl::kind::string) return from_node(n->find(key.s));
+      std::string& m = cx.scratch(1);
+      m = "error calling index: value has type ";
+      m += tmpl::type_name(key);
+      m += "; should be string";
+      cx.fail(m);
+      return value{};
     }
     if (n && n->type() == config_node::kind::list) {
       if (key.k != tmpl::kind::integer || key.i < 0 || static_cast<std::size_t>(key.i) >= n->items().size())
         return out_of_range(cx, key);
-      out = from_node(&n->items()[static_cast<std::size_t>(key.i)]);
-      return true;
+      return from_node(&n->items()[static_cast<std::size_t>(key.i)]);
     }
-    return tmpl::binding::index(self, key, out, cx);
+    return tmpl::binding::index(self, key, cx);
   }
 
   // A nil message ranges as empty, a set one over its members.
@@ -212,12 +207,9 @@ class config_binding final : public tmpl::binding {
     return true;
   }
 
-  bool find(const value& self, std::string_view key, value& out) const noexcept override {
+  value find(const value& self, std::string_view key) const noexcept override {
     const config_node* n = node_of(self);
-    const config_node* m = n && !schema(self) && n->type() == config_node::kind::map ? n->find(key) : nullptr;
-    if (!m) return false;
-    out = from_node(m);
-    return true;
+    return from_node(n && !schema(self) && n->type() == config_node::kind::map ? n->find(key) : nullptr);
   }
 
  private:
@@ -225,17 +217,13 @@ class config_binding final : public tmpl::binding {
 
   // A message's field or getter; a field newer than our schema is read from
   // the YAML when the file has it.
-  static bool message_field(const value& self, const go_message& msg, std::string_view name, value& out,
-                            call_context& cx) {
+  static value message_field(const value& self, const go_message& msg, std::string_view name, call_context& cx) {
     const config_node* n = node_of(self);
     const go_field* f = msg.find_field(name);
     const bool getter = name.size() > 3 && name.substr(0, 3) == "Get";
     if (!f) {
       const config_node* raw = n ? n->find(json_name_of(getter ? name.substr(3) : name)) : nullptr;
-      if (raw) {
-        out = from_node(raw);
-        return true;
-      }
+      if (raw) return from_node(raw);
       std::string& m = cx.scratch(0);
       m = "*";
       m += msg.type_name;
@@ -247,20 +235,20 @@ class config_binding final : public tmpl::binding {
       m += msg.type_name;
       m += '.';
       m += name;
-      return cx.fail(m);
+      cx.fail(m);
+      return value{};
     }
     const config_node* fn = n ? n->find(f->json_name) : nullptr;
     if (fn && fn->is_null()) fn = nullptr;
     switch (f->k) {
-      case go_field::kind::string: out = value::string(fn ? std::string_view(fn->text()) : std::string_view()); break;
-      case go_field::kind::integer: out = value::integer(fn ? fn->as_int() : 0); break;
-      case go_field::kind::boolean: out = value::boolean(fn ? fn->as_bool() : false); break;
-      case go_field::kind::duration: out = duration_value(fn); break;
-      case go_field::kind::enumeration: out = enum_value(*f, fn); break;
-      case go_field::kind::message: out = value::object(config_type(), fn, f->message); break;
-      default: out = fn ? from_node(fn) : value::nil(); break;
+      case go_field::kind::string: return value::string(fn ? std::string_view(fn->text()) : std::string_view());
+      case go_field::kind::integer: return value::integer(fn ? fn->as_int() : 0);
+      case go_field::kind::boolean: return value::boolean(fn ? fn->as_bool() : false);
+      case go_field::kind::duration: return duration_value(fn);
+      case go_field::kind::enumeration: return enum_value(*f, fn);
+      case go_field::kind::message: return value::object(config_type(), fn, f->message);
+      default: return fn ? from_node(fn) : value::nil();
     }
-    return true;
   }
 };
 
@@ -291,10 +279,9 @@ class slice_binding : public tmpl::binding {
     n = self.i;
     return true;
   }
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
+  value index(const value& self, const value& key, call_context& cx) const override {
     if (key.k != tmpl::kind::integer || key.i < 0 || key.i >= self.i) return out_of_range(cx, key);
-    out = element(self, static_cast<std::size_t>(key.i));
-    return true;
+    return element(self, static_cast<std::size_t>(key.i));
   }
   bool range(const value& self, tmpl::range_visitor& visit, call_context&) const override {
     for (std::int64_t k = 0; k < self.i; ++k)
@@ -322,12 +309,11 @@ class port_binding final : public tmpl::binding {
  public:
   std::string_view type_name(const value&) const noexcept override { return "v1.ContainerPort"; }
   void print(const value& self, std::string& out) const override { tmpl::append_int(out, port(self).container_port); }
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
-    if (name == "ContainerPort") out = value::integer(port(self).container_port);
-    else if (name == "Name") out = value::string(port(self).name);
-    else if (name == "Protocol") out = value::string(port(self).protocol);
-    else return no_field(cx, name, "v1.ContainerPort");
-    return true;
+  value field(const value& self, std::string_view name, call_context& cx) const override {
+    if (name == "ContainerPort") return value::integer(port(self).container_port);
+    if (name == "Name") return value::string(port(self).name);
+    if (name == "Protocol") return value::string(port(self).protocol);
+    return no_field(cx, name, "v1.ContainerPort");
   }
 
  private:
@@ -359,20 +345,15 @@ class container_binding final : public tmpl::binding {
     out.append(item(self).name);
     out += '}';
   }
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     const container& c = item(self);
-    if (name == "Name") {
-      out = value::string(c.name);
-    } else if (name == "Image") {
-      out = value::string(c.image);
-    } else if (name == "Ports") {
-      const template_data& d = *static_cast<const template_data*>(self.aux);
-      out = value::object(ports_instance, d.p->ports.data() + c.ports_begin);
-      out.i = static_cast<std::int64_t>(c.ports_end - c.ports_begin);
-    } else {
-      return no_field(cx, name, "v1.Container");
-    }
-    return true;
+    if (name == "Name") return value::string(c.name);
+    if (name == "Image") return value::string(c.image);
+    if (name != "Ports") return no_field(cx, name, "v1.Container");
+    const template_data& d = *static_cast<const template_data*>(self.aux);
+    value v = value::object(ports_instance, d.p->ports.data() + c.ports_begin);
+    v.i = static_cast<std::int64_t>(c.ports_end - c.ports_begin);
+    return v;
   }
 
  private:
@@ -436,11 +417,10 @@ class meta_binding final : public tmpl::binding {
  public:
   std::string_view type_name(const value&) const noexcept override { return "*v1.ObjectMeta"; }
   void print(const value&, std::string& out) const override { out += "{ObjectMeta}"; }
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     const int f = meta_field_named(name);
     if (data_of(self).p && f < 0) return no_field(cx, name, "*v1.ObjectMeta");
-    out = meta_field_of(data_of(self), self.i == 1, f);
-    return true;
+    return meta_field_of(data_of(self), self.i == 1, f);
   }
 };
 
@@ -477,11 +457,10 @@ class spec_binding final : public tmpl::binding {
  public:
   std::string_view type_name(const value&) const noexcept override { return "*v1.PodSpec"; }
   void print(const value&, std::string& out) const override { out += "{PodSpec}"; }
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     const int f = spec_field_named(name);
     if (data_of(self).p && f < 0) return no_field(cx, name, "*v1.PodSpec");
-    out = spec_field_of(data_of(self), f);
-    return true;
+    return spec_field_of(data_of(self), f);
   }
 };
 
@@ -494,15 +473,14 @@ class data_binding final : public tmpl::binding {
   std::string_view type_name(const value&) const noexcept override { return "*inject.SidecarTemplateData"; }
   void print(const value&, std::string& out) const override { out += "{template data}"; }
 
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     const template_data& d = data_of(self);
-    if (name == "ObjectMeta" || name == "DeploymentMeta") out = meta_field_of(d, name == "DeploymentMeta", meta_self);
-    else if (name == "Spec") out = spec_field_of(d, spec_self);
-    else if (name == "ProxyConfig") out = value::object(config_instance, d.proxy_config, &core::proxy_config_message());
-    else if (name == "MeshConfig") out = value::object(config_instance, d.mesh, &core::mesh_config_message());
-    else if (name == "Values") out = value::object(config_instance, d.values);
-    else return no_field(cx, name, "*inject.SidecarTemplateData");
-    return true;
+    if (name == "ObjectMeta" || name == "DeploymentMeta") return meta_field_of(d, name == "DeploymentMeta", meta_self);
+    if (name == "Spec") return spec_field_of(d, spec_self);
+    if (name == "ProxyConfig") return value::object(config_instance, d.proxy_config, &core::proxy_config_message());
+    if (name == "MeshConfig") return value::object(config_instance, d.mesh, &core::mesh_config_message());
+    if (name == "Values") return value::object(config_instance, d.values);
+    return no_field(cx, name, "*inject.SidecarTemplateData");
   }
 
   // The types below the root are known, so a typo is a load error with its
@@ -518,11 +496,10 @@ class data_binding final : public tmpl::binding {
     return fail(error, first, "*inject.SidecarTemplateData");
   }
 
-  bool fetch(const value& self, int accessor, value& out, call_context&) const override {
+  value fetch(const value& self, int accessor, call_context&) const override {
     const template_data& d = data_of(self);
     const int base = accessor / 8, field = accessor % 8;
-    out = base == base_spec ? spec_field_of(d, field) : meta_field_of(d, base == base_deployment_meta, field);
-    return true;
+    return base == base_spec ? spec_field_of(d, field) : meta_field_of(d, base == base_deployment_meta, field);
   }
 
  private:

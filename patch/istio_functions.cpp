@@ -178,11 +178,10 @@ bool is_nil(const value& v) noexcept { return v.k == kind::nil || v.k == kind::i
 value fn_annotation(call_context& cx, std::span<value> a) {
   if (a[0].type != &istio::meta_type()) return wrong_type(cx, "v1.ObjectMeta", a[0]);
   if (a[1].k != kind::string) return wrong_type(cx, "string", a[1]);
-  value annotations;
-  if (!cx.field(a[0], "Annotations", annotations)) return value{};
-  if (annotations.k == kind::unknown) return annotations;
-  value found;
-  if (annotations.type->find(annotations, a[1].s, found)) return found;
+  const value annotations = cx.field(a[0], "Annotations");
+  if (cx.failed() || annotations.k == kind::unknown) return annotations;
+  const value found = annotations.type->find(annotations, a[1].s);
+  if (found.k != kind::invalid) return found;
   if (a[2].k == kind::string) return a[2];
   std::string& s = cx.scratch(0);
   s.clear();
@@ -214,8 +213,7 @@ value fn_isset(call_context& cx, std::span<value> a) {
     return wrong_type(cx, "map[string]string", a[0]);
   }
   if (a[1].k != kind::string) return wrong_type(cx, "string", a[1]);
-  value found;
-  return value::boolean(a[0].type->find(a[0], a[1].s, found));
+  return value::boolean(a[0].type->find(a[0], a[1].s).k != kind::invalid);
 }
 
 // `isset .ObjectMeta.Annotations "key"`: a lookup.

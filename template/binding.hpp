@@ -9,10 +9,12 @@
 // int). A binding reads the value's p/aux/i/b/s as it set them; the library never
 // looks inside.
 //
-// Errors are values: a failing operation calls cx.fail(message) with the message
-// Go would give ("can't evaluate field X in type Y", "nil pointer evaluating
-// *T.X") and returns false. Request-path methods must not throw and should not
-// allocate once warm (use cx.strings() for room).
+// Every operation returns its result by value (built in place: copying a value
+// just written costs store-forwarding stalls on the request path). Errors are
+// values too: a failing operation calls cx.fail(message) with the message Go
+// would give ("can't evaluate field X in type Y", "nil pointer evaluating
+// *T.X") and returns anything. Request-path methods must not throw and should
+// not allocate once warm (use cx.strings() for room).
 //
 // The root binding (the template's `.`) has two more duties, at load:
 // check_chain classifies every field chain that starts at the root (`.A.B`,
@@ -58,23 +60,23 @@ class binding {
   virtual bool truth(const value& self) const noexcept;
 
   // `.name`: a field or a method without arguments.
-  virtual bool field(const value& self, std::string_view name, value& out, call_context& cx) const;
+  virtual value field(const value& self, std::string_view name, call_context& cx) const;
   // `index self key`.
-  virtual bool index(const value& self, const value& key, value& out, call_context& cx) const;
+  virtual value index(const value& self, const value& key, call_context& cx) const;
   // `len self`; false: the type has no length.
   virtual bool length(const value& self, std::int64_t& n) const noexcept;
   // `range self`: visits length() elements. Only called when length() is true.
   virtual bool range(const value& self, range_visitor& visit, call_context& cx) const;
-  // A map's value for a key, without the zero-value rules of index; false when
-  // absent or when the type is not a map.
-  virtual bool find(const value& self, std::string_view key, value& out) const noexcept;
+  // A map's value for a key, without the zero-value rules of index; an invalid
+  // value (kind::invalid) when absent or when the type is not a map.
+  virtual value find(const value& self, std::string_view key) const noexcept;
   // The Go basic value behind the type (an enum: its number), for eq/lt/... and
   // %d; false: none (the value is compared as non-basic).
   virtual bool basic(const value& self, value& out) const noexcept;
 
   // Root binding only, at load.
   virtual chain_info check_chain(const value& self, std::span<const std::string> fields, std::string& error) const;
-  virtual bool fetch(const value& self, int accessor, value& out, call_context& cx) const;
+  virtual value fetch(const value& self, int accessor, call_context& cx) const;
 
  protected:
   ~binding() = default;

@@ -156,12 +156,9 @@ value fn_or(call_context&, std::span<value> a) {
 value fn_not(call_context&, std::span<value> a) { return value::boolean(!truth(a[0])); }
 
 value fn_index(call_context& cx, std::span<value> a) {
+  if (a.size() == 2) return index_value(a[0], a[1], cx);
   value v = a[0];
-  for (std::size_t k = 1; k < a.size(); ++k) {
-    value next;
-    if (!index_value(v, a[k], next, cx)) return value{};
-    v = next;
-  }
+  for (std::size_t k = 1; k < a.size() && !cx.failed(); ++k) v = index_value(v, a[k], cx);
   return v;
 }
 
@@ -491,24 +488,25 @@ value fn_printf(call_context& cx, std::span<value> a) {
 
 // ----------------------------------------------------------------- shared
 
-bool index_value(const value& container, const value& key, value& out, call_context& cx) {
+value index_value(const value& container, const value& key, call_context& cx) {
   switch (container.k) {
     case kind::unknown:
-      out = container;
-      return true;
+      return container;
     case kind::nil:
     case kind::invalid:
-      return cx.fail("error calling index: index of untyped nil");
+      cx.fail("error calling index: index of untyped nil");
+      return value{};
     case kind::list:
     case kind::map:
     case kind::json:
     case kind::object:
-      return container.type->index(container, key, out, cx);
+      return container.type->index(container, key, cx);
     default: {
       std::string& m = cx.scratch(1);
       m = "error calling index: can't index item of type ";
       m += type_name(container);
-      return cx.fail(m);
+      cx.fail(m);
+      return value{};
     }
   }
 }

@@ -58,7 +58,7 @@ class call_context {
   bool parse_json(std::string_view text, simdjson::dom::element& out, simdjson::error_code& error);
 
   // `.name` of any value, with Go's errors (as the evaluator's own field access).
-  bool field(const value& v, std::string_view name, value& out);
+  value field(const value& v, std::string_view name);
 
  private:
   friend class machine;
@@ -141,6 +141,6 @@ function_table builtin_functions();
 
 // The builtin `index` on one key, for functions and bindings that need Go's
 // index semantics (missing map key: the map's zero value).
-bool index_value(const value& container, const value& key, value& out, call_context& cx);
+value index_value(const value& container, const value& key, call_context& cx);
 
 }  // namespace meshinject::tmpl

@@ -16,14 +16,24 @@ using simdjson::dom::element_type;
 simdjson::dom::object object_of(element e) noexcept { return e.get_object().value_unsafe(); }
 simdjson::dom::array array_of(element e) noexcept { return e.get_array().value_unsafe(); }
 
-bool fail_with_origin(call_context& cx, const value& self, std::string& m) {
-  if (self.origin.empty()) return cx.fail(m);
+value fail_with_origin(call_context& cx, const value& self, std::string& m) {
+  if (self.origin.empty()) {
+    cx.fail(m);
+    return value{};
+  }
   std::string& full = cx.scratch(0);
   full = "annotation ";
   full += self.origin;
   full += ": ";
   full += m;
-  return cx.fail(full);
+  cx.fail(full);
+  return value{};
+}
+
+value member_or_missing(element object, std::string_view key, std::string_view origin = {}) {
+  auto r = object_of(object).at_key(key);
+  if (r.error()) return value{};
+  return from_json(r.value_unsafe(), origin);
 }
 
 struct member {
@@ -46,7 +56,7 @@ class json_binding final : public binding {
     return true;
   }
 
-  bool field(const value& self, std::string_view name, value& out, call_context& cx) const override {
+  value field(const value& self, std::string_view name, call_context& cx) const override {
     if (!self.j.is_object()) {
       std::string& m = cx.scratch(1);
       m = "can't evaluate field ";
@@ -54,34 +64,26 @@ class json_binding final : public binding {
       m += " in type []interface {}";
       return fail_with_origin(cx, self, m);
     }
-    auto r = object_of(self.j).at_key(name);
-    out = r.error() ? value{} : from_json(r.value_unsafe());
-    return true;
+    return member_or_missing(self.j, name);
   }
 
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
+  value index(const value& self, const value& key, call_context& cx) const override {
     if (self.j.is_object()) {
-      if (key.k != kind::string) {
-        std::string& m = cx.scratch(1);
-        m = "error calling index: value has type ";
-        m += tmpl::type_name(key);
-        m += "; should be string";
-        return cx.fail(m);
-      }
-      auto r = object_of(self.j).at_key(key.s);
-      out = r.error() ? value{} : from_json(r.value_unsafe());
-      return true;
+      if (key.k == kind::string) return member_or_missing(self.j, key.s);
+      std::string& m = cx.scratch(1);
+      m = "error calling index: value has type ";
+      m += tmpl::type_name(key);
+      m += "; should be string";
+      cx.fail(m);
+      return value{};
     }
     simdjson::simdjson_result<element> r = simdjson::INDEX_OUT_OF_BOUNDS;
     if (key.k == kind::integer && key.i >= 0) r = array_of(self.j).at(static_cast<std::size_t>(key.i));
-    if (r.error()) {
-      std::string& m = cx.scratch(1);
-      m = "error calling index: index out of range: ";
-      print_value(key, m);
-      return fail_with_origin(cx, self, m);
-    }
-    out = from_json(r.value_unsafe());
-    return true;
+    if (!r.error()) return from_json(r.value_unsafe());
+    std::string& m = cx.scratch(1);
+    m = "error calling index: index out of range: ";
+    print_value(key, m);
+    return fail_with_origin(cx, self, m);
   }
 
   bool length(const value& self, std::int64_t& n) const noexcept override {
@@ -111,12 +113,9 @@ class json_binding final : public binding {
     return true;
   }
 
-  bool find(const value& self, std::string_view key, value& out) const noexcept override {
-    if (!self.j.is_object()) return false;
-    auto r = object_of(self.j).at_key(key);
-    if (r.error()) return false;
-    out = from_json(r.value_unsafe(), self.origin);
-    return true;
+  value find(const value& self, std::string_view key) const noexcept override {
+    if (!self.j.is_object()) return value{};
+    return member_or_missing(self.j, key, self.origin);
   }
 
  private:
@@ -182,8 +181,11 @@ const json_binding json_instance;
 
 const binding& json_type() noexcept { return json_instance; }
 
+// Fields are set in place: a temporary copied into the result would cost a
+// store-forwarding stall per copy on the request path.
 value from_json(simdjson::dom::element e, std::string_view origin) noexcept {
   value v;
+  v.origin = origin;
   switch (e.type()) {
     case element_type::OBJECT:
     case element_type::ARRAY:
@@ -191,14 +193,28 @@ value from_json(simdjson::dom::element e, std::string_view origin) noexcept {
       v.type = &json_instance;
       v.j = e;
       break;
-    case element_type::STRING: v = value::string(e.get_string().value_unsafe()); break;
-    case element_type::BOOL: v = value::boolean(e.get_bool().value_unsafe()); break;
-    case element_type::NULL_VALUE: v = value::nil(); break;
-    case element_type::INT64: v = value::floating(static_cast<double>(e.get_int64().value_unsafe())); break;
-    case element_type::UINT64: v = value::floating(static_cast<double>(e.get_uint64().value_unsafe())); break;
-    case element_type::DOUBLE: v = value::floating(e.get_double().value_unsafe()); break;
+    case element_type::STRING:
+      v.k = kind::string;
+      v.s = e.get_string().value_unsafe();
+      break;
+    case element_type::BOOL:
+      v.k = kind::boolean;
+      v.b = e.get_bool().value_unsafe();
+      break;
+    case element_type::NULL_VALUE: v.k = kind::nil; break;
+    case element_type::INT64:
+      v.k = kind::floating;
+      v.f = static_cast<double>(e.get_int64().value_unsafe());
+      break;
+    case element_type::UINT64:
+      v.k = kind::floating;
+      v.f = static_cast<double>(e.get_uint64().value_unsafe());
+      break;
+    case element_type::DOUBLE:
+      v.k = kind::floating;
+      v.f = e.get_double().value_unsafe();
+      break;
   }
-  v.origin = origin;
   return v;
 }
 

@@ -4,6 +4,7 @@
 #include "template/machine.hpp"
 
 #include <new>
+#include <optional>
 #include <type_traits>
 
 #include "template/binding.hpp"
@@ -35,7 +36,7 @@ bool call_context::parse_json(std::string_view text, simdjson::dom::element& out
   return docs_->parse(docs_used_++, text, out, error);
 }
 
-bool call_context::field(const value& v, std::string_view name, value& out) { return field_of(v, name, out, *this); }
+value call_context::field(const value& v, std::string_view name) { return field_of(v, name, *this); }
 
 bool json_documents::parse(std::size_t n, std::string_view text, simdjson::dom::element& out,
                            simdjson::error_code& error) {
@@ -67,32 +68,33 @@ void trace_state::reset() noexcept {
 
 // ------------------------------------------------------------------ fields
 
-bool field_of(const value& base, std::string_view name, value& out, call_context& cx) {
+value field_of(const value& base, std::string_view name, call_context& cx) {
   switch (base.k) {
     case kind::unknown:
-      out = value::unknown();
-      return true;
+      return value::unknown();
     case kind::invalid:
     case kind::nil: {
       std::string& m = cx.scratch(1);
       m = "nil pointer evaluating interface {}.";
       m += name;
-      return cx.fail(m);
+      break;
     }
     case kind::list:
     case kind::map:
     case kind::json:
     case kind::object:
-      return base.type->field(base, name, out, cx);
+      return base.type->field(base, name, cx);
     default: {
       std::string& m = cx.scratch(1);
       m = "can't evaluate field ";
       m += name;
       m += " in type ";
       m += type_name(base);
-      return cx.fail(m);
+      break;
     }
   }
+  cx.fail(cx.scratch(1));
+  return value{};
 }
 
 // ----------------------------------------------------------------- machine
@@ -118,14 +120,16 @@ value machine::materialize(const value& v) {
   return cx_.text(s, v.origin);
 }
 
-bool machine::fold(const pipeline& p, value& out) {
-  out = eval_pipeline(p, root_);
-  return !failed() && out.k != kind::unknown;
+std::optional<value> machine::fold(const pipeline& p) {
+  value v = eval_pipeline(p, root_);
+  if (failed() || v.k == kind::unknown) return std::nullopt;
+  return v;
 }
 
-bool machine::fold(const operand& o, value& out) {
-  out = eval_operand(o, root_);
-  return !failed() && out.k != kind::unknown;
+std::optional<value> machine::fold(const operand& o) {
+  value v = eval_operand(o, root_);
+  if (failed() || v.k == kind::unknown) return std::nullopt;
+  return v;
 }
 
 // ------------------------------------------------------------- evaluation
@@ -137,20 +141,34 @@ value machine::eval_pipeline(const pipeline& p, const value& dot) {
   const bool memoized = p.memo >= 0 && mode_ == mode::trace;
   const auto slot = static_cast<std::size_t>(p.memo);
   if (memoized && state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
-  value v;
-  if (p.fast && mode_ == mode::trace) v = eval_lookup(p);
-  else if (p.folded) v = *p.folded;
-  else v = eval_commands(p, p.cmds.size(), dot);
-  if (failed()) return value{};
-  if (p.decl_slots.size() == 1) slots_[static_cast<std::size_t>(p.decl_slots[0])] = v;
-  if (memoized) {
-    state_->memo_[slot] = v;
-    state_->memo_generation_[slot] = state_->generation_;
+  if (!memoized && p.decl_slots.size() != 1) return eval_value(p, dot);
+  return eval_and_keep(p, dot);
+}
+
+// Values are returned by value and built in the caller's slot: assigning a
+// returned temporary to a variable copies it right after it was written, which
+// stalls store forwarding. Hence one return statement where it matters.
+value machine::eval_value(const pipeline& p, const value& dot) {
+  return p.fast && mode_ == mode::trace ? eval_lookup(p)
+         : p.folded                     ? *p.folded
+                                        : eval_commands(p, p.cmds.size(), dot);
+}
+
+// Evaluates and keeps the value in the declared variable or the memo slot.
+value machine::eval_and_keep(const pipeline& p, const value& dot) {
+  value v = eval_value(p, dot);
+  if (!failed()) {
+    if (p.decl_slots.size() == 1) slots_[static_cast<std::size_t>(p.decl_slots[0])] = v;
+    if (p.memo >= 0 && mode_ == mode::trace) {
+      state_->memo_[static_cast<std::size_t>(p.memo)] = v;
+      state_->memo_generation_[static_cast<std::size_t>(p.memo)] = state_->generation_;
+    }
   }
   return v;
 }
 
 value machine::eval_commands(const pipeline& p, std::size_t count, const value& dot) {
+  if (count == 1) return eval_command(p.cmds[0], dot, nullptr);
   value v;
   for (std::size_t k = 0; k < count; ++k) {
     v = eval_command(p.cmds[k], dot, k > 0 ? &v : nullptr);
@@ -159,26 +177,35 @@ value machine::eval_commands(const pipeline& p, std::size_t count, const value& 
   return v;
 }
 
+namespace {
+
+// The result is set in place in what find() returned, and returned by name
+// alone, so it is built in the caller's slot (no copy, no stall).
+value find_for(const value& map, const pipeline::lookup& l) noexcept {
+  value v = map.type ? map.type->find(map, l.key) : value{};
+  if (l.mode == lookup_plan::result::exists) {
+    v.b = v.k != kind::invalid;
+    v.k = kind::boolean;
+    v.s = {};
+    v.origin = {};
+  } else if (v.k == kind::invalid) {
+    v.k = kind::string;
+    v.s = l.fallback;
+  }
+  return v;
+}
+
+}  // namespace
+
 // The planned map lookup (program.cpp, plan_lookup): one fetch of the map and
 // one scan, instead of evaluating the call.
 value machine::eval_lookup(const pipeline& p) {
   const pipeline::lookup& l = *p.fast;
   cx_.pos_ = p.pos;
-  value m;
-  if (!root_.type->fetch(root_, l.accessor, m, cx_)) return value{};
-  if (m.k == kind::unknown) return m;
-  value out;
-  switch (l.mode) {
-    case lookup_plan::result::exists:
-      return value::boolean(m.type && m.type->find(m, l.key, out));
-    case lookup_plan::result::or_default:
-      if (m.type && m.type->find(m, l.key, out)) return out;
-      return value::string(l.fallback);
-    case lookup_plan::result::index:
-      if (!index_value(m, value::string(l.key), out, cx_)) return value{};
-      return out;
-  }
-  return out;
+  const value m = root_.type->fetch(root_, l.accessor, cx_);
+  if (failed() || m.k == kind::unknown) return m;
+  if (l.mode == lookup_plan::result::index) return index_value(m, value::string(l.key), cx_);
+  return find_for(m, l);
 }
 
 value machine::eval_command(const command& c, const value& dot, const value* piped) {
@@ -222,34 +249,39 @@ value machine::eval_operand(const operand& o, const value& dot) {
   if (o.accessor >= 0) {
     // A field chain from the root that the root binding resolved at load.
     cx_.pos_ = o.pos;
-    value v;
-    if (!root_.type->fetch(root_, o.accessor, v, cx_)) return value{};
-    return v;
+    return root_.type->fetch(root_, o.accessor, cx_);
   }
-  value v;
-  switch (o.k) {
-    case operand::kind::dot: v = dot; break;
-    case operand::kind::field: return eval_fields(dot, o.fields, o.pos);
-    case operand::kind::variable: v = slots_[static_cast<std::size_t>(o.slot)]; break;
-    case operand::kind::string: v = value::string(o.name); break;
-    case operand::kind::integer: v = value::integer(o.i); break;
-    case operand::kind::floating: v = value::floating(o.f); break;
-    case operand::kind::boolean: v = value::boolean(o.b); break;
-    case operand::kind::nil: v = value::nil(); break;
-    case operand::kind::function: v = call(*o.fn, {}, o.pos); break;
-    case operand::kind::sub: v = eval_pipeline(*o.sub, dot); break;
-  }
+  if (o.k == operand::kind::field) return eval_fields(dot, o.fields, o.pos);
+  if (o.fields.empty()) return eval_term(o, dot);
+  const value v = eval_term(o, dot);
   if (failed()) return value{};
-  if (o.fields.empty()) return v;
   return eval_fields(v, o.fields, o.pos);
 }
 
-value machine::eval_fields(value v, const std::vector<std::string>& fields, std::uint32_t pos) {
+// An operand without its field chain.
+value machine::eval_term(const operand& o, const value& dot) {
+  switch (o.k) {
+    case operand::kind::dot:
+    case operand::kind::field: return dot;
+    case operand::kind::variable: return slots_[static_cast<std::size_t>(o.slot)];
+    case operand::kind::string: return value::string(o.name);
+    case operand::kind::integer: return value::integer(o.i);
+    case operand::kind::floating: return value::floating(o.f);
+    case operand::kind::boolean: return value::boolean(o.b);
+    case operand::kind::nil: return value::nil();
+    case operand::kind::function: return call(*o.fn, {}, o.pos);
+    case operand::kind::sub: return eval_pipeline(*o.sub, dot);
+  }
+  return value{};
+}
+
+value machine::eval_fields(const value& base, const std::vector<std::string>& fields, std::uint32_t pos) {
   cx_.pos_ = pos;
+  if (fields.size() == 1) return field_of(base, fields[0], cx_);
+  value v = base;
   for (const std::string& name : fields) {
-    value next;
-    if (!field_of(v, name, next, cx_)) return value{};
-    v = next;
+    v = field_of(v, name, cx_);
+    if (failed()) return value{};
   }
   return v;
 }
@@ -262,8 +294,7 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
     if (x.deferred) x = materialize(x);
   }
   cx_.pos_ = pos;
-  const value r = f.impl(cx_, a);
-  return failed() ? value{} : r;
+  return f.impl(cx_, a);  // the caller checks failed()
 }
 
 // ------------------------------------------------------------------- walk
@@ -357,20 +388,19 @@ bool machine::walk_action(const node& n, const value& dot) {
 
 bool machine::walk_if(const node& n, const value& dot) {
   const pipeline& p = *n.pipe;
-  value v;
-  bool taken;
   if (p.pod && mode_ == mode::render) {
+    // The decision comes from the trace; what it decided on is unknown.
     std::uint8_t b = 0;
     if (!next_decision(b, n.pos)) return false;
-    taken = b != 0;
-    v = value::unknown();
-    for (int s : p.decl_slots) slots_[static_cast<std::size_t>(s)] = v;
-  } else {
-    v = eval_pipeline(p, dot);
-    if (failed()) return false;
-    taken = truth(v);
-    if (p.pod) push_decision(taken ? 1 : 0);
+    const value unknown = value::unknown();
+    for (int s : p.decl_slots) slots_[static_cast<std::size_t>(s)] = unknown;
+    if (b != 0) return walk(n.body, n.k == node::kind::with ? unknown : dot);
+    return walk(n.else_body, dot);
   }
+  const value v = eval_pipeline(p, dot);
+  if (failed()) return false;
+  const bool taken = truth(v);
+  if (p.pod) push_decision(taken ? 1 : 0);
   if (taken) return walk(n.body, n.k == node::kind::with ? v : dot);
   return walk(n.else_body, dot);
 }
@@ -400,30 +430,27 @@ bool machine::placeholder(const node& n) {
 bool machine::emit_hole(const node& n, const value& dot) {
   if (mode_ == mode::render) return placeholder(n);
   const pipeline& p = *n.pipe;
-  value v;
-  if (p.structured) {
-    // `toYaml x`, `toYaml x | indent n` or `indent n (toYaml x)`: the host lays
-    // the structure out itself, so only the deferring part is evaluated (the
-    // text transforms around it would turn the structure into text).
-    auto keeps = [](const command& c) {
-      return c.args[0].k == operand::kind::function &&
-             c.args[0].fn->result == function_entry::shape::keeps_structure;
-    };
-    const pipeline* core = &p;
-    while (keeps(core->cmds.back()) &&
-           static_cast<int>(core->cmds.back().args.size()) - 1 == core->cmds.back().args[0].fn->max_args &&
-           core->cmds.back().args.back().k == operand::kind::sub)
-      core = core->cmds.back().args.back().sub.get();
-    v = eval_commands(*core, keeps(core->cmds.back()) ? core->cmds.size() - 1 : core->cmds.size(), dot);
-    if (failed()) return false;
-  } else {
-    v = eval_pipeline(p, dot);
-    if (failed()) return false;
-    // A deferred value printed as text (through a variable, say): as Go prints it.
-    if (v.deferred) v = materialize(v);
-  }
+  value v = p.structured ? eval_structure(p, dot) : eval_pipeline(p, dot);
+  if (failed()) return false;
+  // A deferred value printed as text (through a variable, say): as Go prints it.
+  if (v.deferred && !p.structured) v = materialize(v);
   state_->holes.push_back(v);
   return true;
+}
+
+value machine::eval_structure(const pipeline& p, const value& dot) {
+  // `toYaml x`, `toYaml x | indent n` or `indent n (toYaml x)`: the host lays
+  // the structure out itself, so only the deferring part is evaluated (the
+  // text transforms around it would turn the structure into text).
+  auto keeps = [](const command& c) {
+    return c.args[0].k == operand::kind::function && c.args[0].fn->result == function_entry::shape::keeps_structure;
+  };
+  const pipeline* core = &p;
+  while (keeps(core->cmds.back()) &&
+         static_cast<int>(core->cmds.back().args.size()) - 1 == core->cmds.back().args[0].fn->max_args &&
+         core->cmds.back().args.back().k == operand::kind::sub)
+    core = core->cmds.back().args.back().sub.get();
+  return eval_commands(*core, keeps(core->cmds.back()) ? core->cmds.size() - 1 : core->cmds.size(), dot);
 }
 
 void machine::bind(const pipeline& p, const value& index, const value& elem) {

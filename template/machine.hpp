@@ -3,6 +3,7 @@
 // in one of three phases (fold at load, trace per request, render per variant).
 // Private to the template library.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,9 +24,10 @@ class machine {
   // trace/render: walks the whole template.
   bool run(render_result* out, std::span<const std::uint8_t> trace_in);
 
-  // fold: evaluates one constant pipeline or operand.
-  bool fold(const pipeline& p, value& out);
-  bool fold(const operand& o, value& out);
+  // fold: evaluates one constant pipeline or operand; nothing when it fails
+  // or needs the request.
+  std::optional<value> fold(const pipeline& p);
+  std::optional<value> fold(const operand& o);
 
  private:
   class range_body;
@@ -44,12 +46,16 @@ class machine {
 
   // evaluation
   value eval_pipeline(const pipeline& p, const value& dot);
+  value eval_value(const pipeline& p, const value& dot);
+  value eval_and_keep(const pipeline& p, const value& dot);
+  value eval_structure(const pipeline& p, const value& dot);
   value eval_commands(const pipeline& p, std::size_t count, const value& dot);
   value eval_lookup(const pipeline& p);
   value eval_command(const command& c, const value& dot, const value* piped);
   value eval_lazy(const command& c, const value& dot, const value* piped);
   value eval_operand(const operand& o, const value& dot);
-  value eval_fields(value v, const std::vector<std::string>& fields, std::uint32_t pos);
+  value eval_term(const operand& o, const value& dot);
+  value eval_fields(const value& base, const std::vector<std::string>& fields, std::uint32_t pos);
   value call(const function_entry& f, std::span<value> args, std::uint32_t pos);
 
   // A deferred value as text in the arena.
@@ -77,6 +83,6 @@ class machine {
 };
 
 // `.name` of any value, with Go's errors.
-bool field_of(const value& base, std::string_view name, value& out, call_context& cx);
+value field_of(const value& base, std::string_view name, call_context& cx);
 
 }  // namespace meshinject::tmpl

@@ -227,8 +227,7 @@ class folder {
       for (operand& o : c.args) operand_(o);
     if (p.pod || p.uses_scope || p.impure || !p.decl.empty()) return;
     machine m = make();
-    value v;
-    if (m.fold(p, v)) p.folded = v;
+    p.folded = m.fold(p);
   }
 
   void operand_(operand& o) {
@@ -236,8 +235,7 @@ class folder {
     if (o.pod || o.uses_scope || o.impure) return;
     if (o.k != operand::kind::field && o.k != operand::kind::sub && o.k != operand::kind::variable) return;
     machine m = make();
-    value v;
-    if (m.fold(o, v)) o.folded = v;
+    o.folded = m.fold(o);
   }
 
   machine make() {

@@ -14,31 +14,34 @@ namespace meshinject::tmpl {
 
 bool binding::truth(const value&) const noexcept { return true; }
 
-bool binding::field(const value& self, std::string_view name, value&, call_context& cx) const {
+value binding::field(const value& self, std::string_view name, call_context& cx) const {
   std::string& m = cx.scratch(1);
   m = "can't evaluate field ";
   m += name;
   m += " in type ";
   m += type_name(self);
-  return cx.fail(m);
+  cx.fail(m);
+  return value{};
 }
 
-bool binding::index(const value& self, const value&, value&, call_context& cx) const {
+value binding::index(const value& self, const value&, call_context& cx) const {
   std::string& m = cx.scratch(1);
   m = "error calling index: can't index item of type ";
   m += type_name(self);
-  return cx.fail(m);
+  cx.fail(m);
+  return value{};
 }
 
 bool binding::length(const value&, std::int64_t&) const noexcept { return false; }
 bool binding::range(const value&, range_visitor&, call_context&) const { return true; }
-bool binding::find(const value&, std::string_view, value&) const noexcept { return false; }
+value binding::find(const value&, std::string_view) const noexcept { return value{}; }
 bool binding::basic(const value&, value&) const noexcept { return false; }
 
 chain_info binding::check_chain(const value&, std::span<const std::string>, std::string&) const { return {}; }
 
-bool binding::fetch(const value&, int, value&, call_context& cx) const {
-  return cx.fail("internal: no accessor for this field chain");
+value binding::fetch(const value&, int, call_context& cx) const {
+  cx.fail("internal: no accessor for this field chain");
+  return value{};
 }
 
 // ---------------------------------------------------------------- scalars
@@ -107,6 +110,15 @@ std::string_view type_name(const value& v) noexcept {
 
 namespace {
 
+value key_type_error(const value& key, call_context& cx) {
+  std::string& m = cx.scratch(1);
+  m = "error calling index: value has type ";
+  m += type_name(key);
+  m += "; should be string";
+  cx.fail(m);
+  return value{};
+}
+
 class list_binding final : public binding {
  public:
   std::string_view type_name(const value&) const noexcept override { return "[]interface {}"; }
@@ -123,15 +135,15 @@ class list_binding final : public binding {
 
   bool truth(const value& self) const noexcept override { return self.i != 0; }
 
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
+  value index(const value& self, const value& key, call_context& cx) const override {
     if (key.k != kind::integer || key.i < 0 || key.i >= self.i) {
       std::string& m = cx.scratch(1);
       m = "error calling index: index out of range: ";
       print_value(key, m);
-      return cx.fail(m);
+      cx.fail(m);
+      return value{};
     }
-    out = list_items(self)[static_cast<std::size_t>(key.i)];
-    return true;
+    return list_items(self)[static_cast<std::size_t>(key.i)];
   }
 
   bool length(const value& self, std::int64_t& n) const noexcept override {
@@ -168,21 +180,11 @@ class map_binding final : public binding {
   bool truth(const value& self) const noexcept override { return self.i != 0; }
 
   // A field of a map is a key lookup; a missing key is "<no value>".
-  bool field(const value& self, std::string_view name, value& out, call_context&) const override {
-    if (!find(self, name, out)) out = value{};
-    return true;
-  }
+  value field(const value& self, std::string_view name, call_context&) const override { return find(self, name); }
 
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
-    if (key.k != kind::string) {
-      std::string& m = cx.scratch(1);
-      m = "error calling index: value has type ";
-      m += tmpl::type_name(key);
-      m += "; should be string";
-      return cx.fail(m);
-    }
-    if (!find(self, key.s, out)) out = value{};
-    return true;
+  value index(const value& self, const value& key, call_context& cx) const override {
+    if (key.k != kind::string) return key_type_error(key, cx);
+    return find(self, key.s);
   }
 
   bool length(const value& self, std::int64_t& n) const noexcept override {
@@ -196,13 +198,12 @@ class map_binding final : public binding {
     return true;
   }
 
-  bool find(const value& self, std::string_view key, value& out) const noexcept override {
+  value find(const value& self, std::string_view key) const noexcept override {
     const auto entries = map_entries(self);
     const auto it = std::lower_bound(entries.begin(), entries.end(), key,
                                      [](const map_entry& e, std::string_view k) { return e.key < k; });
-    if (it == entries.end() || it->key != key) return false;
-    out = it->v;
-    return true;
+    if (it == entries.end() || it->key != key) return value{};
+    return it->v;
   }
 };
 
@@ -229,22 +230,14 @@ class string_map_binding final : public binding {
 
   bool truth(const value& self) const noexcept override { return self.i != 0; }
 
-  bool field(const value& self, std::string_view name, value& out, call_context&) const override {
-    if (!find(self, name, out)) out = value{};
-    return true;
-  }
+  value field(const value& self, std::string_view name, call_context&) const override { return find(self, name); }
 
   // index of a missing key: the zero value of string.
-  bool index(const value& self, const value& key, value& out, call_context& cx) const override {
-    if (key.k != kind::string) {
-      std::string& m = cx.scratch(1);
-      m = "error calling index: value has type ";
-      m += tmpl::type_name(key);
-      m += "; should be string";
-      return cx.fail(m);
-    }
-    if (!find(self, key.s, out)) out = value::string("");
-    return true;
+  value index(const value& self, const value& key, call_context& cx) const override {
+    if (key.k != kind::string) return key_type_error(key, cx);
+    value v = find(self, key.s);
+    if (v.k == kind::invalid) v.k = kind::string;  // "" (set in place: no temporary to copy)
+    return v;
   }
 
   bool length(const value& self, std::int64_t& n) const noexcept override {
@@ -265,13 +258,16 @@ class string_map_binding final : public binding {
     return true;
   }
 
-  bool find(const value& self, std::string_view key, value& out) const noexcept override {
+  value find(const value& self, std::string_view key) const noexcept override {
+    value v;
     for (const core::label& l : string_map_items(self)) {
       if (l.key.size() != key.size() || l.key != key) continue;
-      out = value::string(l.value, l.key);
-      return true;
+      v.k = kind::string;
+      v.s = l.value;
+      v.origin = l.key;
+      break;
     }
-    return false;
+    return v;
   }
 
  private:

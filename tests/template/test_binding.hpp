@@ -92,16 +92,12 @@ class data_binding final : public tt::binding {
   std::string_view type_name(const tt::value&) const noexcept override { return "*test.Data"; }
   void print(const tt::value&, std::string& out) const override { out += "{test data}"; }
 
-  bool field(const tt::value& self, std::string_view name, tt::value& out, tt::call_context& cx) const override {
+  tt::value field(const tt::value& self, std::string_view name, tt::call_context& cx) const override {
     const test_data& d = data(self);
     const int f = field_index(name);
-    if (f < 0) return tt::binding::field(self, name, out, cx);
-    if (!d.request && f != config_field) {
-      out = tt::value::unknown();
-      return true;
-    }
-    out = get(d, f);
-    return true;
+    if (f < 0) return tt::binding::field(self, name, cx);
+    if (!d.request && f != config_field) return tt::value::unknown();
+    return get(d, f);
   }
 
   tt::chain_info check_chain(const tt::value&, std::span<const std::string> fields, std::string& error) const override {
@@ -115,11 +111,10 @@ class data_binding final : public tt::binding {
     return {true, f != config_field, direct ? f : -1};
   }
 
-  bool fetch(const tt::value& self, int accessor, tt::value& out, tt::call_context&) const override {
+  tt::value fetch(const tt::value& self, int accessor, tt::call_context&) const override {
     const test_data& d = data(self);
-    out = d.request ? get(d, accessor) : tt::value::unknown();
     ++fetches;
-    return true;
+    return d.request ? get(d, accessor) : tt::value::unknown();
   }
 
   mutable int fetches = 0;  // how often the fast path ran (tests only)

@@ -51,10 +51,10 @@ TEST(template_values, lists_and_maps_live_in_the_arena) {
   EXPECT_EQ(m.k, tt::kind::map);
   EXPECT_EQ(printed(m), "map[a:[x 2] b:9 c:<nil>]");
   EXPECT_EQ(tt::map_entries(m).size(), 3u);
-  value found;
-  EXPECT_TRUE(m.type->find(m, "b", found));
+  const value found = m.type->find(m, "b");
+  EXPECT_EQ(found.k, tt::kind::integer);
   EXPECT_EQ(found.i, 9);
-  EXPECT_FALSE(m.type->find(m, "z", found));
+  EXPECT_EQ(m.type->find(m, "z").k, tt::kind::invalid);
   EXPECT_FALSE(tt::truth(tt::make_map(a, {})));
   std::int64_t n = 0;
   EXPECT_TRUE(m.type->length(m, n));
@@ -79,8 +79,8 @@ TEST(template_values, string_maps_print_and_find_in_key_order) {
   EXPECT_TRUE(tt::is_string_map(m));
   EXPECT_EQ(printed(m), "map[app:web app:dup tier:front]");
   EXPECT_EQ(tt::type_name(m), "map[string]string");
-  value found;
-  ASSERT_TRUE(m.type->find(m, "app", found));
+  const value found = m.type->find(m, "app");
+  ASSERT_EQ(found.k, tt::kind::string);
   EXPECT_EQ(found.s, "web");
   EXPECT_EQ(found.origin, "app");  // errors name the key a value came from
   EXPECT_FALSE(tt::truth(tt::string_map({}, true)));
@@ -93,8 +93,7 @@ TEST(template_values, json_as_encoding_json_decodes_it) {
   EXPECT_EQ(v.origin, "an-annotation");
   EXPECT_EQ(printed(v), "map[a:2 m:map[] z:[true <nil> s]]");
   EXPECT_EQ(tt::type_name(v), "map[string]interface {}");
-  value a;
-  ASSERT_TRUE(v.type->find(v, "a", a));
+  const value a = v.type->find(v, "a");
   EXPECT_EQ(a.k, tt::kind::floating);  // every number is a float64
   const value scalar = tt::from_json(parser.parse(std::string("7")).value());
   EXPECT_EQ(scalar.k, tt::kind::floating);
