@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "template/binding.hpp"
+#include "template/parse.hpp"
 
 namespace meshinject::tmpl {
 
@@ -303,7 +304,7 @@ bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in) {
   out_ = out;
   trace_in_ = trace_in;
   trace_pos_ = 0;
-  if (!walk(prog_.parsed_.root, root_)) return false;
+  if (!walk(prog_.parsed_->root, root_)) return false;
   if (mode_ == mode::render && trace_pos_ != trace_in_.size())
     return fail(0, "internal: the variant key was not consumed by the render");
   return !failed();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "template/node.hpp"
 #include "template/program.hpp"
 
 namespace meshinject::tmpl {

@@ -17,6 +17,7 @@
 #include "template/functions.hpp"
 #include "template/lex.hpp"
 #include "template/node.hpp"
+#include "template/program.hpp"
 
 namespace meshinject::tmpl {
 
@@ -25,13 +26,6 @@ struct parsed_template {
   std::string left_delim, right_delim;
   std::vector<node> root;
 };
-
-// Line and column (1-based) of a byte offset.
-std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noexcept;
-
-// Chooses `[[ ]]` or `{{ }}`: a template written for Istio 1.1 (Helm-rendered)
-// uses `[[`, later ones `{{`. When both occur, the one that appears first wins.
-std::pair<std::string, std::string> detect_delimiters(std::string_view text);
 
 // Parses with the given delimiters; the nodes' function entries point into
 // `functions`, which must outlive the tree.

@@ -4,6 +4,7 @@
 
 #include "template/binding.hpp"
 #include "template/machine.hpp"
+#include "template/parse.hpp"
 
 namespace meshinject::tmpl {
 namespace {
@@ -377,21 +378,28 @@ program::program(std::string text, const function_table& functions, const value&
     : functions_(functions), root_owner_(std::move(root_owner)), load_root_(load_root) {
   auto [left, right] = detect_delimiters(text);
   try {
-    parsed_ = parse_template(std::move(text), std::move(left), std::move(right), functions_);
+    parsed_ = std::make_unique<parsed_template>(
+        parse_template(std::move(text), std::move(left), std::move(right), functions_));
   } catch (const parse_error& e) {
     throw compile_error{e.pos, e.message};
   }
   analyzer a(load_root_);
-  a.run(parsed_.root);
+  a.run(parsed_->root);
   slot_count_ = a.slots();
   decisions_ = a.decisions;
   hole_sites_ = a.holes;
   folder f(*this, folded_strings_);
-  f.nodes(parsed_.root);
+  f.nodes(parsed_->root);
   memo_assigner memo;
-  memo.nodes(parsed_.root);
+  memo.nodes(parsed_->root);
   memo_slots_ = memo.slots();
-  mark_traced(parsed_.root, load_root_);
+  mark_traced(parsed_->root, load_root_);
 }
+
+program::~program() = default;
+
+const std::string& program::text() const noexcept { return *parsed_->source; }
+
+std::string_view program::delimiters() const noexcept { return parsed_->left_delim; }
 
 }  // namespace meshinject::tmpl

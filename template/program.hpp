@@ -31,10 +31,18 @@
 
 #include "template/arena.hpp"
 #include "template/functions.hpp"
-#include "template/parse.hpp"
 #include "template/value.hpp"
 
 namespace meshinject::tmpl {
+
+struct parsed_template;
+
+// Line and column (1-based; columns count runes) of a byte offset.
+std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noexcept;
+
+// Chooses `[[ ]]` or `{{ }}`: a template written for Istio 1.1 (Helm-rendered)
+// uses `[[`, later ones `{{`. When both occur, the one that appears first wins.
+std::pair<std::string, std::string> detect_delimiters(std::string_view text);
 
 // Placeholder for hole n in rendered text: U+E000 n U+E001 (private-use code
 // points: valid YAML, never produced by a real config).
@@ -106,6 +114,7 @@ class program {
   // program. The delimiters are detected (detect_delimiters).
   program(std::string text, const function_table& functions, const value& load_root,
           std::shared_ptr<const void> root_owner = {});
+  ~program();
   program(const program&) = delete;
   program& operator=(const program&) = delete;
 
@@ -117,9 +126,9 @@ class program {
   // Variant compile. Returns false with `error` set.
   bool render(const value& root, std::span<const std::uint8_t> trace, render_result& out, std::string& error) const;
 
-  const std::string& text() const noexcept { return *parsed_.source; }
-  std::string_view delimiters() const noexcept { return parsed_.left_delim; }
-  std::pair<int, int> line_column(std::uint32_t pos) const noexcept { return tmpl::line_column(*parsed_.source, pos); }
+  const std::string& text() const noexcept;
+  std::string_view delimiters() const noexcept;
+  std::pair<int, int> line_column(std::uint32_t pos) const noexcept { return tmpl::line_column(text(), pos); }
   std::size_t slot_count() const noexcept { return slot_count_; }
   std::size_t decision_count() const noexcept { return decisions_; }
   std::size_t hole_sites() const noexcept { return hole_sites_; }
@@ -129,7 +138,7 @@ class program {
  private:
   friend class machine;
   function_table functions_;  // the nodes point into it
-  parsed_template parsed_;
+  std::unique_ptr<parsed_template> parsed_;
   std::shared_ptr<const void> root_owner_;
   value load_root_;
   std::size_t slot_count_ = 1;
