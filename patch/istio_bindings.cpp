@@ -496,6 +496,9 @@ class data_binding final : public tmpl::binding {
     return fail(error, first, "*inject.SidecarTemplateData");
   }
 
+  // Per-request values name the annotation they came from.
+  std::string_view origin_label() const noexcept override { return "annotation"; }
+
   value fetch(const value& self, int accessor, call_context&) const override {
     const template_data& d = data_of(self);
     const int base = accessor / 8, field = accessor % 8;

@@ -77,6 +77,10 @@ class binding {
   // Root binding only, at load.
   virtual chain_info check_chain(const value& self, std::span<const std::string> fields, std::string& error) const;
   virtual value fetch(const value& self, int accessor, call_context& cx) const;
+  // Root binding only: what the host calls the place a value's `origin` names,
+  // for error messages ("annotation" gives "annotation NAME: ..."; empty gives
+  // "NAME: ...").
+  virtual std::string_view origin_label() const noexcept;
 
  protected:
   ~binding() = default;

@@ -4,9 +4,9 @@
 // An entry gives the name, the arity (the parser checks both at load), whether
 // the function is pure (the folder may evaluate it at load when its arguments are
 // constant), and the implementation the evaluator calls. Go's builtins come from
-// add_builtin_functions(); a host adds its own (Istio's `annotation`, sprig's
-// families) with add() before compiling a program, and the library knows nothing
-// of them. A program copies the table it was compiled with.
+// add_builtin_functions(); a host adds its own (the injector's Istio functions,
+// sprig's families) with add() before compiling a program, and the library
+// knows nothing of them. A program copies the table it was compiled with.
 //
 // An implementation receives its arguments (the piped value last), already
 // evaluated, never unknown and never deferred, and a call_context for memory,
@@ -60,11 +60,16 @@ class call_context {
   // `.name` of any value, with Go's errors (as the evaluator's own field access).
   value field(const value& v, std::string_view name);
 
+  // Appends where a value came from, as the host names it ("annotation NAME: "),
+  // or nothing when it has no origin.
+  void append_origin(const value& v, std::string& out) const;
+
  private:
   friend class machine;
   call_context(const program& prog, phase when, arena& strings, std::string& scratch0, std::string& scratch1,
-               std::string& error, json_documents* docs) noexcept
-      : prog_(&prog), phase_(when), strings_(&strings), scratch_{&scratch0, &scratch1}, error_(&error), docs_(docs) {}
+               std::string& error, json_documents* docs, std::string_view origin_label) noexcept
+      : prog_(&prog), phase_(when), strings_(&strings), scratch_{&scratch0, &scratch1}, error_(&error), docs_(docs),
+        origin_label_(origin_label) {}
 
   const program* prog_;
   phase phase_;
@@ -72,6 +77,7 @@ class call_context {
   std::string* scratch_[2];
   std::string* error_;
   json_documents* docs_;
+  std::string_view origin_label_;
   std::size_t docs_used_ = 0;
   std::uint32_t pos_ = 0;
   bool failed_ = false;
@@ -110,8 +116,8 @@ struct function_entry {
   };
   enum class shape : std::uint8_t {
     text,             // an ordinary result
-    structure,        // the result is text *of* its argument's structure (toYaml): see value::deferred
-    keeps_structure,  // a text transform (indent) that the host may skip when it splices structure
+    structure,        // the result is text *of* its argument's structure (a toYaml): see value::deferred
+    keeps_structure,  // a text transform (an indent) that the host may skip when it splices structure
   };
 
   std::string_view name;  // must outlive the table (a literal)

@@ -22,9 +22,8 @@ value fail_with_origin(call_context& cx, const value& self, std::string& m) {
     return value{};
   }
   std::string& full = cx.scratch(0);
-  full = "annotation ";
-  full += self.origin;
-  full += ": ";
+  full.clear();
+  cx.append_origin(self, full);
   full += m;
   cx.fail(full);
   return value{};

@@ -39,6 +39,16 @@ bool call_context::parse_json(std::string_view text, simdjson::dom::element& out
 
 value call_context::field(const value& v, std::string_view name) { return field_of(v, name, *this); }
 
+void call_context::append_origin(const value& v, std::string& out) const {
+  if (v.origin.empty()) return;
+  if (!origin_label_.empty()) {
+    out += origin_label_;
+    out += ' ';
+  }
+  out += v.origin;
+  out += ": ";
+}
+
 bool json_documents::parse(std::size_t n, std::string_view text, simdjson::dom::element& out,
                            simdjson::error_code& error) {
   while (parsers_.size() <= n) parsers_.push_back(std::make_unique<simdjson::dom::parser>());
@@ -104,7 +114,7 @@ machine::machine(const program& prog, const value& root, mode m, arena& strings,
                  std::string& scratch1, std::string& error, std::vector<value>& slots, json_documents* docs,
                  trace_state* state)
     : prog_(prog), root_(root), mode_(m), slots_(slots), state_(state),
-      cx_(prog, m, strings, scratch0, scratch1, error, docs) {
+      cx_(prog, m, strings, scratch0, scratch1, error, docs, root.type ? root.type->origin_label() : std::string_view()) {
   if (slots_.size() < prog_.slot_count_) slots_.resize(prog_.slot_count_);
   slots_[0] = root_;
 }
@@ -137,8 +147,8 @@ std::optional<value> machine::fold(const operand& o) {
 
 value machine::eval_pipeline(const pipeline& p, const value& dot) {
   // A per-request expression that does not depend on scope has one value per
-  // request: the second and later evaluations (the 1.1 template repeats the
-  // status-port annotation six times) read it back.
+  // request: the second and later evaluations (templates repeat lookups) read
+  // it back.
   const bool memoized = p.memo >= 0 && mode_ == mode::trace;
   const auto slot = static_cast<std::size_t>(p.memo);
   if (memoized && state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
@@ -369,14 +379,14 @@ bool machine::walk_node(const node& n, const value& dot) {
 bool machine::walk_action(const node& n, const value& dot) {
   const pipeline& p = *n.pipe;
   if (!p.decl.empty()) {
-    if (p.pod && mode_ == mode::render) {
+    if (p.varies && mode_ == mode::render) {
       for (int s : p.decl_slots) slots_[static_cast<std::size_t>(s)] = value::unknown();
       return true;
     }
     eval_pipeline(p, dot);
     return !failed();
   }
-  if (p.pod) return emit_hole(n, dot);
+  if (p.varies) return emit_hole(n, dot);
   if (mode_ == mode::trace) return true;  // constant text belongs to the variant
   const value v = eval_pipeline(p, dot);
   if (failed()) return false;
@@ -389,7 +399,7 @@ bool machine::walk_action(const node& n, const value& dot) {
 
 bool machine::walk_if(const node& n, const value& dot) {
   const pipeline& p = *n.pipe;
-  if (p.pod && mode_ == mode::render) {
+  if (p.varies && mode_ == mode::render) {
     // The decision comes from the trace; what it decided on is unknown.
     std::uint8_t b = 0;
     if (!next_decision(b, n.pos)) return false;
@@ -401,7 +411,7 @@ bool machine::walk_if(const node& n, const value& dot) {
   const value v = eval_pipeline(p, dot);
   if (failed()) return false;
   const bool taken = truth(v);
-  if (p.pod) push_decision(taken ? 1 : 0);
+  if (p.varies) push_decision(taken ? 1 : 0);
   if (taken) return walk(n.body, n.k == node::kind::with ? v : dot);
   return walk(n.else_body, dot);
 }
@@ -478,14 +488,14 @@ class machine::range_body final : public range_visitor {
 
 bool machine::walk_range(const node& n, const value& dot) {
   const pipeline& p = *n.pipe;
-  if (p.pod && mode_ == mode::render) return replay_range(n, dot);
+  if (p.varies && mode_ == mode::render) return replay_range(n, dot);
   // The collection, without binding the declaration: in a range the variables
   // name the elements.
   const value coll = p.folded ? *p.folded : eval_commands(p, p.cmds.size(), dot);
   if (failed()) return false;
   std::uint64_t count = 0;
   if (!range_count(n, coll, count)) return false;
-  if (p.pod) push_count(count);
+  if (p.varies) push_count(count);
   if (count == 0) return walk(n.else_body, dot);
   if (coll.k == kind::integer) {
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -538,12 +548,7 @@ bool machine::range_count(const node& n, const value& coll, std::uint64_t& count
   }
   std::string& shown = cx_.scratch(0);
   shown.clear();
-  // Data that cannot be ranged over names the annotation it came from.
-  if (!coll.origin.empty()) {
-    shown += "annotation ";
-    shown += coll.origin;
-    shown += ": ";
-  }
+  cx_.append_origin(coll, shown);  // data that cannot be ranged over names where it came from
   shown += "range can't iterate over ";
   // A structure's text: Go cannot range over a string either.
   if (coll.deferred) coll.deferred(coll, shown);

@@ -34,7 +34,7 @@ struct operand {
   int slot = -1;            // variables: frame slot
   int accessor = -1;        // a field chain from the root that the root binding resolved
   bool root_chain = false;  // `fields` start at the root data
-  bool pod = false;         // value varies per request
+  bool varies = false;         // value varies per request
   bool uses_scope = false;  // reads a variable or a rebound dot: cannot be folded once
   bool impure = false;      // calls a function that may not be folded
   std::optional<value> folded;
@@ -52,10 +52,10 @@ struct pipeline {
   bool assign = false;            // `=` rather than `:=`
   std::vector<command> cmds;
 
-  bool pod = false;
+  bool varies = false;
   bool uses_scope = false;
   bool impure = false;
-  bool structured = false;  // output is the structure of per-request data (`toYaml x | indent n`)
+  bool structured = false;  // output is the structure of per-request data (a `structure`-shaped call)
   int memo = -1;            // varies per request and scope-free: index of its per-request memo slot
   std::optional<value> folded;
 
@@ -78,7 +78,7 @@ struct node {
   std::vector<node> body;
   std::vector<node> else_body;
   bool traced = true;     // trace() must visit it: it (or something inside) varies per request or binds a variable
-  bool pod_dot = false;   // with/range: the dot inside the body varies per request
+  bool varying_dot = false;   // with/range: the dot inside the body varies per request
 };
 
 }  // namespace meshinject::tmpl

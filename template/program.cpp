@@ -11,7 +11,7 @@ namespace {
 
 struct dot_info {
   bool root = true;  // `.` is the template data itself
-  bool pod = true;
+  bool varies = true;
 };
 
 // Resolves variables and classifies every expression: whether it varies per
@@ -22,12 +22,12 @@ class analyzer {
  public:
   explicit analyzer(const value& root) : root_(root) {}
 
-  std::size_t slots() const { return slot_pod_.size(); }
+  std::size_t slots() const { return slot_varies_.size(); }
   std::size_t decisions = 0;
   std::size_t holes = 0;
 
   void run(std::vector<node>& root) {
-    slot_pod_.assign(1, true);  // `$`
+    slot_varies_.assign(1, true);  // `$`
     for (int pass = 0; pass < 8; ++pass) {
       changed_ = false;
       scope_.clear();
@@ -48,17 +48,17 @@ class analyzer {
       case node::kind::text: return;
       case node::kind::action: {
         pipe(*n.pipe, dot);
-        if (n.pipe->decl.empty() && n.pipe->pod) ++holes;
+        if (n.pipe->decl.empty() && n.pipe->varies) ++holes;
         return;
       }
       case node::kind::if_:
       case node::kind::with: {
         const std::size_t mark = scope_.size();
         pipe(*n.pipe, dot);
-        if (n.pipe->pod) ++decisions;
-        n.pod_dot = n.pipe->pod;
+        if (n.pipe->varies) ++decisions;
+        n.varying_dot = n.pipe->varies;
         dot_info inner = dot;
-        if (n.k == node::kind::with) inner = dot_info{false, n.pipe->pod};
+        if (n.k == node::kind::with) inner = dot_info{false, n.pipe->varies};
         list(n.body, inner);
         list(n.else_body, dot);
         scope_.resize(mark);
@@ -67,9 +67,9 @@ class analyzer {
       case node::kind::range: {
         const std::size_t mark = scope_.size();
         pipe(*n.pipe, dot);
-        if (n.pipe->pod) ++decisions;
-        n.pod_dot = n.pipe->pod;
-        list(n.body, dot_info{false, n.pipe->pod});
+        if (n.pipe->varies) ++decisions;
+        n.varying_dot = n.pipe->varies;
+        list(n.body, dot_info{false, n.pipe->varies});
         list(n.else_body, dot);
         scope_.resize(mark);
         return;
@@ -77,17 +77,17 @@ class analyzer {
     }
   }
 
-  int declare(const std::string& name, bool pod) {
+  int declare(const std::string& name, bool varies) {
     const int slot = next_slot_++;
-    if (static_cast<std::size_t>(slot) >= slot_pod_.size()) slot_pod_.push_back(false);
-    mark(slot, pod);
+    if (static_cast<std::size_t>(slot) >= slot_varies_.size()) slot_varies_.push_back(false);
+    mark(slot, varies);
     scope_.emplace_back(name, slot);
     return slot;
   }
 
-  void mark(int slot, bool pod) {
-    if (pod && !slot_pod_[static_cast<std::size_t>(slot)]) {
-      slot_pod_[static_cast<std::size_t>(slot)] = true;
+  void mark(int slot, bool varies) {
+    if (varies && !slot_varies_[static_cast<std::size_t>(slot)]) {
+      slot_varies_[static_cast<std::size_t>(slot)] = true;
       changed_ = true;
     }
   }
@@ -100,32 +100,32 @@ class analyzer {
   }
 
   void pipe(pipeline& p, dot_info dot) {
-    bool pod = false, scoped = false, impure = false;
+    bool varies = false, scoped = false, impure = false;
     bool have_piped = false;
     for (command& c : p.cmds) {
-      bool cmd_pod = have_piped && pod;
+      bool cmd_varies = have_piped && varies;
       for (operand& o : c.args) {
         operand_(o, dot);
-        cmd_pod = cmd_pod || o.pod;
+        cmd_varies = cmd_varies || o.varies;
         scoped = scoped || o.uses_scope;
         impure = impure || o.impure;
       }
-      pod = pod || cmd_pod;
+      varies = varies || cmd_varies;
       have_piped = true;
     }
-    p.pod = pod;
+    p.varies = varies;
     p.uses_scope = scoped;
     p.impure = impure;
-    p.structured = pod && yields_structure(p);
+    p.structured = varies && yields_structure(p);
 
     p.decl_slots.clear();
     if (!p.decl.empty()) {
       if (p.assign) {
         const int slot = lookup(p.decl[0], p.pos);
-        mark(slot, pod);
+        mark(slot, varies);
         p.decl_slots.push_back(slot);
       } else {
-        for (const std::string& name : p.decl) p.decl_slots.push_back(declare(name, pod));
+        for (const std::string& name : p.decl) p.decl_slots.push_back(declare(name, varies));
       }
     }
   }
@@ -133,7 +133,7 @@ class analyzer {
   void operand_(operand& o, dot_info dot) {
     switch (o.k) {
       case operand::kind::dot:
-        o.pod = dot.root || dot.pod;
+        o.varies = dot.root || dot.varies;
         o.uses_scope = !dot.root;
         if (dot.root && !o.fields.empty()) root_chain(o);
         break;
@@ -141,17 +141,17 @@ class analyzer {
         if (dot.root) {
           root_chain(o);
         } else {
-          o.pod = dot.pod;
+          o.varies = dot.varies;
           o.uses_scope = true;
         }
         break;
       case operand::kind::variable:
         o.slot = lookup(o.name, o.pos);
         if (o.slot == 0) {
-          if (o.fields.empty()) o.pod = true;
+          if (o.fields.empty()) o.varies = true;
           else root_chain(o);
         } else {
-          o.pod = slot_pod_[static_cast<std::size_t>(o.slot)];
+          o.varies = slot_varies_[static_cast<std::size_t>(o.slot)];
           o.uses_scope = true;
         }
         break;
@@ -160,7 +160,7 @@ class analyzer {
         break;
       case operand::kind::sub:
         pipe(*o.sub, dot);
-        o.pod = o.sub->pod;
+        o.varies = o.sub->varies;
         o.uses_scope = o.sub->uses_scope;
         o.impure = o.sub->impure;
         break;
@@ -176,7 +176,7 @@ class analyzer {
     std::string error;
     const chain_info info = root_.k == kind::object ? root_.type->check_chain(root_, o.fields, error) : chain_info{};
     if (!info.ok) throw program::compile_error{o.pos, error};
-    if (info.varies) o.pod = true;
+    if (info.varies) o.varies = true;
     o.root_chain = true;
     o.accessor = info.accessor;
   }
@@ -198,7 +198,7 @@ class analyzer {
 
   const value& root_;
   std::vector<std::pair<std::string, int>> scope_;
-  std::vector<bool> slot_pod_;
+  std::vector<bool> slot_varies_;
   int next_slot_ = 1;
   bool changed_ = false;
 };
@@ -226,14 +226,14 @@ class folder {
   void pipe(pipeline& p) {
     for (command& c : p.cmds)
       for (operand& o : c.args) operand_(o);
-    if (p.pod || p.uses_scope || p.impure || !p.decl.empty()) return;
+    if (p.varies || p.uses_scope || p.impure || !p.decl.empty()) return;
     machine m = make();
     p.folded = m.fold(p);
   }
 
   void operand_(operand& o) {
     if (o.sub) pipe(*o.sub);
-    if (o.pod || o.uses_scope || o.impure) return;
+    if (o.varies || o.uses_scope || o.impure) return;
     if (o.k != operand::kind::field && o.k != operand::kind::sub && o.k != operand::kind::variable) return;
     machine m = make();
     o.folded = m.fold(o);
@@ -304,7 +304,7 @@ class memo_assigner {
     for (command& c : p.cmds)
       for (operand& o : c.args)
         if (o.sub) pipe(*o.sub);
-    if (!p.pod || p.uses_scope || !p.decl.empty() || p.folded) return;
+    if (!p.varies || p.uses_scope || !p.decl.empty() || p.folded) return;
     std::string key;
     canonical(p, key);
     auto [it, added] = keys_.try_emplace(std::move(key), static_cast<int>(keys_.size()));
@@ -346,7 +346,7 @@ void plan_lookups(pipeline& p, const value& root) {
   for (command& c : p.cmds)
     for (operand& o : c.args)
       if (o.sub) plan_lookups(*o.sub, root);
-  if (p.pod) plan_lookup(p, root);
+  if (p.varies) plan_lookup(p, root);
 }
 
 // Whether trace() has to visit a node: per-request pipelines, and anything
@@ -362,8 +362,8 @@ bool mark_traced(std::vector<node>& list, const value& root) {
     const bool inner = in_body || in_else;
     switch (n.k) {
       case node::kind::text: n.traced = false; break;
-      case node::kind::action: n.traced = n.pipe->pod || !n.pipe->decl.empty(); break;
-      default: n.traced = n.pipe->pod || !n.pipe->decl.empty() || inner; break;
+      case node::kind::action: n.traced = n.pipe->varies || !n.pipe->decl.empty(); break;
+      default: n.traced = n.pipe->varies || !n.pipe->decl.empty() || inner; break;
     }
     any = any || n.traced;
   }

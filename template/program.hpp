@@ -40,8 +40,8 @@ struct parsed_template;
 // Line and column (1-based; columns count runes) of a byte offset.
 std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noexcept;
 
-// Chooses `[[ ]]` or `{{ }}`: a template written for Istio 1.1 (Helm-rendered)
-// uses `[[`, later ones `{{`. When both occur, the one that appears first wins.
+// Chooses `[[ ]]` or `{{ }}`, whichever appears first (a template that is
+// itself rendered by Helm uses `[[`).
 std::pair<std::string, std::string> detect_delimiters(std::string_view text);
 
 // Placeholder for hole n in rendered text: U+E000 n U+E001 (private-use code
@@ -50,7 +50,7 @@ inline constexpr std::string_view hole_open = "\xEE\x80\x80";
 inline constexpr std::string_view hole_close = "\xEE\x80\x81";
 
 struct hole_info {
-  bool structured = false;  // the structure of per-request data (`toYaml x`): spliced as data
+  bool structured = false;  // the structure of per-request data (a `structure`-shaped call): spliced as data
   std::uint32_t pos = 0;    // template offset of the action, for messages
 };
 
@@ -119,7 +119,7 @@ class program {
   program& operator=(const program&) = delete;
 
   // Request path. Returns false with state.error set when the template fails for
-  // this request (e.g. a fromJSON annotation that is not JSON). No exceptions;
+  // this request (e.g. per-request text a function cannot parse). No exceptions;
   // no allocation once `state` is warm.
   bool trace(const value& root, trace_state& state) const;
 

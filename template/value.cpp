@@ -39,6 +39,8 @@ bool binding::basic(const value&, value&) const noexcept { return false; }
 
 chain_info binding::check_chain(const value&, std::span<const std::string>, std::string&) const { return {}; }
 
+std::string_view binding::origin_label() const noexcept { return {}; }
+
 value binding::fetch(const value&, int, call_context& cx) const {
   cx.fail("internal: no accessor for this field chain");
   return value{};

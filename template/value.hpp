@@ -55,8 +55,8 @@ struct value {
   const void* aux = nullptr;
   const binding* type = nullptr;  // list, map, json, object
   simdjson::dom::element j;
-  std::string_view origin;  // where a string came from (an annotation's name), for error messages
-  // Set by a function whose result is text *of* a structure (Istio's toYaml):
+  std::string_view origin;  // where a value came from (a key of the host's data), for error messages
+  // Set by a function whose result is text *of* a structure (e.g. a toYaml):
   // while tracing, the structure is kept so the host can splice it as data; any
   // other use (printing, another function's argument) turns it into text first.
   text_form deferred = nullptr;

@@ -117,6 +117,8 @@ class data_binding final : public tt::binding {
     return d.request ? get(d, accessor) : tt::value::unknown();
   }
 
+  std::string_view origin_label() const noexcept override { return "annotation"; }
+
   mutable int fetches = 0;  // how often the fast path ran (tests only)
 
  private:
