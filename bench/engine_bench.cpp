@@ -196,15 +196,15 @@ void BM_validate_annotations(benchmark::State& state) {
 // Evaluating the pod-dependent decisions and holes: the variant key.
 void BM_trace(benchmark::State& state) {
   parsed in;
-  meshinject::patch::tmpl::template_data d;
+  mp::template_data d;
   d.p = &in.p;
   d.proxy_config = &data().snap->mesh().proxy_config();
   d.mesh = &data().snap->mesh().root;
   d.values = &data().snap->values();
-  meshinject::patch::tmpl::trace_state ts;
-  for (int i = 0; i < 3; ++i) data().snap->program().trace(d, ts);
+  meshinject::tmpl::trace_state ts;
+  for (int i = 0; i < 3; ++i) data().snap->program().trace(mp::template_root(d), ts);
   const auto before = allocations.load();
-  for (auto _ : state) benchmark::DoNotOptimize(data().snap->program().trace(d, ts));
+  for (auto _ : state) benchmark::DoNotOptimize(data().snap->program().trace(mp::template_root(d), ts));
   report_allocations(state, before);
   state.counters["decisions"] = static_cast<double>(ts.trace.size());
   state.counters["holes"] = static_cast<double>(ts.holes.size());
@@ -213,17 +213,17 @@ void BM_trace(benchmark::State& state) {
 // Rendering and compiling a variant: what a core pays once per variant.
 void BM_variant_compile(benchmark::State& state) {
   parsed in;
-  meshinject::patch::tmpl::template_data d;
+  mp::template_data d;
   d.p = &in.p;
   d.proxy_config = &data().snap->mesh().proxy_config();
   d.mesh = &data().snap->mesh().root;
   d.values = &data().snap->values();
-  meshinject::patch::tmpl::trace_state ts;
-  data().snap->program().trace(d, ts);
+  meshinject::tmpl::trace_state ts;
+  data().snap->program().trace(mp::template_root(d), ts);
   std::string error;
   for (auto _ : state) {
-    meshinject::patch::tmpl::render_result rendered;
-    data().snap->program().render(d, ts.trace, rendered, error);
+    meshinject::tmpl::render_result rendered;
+    data().snap->program().render(mp::template_root(d), ts.trace, rendered, error);
     mp::sidecar_variant v;
     benchmark::DoNotOptimize(mp::compile_sidecar(data().snap->program(), std::move(rendered), v, error));
   }

@@ -1,45 +1,35 @@
-// The template language alone: bytes as a sidecar template (either delimiter
-// style), compiled, then traced, rendered and compiled into a variant for a pod
-// that carries the bytes as annotation values too. Only compile_error may be
-// thrown; everything after compilation reports errors as values.
+// The template language alone (meshinject_template and the test binding of
+// tests/template/): bytes as a template (either delimiter style), compiled, then
+// traced and rendered for a request that carries the bytes as data too. Only
+// compile_error may be thrown; everything after compilation reports errors as
+// values, and a render must produce one placeholder for each traced hole.
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
-#include "core/mesh_config.hpp"
-#include "patch/admission.hpp"
-#include "patch/sidecar.hpp"
-#include "patch/template_program.hpp"
+#include "tests/template/test_binding.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  namespace tmpl = meshinject::patch::tmpl;
-  static const auto mesh = meshinject::core::default_mesh_config();
-  static const auto values = meshinject::core::config_node::make_map();
+  namespace tt = meshinject::tmpl;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  std::unique_ptr<tmpl::program> prog;
+  std::unique_ptr<tt::program> prog;
   try {
-    prog = std::make_unique<tmpl::program>(text, mesh, values);
-  } catch (const tmpl::program::compile_error&) {
+    prog = meshinject::test::compile_test_template(text);
+  } catch (const tt::program::compile_error&) {
     return 0;
   }
-  static simdjson::dom::parser parser;
-  static const char pod_json[] =
-      R"({"metadata":{"name":"p","namespace":"ns","labels":{"app":"a"},"annotations":{"sidecar.istio.io/userVolume":"{\"v\":{\"emptyDir\":{}}}","x":"[1,2]"}},)"
-      R"("spec":{"serviceAccountName":"sa","containers":[{"name":"c","ports":[{"containerPort":80,"name":"http"}]}]}})";
-  simdjson::dom::element e = parser.parse(pod_json, sizeof pod_json - 1).value();
-  meshinject::patch::pod p;
+  static meshinject::test::test_data request;
+  request.name = text;
+  request.labels = {{"app", request.name}, {"tier", "front"}};
+  static tt::trace_state state;
+  const tt::value root = meshinject::test::test_root(request);
+  for (int round = 0; round < 2; ++round) {  // the second trace runs on a warm state
+    if (!prog->trace(root, state)) return 0;
+  }
+  tt::render_result rendered;
   std::string error;
-  meshinject::patch::parse_pod(e, "ns", p, error);
-  tmpl::template_data d;
-  d.p = &p;
-  d.proxy_config = &mesh.proxy_config();
-  d.mesh = &mesh.root;
-  d.values = &values;
-  tmpl::trace_state state;
-  if (!prog->trace(d, state)) return 0;
-  tmpl::render_result rendered;
-  if (!prog->render(d, state.trace, rendered, error)) return 0;
-  meshinject::patch::sidecar_variant v;
-  meshinject::patch::compile_sidecar(*prog, std::move(rendered), v, error);
+  if (!prog->render(root, state.trace, rendered, error)) return 0;
+  if (rendered.holes.size() != state.holes.size()) std::abort();
   return 0;
 }

@@ -111,7 +111,7 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   s->values_ = sources.values_text.empty() ? core::config_node::make_map()
                                            : core::load_values(sources.values_text, sources.values_name);
   try {
-    s->program_ = std::make_unique<tmpl::program>(s->config_.template_text, s->mesh_, s->values_);
+    s->program_ = compile_template(s->config_.template_text, s->mesh_, s->values_);
   } catch (const tmpl::program::compile_error& e) {
     const auto [line, col] = tmpl::line_column(s->config_.template_text, e.pos);
     throw core::config_error(core::template_position(s->config_, line, col), "template: " + e.message);
@@ -134,13 +134,13 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   pod p;
   std::string error;
   parse_pod(pod_json, "default", p, error);
-  tmpl::template_data data;
+  template_data data;
   data.p = &p;
   data.proxy_config = &s->mesh_.proxy_config();
   data.mesh = &s->mesh_.root;
   data.values = &s->values_;
   tmpl::trace_state state;
-  if (!s->program_->trace(data, state)) {
+  if (!s->program_->trace(template_root(data), state)) {
     // It depends on pod data (say, an annotation the template insists on):
     // pods that have it still inject, so this warns rather than refuses.
     s->warnings_.push_back(at_file_position(s->config_, state.error) +
@@ -148,7 +148,7 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
     return s;
   }
   tmpl::render_result rendered;
-  if (!s->program_->render(data, state.trace, rendered, error))
+  if (!s->program_->render(template_root(data), state.trace, rendered, error))
     throw core::config_error({}, at_file_position(s->config_, error));
   sidecar_variant v;
   if (!compile_sidecar(*s->program_, std::move(rendered), v, error))
@@ -216,7 +216,7 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
 
 std::size_t engine::cached_variants() const noexcept { return variant_count_; }
 
-const sidecar_variant* engine::variant_for(const tmpl::template_data& data, injection_result& r) {
+const sidecar_variant* engine::variant_for(const template_data& data, injection_result& r) {
   const std::span<const std::uint8_t> key(trace_.trace);
   const std::uint64_t h = fnv1a(key);
   const std::size_t mask = variants_.size() - 1;
@@ -229,7 +229,7 @@ const sidecar_variant* engine::variant_for(const tmpl::template_data& data, inje
   // A variant this core has not seen: render and compile it (cold path).
   r.compiled_variant = true;
   tmpl::render_result rendered;
-  if (!snapshot_->program().render(data, key, rendered, error_)) return nullptr;
+  if (!snapshot_->program().render(template_root(data), key, rendered, error_)) return nullptr;
   auto entry = std::make_unique<variant_entry>();
   if (!compile_sidecar(snapshot_->program(), std::move(rendered), entry->variant, error_)) return nullptr;
   entry->hash = h;
@@ -382,13 +382,13 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
     view = &filtered_;
   }
 
-  tmpl::template_data data;
+  template_data data;
   data.p = view;
   data.deployment = deployment;
   data.proxy_config = &snap.mesh().proxy_config();
   data.mesh = &snap.mesh().root;
   data.values = &snap.values();
-  if (!snap.program().trace(data, trace_)) {
+  if (!snap.program().trace(template_root(data), trace_)) {
     message_ = trace_.error;
     r.kind = outcome::failed;
     r.message = message_;

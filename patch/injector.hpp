@@ -24,7 +24,7 @@
 #include "patch/engine_stats.hpp"
 #include "patch/pod.hpp"
 #include "patch/sidecar.hpp"
-#include "patch/template_program.hpp"
+#include "patch/template_data.hpp"
 
 namespace meshinject::patch {
 
@@ -128,7 +128,7 @@ class engine {
                                  std::span<const env_pair> path_env);
   bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
                    injection_result& r);
-  const sidecar_variant* variant_for(const tmpl::template_data& data, injection_result& r);
+  const sidecar_variant* variant_for(const template_data& data, injection_result& r);
   void write_response(injection_result& r, const review& rv);
   void write_error_body(injection_result& r);
 

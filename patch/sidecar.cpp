@@ -18,7 +18,7 @@ namespace {
 using k8s::field_type;
 using k8s::type_node;
 using tmpl::value;
-using tmpl::vkind;
+using vkind = tmpl::kind;
 
 struct piece {
   bool is_hole;
@@ -945,12 +945,12 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
     }
     return write_typed_json(v.j, t, out, error, v.origin, nullptr);
   }
-  if (v.k == vkind::string_map) {
+  if (tmpl::is_string_map(v)) {
     if (members) {
       const std::size_t mark = begin_members(out);
       const std::size_t body_start = out.size();
       for (std::int64_t k = 0; k < v.i; ++k) {
-        const auto& l = v.labels()[k];
+        const auto& l = tmpl::string_map_items(v)[k];
         if (forbidden && std::find(forbidden->begin(), forbidden->end(), l.key) != forbidden->end())
           return typed_fail(error, v.origin, nullptr, "sets '", l.key, "', which the template sets too");
         if (k) out += ',';
@@ -966,9 +966,9 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
     out += '{';
     for (std::int64_t k = 0; k < v.i; ++k) {
       if (k) out += ',';
-      append_json_string(out, v.labels()[k].key);
+      append_json_string(out, tmpl::string_map_items(v)[k].key);
       out += ':';
-      append_json_string(out, v.labels()[k].value);
+      append_json_string(out, tmpl::string_map_items(v)[k].value);
     }
     out += '}';
     return true;
@@ -980,7 +980,7 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
   if (members) return typed_fail(error, v.origin, nullptr, "expected a JSON object");
   // A scalar placed as a value: typed like any scalar hole.
   value plain = v;
-  plain.yaml = false;
+  plain.deferred = nullptr;
   return write_scalar_hole(plain, t.t == field_type::object ? field_type::string : t.t, out, scratch, error);
 }
 
@@ -1108,13 +1108,13 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
           const value& h = holes[s.hole];
           if (h.k == vkind::json) {
             write_json(h.j, out);
-          } else if (h.k == vkind::string_map) {
+          } else if (tmpl::is_string_map(h)) {
             out += '{';
             for (std::int64_t k = 0; k < h.i; ++k) {
               if (k) out += ',';
-              append_json_string(out, h.labels()[k].key);
+              append_json_string(out, tmpl::string_map_items(h)[k].key);
               out += ':';
-              append_json_string(out, h.labels()[k].value);
+              append_json_string(out, tmpl::string_map_items(h)[k].value);
             }
             out += '}';
           } else if (!write_structured(h, *s.schema, out, scratch, error, false, false, false, nullptr)) {

@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "patch/k8s_schema.hpp"
-#include "patch/template_program.hpp"
+#include "template/binding.hpp"
+#include "template/program.hpp"
 
 namespace meshinject::patch {
 

@@ -15,7 +15,7 @@
 #include "patch/admission.hpp"
 #include "patch/injector.hpp"
 #include "patch/sidecar.hpp"
-#include "patch/template_program.hpp"
+#include "patch/template_data.hpp"
 #include "tests/support/engine_fixture.hpp"
 
 namespace {
@@ -23,7 +23,7 @@ namespace {
 namespace mt = meshinject::test;
 namespace core = meshinject::core;
 namespace patch = meshinject::patch;
-namespace tmpl = meshinject::patch::tmpl;
+namespace tmpl = meshinject::tmpl;
 using mt::json;
 
 // ------------------------------------------------------------------ helpers
@@ -49,23 +49,23 @@ json default_pod() {
 
 std::unique_ptr<compiled> compile(const std::string& text, const json& pod_json = default_pod()) {
   auto c = std::make_unique<compiled>();
-  c->program = std::make_unique<tmpl::program>(text, c->mesh, c->values);
+  c->program = patch::compile_template(text, c->mesh, c->values);
   c->pod_text = pod_json.dump();
   simdjson::dom::element el;
   if (c->parser.parse(c->pod_text).get(el)) throw std::runtime_error("bad pod");
   std::string error;
   if (!patch::parse_pod(el, "default", c->pod, error)) throw std::runtime_error(error);
-  tmpl::template_data data;
+  patch::template_data data;
   data.p = &c->pod;
   data.proxy_config = &c->mesh.proxy_config();
   data.mesh = &c->mesh.root;
   data.values = &c->values;
-  if (!c->program->trace(data, c->state)) {
+  if (!c->program->trace(patch::template_root(data), c->state)) {
     c->error = c->state.error;
     return c;
   }
   tmpl::render_result rendered;
-  if (!c->program->render(data, c->state.trace, rendered, c->error)) return c;
+  if (!c->program->render(patch::template_root(data), c->state.trace, rendered, c->error)) return c;
   c->ok = patch::compile_sidecar(*c->program, std::move(rendered), c->variant, c->error);
   return c;
 }

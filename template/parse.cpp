@@ -1,256 +1,18 @@
-// Lexer and parser for the Go text/template subset (SPEC section 3). Everything
-// else (define, template, block, break, continue, method calls with arguments)
-// is rejected with the position of the offending token.
+#include "template/parse.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 
-#include "patch/template_ast.hpp"
+#include "template/lex.hpp"
 
-namespace meshinject::patch::tmpl {
+namespace meshinject::tmpl {
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_alnum(char c) { return is_alpha(c) || (c >= '0' && c <= '9'); }
-
-enum class tok : std::uint8_t {
-  eof_action,  // the right delimiter
-  lparen, rparen, pipe, comma, declare, assign,
-  string, raw_string, character, number, boolean, nil,
-  dot, field, variable, identifier,
-  kw_if, kw_else, kw_end, kw_range, kw_with, kw_unsupported,
-};
-
-struct token {
-  tok t;
-  std::uint32_t pos;
-  std::string_view text;
-  bool space_before = false;  // `.A .B` is two arguments, `.A.B` one chain
-};
-
-class lexer {
- public:
-  lexer(std::string_view src, std::uint32_t pos, std::string_view right, std::uint32_t action_start)
-      : src_(src), pos_(pos), right_(right), action_start_(action_start) {}
-
-  std::uint32_t pos() const { return pos_; }
-
-  // Lexes the tokens of one action up to and including its right delimiter.
-  // Returns the position just after the delimiter and whether it had a trim marker.
-  std::vector<token> lex_action(std::uint32_t& end, bool& trim_right) {
-    std::vector<token> out;
-    for (;;) {
-      const std::uint32_t before = pos_;
-      skip_space();
-      const bool spaced = pos_ != before;
-      if (pos_ >= src_.size()) throw parse_error{action_start_, "unclosed action: missing " + std::string(right_)};
-      // " -}}" : a trim marker is a dash preceded by space and followed by the delimiter.
-      if (src_[pos_] == '-' && src_.substr(pos_ + 1, right_.size()) == right_ && pos_ > 0 && is_space(src_[pos_ - 1])) {
-        trim_right = true;
-        out.push_back({tok::eof_action, pos_, {}});
-        end = pos_ + 1 + static_cast<std::uint32_t>(right_.size());
-        return out;
-      }
-      if (src_.substr(pos_, right_.size()) == right_) {
-        trim_right = false;
-        out.push_back({tok::eof_action, pos_, {}});
-        end = pos_ + static_cast<std::uint32_t>(right_.size());
-        return out;
-      }
-      out.push_back(next());
-      out.back().space_before = spaced;
-    }
-  }
-
- private:
-  void skip_space() {
-    while (pos_ < src_.size() && is_space(src_[pos_])) ++pos_;
-  }
-
-  token next() {
-    const std::uint32_t start = pos_;
-    const char c = src_[pos_];
-    auto one = [&](tok t) {
-      ++pos_;
-      return token{t, start, src_.substr(start, 1)};
-    };
-    switch (c) {
-      case '(': return one(tok::lparen);
-      case ')': return one(tok::rparen);
-      case '|': return one(tok::pipe);
-      case ',': return one(tok::comma);
-      case '=': return one(tok::assign);
-      case ':':
-        if (pos_ + 1 < src_.size() && src_[pos_ + 1] == '=') {
-          pos_ += 2;
-          return {tok::declare, start, src_.substr(start, 2)};
-        }
-        throw parse_error{start, "expected := after ':'"};
-      case '"': return quoted('"', tok::string);
-      case '\'': return quoted('\'', tok::character);
-      case '`': {
-        const std::size_t close = src_.find('`', pos_ + 1);
-        if (close == std::string_view::npos) throw parse_error{start, "unterminated raw string"};
-        pos_ = static_cast<std::uint32_t>(close + 1);
-        return {tok::raw_string, start, src_.substr(start, pos_ - start)};
-      }
-      case '$': {
-        ++pos_;
-        while (pos_ < src_.size() && is_alnum(src_[pos_])) ++pos_;
-        return {tok::variable, start, src_.substr(start, pos_ - start)};
-      }
-      case '.': {
-        if (pos_ + 1 < src_.size() && is_alpha(src_[pos_ + 1])) {
-          ++pos_;
-          while (pos_ < src_.size() && is_alnum(src_[pos_])) ++pos_;
-          return {tok::field, start, src_.substr(start, pos_ - start)};
-        }
-        if (pos_ + 1 < src_.size() && src_[pos_ + 1] >= '0' && src_[pos_ + 1] <= '9') return number();
-        return one(tok::dot);
-      }
-      default:
-        break;
-    }
-    if ((c >= '0' && c <= '9') || c == '-' || c == '+') return number();
-    if (is_alpha(c)) {
-      while (pos_ < src_.size() && is_alnum(src_[pos_])) ++pos_;
-      const std::string_view w = src_.substr(start, pos_ - start);
-      tok t = tok::identifier;
-      if (w == "true" || w == "false") t = tok::boolean;
-      else if (w == "nil") t = tok::nil;
-      else if (w == "if") t = tok::kw_if;
-      else if (w == "else") t = tok::kw_else;
-      else if (w == "end") t = tok::kw_end;
-      else if (w == "range") t = tok::kw_range;
-      else if (w == "with") t = tok::kw_with;
-      else if (w == "define" || w == "template" || w == "block" || w == "break" || w == "continue")
-        t = tok::kw_unsupported;
-      return {t, start, w};
-    }
-    throw parse_error{start, std::string("unexpected character '") + c + "' in action"};
-  }
-
-  token quoted(char q, tok t) {
-    const std::uint32_t start = pos_++;
-    while (pos_ < src_.size() && src_[pos_] != q) {
-      if (src_[pos_] == '\\') ++pos_;
-      if (pos_ < src_.size() && src_[pos_] == '\n') throw parse_error{start, "unterminated quoted string"};
-      ++pos_;
-    }
-    if (pos_ >= src_.size()) throw parse_error{start, "unterminated quoted string"};
-    ++pos_;
-    return {t, start, src_.substr(start, pos_ - start)};
-  }
-
-  token number() {
-    const std::uint32_t start = pos_;
-    if (src_[pos_] == '-' || src_[pos_] == '+') ++pos_;
-    while (pos_ < src_.size() && (is_alnum(src_[pos_]) || src_[pos_] == '.' ||
-                                  ((src_[pos_] == '-' || src_[pos_] == '+') &&
-                                   (src_[pos_ - 1] == 'e' || src_[pos_ - 1] == 'E' || src_[pos_ - 1] == 'p' ||
-                                    src_[pos_ - 1] == 'P'))))
-      ++pos_;
-    return {tok::number, start, src_.substr(start, pos_ - start)};
-  }
-
-  std::string_view src_;
-  std::uint32_t pos_;
-  std::string_view right_;
-  std::uint32_t action_start_;  // the left delimiter, where an unclosed action is reported
-};
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// Go's strconv.Unquote for "..." and '...'.
-std::string unquote(const token& t) {
-  const std::string_view body = t.text.substr(1, t.text.size() - 2);
-  std::string out;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i >= body.size()) throw parse_error{t.pos, "bad escape in string"};
-    c = body[i];
-    auto hex = [&](int n) {
-      std::uint32_t v = 0;
-      for (int k = 0; k < n; ++k) {
-        if (i + 1 >= body.size()) throw parse_error{t.pos, "bad escape in string"};
-        const char h = body[++i];
-        int d;
-        if (h >= '0' && h <= '9') d = h - '0';
-        else if (h >= 'a' && h <= 'f') d = h - 'a' + 10;
-        else if (h >= 'A' && h <= 'F') d = h - 'A' + 10;
-        else throw parse_error{t.pos, "bad escape in string"};
-        v = v * 16 + static_cast<std::uint32_t>(d);
-      }
-      return v;
-    };
-    switch (c) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case '\'': out += '\''; break;
-      case 'x': out += static_cast<char>(hex(2)); break;
-      case 'u': append_utf8(out, hex(4)); break;
-      case 'U': append_utf8(out, hex(8)); break;
-      default:
-        if (c >= '0' && c <= '7' && i + 2 < body.size()) {
-          const int v = (c - '0') * 64 + (body[i + 1] - '0') * 8 + (body[i + 2] - '0');
-          out += static_cast<char>(v);
-          i += 2;
-        } else {
-          throw parse_error{t.pos, std::string("unknown escape \\") + c + " in string"};
-        }
-    }
-  }
-  return out;
-}
-
-// The code point of a character literal's unquoted text (Go: one rune).
-std::int64_t char_value(const std::string& s, const token& t) {
-  if (s.size() == 1) return static_cast<unsigned char>(s[0]);
-  const auto c = static_cast<unsigned char>(s.empty() ? 0 : s[0]);
-  const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-  if (n == 0 || s.size() != n) throw parse_error{t.pos, "malformed character constant: " + std::string(t.text)};
-  std::uint32_t cp = c & (0xFF >> (n + 1));
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[k]);
-    if ((b & 0xC0) != 0x80) throw parse_error{t.pos, "malformed character constant: " + std::string(t.text)};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  return cp;
-}
 
 class parser {
  public:
-  parser(std::string_view src, std::string_view left, std::string_view right)
-      : src_(src), left_(left), right_(right) {}
+  parser(std::string_view src, std::string_view left, std::string_view right, const function_table& functions)
+      : src_(src), left_(left), right_(right), functions_(functions) {}
 
   std::vector<node> parse_all() {
     std::vector<node> out;
@@ -311,10 +73,9 @@ class parser {
         trim_next_ = trim;
         continue;
       }
-      lexer lx(src_, p, right_, static_cast<std::uint32_t>(open));
       std::uint32_t end = 0;
       bool trim_right = false;
-      std::vector<token> toks = lx.lex_action(end, trim_right);
+      std::vector<token> toks = lex_action(src_, p, right_, static_cast<std::uint32_t>(open), end, trim_right);
       pos_ = end;
       trim_next_ = trim_right;
       const auto action_pos = static_cast<std::uint32_t>(open);
@@ -408,11 +169,36 @@ class parser {
       while (toks[i].t != tok::pipe && toks[i].t != tok::eof_action && toks[i].t != tok::rparen)
         c.args.push_back(parse_operand(toks, i));
       if (c.args.empty()) throw parse_error{toks[i].pos, "missing command"};
+      check_command(c, !p->cmds.empty());
       p->cmds.push_back(std::move(c));
       if (toks[i].t != tok::pipe) break;
       ++i;
     }
     return p;
+  }
+
+  // A command's head: a function with the number of arguments its entry
+  // accepts (the piped value counts), or a value that takes none. A function
+  // named as an argument is called with none.
+  void check_command(const command& c, bool piped) {
+    const operand& head = c.args[0];
+    if (head.k == operand::kind::nil) throw parse_error{head.pos, "nil is not a command"};
+    if (head.k != operand::kind::function) {
+      if (c.args.size() > 1 || piped) throw parse_error{head.pos, "can't give argument to non-function"};
+    } else {
+      check_arity(head, static_cast<int>(c.args.size()) - 1 + (piped ? 1 : 0));
+    }
+    for (std::size_t k = 1; k < c.args.size(); ++k)
+      if (c.args[k].k == operand::kind::function) check_arity(c.args[k], 0);
+  }
+
+  static void check_arity(const operand& o, int n) {
+    const function_entry& f = *o.fn;
+    if (n >= f.min_args && (f.max_args < 0 || n <= f.max_args)) return;
+    throw parse_error{o.pos, "wrong number of args for " + o.name + ": want " +
+                                 (f.max_args == f.min_args ? std::to_string(f.min_args)
+                                                           : "at least " + std::to_string(f.min_args)) +
+                                 " got " + std::to_string(n)};
   }
 
   operand parse_operand(const std::vector<token>& toks, std::size_t& i) {
@@ -440,7 +226,13 @@ class parser {
       case tok::boolean: o.k = operand::kind::boolean; o.b = t.text == "true"; ++i; break;
       case tok::nil: o.k = operand::kind::nil; ++i; break;
       case tok::number: parse_number(t, o); ++i; break;
-      case tok::identifier: o.k = operand::kind::function; o.name = std::string(t.text); ++i; break;
+      case tok::identifier:
+        o.k = operand::kind::function;
+        o.name = std::string(t.text);
+        o.fn = functions_.find(o.name);
+        if (!o.fn) throw parse_error{t.pos, "function \"" + o.name + "\" not defined"};
+        ++i;
+        break;
       case tok::lparen: {
         ++i;
         o.k = operand::kind::sub;
@@ -487,21 +279,20 @@ class parser {
       o.i = neg ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
       return;
     }
-    char* end = nullptr;
-    const double d = std::strtod(s.c_str(), &end);
-    if (end != s.c_str() + s.size()) throw parse_error{t.pos, "bad number syntax: " + std::string(t.text)};
-    // Go treats a float constant with an integral value as usable where an int is expected.
-    if (std::trunc(d) == d && std::fabs(d) < 9e15 && s.find_first_of("eE") == std::string::npos) {
-      o.k = operand::kind::floating;
-      o.f = d;
-      return;
-    }
+    // from_chars takes no sign but '-' and no hexadecimal prefix.
+    std::string_view body = s;
+    if (!body.empty() && body[0] == '+') body.remove_prefix(1);
+    double d = 0;
+    const auto r = std::from_chars(body.data(), body.data() + body.size(), d);
+    if (r.ec != std::errc() || r.ptr != body.data() + body.size())
+      throw parse_error{t.pos, "bad number syntax: " + std::string(t.text)};
     o.k = operand::kind::floating;
     o.f = d;
   }
 
   std::string_view src_;
   std::string_view left_, right_;
+  const function_table& functions_;
   std::uint32_t pos_ = 0;
   bool trim_next_ = false;
 };
@@ -528,14 +319,15 @@ std::pair<std::string, std::string> detect_delimiters(std::string_view text) {
   return {"{{", "}}"};
 }
 
-parsed_template parse_template(std::string text, std::string left, std::string right) {
+parsed_template parse_template(std::string text, std::string left, std::string right,
+                               const function_table& functions) {
   parsed_template t;
   t.source = std::make_shared<const std::string>(std::move(text));
   t.left_delim = std::move(left);
   t.right_delim = std::move(right);
-  parser p(*t.source, t.left_delim, t.right_delim);
+  parser p(*t.source, t.left_delim, t.right_delim, functions);
   t.root = p.parse_all();
   return t;
 }
 
-}  // namespace meshinject::patch::tmpl
+}  // namespace meshinject::tmpl

@@ -1,15 +1,18 @@
 #pragma once
-// A bump allocator for strings a request computes (printf results, port lists,
-// toJSON). reset() rewinds it and keeps every block, so a warm reactor reuses the
-// same memory for every request and never calls the heap.
+// A bump allocator for what a request computes: strings (printf results, port
+// lists, toJSON), list and map elements, sort indexes. reset() rewinds it and keeps
+// every block, so a warm reactor reuses the same memory for every request and
+// never calls the heap.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
-namespace meshinject::patch {
+namespace meshinject::tmpl {
 
 class arena {
  public:
@@ -31,6 +34,16 @@ class arena {
     current_ = blocks_.size() - 1;
     used_ = n;
     return blocks_.back().data.get();
+  }
+
+  // Uninitialised room for n objects of T, aligned for T. T must be trivially
+  // destructible: reset() runs no destructors.
+  template <class T>
+  T* allocate_array(std::size_t n) {
+    static_assert(std::is_trivially_destructible_v<T>);
+    char* raw = allocate(n * sizeof(T) + alignof(T));
+    const auto aligned = (reinterpret_cast<std::uintptr_t>(raw) + alignof(T) - 1) & ~(std::uintptr_t{alignof(T)} - 1);
+    return reinterpret_cast<T*>(aligned);
   }
 
   std::string_view copy(std::string_view s) {
@@ -62,4 +75,4 @@ class arena {
   std::size_t used_ = 0;
 };
 
-}  // namespace meshinject::patch
+}  // namespace meshinject::tmpl

@@ -1,0 +1,51 @@
+#pragma once
+// What Istio's sidecar template sees: its data (`.`, Istio's
+// inject.SidecarTemplateData) and its functions, on top of the template library.
+//
+// The data reaches templates through bindings (istio_bindings.cpp): `.ObjectMeta`,
+// `.DeploymentMeta`, `.Spec` with containers and ports, label and annotation
+// maps, `.ProxyConfig`/`.MeshConfig` as protobuf messages (Go field names,
+// getters such as `.GetTracing`, durations, enums) and `.Values`. Istio's
+// functions (`annotation`, `isset`, `toYaml`, ...) are registered next to Go's
+// builtins (istio_functions.cpp).
+
+#include <memory>
+#include <string>
+
+#include "core/config_tree.hpp"
+#include "core/mesh_config.hpp"
+#include "patch/pod.hpp"
+#include "template/functions.hpp"
+#include "template/program.hpp"
+#include "template/value.hpp"
+
+namespace meshinject::patch {
+
+// `.` of the template. Nothing is owned: the pod and metadata belong to the
+// request, the config to the snapshot.
+struct template_data {
+  const pod* p = nullptr;                     // null while compiling at load
+  const workload_meta* deployment = nullptr;  // null: .DeploymentMeta is the pod's metadata
+  const core::config_node* proxy_config = nullptr;
+  const core::config_node* mesh = nullptr;
+  const core::config_node* values = nullptr;
+};
+
+// The template's `.` for `d`, which must outlive every use of the value.
+tmpl::value template_root(const template_data& d) noexcept;
+
+// Go's builtins and Istio's functions.
+const tmpl::function_table& istio_functions();
+
+// Compiles an Istio sidecar template; the mesh config and values must outlive
+// the program. Throws tmpl::program::compile_error.
+std::unique_ptr<tmpl::program> compile_template(std::string text, const core::mesh_config& mesh,
+                                                const core::config_node& values);
+
+// Whether a value is one of Istio's typed values (for the injector's writers).
+bool is_config_value(const tmpl::value& v) noexcept;  // .Values/.MeshConfig/.ProxyConfig data
+
+// toYaml's text of a value, in go-yaml's layout.
+void write_yaml(const tmpl::value& v, std::string& out);
+
+}  // namespace meshinject::patch

@@ -1,0 +1,89 @@
+#pragma once
+// The evaluator behind program (exec.go's state): one walk over the syntax tree
+// in one of three phases (fold at load, trace per request, render per variant).
+// Private to the template library.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "template/node.hpp"
+#include "template/program.hpp"
+
+namespace meshinject::tmpl {
+
+class machine {
+ public:
+  using mode = call_context::phase;
+
+  // Nothing is owned: the memory comes from the caller (trace_state per request).
+  machine(const program& prog, const value& root, mode m, arena& strings, std::string& scratch0,
+          std::string& scratch1, std::string& error, std::vector<value>& slots, json_documents* docs,
+          trace_state* state);
+
+  // trace/render: walks the whole template.
+  bool run(render_result* out, std::span<const std::uint8_t> trace_in);
+
+  // fold: evaluates one constant pipeline or operand; nothing when it fails
+  // or needs the request.
+  std::optional<value> fold(const pipeline& p);
+  std::optional<value> fold(const operand& o);
+
+ private:
+  class range_body;
+
+  // walking
+  bool walk(const std::vector<node>& list, const value& dot);
+  bool walk_node(const node& n, const value& dot);
+  bool walk_action(const node& n, const value& dot);
+  bool walk_if(const node& n, const value& dot);
+  bool walk_range(const node& n, const value& dot);
+  bool replay_range(const node& n, const value& dot);
+  bool range_count(const node& n, const value& coll, std::uint64_t& count);
+  bool emit_hole(const node& n, const value& dot);
+  bool placeholder(const node& n);
+  void bind(const pipeline& p, const value& index, const value& elem);
+
+  // evaluation
+  value eval_pipeline(const pipeline& p, const value& dot);
+  value eval_value(const pipeline& p, const value& dot);
+  value eval_and_keep(const pipeline& p, const value& dot);
+  value eval_structure(const pipeline& p, const value& dot);
+  value eval_commands(const pipeline& p, std::size_t count, const value& dot);
+  value eval_lookup(const pipeline& p);
+  value eval_command(const command& c, const value& dot, const value* piped);
+  value eval_lazy(const command& c, const value& dot, const value* piped);
+  value eval_operand(const operand& o, const value& dot);
+  value eval_term(const operand& o, const value& dot);
+  value eval_fields(const value& base, const std::vector<std::string>& fields, std::uint32_t pos);
+  value call(const function_entry& f, std::span<value> args, std::uint32_t pos);
+
+  // A deferred value as text in the arena.
+  value materialize(const value& v);
+  bool fail(std::uint32_t pos, std::string_view message);
+  bool failed() const noexcept { return cx_.failed_; }
+
+  // trace bookkeeping
+  void push_decision(std::uint8_t b);
+  bool next_decision(std::uint8_t& b, std::uint32_t pos);
+  void push_count(std::uint64_t n);
+  bool next_count(std::uint64_t& n, std::uint32_t pos);
+
+  void append_text(std::string_view text, std::uint32_t template_pos);
+
+  const program& prog_;
+  const value& root_;
+  mode mode_;
+  std::vector<value>& slots_;
+  trace_state* state_;
+  call_context cx_;
+  render_result* out_ = nullptr;
+  std::span<const std::uint8_t> trace_in_;
+  std::size_t trace_pos_ = 0;
+};
+
+// `.name` of any value, with Go's errors.
+value field_of(const value& base, std::string_view name, call_context& cx);
+
+}  // namespace meshinject::tmpl

@@ -1,0 +1,84 @@
+#pragma once
+// Syntax tree of the Go text/template subset meshinject accepts (SPEC section 3),
+// as parse/node.go has it. Produced by parse_template() (parse.hpp), annotated in
+// place by the program compiler (program.cpp): which expressions vary per
+// request, which are folded, which run as a direct lookup.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "template/functions.hpp"
+#include "template/value.hpp"
+
+namespace meshinject::tmpl {
+
+struct pipeline;
+
+struct operand {
+  enum class kind : std::uint8_t { dot, field, variable, string, integer, floating, boolean, nil, function, sub };
+  kind k = kind::nil;
+  std::uint32_t pos = 0;  // byte offset in the template text
+  std::string name;       // function name; variable name without '$' ("" is `$`); string literal
+  std::vector<std::string> fields;  // `.A.B` chain (for field: the chain itself; else after the term)
+  std::int64_t i = 0;
+  double f = 0;
+  bool b = false;
+  std::unique_ptr<pipeline> sub;
+  const function_entry* fn = nullptr;  // function: resolved by the parser
+
+  // Filled by the compiler.
+  int slot = -1;            // variables: frame slot
+  int accessor = -1;        // a field chain from the root that the root binding resolved
+  bool root_chain = false;  // `fields` start at the root data
+  bool varies = false;         // value varies per request
+  bool uses_scope = false;  // reads a variable or a rebound dot: cannot be folded once
+  bool impure = false;      // calls a function that may not be folded
+  std::optional<value> folded;
+};
+
+struct command {
+  std::uint32_t pos = 0;
+  std::vector<operand> args;
+};
+
+struct pipeline {
+  std::uint32_t pos = 0;
+  std::vector<std::string> decl;  // `$x :=` / `$i, $v :=` (names without '$')
+  std::vector<int> decl_slots;
+  bool assign = false;            // `=` rather than `:=`
+  std::vector<command> cmds;
+
+  bool varies = false;
+  bool uses_scope = false;
+  bool impure = false;
+  bool structured = false;  // output is the structure of per-request data (a `structure`-shaped call)
+  int memo = -1;            // varies per request and scope-free: index of its per-request memo slot
+  std::optional<value> folded;
+
+  // A call planned as one direct map lookup (function_entry::specialize).
+  struct lookup {
+    lookup_plan::result mode = lookup_plan::result::index;
+    int accessor = -1;     // the map: root binding's fetch()
+    std::string key;
+    std::string fallback;
+  };
+  std::optional<lookup> fast;
+};
+
+struct node {
+  enum class kind : std::uint8_t { text, action, if_, range, with };
+  kind k = kind::text;
+  std::uint32_t pos = 0;
+  std::string_view text;  // kind::text, after trim markers; points into the template source
+  std::unique_ptr<pipeline> pipe;
+  std::vector<node> body;
+  std::vector<node> else_body;
+  bool traced = true;     // trace() must visit it: it (or something inside) varies per request or binds a variable
+  bool varying_dot = false;   // with/range: the dot inside the body varies per request
+};
+
+}  // namespace meshinject::tmpl

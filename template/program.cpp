@@ -1,0 +1,405 @@
+#include "template/program.hpp"
+
+#include <map>
+
+#include "template/binding.hpp"
+#include "template/machine.hpp"
+#include "template/parse.hpp"
+
+namespace meshinject::tmpl {
+namespace {
+
+struct dot_info {
+  bool root = true;  // `.` is the template data itself
+  bool varies = true;
+};
+
+// Resolves variables and classifies every expression: whether it varies per
+// request, reads a scope, calls an impure function, yields structure. Runs until
+// nothing changes: an assignment late in a range body can make an earlier use
+// vary per request.
+class analyzer {
+ public:
+  explicit analyzer(const value& root) : root_(root) {}
+
+  std::size_t slots() const { return slot_varies_.size(); }
+  std::size_t decisions = 0;
+  std::size_t holes = 0;
+
+  void run(std::vector<node>& root) {
+    slot_varies_.assign(1, true);  // `$`
+    for (int pass = 0; pass < 8; ++pass) {
+      changed_ = false;
+      scope_.clear();
+      next_slot_ = 1;
+      decisions = holes = 0;
+      list(root, dot_info{});
+      if (!changed_) return;
+    }
+  }
+
+ private:
+  void list(std::vector<node>& nodes, dot_info dot) {
+    for (node& n : nodes) visit(n, dot);
+  }
+
+  void visit(node& n, dot_info dot) {
+    switch (n.k) {
+      case node::kind::text: return;
+      case node::kind::action: {
+        pipe(*n.pipe, dot);
+        if (n.pipe->decl.empty() && n.pipe->varies) ++holes;
+        return;
+      }
+      case node::kind::if_:
+      case node::kind::with: {
+        const std::size_t mark = scope_.size();
+        pipe(*n.pipe, dot);
+        if (n.pipe->varies) ++decisions;
+        n.varying_dot = n.pipe->varies;
+        dot_info inner = dot;
+        if (n.k == node::kind::with) inner = dot_info{false, n.pipe->varies};
+        list(n.body, inner);
+        list(n.else_body, dot);
+        scope_.resize(mark);
+        return;
+      }
+      case node::kind::range: {
+        const std::size_t mark = scope_.size();
+        pipe(*n.pipe, dot);
+        if (n.pipe->varies) ++decisions;
+        n.varying_dot = n.pipe->varies;
+        list(n.body, dot_info{false, n.pipe->varies});
+        list(n.else_body, dot);
+        scope_.resize(mark);
+        return;
+      }
+    }
+  }
+
+  int declare(const std::string& name, bool varies) {
+    const int slot = next_slot_++;
+    if (static_cast<std::size_t>(slot) >= slot_varies_.size()) slot_varies_.push_back(false);
+    mark(slot, varies);
+    scope_.emplace_back(name, slot);
+    return slot;
+  }
+
+  void mark(int slot, bool varies) {
+    if (varies && !slot_varies_[static_cast<std::size_t>(slot)]) {
+      slot_varies_[static_cast<std::size_t>(slot)] = true;
+      changed_ = true;
+    }
+  }
+
+  int lookup(const std::string& name, std::uint32_t pos) {
+    if (name.empty()) return 0;
+    for (auto it = scope_.rbegin(); it != scope_.rend(); ++it)
+      if (it->first == name) return it->second;
+    throw program::compile_error{pos, "undefined variable: $" + name};
+  }
+
+  void pipe(pipeline& p, dot_info dot) {
+    bool varies = false, scoped = false, impure = false;
+    bool have_piped = false;
+    for (command& c : p.cmds) {
+      bool cmd_varies = have_piped && varies;
+      for (operand& o : c.args) {
+        operand_(o, dot);
+        cmd_varies = cmd_varies || o.varies;
+        scoped = scoped || o.uses_scope;
+        impure = impure || o.impure;
+      }
+      varies = varies || cmd_varies;
+      have_piped = true;
+    }
+    p.varies = varies;
+    p.uses_scope = scoped;
+    p.impure = impure;
+    p.structured = varies && yields_structure(p);
+
+    p.decl_slots.clear();
+    if (!p.decl.empty()) {
+      if (p.assign) {
+        const int slot = lookup(p.decl[0], p.pos);
+        mark(slot, varies);
+        p.decl_slots.push_back(slot);
+      } else {
+        for (const std::string& name : p.decl) p.decl_slots.push_back(declare(name, varies));
+      }
+    }
+  }
+
+  void operand_(operand& o, dot_info dot) {
+    switch (o.k) {
+      case operand::kind::dot:
+        o.varies = dot.root || dot.varies;
+        o.uses_scope = !dot.root;
+        if (dot.root && !o.fields.empty()) root_chain(o);
+        break;
+      case operand::kind::field:
+        if (dot.root) {
+          root_chain(o);
+        } else {
+          o.varies = dot.varies;
+          o.uses_scope = true;
+        }
+        break;
+      case operand::kind::variable:
+        o.slot = lookup(o.name, o.pos);
+        if (o.slot == 0) {
+          if (o.fields.empty()) o.varies = true;
+          else root_chain(o);
+        } else {
+          o.varies = slot_varies_[static_cast<std::size_t>(o.slot)];
+          o.uses_scope = true;
+        }
+        break;
+      case operand::kind::function:
+        o.impure = !o.fn->pure;
+        break;
+      case operand::kind::sub:
+        pipe(*o.sub, dot);
+        o.varies = o.sub->varies;
+        o.uses_scope = o.sub->uses_scope;
+        o.impure = o.sub->impure;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // A field chain from the root: the root binding checks it (a typo is a load
+  // error with its position rather than a failure on the first request), says
+  // whether it varies per request, and may resolve it to an accessor.
+  void root_chain(operand& o) {
+    std::string error;
+    const chain_info info = root_.k == kind::object ? root_.type->check_chain(root_, o.fields, error) : chain_info{};
+    if (!info.ok) throw program::compile_error{o.pos, error};
+    if (info.varies) o.varies = true;
+    o.root_chain = true;
+    o.accessor = info.accessor;
+  }
+
+  // `toYaml x`, `toYaml x | indent n`, `indent n (toYaml x)`: the pipeline's text
+  // is the structure of its data, which the host may splice as data.
+  static bool yields_structure(const pipeline& p) {
+    const command& last = p.cmds.back();
+    const operand& head = last.args[0];
+    if (head.k != operand::kind::function) return false;
+    if (head.fn->result == function_entry::shape::structure) return true;
+    if (head.fn->result != function_entry::shape::keeps_structure) return false;
+    const bool explicit_last = static_cast<int>(last.args.size()) - 1 == head.fn->max_args;
+    if (explicit_last) return last.args.back().k == operand::kind::sub && last.args.back().sub->structured;
+    if (p.cmds.size() < 2) return false;
+    const operand& prev = p.cmds[p.cmds.size() - 2].args[0];
+    return prev.k == operand::kind::function && prev.fn->result == function_entry::shape::structure;
+  }
+
+  const value& root_;
+  std::vector<std::pair<std::string, int>> scope_;
+  std::vector<bool> slot_varies_;
+  int next_slot_ = 1;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+namespace {
+
+// Folding evaluates at load what reads only configuration: scope-free,
+// request-independent expressions that call only pure functions. A failure is
+// left for the request that reaches it.
+class folder {
+ public:
+  folder(const program& prog, arena& strings) : prog_(prog), strings_(strings) {}
+
+  void nodes(std::vector<node>& list) {
+    for (node& n : list) {
+      if (n.pipe) pipe(*n.pipe);
+      nodes(n.body);
+      nodes(n.else_body);
+    }
+  }
+
+ private:
+  void pipe(pipeline& p) {
+    for (command& c : p.cmds)
+      for (operand& o : c.args) operand_(o);
+    if (p.varies || p.uses_scope || p.impure || !p.decl.empty()) return;
+    machine m = make();
+    p.folded = m.fold(p);
+  }
+
+  void operand_(operand& o) {
+    if (o.sub) pipe(*o.sub);
+    if (o.varies || o.uses_scope || o.impure) return;
+    if (o.k != operand::kind::field && o.k != operand::kind::sub && o.k != operand::kind::variable) return;
+    machine m = make();
+    o.folded = m.fold(o);
+  }
+
+  machine make() {
+    return machine(prog_, prog_.load_root(), call_context::phase::fold, strings_, scratch_[0], scratch_[1], error_,
+                   slots_, nullptr, nullptr);
+  }
+
+  const program& prog_;
+  arena& strings_;
+  std::string scratch_[2];
+  std::string error_;
+  std::vector<value> slots_;
+};
+
+// A pipeline's structure as text: equal text, equal value (for scope-free ones).
+void canonical(const pipeline& p, std::string& out);
+
+void canonical(const operand& o, std::string& out) {
+  out += static_cast<char>('a' + static_cast<int>(o.k));
+  out += std::to_string(o.name.size());
+  out += ':';
+  out += o.name;
+  out += '#';
+  out += std::to_string(o.i);
+  out += '#';
+  out += std::to_string(o.f);
+  out += o.b ? 't' : 'f';
+  out += std::to_string(o.slot);
+  for (const auto& f : o.fields) {
+    out += '.';
+    out += f;
+  }
+  if (o.sub) {
+    out += '(';
+    canonical(*o.sub, out);
+    out += ')';
+  }
+}
+
+void canonical(const pipeline& p, std::string& out) {
+  for (const command& c : p.cmds) {
+    out += '[';
+    for (const operand& o : c.args) {
+      canonical(o, out);
+      out += ' ';
+    }
+    out += ']';
+  }
+}
+
+class memo_assigner {
+ public:
+  std::size_t slots() const { return keys_.size(); }
+
+  void nodes(std::vector<node>& list) {
+    for (node& n : list) {
+      if (n.pipe) pipe(*n.pipe);
+      nodes(n.body);
+      nodes(n.else_body);
+    }
+  }
+
+ private:
+  void pipe(pipeline& p) {
+    for (command& c : p.cmds)
+      for (operand& o : c.args)
+        if (o.sub) pipe(*o.sub);
+    if (!p.varies || p.uses_scope || !p.decl.empty() || p.folded) return;
+    std::string key;
+    canonical(p, key);
+    auto [it, added] = keys_.try_emplace(std::move(key), static_cast<int>(keys_.size()));
+    p.memo = it->second;
+  }
+
+  std::map<std::string, int> keys_;
+};
+
+// A call whose function offers a specialization and whose arguments are field
+// chains from the root and constants may become one direct map lookup.
+void plan_lookup(pipeline& p, const value& root) {
+  if (p.cmds.size() != 1 || !p.decl.empty() || p.uses_scope || root.k != kind::object) return;
+  const std::vector<operand>& a = p.cmds[0].args;
+  if (a[0].k != operand::kind::function || !a[0].fn->specialize || a.size() > 9) return;
+  call_site_arg args[8];
+  value constants[8];
+  const std::size_t n = a.size() - 1;
+  for (std::size_t k = 0; k < n; ++k) {
+    const operand& o = a[k + 1];
+    if (o.root_chain) args[k].root_chain = &o.fields;
+    if (o.folded) args[k].constant = &*o.folded;
+    if (o.k == operand::kind::string) constants[k] = value::string(o.name);
+    else if (o.k == operand::kind::integer) constants[k] = value::integer(o.i);
+    else if (o.k == operand::kind::floating) constants[k] = value::floating(o.f);
+    else if (o.k == operand::kind::boolean) constants[k] = value::boolean(o.b);
+    else continue;
+    args[k].constant = &constants[k];
+  }
+  lookup_plan plan;
+  if (!a[0].fn->specialize(std::span<const call_site_arg>(args, n), plan)) return;
+  std::string error;
+  const chain_info info = root.type->check_chain(root, plan.chain, error);
+  if (!info.ok || info.accessor < 0) return;
+  p.fast = pipeline::lookup{plan.mode, info.accessor, std::move(plan.key), std::move(plan.fallback)};
+}
+
+void plan_lookups(pipeline& p, const value& root) {
+  for (command& c : p.cmds)
+    for (operand& o : c.args)
+      if (o.sub) plan_lookups(*o.sub, root);
+  if (p.varies) plan_lookup(p, root);
+}
+
+// Whether trace() has to visit a node: per-request pipelines, and anything
+// that binds a variable (a later per-request expression may read it) or
+// contains such.
+bool mark_traced(std::vector<node>& list, const value& root) {
+  bool any = false;
+  for (node& n : list) {
+    if (n.pipe) plan_lookups(*n.pipe, root);
+    // Both lists must be marked, so no short-circuit here.
+    const bool in_body = mark_traced(n.body, root);
+    const bool in_else = mark_traced(n.else_body, root);
+    const bool inner = in_body || in_else;
+    switch (n.k) {
+      case node::kind::text: n.traced = false; break;
+      case node::kind::action: n.traced = n.pipe->varies || !n.pipe->decl.empty(); break;
+      default: n.traced = n.pipe->varies || !n.pipe->decl.empty() || inner; break;
+    }
+    any = any || n.traced;
+  }
+  return any;
+}
+
+}  // namespace
+
+
+program::program(std::string text, const function_table& functions, const value& load_root,
+                 std::shared_ptr<const void> root_owner)
+    : functions_(functions), root_owner_(std::move(root_owner)), load_root_(load_root) {
+  auto [left, right] = detect_delimiters(text);
+  try {
+    parsed_ = std::make_unique<parsed_template>(
+        parse_template(std::move(text), std::move(left), std::move(right), functions_));
+  } catch (const parse_error& e) {
+    throw compile_error{e.pos, e.message};
+  }
+  analyzer a(load_root_);
+  a.run(parsed_->root);
+  slot_count_ = a.slots();
+  decisions_ = a.decisions;
+  hole_sites_ = a.holes;
+  folder f(*this, folded_strings_);
+  f.nodes(parsed_->root);
+  memo_assigner memo;
+  memo.nodes(parsed_->root);
+  memo_slots_ = memo.slots();
+  mark_traced(parsed_->root, load_root_);
+}
+
+program::~program() = default;
+
+const std::string& program::text() const noexcept { return *parsed_->source; }
+
+std::string_view program::delimiters() const noexcept { return parsed_->left_delim; }
+
+}  // namespace meshinject::tmpl

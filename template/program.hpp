@@ -1,0 +1,151 @@
+#pragma once
+// A compiled template.
+//
+// The template is parsed once against a function table, then every expression is
+// classified through the root binding (binding.hpp): what reads only
+// configuration is folded to a constant at load; what varies per request stays
+// an expression. A per-request `if`/`with` condition or `range` length is a
+// *decision*; a per-request action is a *hole*.
+//
+// Per request, trace() walks the template without producing text: it evaluates
+// the decisions (recorded as a compact trace, the key of a variant) and the holes
+// (recorded as values, in order). Per variant, render() produces the template's
+// text for a given trace with a placeholder for each hole, which the host turns
+// into its output format once. Both walks share one code path, so the n-th hole
+// of a trace is the n-th placeholder of its render.
+//
+// Ownership: the program keeps the template text, a copy of the function table
+// and the load-time root value; what that value points to (the host's
+// configuration) must outlive the program. trace() and render() only read the
+// program, so one program serves every thread; each thread brings its own
+// trace_state.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "template/arena.hpp"
+#include "template/functions.hpp"
+#include "template/value.hpp"
+
+namespace meshinject::tmpl {
+
+struct parsed_template;
+
+// Line and column (1-based; columns count runes) of a byte offset.
+std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noexcept;
+
+// Chooses `[[ ]]` or `{{ }}`, whichever appears first (a template that is
+// itself rendered by Helm uses `[[`).
+std::pair<std::string, std::string> detect_delimiters(std::string_view text);
+
+// Placeholder for hole n in rendered text: U+E000 n U+E001 (private-use code
+// points: valid YAML, never produced by a real config).
+inline constexpr std::string_view hole_open = "\xEE\x80\x80";
+inline constexpr std::string_view hole_close = "\xEE\x80\x81";
+
+struct hole_info {
+  bool structured = false;  // the structure of per-request data (a `structure`-shaped call): spliced as data
+  std::uint32_t pos = 0;    // template offset of the action, for messages
+};
+
+struct render_result {
+  std::string text;
+  std::vector<hole_info> holes;
+  // For each text chunk appended, its template offset: lets the host turn a
+  // position in `text` back into a template line:column.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> source_map;  // (text offset, template offset)
+};
+
+// JSON documents parsed while evaluating (fromJSON): the n-th parse of a request
+// reuses the n-th parser and buffer, so a warm caller parses without allocating.
+class json_documents {
+ public:
+  bool parse(std::size_t n, std::string_view text, simdjson::dom::element& out, simdjson::error_code& error);
+
+ private:
+  std::vector<std::unique_ptr<simdjson::dom::parser>> parsers_;
+  std::vector<std::string> buffers_;
+};
+
+// Everything trace() writes: owned by the caller (one per reactor), reused
+// across requests. Holes and memoized values point into `strings` and the JSON
+// documents, valid until the next trace().
+class trace_state {
+ public:
+  trace_state();
+  trace_state(const trace_state&) = delete;
+  trace_state& operator=(const trace_state&) = delete;
+
+  std::vector<std::uint8_t> trace;  // the variant key
+  std::vector<value> holes;
+  std::string error;                // set when trace() fails
+  arena strings;
+
+  void reset() noexcept;
+
+ private:
+  friend class machine;
+  friend class program;
+  // Values of scope-free per-request expressions, valid for the current generation.
+  std::vector<value> memo_;
+  std::vector<std::uint32_t> memo_generation_;
+  std::uint32_t generation_ = 0;
+  std::vector<value> slots_;  // variables
+  std::string scratch_[2];
+  json_documents docs_;
+};
+
+class program {
+ public:
+  struct compile_error {
+    std::uint32_t pos;
+    std::string message;
+  };
+
+  // Throws compile_error. `load_root` is the template's `.` at load: its binding
+  // classifies field chains and folding reads configuration through it;
+  // `root_owner` (optional) keeps what it points to alive as long as the
+  // program. The delimiters are detected (detect_delimiters).
+  program(std::string text, const function_table& functions, const value& load_root,
+          std::shared_ptr<const void> root_owner = {});
+  ~program();
+  program(const program&) = delete;
+  program& operator=(const program&) = delete;
+
+  // Request path. Returns false with state.error set when the template fails for
+  // this request (e.g. per-request text a function cannot parse). No exceptions;
+  // no allocation once `state` is warm.
+  bool trace(const value& root, trace_state& state) const;
+
+  // Variant compile. Returns false with `error` set.
+  bool render(const value& root, std::span<const std::uint8_t> trace, render_result& out, std::string& error) const;
+
+  const std::string& text() const noexcept;
+  std::string_view delimiters() const noexcept;
+  std::pair<int, int> line_column(std::uint32_t pos) const noexcept { return tmpl::line_column(text(), pos); }
+  std::size_t slot_count() const noexcept { return slot_count_; }
+  std::size_t decision_count() const noexcept { return decisions_; }
+  std::size_t hole_sites() const noexcept { return hole_sites_; }
+  std::size_t memo_slots() const noexcept { return memo_slots_; }
+  const value& load_root() const noexcept { return load_root_; }
+
+ private:
+  friend class machine;
+  function_table functions_;  // the nodes point into it
+  std::unique_ptr<parsed_template> parsed_;
+  std::shared_ptr<const void> root_owner_;
+  value load_root_;
+  std::size_t slot_count_ = 1;
+  std::size_t decisions_ = 0;
+  std::size_t hole_sites_ = 0;
+  std::size_t memo_slots_ = 0;
+  arena folded_strings_;  // written only by the constructor
+};
+
+}  // namespace meshinject::tmpl

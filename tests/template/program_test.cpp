@@ -1,0 +1,155 @@
+// The compiled program: what is folded at load, what varies per request
+// (decisions and holes), variants, memos, the lookup fast path, purity, and the
+// request path's memory.
+
+#include <gtest/gtest.h>
+
+#include "tests/template/template_fixture.hpp"
+
+namespace {
+
+using namespace meshinject::test;
+namespace tt = meshinject::tmpl;
+
+TEST(template_folding, configuration_only_expressions_are_folded) {
+  const auto prog = compile_test_template(
+      "a: {{ .Config.name }}\n{{ if gt .Config.num 0 }}c: 1{{ end }}\n{{ range .Config.list }}- {{ . }}\n{{ end }}"
+      "{{ $x := .Config.num }}d: {{ $x }}\n{{ with .Config.nested }}{{ .a.b }}{{ end }}{{ upper \"k\" }}");
+  EXPECT_EQ(prog->decision_count(), 0u);
+  EXPECT_EQ(prog->hole_sites(), 0u);
+  test_data d;
+  const exec_result r = run_program(*prog, d);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.trace.empty());
+  EXPECT_EQ(r.holes, 0u);
+  EXPECT_EQ(r.out, "a: demo\nc: 1\n- a\n- b\n- c\nd: 3\ndeepK");
+}
+
+TEST(template_folding, per_request_parts_are_decisions_and_holes) {
+  const auto prog = compile_test_template(
+      "{{ .Name }} {{ .Config.name }}\n{{ if .Labels }}L{{ end }}{{ index .Labels \"x\" }}\n"
+      "{{ range .Items }}{{ .Name }}{{ end }}{{ $n := .Name }}{{ $n }}");
+  EXPECT_EQ(prog->decision_count(), 2u);  // the if and the range
+  EXPECT_EQ(prog->hole_sites(), 4u);      // name, index, .Name in the range, $n
+}
+
+TEST(template_folding, impure_functions_are_not_folded) {
+  // `stamp` may not run at load; `upper` may.
+  const auto prog = compile_test_template("{{ stamp }} {{ upper \"a\" }}");
+  test_data d;
+  EXPECT_EQ(run_program(*prog, d).out, "stamp A");
+}
+
+TEST(template_folding, a_failing_constant_is_left_for_the_request) {
+  // Folding does not fail the load; the request that reaches it does.
+  const auto prog = compile_test_template("{{ if .Labels }}{{ index .Config.list 9 }}{{ end }}");
+  test_data d;
+  EXPECT_TRUE(contains(run_program(*prog, d).error, "index out of range"));
+  d.labels.clear();
+  EXPECT_TRUE(run_program(*prog, d).ok);
+}
+
+TEST(template_variants, traces_follow_the_decisions_only) {
+  const auto prog = compile_test_template("{{ if .Labels.app }}A{{ end }}{{ range .List }}x{{ end }}{{ .Name }}");
+  test_data a, b, c;
+  b.name = "other";
+  c.labels.clear();
+  const exec_result ra = run_program(*prog, a), rb = run_program(*prog, b), rc = run_program(*prog, c);
+  EXPECT_EQ(ra.trace, rb.trace);  // the name is a hole, not a decision
+  EXPECT_NE(ra.trace, rc.trace);
+  EXPECT_EQ(ra.out, "Axxxweb-1");
+  EXPECT_EQ(rb.out, "Axxxother");
+  EXPECT_EQ(rc.out, "xxxweb-1");
+}
+
+TEST(template_variants, holes_are_values_and_renders_have_placeholders) {
+  const auto prog = compile_test_template("<{{ .Name }}|{{ .Count }}|{{ .Config.name }}>");
+  test_data d;
+  tt::trace_state state;
+  ASSERT_TRUE(prog->trace(test_root(d), state)) << state.error;
+  ASSERT_EQ(state.holes.size(), 2u);
+  EXPECT_EQ(state.holes[0].s, "web-1");
+  EXPECT_EQ(state.holes[1].i, 3);
+  tt::render_result rendered;
+  std::string error;
+  ASSERT_TRUE(prog->render(test_root(d), state.trace, rendered, error)) << error;
+  EXPECT_EQ(rendered.text, "<" + std::string(tt::hole_open) + "0" + std::string(tt::hole_close) + "|" +
+                               std::string(tt::hole_open) + "1" + std::string(tt::hole_close) + "|demo>");
+  ASSERT_EQ(rendered.holes.size(), 2u);
+  EXPECT_EQ(rendered.holes[1].pos, 13u);
+}
+
+TEST(template_variants, a_render_needs_the_whole_trace) {
+  const auto prog = compile_test_template("{{ if .Labels }}x{{ end }}");
+  test_data d;
+  tt::render_result rendered;
+  std::string error;
+  EXPECT_FALSE(prog->render(test_root(d), {}, rendered, error));
+  EXPECT_TRUE(contains(error, "variant key too short"));
+}
+
+TEST(template_lookups, index_of_a_map_from_the_root_runs_as_one_lookup) {
+  const auto prog = compile_test_template("{{ index .Labels \"app\" }}|{{ index .Labels \"nope\" }}|{{ .Name }}");
+  test_data d;
+  const int before = test_binding().fetches;
+  const exec_result r = run_program(*prog, d);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.out, "web||web-1");
+  // Two planned lookups and the resolved `.Name` chain, each one fetch.
+  EXPECT_EQ(test_binding().fetches - before, 3);
+}
+
+TEST(template_memo, a_repeated_scope_free_expression_is_evaluated_once_per_request) {
+  const auto prog = compile_test_template("{{ index .Labels \"app\" }}{{ index .Labels \"app\" }}{{ index .Labels \"app\" }}");
+  EXPECT_EQ(prog->memo_slots(), 1u);
+  test_data d;
+  const int before = test_binding().fetches;
+  EXPECT_EQ(run_program(*prog, d).out, "webwebweb");
+  EXPECT_EQ(test_binding().fetches - before, 1);
+  // The next request starts afresh.
+  d.labels = {{"app", "api"}};
+  EXPECT_EQ(run_program(*prog, d).out, "apiapiapi");
+}
+
+TEST(template_request_errors, are_values_with_positions) {
+  const auto prog = compile_test_template("ok\n  {{ index .Items 7 }}");
+  test_data d;
+  tt::trace_state state;
+  EXPECT_FALSE(prog->trace(test_root(d), state));
+  EXPECT_EQ(state.error, "template:2:6: error calling index: index out of range: 7");
+  // The state is reusable after a failure.
+  const auto good = compile_test_template("{{ .Name }}");
+  EXPECT_TRUE(good->trace(test_root(d), state));
+  EXPECT_TRUE(state.error.empty());
+}
+
+TEST(template_request_path, a_warm_trace_state_keeps_its_memory) {
+  const auto prog = compile_test_template(
+      "{{ printf \"%s-%05d-%.3f\" .Name .Count 1.5 }}{{ range $k, $v := .Labels }}{{ $k }}{{ end }}"
+      "{{ list .Name .Count }}{{ print .Map }}");
+  test_data d;
+  tt::trace_state state;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(prog->trace(test_root(d), state)) << state.error;
+  const std::size_t arena = state.strings.capacity();
+  const std::size_t holes = state.holes.capacity();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(prog->trace(test_root(d), state));
+  EXPECT_EQ(state.strings.capacity(), arena);
+  EXPECT_EQ(state.holes.capacity(), holes);
+}
+
+TEST(template_functions, a_host_registers_its_own) {
+  tt::function_table t = tt::builtin_functions();
+  ASSERT_NE(t.find("printf"), nullptr);
+  EXPECT_EQ(t.find("upper"), nullptr);
+  t.add({.name = "upper", .impl = fn_upper, .min_args = 1, .max_args = 1});
+  ASSERT_NE(t.find("upper"), nullptr);
+  // Adding a name again replaces the entry.
+  t.add({.name = "upper", .impl = fn_stamp, .min_args = 1, .max_args = 1});
+  test_data load;
+  load.request = false;
+  tt::program prog("{{ upper .Name }}", t, test_root(load));
+  test_data d;
+  EXPECT_EQ(run_program(prog, d).out, "stamp");
+}
+
+}  // namespace
