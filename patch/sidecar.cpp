@@ -1,14 +1,13 @@
 #include "patch/json_access.hpp"
 #include "patch/sidecar.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
 
 #include "core/config_tree.hpp"
+#include "core/yaml_reader.hpp"
 #include "core/yaml_scalar.hpp"
 #include "patch/json_text.hpp"
 
@@ -19,6 +18,7 @@ using k8s::field_type;
 using k8s::type_node;
 using tmpl::value;
 using tmpl::vkind;
+using ynode = core::yaml::node;
 
 struct piece {
   bool is_hole;
@@ -54,7 +54,15 @@ std::vector<piece> split_holes(std::string_view s, std::size_t hole_count) {
   return out;
 }
 
-bool is_plain(const YAML::Node& n) { return n.Tag() != "!"; }
+// yaml-cpp's reading, which the compiler was written against and keeps: an
+// empty node is null whatever its tag, and a scalar is typed by YAML's rules
+// unless it is quoted or a block scalar without an explicit tag, or tagged `!`.
+bool is_null(const ynode& n) { return !n || n.is_null() || n.is_empty(); }
+bool is_scalar(const ynode& n) { return n.is_scalar() && !is_null(n); }
+bool is_plain(const ynode& n) {
+  return n.tag().empty() ? n.style() == core::yaml::scalar_style::plain : n.tag() != "!";
+}
+std::string_view key_text(const ynode& key) { return is_null(key) ? std::string_view() : key.text(); }
 
 class builder {
  public:
@@ -87,98 +95,92 @@ class builder {
   fragment& f_;
 };
 
+// Every step returns false with error_ set (position first) when the rendered
+// template cannot become the sidecar.
 class compiler {
  public:
-  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v)
-      : prog_(prog), rendered_(r), v_(v) {}
+  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error)
+      : prog_(prog), rendered_(r), v_(v), error_(error) {}
 
-  bool run(std::string& error) {
-    YAML::Node root;
-    try {
-      root = YAML::Load(rendered_.text);
-    } catch (const YAML::Exception& e) {
-      error = where(e.mark) + ": the rendered template is not valid YAML: " + e.msg;
+  bool run(core::yaml::reader& reader) {
+    if (!reader.read(rendered_.text)) {
+      const core::yaml::read_error& e = reader.error();
+      error_ = where(e.at) + ": the rendered template is not valid YAML: " + std::string(e.message);
       return false;
     }
-    try {
-      if (!root.IsDefined() || root.IsNull()) return true;
-      if (!root.IsMap()) throw failure(root, "the rendered template must be a mapping of sidecar fields");
-      for (const auto& kv : root) {
-        const std::string key = kv.first.Scalar();
-        const YAML::Node& value = kv.second;
-        const k8s::field_desc* f = k8s::sidecar_spec().find(key);
-        if (!f) {
-          warn(kv.first, "top-level key '" + key + "' is not part of the sidecar spec; it is ignored");
-          continue;
-        }
-        const std::string_view name = f->name;
-        if (name == "rewriteAppHTTPProbe") {
-          v_.rewrite_probe = ref_of(value, k8s::field_type::boolean);
-        } else if (name == "dnsConfig") {
-          if (value.IsNull()) continue;
-          v_.has_dns_config = true;
-          builder b(v_, v_.dns_config);
-          write(value, *f->type, b, "dnsConfig");
-        } else {
-          if (value.IsNull()) continue;
-          if (!value.IsSequence()) throw failure(value, std::string(name) + " must be a list");
-          auto& items = name == "initContainers" ? v_.init_containers
-                        : name == "containers"   ? v_.containers
-                        : name == "volumes"      ? v_.volumes
-                                                 : v_.image_pull_secrets;
-          for (const auto& item : value) {
-            sidecar_item out;
-            const bool proxy = name == "containers" && is_named(item, "istio-proxy");
-            if (proxy) {
-              v_.proxy = static_cast<int>(items.size());
-              scan_proxy(item);
-            }
-            out.name = name_of(item);
-            builder b(v_, out.json);
-            proxy_ = proxy;
-            write(item, *f->type->elem, b, std::string(name) + "[" + std::to_string(items.size()) + "]");
-            proxy_ = false;
-            items.push_back(std::move(out));
+    const ynode root = reader.root();
+    if (is_null(root)) return true;
+    if (!root.is_mapping()) return fail(root, "the rendered template must be a mapping of sidecar fields");
+    for (const auto kv : root.entries()) {
+      const std::string key(key_text(kv.key));
+      const ynode value = kv.value;
+      const k8s::field_desc* f = k8s::sidecar_spec().find(key);
+      if (!f) {
+        warn(kv.key, "top-level key '" + key + "' is not part of the sidecar spec; it is ignored");
+        continue;
+      }
+      const std::string_view name = f->name;
+      if (name == "rewriteAppHTTPProbe") {
+        v_.rewrite_probe = ref_of(value, k8s::field_type::boolean);
+      } else if (name == "dnsConfig") {
+        if (is_null(value)) continue;
+        v_.has_dns_config = true;
+        builder b(v_, v_.dns_config);
+        if (!write(value, *f->type, b, "dnsConfig")) return false;
+      } else {
+        if (is_null(value)) continue;
+        if (!value.is_sequence()) return fail(value, std::string(name) + " must be a list");
+        auto& items = name == "initContainers" ? v_.init_containers
+                      : name == "containers"   ? v_.containers
+                      : name == "volumes"      ? v_.volumes
+                                               : v_.image_pull_secrets;
+        for (const ynode item : value.items()) {
+          sidecar_item out;
+          const bool proxy = name == "containers" && is_named(item, "istio-proxy");
+          if (proxy) {
+            v_.proxy = static_cast<int>(items.size());
+            scan_proxy(item);
           }
+          out.name = name_of(item);
+          builder b(v_, out.json);
+          proxy_ = proxy;
+          if (!write(item, *f->type->elem, b, std::string(name) + "[" + std::to_string(items.size()) + "]"))
+            return false;
+          proxy_ = false;
+          items.push_back(std::move(out));
         }
       }
-    } catch (const compile_failure& f) {
-      error = f.message;
-      return false;
     }
     return true;
   }
 
  private:
-  struct compile_failure {
-    std::string message;
-  };
-
-  compile_failure failure(const YAML::Node& n, const std::string& msg) const {
-    return compile_failure{where(n.Mark()) + ": " + msg};
+  bool fail(const ynode& n, const std::string& msg) {
+    error_ = where(n.pos()) + ": " + msg;
+    return false;
   }
 
-  std::string where(const YAML::Mark& m) const {
+  std::string where(core::yaml::position p) const {
     position_mapper pm{&prog_, &rendered_};
-    return pm.at(m.line, m.column);
+    return pm.at(static_cast<int>(p.line) - 1, static_cast<int>(p.column) - 1);
   }
 
-  void warn(const YAML::Node& n, const std::string& msg) { v_.warnings.push_back(where(n.Mark()) + ": " + msg); }
+  void warn(const ynode& n, const std::string& msg) { v_.warnings.push_back(where(n.pos()) + ": " + msg); }
 
-  static bool is_named(const YAML::Node& item, std::string_view name) {
-    if (!item.IsMap()) return false;
-    const YAML::Node n = item["name"];
-    return n && n.IsScalar() && n.Scalar() == name;
+  static bool is_named(const ynode& item, std::string_view name) {
+    if (!item.is_mapping()) return false;
+    const ynode n = item.find("name");
+    return is_scalar(n) && n.text() == name;
   }
 
-  value_ref ref_of(const YAML::Node& n, field_type as) {
+  value_ref ref_of(const ynode& n, field_type as) {
     value_ref r;
-    if (!n || n.IsNull()) return r;
-    if (!n.IsScalar()) {
+    if (is_null(n)) return r;
+    if (!n.is_scalar()) {
       r.k = value_ref::kind::complex;
       return r;
     }
-    const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
+    const auto parts = split_holes(n.text(), rendered_.holes.size());
     if (parts.size() == 1 && parts[0].is_hole && !rendered_.holes[parts[0].hole].structured) {
       r.k = value_ref::kind::hole;
       r.hole = parts[0].hole;
@@ -196,12 +198,12 @@ class compiler {
     return r;
   }
 
-  value_ref name_of(const YAML::Node& item) {
+  value_ref name_of(const ynode& item) {
     value_ref r;
-    if (!item.IsMap()) return r;
-    for (const auto& kv : item) {
-      const auto key = split_holes(kv.first.Scalar(), rendered_.holes.size());
-      if (kv.first.Scalar() == "name") return ref_of(kv.second, field_type::string);
+    if (!item.is_mapping()) return r;
+    for (const auto kv : item.entries()) {
+      const auto key = split_holes(key_text(kv.key), rendered_.holes.size());
+      if (key_text(kv.key) == "name") return ref_of(kv.value, field_type::string);
       if (key.size() == 1 && key[0].is_hole && rendered_.holes[key[0].hole].structured) {
         r.k = value_ref::kind::splice_name;
         r.hole = key[0].hole;
@@ -210,11 +212,11 @@ class compiler {
     return r;
   }
 
-  void scan_proxy(const YAML::Node& item) {
-    const YAML::Node args = item["args"];
-    if (args && args.IsSequence()) {
+  void scan_proxy(const ynode& item) {
+    const ynode args = item.find("args");
+    if (args.is_sequence()) {
       std::vector<value_ref> refs;
-      for (const auto& a : args) refs.push_back(ref_of(a, field_type::string));
+      for (const ynode a : args.items()) refs.push_back(ref_of(a, field_type::string));
       auto flag = [&](std::string_view name, value_ref& out, bool& present) {
         for (std::size_t k = 0; k < refs.size(); ++k) {
           if (refs[k].k != value_ref::kind::literal) continue;
@@ -243,12 +245,12 @@ class compiler {
       flag("statusPort", v_.status_port, v_.status_port_flag);
       flag("concurrency", v_.concurrency, v_.concurrency_flag);
     }
-    const YAML::Node resources = item["resources"];
-    if (resources && resources.IsMap()) {
+    const ynode resources = item.find("resources");
+    if (resources.is_mapping()) {
       for (const char* section : {"limits", "requests"}) {
-        const YAML::Node s = resources[section];
-        if (s && s.IsMap() && s["cpu"]) {
-          v_.cpu = ref_of(s["cpu"], field_type::quantity);
+        const ynode s = resources.find(section);
+        if (s.is_mapping() && s.find("cpu")) {
+          v_.cpu = ref_of(s.find("cpu"), field_type::quantity);
           if (v_.cpu.k != value_ref::kind::none) return;
         }
       }
@@ -256,8 +258,8 @@ class compiler {
   }
 
   // A literal scalar as Istio's decoder would place it in a string field.
-  std::optional<std::string> literal_string(const YAML::Node& n, field_type) const {
-    const std::string& s = n.Scalar();
+  std::optional<std::string> literal_string(const ynode& n, field_type) const {
+    const std::string s(n.text());
     if (!is_plain(n)) return s;
     const core::yaml_scalar r = core::resolve_plain_scalar(s);
     switch (r.k) {
@@ -270,119 +272,105 @@ class compiler {
     return s;
   }
 
-  bool is_null_literal(const YAML::Node& n) const {
-    if (!n || n.IsNull()) return true;
-    if (!n.IsScalar() || !is_plain(n)) return false;
-    if (n.Scalar().find(tmpl::hole_open) != std::string::npos) return false;
-    return core::resolve_plain_scalar(n.Scalar()).k == core::yaml_scalar::kind::null;
+  bool is_null_literal(const ynode& n) const {
+    if (is_null(n)) return true;
+    if (!n.is_scalar() || !is_plain(n)) return false;
+    if (n.text().find(tmpl::hole_open) != std::string_view::npos) return false;
+    return core::resolve_plain_scalar(n.text()).k == core::yaml_scalar::kind::null;
   }
 
-  void write(const YAML::Node& n, const type_node& t, builder& b, const std::string& path) {
+  // A whole-value `toYaml` placeholder: spliced as the value of this field.
+  bool splice_of(const ynode& n, std::uint32_t& hole) const {
+    if (!is_scalar(n)) return false;
+    const auto parts = split_holes(n.text(), rendered_.holes.size());
+    if (parts.size() != 1 || !parts[0].is_hole || !rendered_.holes[parts[0].hole].structured) return false;
+    hole = parts[0].hole;
+    return true;
+  }
+
+  bool write(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+    std::uint32_t hole = 0;
     switch (t.t) {
       case field_type::object:
-        if (!n.IsMap()) {
-          if (n.IsScalar()) {
-            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
-            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
-              splice_value(parts[0].hole, t, b);
-              return;
-            }
-          }
-          throw failure(n, path + ": expected a mapping (" + std::string(t.name) + ")");
-        }
-        write_object(n, t, b, path);
-        return;
       case field_type::map:
-        if (!n.IsMap()) {
-          if (n.IsScalar()) {
-            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
-            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
-              splice_value(parts[0].hole, t, b);
-              return;
-            }
-          }
-          throw failure(n, path + ": expected a mapping");
-        }
-        write_object(n, t, b, path);
-        return;
+        if (n.is_mapping()) return write_object(n, t, b, path);
+        if (splice_of(n, hole)) return splice_value(hole, t, b);
+        return fail(n, path + (t.t == field_type::object ? ": expected a mapping (" + std::string(t.name) + ")"
+                                                         : std::string(": expected a mapping")));
       case field_type::list:
-        if (!n.IsSequence()) {
-          if (n.IsScalar()) {
-            const auto parts = split_holes(n.Scalar(), rendered_.holes.size());
-            if (parts.size() == 1 && parts[0].is_hole && rendered_.holes[parts[0].hole].structured) {
-              splice_value(parts[0].hole, t, b);
-              return;
-            }
-          }
-          throw failure(n, path + ": expected a list");
-        }
-        write_list(n, t, b, path);
-        return;
+        if (n.is_sequence()) return write_list(n, t, b, path);
+        if (splice_of(n, hole)) return splice_value(hole, t, b);
+        return fail(n, path + ": expected a list");
       case field_type::any:
-        write_any(n, b, path);
-        return;
+        return write_any(n, b, path);
       default:
-        write_scalar(n, t, b, path);
-        return;
+        return write_scalar(n, t, b, path);
     }
   }
 
-  void splice_value(std::uint32_t hole, const type_node& t, builder& b) {
+  bool splice_value(std::uint32_t hole, const type_node& t, builder& b) {
     segment s;
     s.k = segment::kind::hole_value;
     s.hole = hole;
     s.schema = &t;
     b.push(s);
+    return true;
   }
 
-  void write_object(const YAML::Node& n, const type_node& t, builder& b, const std::string& path) {
-    struct member {
-      std::string key;  // canonical name (object) or literal key (map)
-      YAML::Node key_node;
-      YAML::Node value;
-      const type_node* type;
-      int splice = -1;        // hole index of a `toYaml` placeholder entry
-      int key_hole = -1;      // a key that is a string hole
-    };
-    std::vector<member> members;
-    for (const auto& kv : n) {
-      const std::string raw_key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+  struct member {
+    std::string key;  // canonical name (object) or literal key (map)
+    ynode key_node;
+    ynode value;
+    const type_node* type;
+    int splice = -1;    // hole index of a `toYaml` placeholder entry
+    int key_hole = -1;  // a key that is a string hole
+  };
+
+  // The entries of a mapping as the fields they set: unknown ones dropped with a
+  // warning, nulls left out, a repeated key replacing the earlier one (go-yaml).
+  bool collect_members(const ynode& n, const type_node& t, const std::string& path, std::vector<member>& members) {
+    for (const auto kv : n.entries()) {
+      const std::string raw_key(key_text(kv.key));
       const auto key_parts = split_holes(raw_key, rendered_.holes.size());
       if (key_parts.size() == 1 && key_parts[0].is_hole) {
         if (rendered_.holes[key_parts[0].hole].structured) {
-          members.push_back({"", kv.first, kv.second, &t, static_cast<int>(key_parts[0].hole), -1});
+          members.push_back({"", kv.key, kv.value, &t, static_cast<int>(key_parts[0].hole), -1});
           continue;
         }
         if (t.t == field_type::object)
-          throw failure(kv.first, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
-        members.push_back({"", kv.first, kv.second, t.elem, -1, static_cast<int>(key_parts[0].hole)});
+          return fail(kv.key, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
+        members.push_back({"", kv.key, kv.value, t.elem, -1, static_cast<int>(key_parts[0].hole)});
         continue;
       }
       for (const auto& p : key_parts)
-        if (p.is_hole) throw failure(kv.first, path + ": a mapping key mixes text and a pod-dependent value");
-      if (is_null_literal(kv.second)) continue;  // `key:` with no value: Go leaves the field unset
+        if (p.is_hole) return fail(kv.key, path + ": a mapping key mixes text and a pod-dependent value");
+      if (is_null_literal(kv.value)) continue;  // `key:` with no value: Go leaves the field unset
       const type_node* ft = t.elem;
       std::string key = raw_key;
       if (t.t == field_type::object) {
         const k8s::field_desc* f = t.find(raw_key);
         if (!f) {
           if (raw_key == "restartPolicy" && t.name == "Container")
-            warn(kv.first, path + ".restartPolicy is dropped: Istio's decoder ignored it, and on Kubernetes 1.28+ "
-                                  "it would make the container a restartable sidecar");
+            warn(kv.key, path + ".restartPolicy is dropped: Istio's decoder ignored it, and on Kubernetes 1.28+ "
+                                "it would make the container a restartable sidecar");
           else
-            warn(kv.first, path + "." + raw_key + " is not a field of " + std::string(t.name) + "; it is dropped");
+            warn(kv.key, path + "." + raw_key + " is not a field of " + std::string(t.name) + "; it is dropped");
           continue;
         }
         ft = f->type;
         key = std::string(f->name);
       }
-      // A repeated key: the later one wins, as in go-yaml.
       auto dup = std::find_if(members.begin(), members.end(),
                               [&](const member& m) { return m.splice < 0 && m.key_hole < 0 && m.key == key; });
       if (dup != members.end()) members.erase(dup);
-      members.push_back({key, kv.first, kv.second, ft, -1, -1});
+      members.push_back({key, kv.key, kv.value, ft, -1, -1});
     }
+    return true;
+  }
 
+  bool write_object(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+    std::vector<member> members;
+    if (!collect_members(n, t, path, members)) return false;
     b.text("{");
     bool first = true;
     bool have_env = false, have_mounts = false, have_args = false;
@@ -426,11 +414,11 @@ class compiler {
                                    : m.key == "volumeMounts" ? insert_point::mounts_items
                                                              : insert_point::args_items;
         (m.key == "env" ? have_env : m.key == "volumeMounts" ? have_mounts : have_args) = true;
-        if (!m.value.IsSequence()) throw failure(m.value, child + ": expected a list");
-        write_list(m.value, *m.type, b, child, items);
+        if (!m.value.is_sequence()) return fail(m.value, child + ": expected a list");
+        if (!write_list(m.value, *m.type, b, child, items)) return false;
         continue;
       }
-      write(m.value, *m.type, b, child);
+      if (!write(m.value, *m.type, b, child)) return false;
     }
     if (proxy_ && t.name == "Container") {
       // Without the list, the per-request additions create it.
@@ -447,6 +435,7 @@ class compiler {
       add(have_args, insert_point::args_member);
     }
     b.text("}");
+    return true;
   }
 
   static bool has_splice(builder& b) {
@@ -455,11 +444,11 @@ class compiler {
     return false;
   }
 
-  void write_list(const YAML::Node& n, const type_node& t, builder& b, const std::string& path,
+  bool write_list(const ynode& n, const type_node& t, builder& b, const std::string& path,
                   std::optional<insert_point> insert = std::nullopt) {
     b.text("[");
     std::size_t k = 0;
-    for (const auto& item : n) {
+    for (const ynode item : n.items()) {
       if (k) b.text(",");
       if (is_null_literal(item)) {
         // Go decodes null into a list element as the element type's zero value.
@@ -472,8 +461,8 @@ class compiler {
           case field_type::boolean: b.text("false"); break;
           default: b.text("null"); break;
         }
-      } else {
-        write(item, *t.elem, b, path + "[" + std::to_string(k) + "]");
+      } else if (!write(item, *t.elem, b, path + "[" + std::to_string(k) + "]")) {
+        return false;
       }
       ++k;
     }
@@ -485,99 +474,106 @@ class compiler {
       b.push(s);
     }
     b.text("]");
+    return true;
   }
 
-  void write_any(const YAML::Node& n, builder& b, const std::string& path) {
-    if (n.IsMap()) {
+  bool write_any(const ynode& n, builder& b, const std::string& path) {
+    if (n.is_mapping()) {
       b.text("{");
       bool first = true;
-      for (const auto& kv : n) {
+      for (const auto kv : n.entries()) {
         if (!first) b.text(",");
         first = false;
         b.text("\"");
-        b.escaped(kv.first.Scalar());
+        b.escaped(key_text(kv.key));
         b.text("\":");
-        write_any(kv.second, b, path + "." + kv.first.Scalar());
+        if (!write_any(kv.value, b, path + "." + std::string(key_text(kv.key)))) return false;
       }
       b.text("}");
-      return;
+      return true;
     }
-    if (n.IsSequence()) {
+    if (n.is_sequence()) {
       b.text("[");
       bool first = true;
-      for (const auto& item : n) {
+      for (const ynode item : n.items()) {
         if (!first) b.text(",");
         first = false;
-        write_any(item, b, path);
+        if (!write_any(item, b, path)) return false;
       }
       b.text("]");
-      return;
+      return true;
     }
-    if (n.IsNull()) {
+    if (is_null(n)) {
       b.text("null");
-      return;
+      return true;
     }
-    write_scalar(n, k8s::string_type(), b, path, true);
+    return write_scalar(n, k8s::string_type(), b, path, true);
   }
 
-  void write_scalar(const YAML::Node& n, const type_node& t, builder& b, const std::string& path,
-                    bool any = false) {
-    if (!n.IsScalar()) throw failure(n, path + ": expected a " + std::string(t.name) + ", got a " +
-                                            (n.IsMap() ? "mapping" : "list"));
-    const std::string& s = n.Scalar();
+  // A scalar with pod values in it: holes typed by the field, or spliced.
+  bool write_holes(const ynode& n, const std::vector<piece>& parts, const type_node& t, field_type ft, bool any,
+                   builder& b, const std::string& path) {
+    if (parts.size() == 1) {
+      const std::uint32_t h = parts[0].hole;
+      if (rendered_.holes[h].structured) {
+        splice_value(h, any ? k8s::string_type() : t, b);
+        if (any) b.frag().segments.back().scalar_type = field_type::any;
+        return true;
+      }
+      if (!is_plain(n)) {
+        if (ft == field_type::integer || ft == field_type::boolean)
+          return fail(n, path + ": expected " + std::string(ft == field_type::integer ? "an integer" : "true or false") +
+                             ", but the template quotes a pod-dependent value");
+        b.text("\"");
+        segment seg;
+        seg.k = segment::kind::hole_string;
+        seg.hole = h;
+        b.push(seg);
+        b.text("\"");
+        return true;
+      }
+      segment seg;
+      seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
+      seg.scalar_type = ft;
+      seg.hole = h;
+      if (seg.k == segment::kind::hole_string) b.text("\"");
+      b.push(seg);
+      if (seg.k == segment::kind::hole_string) b.text("\"");
+      return true;
+    }
+    if (ft == field_type::integer || ft == field_type::boolean)
+      return fail(n, path + ": a pod-dependent value mixed with text cannot be " +
+                         std::string(ft == field_type::integer ? "an integer" : "a boolean"));
+    b.text("\"");
+    for (const auto& p : parts) {
+      if (p.is_hole) {
+        if (rendered_.holes[p.hole].structured)
+          return fail(n, path + ": the YAML of pod data cannot be part of a larger string");
+        segment seg;
+        seg.k = segment::kind::hole_string;
+        seg.hole = p.hole;
+        b.push(seg);
+      } else {
+        b.escaped(p.text);
+      }
+    }
+    b.text("\"");
+    return true;
+  }
+
+  bool write_scalar(const ynode& n, const type_node& t, builder& b, const std::string& path, bool any = false) {
+    if (!is_scalar(n))
+      return fail(n, path + ": expected a " + std::string(t.name) + ", got a " + (n.is_mapping() ? "mapping" : "list"));
+    const std::string s(n.text());
     const auto parts = split_holes(s, rendered_.holes.size());
     const field_type ft = any ? field_type::any : t.t;
-    bool has_hole = false;
-    for (const auto& p : parts) has_hole = has_hole || p.is_hole;
-    if (has_hole) {
-      if (parts.size() == 1) {
-        const std::uint32_t h = parts[0].hole;
-        if (rendered_.holes[h].structured) {
-          splice_value(h, any ? k8s::string_type() : t, b);
-          if (any) b.frag().segments.back().scalar_type = field_type::any;
-          return;
-        }
-        if (!is_plain(n)) {
-          if (ft == field_type::integer || ft == field_type::boolean)
-            throw failure(n, path + ": expected " + std::string(ft == field_type::integer ? "an integer" : "true or false") +
-                                 ", but the template quotes a pod-dependent value");
-          b.text("\"");
-          segment seg;
-          seg.k = segment::kind::hole_string;
-          seg.hole = h;
-          b.push(seg);
-          b.text("\"");
-          return;
-        }
-        segment seg;
-        seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
-        seg.scalar_type = ft;
-        seg.hole = h;
-        if (seg.k == segment::kind::hole_string) b.text("\"");
-        b.push(seg);
-        if (seg.k == segment::kind::hole_string) b.text("\"");
-        return;
-      }
-      if (ft == field_type::integer || ft == field_type::boolean)
-        throw failure(n, path + ": a pod-dependent value mixed with text cannot be " +
-                             std::string(ft == field_type::integer ? "an integer" : "a boolean"));
-      b.text("\"");
-      for (const auto& p : parts) {
-        if (p.is_hole) {
-          if (rendered_.holes[p.hole].structured)
-            throw failure(n, path + ": the YAML of pod data cannot be part of a larger string");
-          segment seg;
-          seg.k = segment::kind::hole_string;
-          seg.hole = p.hole;
-          b.push(seg);
-        } else {
-          b.escaped(p.text);
-        }
-      }
-      b.text("\"");
-      return;
-    }
-    // A literal: typed the way Istio's decoder typed it.
+    for (const auto& p : parts)
+      if (p.is_hole) return write_holes(n, parts, t, ft, any, b, path);
+    return write_literal(n, s, ft, b, path);
+  }
+
+  // A literal: typed the way Istio's decoder typed it.
+  bool write_literal(const ynode& n, const std::string& s, field_type ft, builder& b, const std::string& path) {
     const bool plain = is_plain(n);
     const core::yaml_scalar r = plain ? core::resolve_plain_scalar(s) : core::yaml_scalar{};
     auto as_string = [&]() -> std::string {
@@ -594,43 +590,43 @@ class compiler {
         b.text("\"");
         b.escaped(as_string());
         b.text("\"");
-        return;
+        return true;
       case field_type::quantity:
         if (plain && r.k == core::yaml_scalar::kind::boolean)
-          throw failure(n, path + ": expected a quantity such as 100m or 1Gi, got '" + s + "'");
+          return fail(n, path + ": expected a quantity such as 100m or 1Gi, got '" + s + "'");
         if (!k8s::is_quantity(s))
-          throw failure(n, path + ": '" + s + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
+          return fail(n, path + ": '" + s + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
         b.text("\"");
         b.escaped(s);
         b.text("\"");
-        return;
+        return true;
       case field_type::integer:
         if (plain && r.k == core::yaml_scalar::kind::integer) {
           b.text(std::to_string(r.i));
-          return;
+          return true;
         }
         if (plain && r.k == core::yaml_scalar::kind::floating && std::trunc(r.f) == r.f && std::fabs(r.f) < 9e15) {
           b.text(std::to_string(static_cast<std::int64_t>(r.f)));
-          return;
+          return true;
         }
-        throw failure(n, path + ": expected an integer, got '" + s + "'");
+        return fail(n, path + ": expected an integer, got '" + s + "'");
       case field_type::boolean:
         if (plain && r.k == core::yaml_scalar::kind::boolean) {
           b.text(r.b ? "true" : "false");
-          return;
+          return true;
         }
-        throw failure(n, path + ": expected true or false, got '" + s + "'");
+        return fail(n, path + ": expected true or false, got '" + s + "'");
       case field_type::int_or_string:
         if (plain && r.k == core::yaml_scalar::kind::integer) {
           b.text(std::to_string(r.i));
-          return;
+          return true;
         }
         if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::floating))
-          throw failure(n, path + ": expected an integer or a string, got '" + s + "'");
+          return fail(n, path + ": expected an integer or a string, got '" + s + "'");
         b.text("\"");
         b.escaped(s);
         b.text("\"");
-        return;
+        return true;
       case field_type::any:
         if (!plain || r.k == core::yaml_scalar::kind::string) {
           b.text("\"");
@@ -643,18 +639,19 @@ class compiler {
         } else if (r.k == core::yaml_scalar::kind::integer) {
           b.text(std::to_string(r.i));
         } else {
-          if (!std::isfinite(r.f)) throw failure(n, path + ": " + s + " cannot be represented in JSON");
+          if (!std::isfinite(r.f)) return fail(n, path + ": " + s + " cannot be represented in JSON");
           b.text(core::format_go_float(r.f));
         }
-        return;
+        return true;
       default:
-        throw failure(n, path + ": unexpected scalar");
+        return fail(n, path + ": unexpected scalar");
     }
   }
 
   const tmpl::program& prog_;
   const tmpl::render_result& rendered_;
   sidecar_variant& v_;
+  std::string& error_;
   bool proxy_ = false;
 };
 
@@ -1008,10 +1005,16 @@ std::string position_mapper::at(int rendered_line, int rendered_column) const {
 
 bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
                      std::string& error) {
+  core::yaml::reader reader;
+  return compile_sidecar(program, rendered, out, error, reader);
+}
+
+bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
+                     std::string& error, core::yaml::reader& reader) {
   out = sidecar_variant{};
   out.holes = rendered.holes;
-  compiler c(program, rendered, out);
-  return c.run(error);
+  compiler c(program, rendered, out, error);
+  return c.run(reader);
 }
 
 std::string_view resolve_ref(const value_ref& r, std::span<const value> holes, std::string& scratch) {
