@@ -8,6 +8,8 @@
 // literal text and holes. emit_fragment()
 // runs per request: it copies the literal text and writes each hole's value,
 // JSON-escaped or typed, so pod data can never change the JSON's structure.
+// The compiler lives in variant_compiler.cpp, emission in fragment.cpp; both
+// are request-path files (a miss compiles on the reactor).
 
 #include <cstdint>
 #include <functional>
