@@ -25,6 +25,9 @@
 #include "patch/annotations.hpp"
 #include "patch/base64.hpp"
 #include "patch/injector.hpp"
+#if __has_include("core/yaml_reader.hpp")
+#include "core/yaml_reader.hpp"
+#endif
 
 namespace {
 std::atomic<std::uint64_t> allocations{0};
@@ -210,7 +213,8 @@ void BM_trace(benchmark::State& state) {
   state.counters["holes"] = static_cast<double>(ts.holes.size());
 }
 
-// Rendering and compiling a variant: what a core pays once per variant.
+// Rendering and compiling a variant: what a core pays once per variant (a
+// cache miss), for the realistic pod.
 void BM_variant_compile(benchmark::State& state) {
   parsed in;
   mp::template_data d;
@@ -221,12 +225,95 @@ void BM_variant_compile(benchmark::State& state) {
   meshinject::tmpl::trace_state ts;
   data().snap->program().trace(mp::template_root(d), ts);
   std::string error;
+  const auto before = allocations.load();
   for (auto _ : state) {
     meshinject::tmpl::render_result rendered;
-    data().snap->program().render(mp::template_root(d), ts.trace, rendered, error);
+    if (!data().snap->program().render(mp::template_root(d), ts.trace, rendered, error)) state.SkipWithError("render failed");
     mp::sidecar_variant v;
-    benchmark::DoNotOptimize(mp::compile_sidecar(data().snap->program(), std::move(rendered), v, error));
+    if (!mp::compile_sidecar(data().snap->program(), std::move(rendered), v, error)) state.SkipWithError("not compiled");
+    benchmark::DoNotOptimize(v.pool.data());
   }
+  report_allocations(state, before);
+}
+
+#if __has_include("core/yaml_reader.hpp")
+// The same with the YAML reader kept between compiles, as a core can keep it.
+void BM_variant_compile_kept_reader(benchmark::State& state) {
+  parsed in;
+  mp::template_data d;
+  d.p = &in.p;
+  d.proxy_config = &data().snap->mesh().proxy_config();
+  d.mesh = &data().snap->mesh().root;
+  d.values = &data().snap->values();
+  meshinject::tmpl::trace_state ts;
+  data().snap->program().trace(mp::template_root(d), ts);
+  std::string error;
+  meshinject::core::yaml::reader reader;
+  const auto before = allocations.load();
+  for (auto _ : state) {
+    meshinject::tmpl::render_result rendered;
+    if (!data().snap->program().render(mp::template_root(d), ts.trace, rendered, error)) state.SkipWithError("render failed");
+    mp::sidecar_variant v;
+    if (!mp::compile_sidecar(data().snap->program(), rendered, v, error, reader)) state.SkipWithError("not compiled");
+    benchmark::DoNotOptimize(v.pool.data());
+  }
+  report_allocations(state, before);
+}
+BENCHMARK(BM_variant_compile_kept_reader);
+
+// Reading the realistic pod's rendered template alone, with a warm reader.
+void BM_yaml_read_rendered(benchmark::State& state) {
+  parsed in;
+  mp::template_data d;
+  d.p = &in.p;
+  d.proxy_config = &data().snap->mesh().proxy_config();
+  d.mesh = &data().snap->mesh().root;
+  d.values = &data().snap->values();
+  meshinject::tmpl::trace_state ts;
+  data().snap->program().trace(mp::template_root(d), ts);
+  std::string error;
+  meshinject::tmpl::render_result rendered;
+  data().snap->program().render(mp::template_root(d), ts.trace, rendered, error);
+  meshinject::core::yaml::reader reader;
+  reader.read(rendered.text);
+  const auto before = allocations.load();
+  for (auto _ : state)
+    if (!reader.read(rendered.text)) state.SkipWithError("not read");
+  report_allocations(state, before);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * rendered.text.size()));
+  state.counters["nodes"] = static_cast<double>(reader.node_count());
+}
+BENCHMARK(BM_yaml_read_rendered);
+#endif
+
+// The whole pipeline when the variant is not cached: an engine that holds one
+// variant (of a third shape) serves two other shapes in turn, so every request
+// renders and compiles its variant on the reactor.
+void BM_pipeline_miss(benchmark::State& state) {
+  json review = json::parse(data().realistic);
+  json held = review, other = review;
+  held["request"]["object"]["metadata"]["annotations"]["sidecar.istio.io/interceptionMode"] = "NONE";
+  held["request"]["object"]["metadata"]["annotations"]["status.sidecar.istio.io/port"] = "0";
+  other["request"]["object"]["metadata"]["annotations"]["status.sidecar.istio.io/port"] = "0";
+  mp::engine engine(data().snap, 1);
+  padded held_body(held.dump()), a(review.dump()), b(other.dump());
+  engine.handle(held_body.buf.data(), held_body.len, held_body.buf.size());
+  for (int i = 0; i < 3; ++i) {
+    engine.handle(a.buf.data(), a.len, a.buf.size());
+    engine.handle(b.buf.data(), b.len, b.buf.size());
+  }
+  const auto before = allocations.load();
+  bool flip = false;
+  for (auto _ : state) {
+    const padded& body = flip ? b : a;
+    flip = !flip;
+    auto r = engine.handle(body.buf.data(), body.len, body.buf.size());
+    if (r.kind != mp::outcome::injected) state.SkipWithError("not injected");
+    if (!r.compiled_variant) state.SkipWithError("the variant was cached");
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  report_allocations(state, before);
+  state.SetLabel(data().conformance ? "istio-1.1 template" : "embedded default config");
 }
 
 void BM_base64(benchmark::State& state) {
@@ -260,6 +347,7 @@ BENCHMARK(BM_decide);
 BENCHMARK(BM_validate_annotations);
 BENCHMARK(BM_trace);
 BENCHMARK(BM_variant_compile);
+BENCHMARK(BM_pipeline_miss);
 BENCHMARK(BM_base64)->Arg(4096)->Arg(65536);
 
 }  // namespace

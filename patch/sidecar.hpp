@@ -2,11 +2,14 @@
 // A sidecar variant: the template's output for one combination of pod-dependent
 // decisions, compiled into ready JSON with holes.
 //
-// compile_sidecar() runs once per variant (per core, on first use): it parses the
-// rendered YAML, types every scalar by the Kubernetes field it lands in, and cuts
-// the JSON of each injected item into literal text and holes. emit_fragment()
+// compile_sidecar() runs once per variant (per core, on first use): it reads the
+// rendered YAML (core/yaml_reader, exception-free), types every scalar by the
+// Kubernetes field it lands in, and cuts the JSON of each injected item into
+// literal text and holes. emit_fragment()
 // runs per request: it copies the literal text and writes each hole's value,
 // JSON-escaped or typed, so pod data can never change the JSON's structure.
+// The compiler lives in variant_compiler.cpp, emission in fragment.cpp; both
+// are request-path files (a miss compiles on the reactor).
 
 #include <cstdint>
 #include <functional>
@@ -18,6 +21,10 @@
 #include "patch/k8s_schema.hpp"
 #include "template/binding.hpp"
 #include "template/program.hpp"
+
+namespace meshinject::core::yaml {
+class reader;
+}
 
 namespace meshinject::patch {
 
@@ -95,9 +102,15 @@ struct position_mapper {
 };
 
 // Returns false with `error` set (with a template position) when the rendered
-// text is not valid YAML or a literal does not fit its field.
+// text is not valid YAML or a literal does not fit its field. Errors are values:
+// nothing here throws (but std::bad_alloc) and no YAML library is involved; the
+// text is read by core/yaml_reader.
 bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
                      std::string& error);
+// The same, reading with a reader the caller keeps (one per core), whose storage
+// then serves every compile.
+bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
+                     std::string& error, core::yaml::reader& reader);
 
 // Writes a fragment. `insert` is called for insert segments. Returns false with
 // `error` set when a hole's value does not fit its field (e.g. a non-integer

@@ -40,6 +40,13 @@ mkdir -p "$corpus/selector_fuzz"
 printf -- '- matchLabels: {app: web}\n  matchExpressions:\n  - {key: tier, operator: In, values: [a, b]}\n' > "$corpus/selector_fuzz/seed-1"
 printf -- '- matchExpressions:\n  - {key: openshift.io/build.name, operator: Exists}\n- {}\n' > "$corpus/selector_fuzz/seed-2"
 seed kube_inject_fuzz "$conformance"/istio-1.2/inject/*.yaml
+# One document a seed (the YAML reader refuses a stream of several).
+mkdir -p "$corpus/yaml_reader_fuzz"
+for f in "$conformance"/istio-1.2/inject/*.injected "$conformance"/istio-1.28/inject/*.injected; do
+  [[ -f "$f" ]] || continue
+  awk -v out="$corpus/yaml_reader_fuzz/seed-$(basename "$f")" \
+    'BEGIN { n = 0 } /^---[ \t]*$/ { n++; next } { print > (out "." n) }' "$f"
+done
 
 # Targets run side by side, one per CPU: each is a single process, and on a 2-core
 # CI machine this halves the wall time without shortening any target's run.

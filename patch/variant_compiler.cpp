@@ -1,0 +1,691 @@
+#include "patch/sidecar.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "core/yaml_reader.hpp"
+#include "core/yaml_scalar.hpp"
+#include "patch/json_text.hpp"
+
+namespace meshinject::patch {
+namespace {
+
+using k8s::field_type;
+using k8s::type_node;
+using tmpl::value;
+using vkind = tmpl::kind;
+using ynode = core::yaml::node;
+
+struct piece {
+  bool is_hole;
+  std::string_view text;
+  std::uint32_t hole;
+};
+
+// Splits a scalar into literal text and hole placeholders.
+std::vector<piece> split_holes(std::string_view s, std::size_t hole_count) {
+  std::vector<piece> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t open = s.find(tmpl::hole_open, pos);
+    if (open == std::string_view::npos) break;
+    const std::size_t digits = open + tmpl::hole_open.size();
+    const std::size_t close = s.find(tmpl::hole_close, digits);
+    if (close == std::string_view::npos) break;
+    std::uint32_t n = 0;
+    bool ok = close > digits;
+    for (std::size_t k = digits; k < close && ok; ++k) {
+      if (s[k] < '0' || s[k] > '9') ok = false;
+      else n = n * 10 + static_cast<std::uint32_t>(s[k] - '0');
+    }
+    if (!ok || n >= hole_count) {
+      pos = digits;
+      continue;
+    }
+    if (open > pos) out.push_back({false, s.substr(pos, open - pos), 0});
+    out.push_back({true, {}, n});
+    pos = close + tmpl::hole_close.size();
+  }
+  if (pos < s.size()) out.push_back({false, s.substr(pos), 0});
+  return out;
+}
+
+// yaml-cpp's reading, which the compiler was written against and keeps: an
+// empty node is null whatever its tag, and a scalar is typed by YAML's rules
+// unless it is quoted or a block scalar without an explicit tag, or tagged `!`.
+bool is_null(const ynode& n) { return !n || n.is_null() || n.is_empty(); }
+bool is_scalar(const ynode& n) { return n.is_scalar() && !is_null(n); }
+bool is_plain(const ynode& n) {
+  return n.tag().empty() ? n.style() == core::yaml::scalar_style::plain : n.tag() != "!";
+}
+std::string_view key_text(const ynode& key) { return is_null(key) ? std::string_view() : key.text(); }
+
+class builder {
+ public:
+  builder(sidecar_variant& v, fragment& f) : v_(v), f_(f) {}
+
+  void text(std::string_view s) {
+    if (s.empty()) return;
+    if (!f_.segments.empty() && f_.segments.back().k == segment::kind::text &&
+        f_.segments.back().offset + f_.segments.back().length == v_.pool.size()) {
+      f_.segments.back().length += static_cast<std::uint32_t>(s.size());
+    } else {
+      segment seg;
+      seg.k = segment::kind::text;
+      seg.offset = static_cast<std::uint32_t>(v_.pool.size());
+      seg.length = static_cast<std::uint32_t>(s.size());
+      f_.segments.push_back(seg);
+    }
+    v_.pool += s;
+  }
+  void escaped(std::string_view s) {
+    std::string tmp;
+    append_json_escaped(tmp, s);
+    text(tmp);
+  }
+  void push(segment s) { f_.segments.push_back(std::move(s)); }
+  fragment& frag() { return f_; }
+
+ private:
+  sidecar_variant& v_;
+  fragment& f_;
+};
+
+// Every step returns false with error_ set (position first) when the rendered
+// template cannot become the sidecar.
+class compiler {
+ public:
+  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error)
+      : prog_(prog), rendered_(r), v_(v), error_(error) {}
+
+  bool run(core::yaml::reader& reader) {
+    if (!reader.read(rendered_.text)) {
+      const core::yaml::read_error& e = reader.error();
+      error_ = where(e.at) + ": the rendered template is not valid YAML: " + std::string(e.message);
+      return false;
+    }
+    const ynode root = reader.root();
+    if (is_null(root)) return true;
+    if (!root.is_mapping()) return fail(root, "the rendered template must be a mapping of sidecar fields");
+    for (const auto kv : root.entries()) {
+      const std::string key(key_text(kv.key));
+      const ynode value = kv.value;
+      const k8s::field_desc* f = k8s::sidecar_spec().find(key);
+      if (!f) {
+        warn(kv.key, "top-level key '" + key + "' is not part of the sidecar spec; it is ignored");
+        continue;
+      }
+      const std::string_view name = f->name;
+      if (name == "rewriteAppHTTPProbe") {
+        v_.rewrite_probe = ref_of(value, k8s::field_type::boolean);
+      } else if (name == "dnsConfig") {
+        if (is_null(value)) continue;
+        v_.has_dns_config = true;
+        builder b(v_, v_.dns_config);
+        if (!write(value, *f->type, b, "dnsConfig")) return false;
+      } else {
+        if (is_null(value)) continue;
+        if (!value.is_sequence()) return fail(value, std::string(name) + " must be a list");
+        auto& items = name == "initContainers" ? v_.init_containers
+                      : name == "containers"   ? v_.containers
+                      : name == "volumes"      ? v_.volumes
+                                               : v_.image_pull_secrets;
+        for (const ynode item : value.items()) {
+          sidecar_item out;
+          const bool proxy = name == "containers" && is_named(item, "istio-proxy");
+          if (proxy) {
+            v_.proxy = static_cast<int>(items.size());
+            scan_proxy(item);
+          }
+          out.name = name_of(item);
+          builder b(v_, out.json);
+          proxy_ = proxy;
+          if (!write(item, *f->type->elem, b, std::string(name) + "[" + std::to_string(items.size()) + "]"))
+            return false;
+          proxy_ = false;
+          items.push_back(std::move(out));
+        }
+      }
+    }
+    return true;
+  }
+
+ private:
+  bool fail(const ynode& n, const std::string& msg) {
+    error_ = where(n.pos()) + ": " + msg;
+    return false;
+  }
+
+  std::string where(core::yaml::position p) const {
+    position_mapper pm{&prog_, &rendered_};
+    return pm.at(static_cast<int>(p.line) - 1, static_cast<int>(p.column) - 1);
+  }
+
+  void warn(const ynode& n, const std::string& msg) { v_.warnings.push_back(where(n.pos()) + ": " + msg); }
+
+  static bool is_named(const ynode& item, std::string_view name) {
+    if (!item.is_mapping()) return false;
+    const ynode n = item.find("name");
+    return is_scalar(n) && n.text() == name;
+  }
+
+  value_ref ref_of(const ynode& n, field_type as) {
+    value_ref r;
+    if (is_null(n)) return r;
+    if (!n.is_scalar()) {
+      r.k = value_ref::kind::complex;
+      return r;
+    }
+    const auto parts = split_holes(n.text(), rendered_.holes.size());
+    if (parts.size() == 1 && parts[0].is_hole && !rendered_.holes[parts[0].hole].structured) {
+      r.k = value_ref::kind::hole;
+      r.hole = parts[0].hole;
+      return r;
+    }
+    for (const auto& p : parts)
+      if (p.is_hole) {
+        r.k = value_ref::kind::complex;
+        return r;
+      }
+    const auto lit = literal_string(n, as);
+    if (!lit) return r;
+    r.k = value_ref::kind::literal;
+    r.literal = *lit;
+    return r;
+  }
+
+  value_ref name_of(const ynode& item) {
+    value_ref r;
+    if (!item.is_mapping()) return r;
+    for (const auto kv : item.entries()) {
+      const auto key = split_holes(key_text(kv.key), rendered_.holes.size());
+      if (key_text(kv.key) == "name") return ref_of(kv.value, field_type::string);
+      if (key.size() == 1 && key[0].is_hole && rendered_.holes[key[0].hole].structured) {
+        r.k = value_ref::kind::splice_name;
+        r.hole = key[0].hole;
+      }
+    }
+    return r;
+  }
+
+  void scan_proxy(const ynode& item) {
+    const ynode args = item.find("args");
+    if (args.is_sequence()) {
+      std::vector<value_ref> refs;
+      for (const ynode a : args.items()) refs.push_back(ref_of(a, field_type::string));
+      auto flag = [&](std::string_view name, value_ref& out, bool& present) {
+        for (std::size_t k = 0; k < refs.size(); ++k) {
+          if (refs[k].k != value_ref::kind::literal) continue;
+          std::string_view a = refs[k].literal;
+          while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
+          while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+          std::size_t dashes = 0;
+          while (dashes < a.size() && dashes < 3 && a[dashes] == '-') ++dashes;
+          if (dashes < 1 || dashes > 2) continue;
+          a.remove_prefix(dashes);
+          if (a.substr(0, name.size()) != name) continue;
+          a.remove_prefix(name.size());
+          if (a.empty()) {
+            present = true;
+            if (k + 1 < refs.size()) out = refs[k + 1];
+            return;
+          }
+          if (a[0] == '=' && a.size() > 1 && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            present = true;
+            out.k = value_ref::kind::literal;
+            out.literal = std::string(a.substr(1));
+            return;
+          }
+        }
+      };
+      flag("statusPort", v_.status_port, v_.status_port_flag);
+      flag("concurrency", v_.concurrency, v_.concurrency_flag);
+    }
+    const ynode resources = item.find("resources");
+    if (resources.is_mapping()) {
+      for (const char* section : {"limits", "requests"}) {
+        const ynode s = resources.find(section);
+        if (s.is_mapping() && s.find("cpu")) {
+          v_.cpu = ref_of(s.find("cpu"), field_type::quantity);
+          if (v_.cpu.k != value_ref::kind::none) return;
+        }
+      }
+    }
+  }
+
+  // A literal scalar as Istio's decoder would place it in a string field.
+  std::optional<std::string> literal_string(const ynode& n, field_type) const {
+    const std::string s(n.text());
+    if (!is_plain(n)) return s;
+    const core::yaml_scalar r = core::resolve_plain_scalar(s);
+    switch (r.k) {
+      case core::yaml_scalar::kind::null: return std::nullopt;
+      case core::yaml_scalar::kind::boolean: return std::string(r.b ? "true" : "false");
+      case core::yaml_scalar::kind::integer: return std::to_string(r.i);
+      case core::yaml_scalar::kind::floating: return core::format_go_float(r.f, 32);
+      case core::yaml_scalar::kind::string: return s;
+    }
+    return s;
+  }
+
+  bool is_null_literal(const ynode& n) const {
+    if (is_null(n)) return true;
+    if (!n.is_scalar() || !is_plain(n)) return false;
+    if (n.text().find(tmpl::hole_open) != std::string_view::npos) return false;
+    return core::resolve_plain_scalar(n.text()).k == core::yaml_scalar::kind::null;
+  }
+
+  // A whole-value `toYaml` placeholder: spliced as the value of this field.
+  bool splice_of(const ynode& n, std::uint32_t& hole) const {
+    if (!is_scalar(n)) return false;
+    const auto parts = split_holes(n.text(), rendered_.holes.size());
+    if (parts.size() != 1 || !parts[0].is_hole || !rendered_.holes[parts[0].hole].structured) return false;
+    hole = parts[0].hole;
+    return true;
+  }
+
+  bool write(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+    std::uint32_t hole = 0;
+    switch (t.t) {
+      case field_type::object:
+      case field_type::map:
+        if (n.is_mapping()) return write_object(n, t, b, path);
+        if (splice_of(n, hole)) return splice_value(hole, t, b);
+        return fail(n, path + (t.t == field_type::object ? ": expected a mapping (" + std::string(t.name) + ")"
+                                                         : std::string(": expected a mapping")));
+      case field_type::list:
+        if (n.is_sequence()) return write_list(n, t, b, path);
+        if (splice_of(n, hole)) return splice_value(hole, t, b);
+        return fail(n, path + ": expected a list");
+      case field_type::any:
+        return write_any(n, b, path);
+      default:
+        return write_scalar(n, t, b, path);
+    }
+  }
+
+  bool splice_value(std::uint32_t hole, const type_node& t, builder& b) {
+    segment s;
+    s.k = segment::kind::hole_value;
+    s.hole = hole;
+    s.schema = &t;
+    b.push(s);
+    return true;
+  }
+
+  struct member {
+    std::string key;  // canonical name (object) or literal key (map)
+    ynode key_node;
+    ynode value;
+    const type_node* type;
+    int splice = -1;    // hole index of a `toYaml` placeholder entry
+    int key_hole = -1;  // a key that is a string hole
+  };
+
+  // The entries of a mapping as the fields they set: unknown ones dropped with a
+  // warning, nulls left out, a repeated key replacing the earlier one (go-yaml).
+  bool collect_members(const ynode& n, const type_node& t, const std::string& path, std::vector<member>& members) {
+    for (const auto kv : n.entries()) {
+      const std::string raw_key(key_text(kv.key));
+      const auto key_parts = split_holes(raw_key, rendered_.holes.size());
+      if (key_parts.size() == 1 && key_parts[0].is_hole) {
+        if (rendered_.holes[key_parts[0].hole].structured) {
+          members.push_back({"", kv.key, kv.value, &t, static_cast<int>(key_parts[0].hole), -1});
+          continue;
+        }
+        if (t.t == field_type::object)
+          return fail(kv.key, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
+        members.push_back({"", kv.key, kv.value, t.elem, -1, static_cast<int>(key_parts[0].hole)});
+        continue;
+      }
+      for (const auto& p : key_parts)
+        if (p.is_hole) return fail(kv.key, path + ": a mapping key mixes text and a pod-dependent value");
+      if (is_null_literal(kv.value)) continue;  // `key:` with no value: Go leaves the field unset
+      const type_node* ft = t.elem;
+      std::string key = raw_key;
+      if (t.t == field_type::object) {
+        const k8s::field_desc* f = t.find(raw_key);
+        if (!f) {
+          if (raw_key == "restartPolicy" && t.name == "Container")
+            warn(kv.key, path + ".restartPolicy is dropped: Istio's decoder ignored it, and on Kubernetes 1.28+ "
+                                "it would make the container a restartable sidecar");
+          else
+            warn(kv.key, path + "." + raw_key + " is not a field of " + std::string(t.name) + "; it is dropped");
+          continue;
+        }
+        ft = f->type;
+        key = std::string(f->name);
+      }
+      auto dup = std::find_if(members.begin(), members.end(),
+                              [&](const member& m) { return m.splice < 0 && m.key_hole < 0 && m.key == key; });
+      if (dup != members.end()) members.erase(dup);
+      members.push_back({key, kv.key, kv.value, ft, -1, -1});
+    }
+    return true;
+  }
+
+  bool write_object(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+    std::vector<member> members;
+    if (!collect_members(n, t, path, members)) return false;
+    b.text("{");
+    bool first = true;
+    bool have_env = false, have_mounts = false, have_args = false;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const member& m = members[i];
+      if (m.splice >= 0) {
+        segment s;
+        s.k = segment::kind::hole_members;
+        s.hole = static_cast<std::uint32_t>(m.splice);
+        s.schema = &t;
+        s.preceded = !first;
+        s.followed = false;
+        for (std::size_t j = i + 1; j < members.size(); ++j)
+          if (members[j].splice < 0) s.followed = true;
+        s.key_set = static_cast<std::uint32_t>(b.frag().key_sets.size());
+        auto& keys = b.frag().key_sets.emplace_back();
+        for (const member& other : members)
+          if (other.splice < 0 && other.key_hole < 0) keys.push_back(other.key);
+        b.push(s);
+        // `first` stays as it is: the literal commas count static members only,
+        // and the splice adds the commas it needs when it writes (emit_fragment).
+        continue;
+      }
+      if (!first) b.text(",");
+      first = false;
+      if (m.key_hole >= 0) {
+        b.text("\"");
+        segment s;
+        s.k = segment::kind::hole_string;
+        s.hole = static_cast<std::uint32_t>(m.key_hole);
+        b.push(s);
+        b.text("\":");
+      } else {
+        b.text("\"");
+        b.escaped(m.key);
+        b.text("\":");
+      }
+      const std::string child = path + "." + m.key;
+      if (proxy_ && t.name == "Container" && (m.key == "env" || m.key == "volumeMounts" || m.key == "args")) {
+        const insert_point items = m.key == "env" ? insert_point::env_items
+                                   : m.key == "volumeMounts" ? insert_point::mounts_items
+                                                             : insert_point::args_items;
+        (m.key == "env" ? have_env : m.key == "volumeMounts" ? have_mounts : have_args) = true;
+        if (!m.value.is_sequence()) return fail(m.value, child + ": expected a list");
+        if (!write_list(m.value, *m.type, b, child, items)) return false;
+        continue;
+      }
+      if (!write(m.value, *m.type, b, child)) return false;
+    }
+    if (proxy_ && t.name == "Container") {
+      // Without the list, the per-request additions create it.
+      auto add = [&](bool have, insert_point p) {
+        if (have) return;
+        segment s;
+        s.k = segment::kind::insert;
+        s.point = p;
+        s.preceded = !first || has_splice(b);
+        b.push(s);
+      };
+      add(have_env, insert_point::env_member);
+      add(have_mounts, insert_point::mounts_member);
+      add(have_args, insert_point::args_member);
+    }
+    b.text("}");
+    return true;
+  }
+
+  static bool has_splice(builder& b) {
+    for (const auto& s : b.frag().segments)
+      if (s.k == segment::kind::hole_members) return true;
+    return false;
+  }
+
+  bool write_list(const ynode& n, const type_node& t, builder& b, const std::string& path,
+                  std::optional<insert_point> insert = std::nullopt) {
+    b.text("[");
+    std::size_t k = 0;
+    for (const ynode item : n.items()) {
+      if (k) b.text(",");
+      if (is_null_literal(item)) {
+        // Go decodes null into a list element as the element type's zero value.
+        switch (t.elem->t) {
+          case field_type::object: b.text("{}"); break;
+          case field_type::string:
+          case field_type::quantity: b.text("\"\""); break;
+          case field_type::integer:
+          case field_type::int_or_string: b.text("0"); break;
+          case field_type::boolean: b.text("false"); break;
+          default: b.text("null"); break;
+        }
+      } else if (!write(item, *t.elem, b, path + "[" + std::to_string(k) + "]")) {
+        return false;
+      }
+      ++k;
+    }
+    if (insert) {
+      segment s;
+      s.k = segment::kind::insert;
+      s.point = *insert;
+      s.preceded = k > 0;
+      b.push(s);
+    }
+    b.text("]");
+    return true;
+  }
+
+  bool write_any(const ynode& n, builder& b, const std::string& path) {
+    if (n.is_mapping()) {
+      b.text("{");
+      bool first = true;
+      for (const auto kv : n.entries()) {
+        if (!first) b.text(",");
+        first = false;
+        b.text("\"");
+        b.escaped(key_text(kv.key));
+        b.text("\":");
+        if (!write_any(kv.value, b, path + "." + std::string(key_text(kv.key)))) return false;
+      }
+      b.text("}");
+      return true;
+    }
+    if (n.is_sequence()) {
+      b.text("[");
+      bool first = true;
+      for (const ynode item : n.items()) {
+        if (!first) b.text(",");
+        first = false;
+        if (!write_any(item, b, path)) return false;
+      }
+      b.text("]");
+      return true;
+    }
+    if (is_null(n)) {
+      b.text("null");
+      return true;
+    }
+    return write_scalar(n, k8s::string_type(), b, path, true);
+  }
+
+  // A scalar with pod values in it: holes typed by the field, or spliced.
+  bool write_holes(const ynode& n, const std::vector<piece>& parts, const type_node& t, field_type ft, bool any,
+                   builder& b, const std::string& path) {
+    if (parts.size() == 1) {
+      const std::uint32_t h = parts[0].hole;
+      if (rendered_.holes[h].structured) {
+        splice_value(h, any ? k8s::string_type() : t, b);
+        if (any) b.frag().segments.back().scalar_type = field_type::any;
+        return true;
+      }
+      if (!is_plain(n)) {
+        if (ft == field_type::integer || ft == field_type::boolean)
+          return fail(n, path + ": expected " + std::string(ft == field_type::integer ? "an integer" : "true or false") +
+                             ", but the template quotes a pod-dependent value");
+        b.text("\"");
+        segment seg;
+        seg.k = segment::kind::hole_string;
+        seg.hole = h;
+        b.push(seg);
+        b.text("\"");
+        return true;
+      }
+      segment seg;
+      seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
+      seg.scalar_type = ft;
+      seg.hole = h;
+      if (seg.k == segment::kind::hole_string) b.text("\"");
+      b.push(seg);
+      if (seg.k == segment::kind::hole_string) b.text("\"");
+      return true;
+    }
+    if (ft == field_type::integer || ft == field_type::boolean)
+      return fail(n, path + ": a pod-dependent value mixed with text cannot be " +
+                         std::string(ft == field_type::integer ? "an integer" : "a boolean"));
+    b.text("\"");
+    for (const auto& p : parts) {
+      if (p.is_hole) {
+        if (rendered_.holes[p.hole].structured)
+          return fail(n, path + ": the YAML of pod data cannot be part of a larger string");
+        segment seg;
+        seg.k = segment::kind::hole_string;
+        seg.hole = p.hole;
+        b.push(seg);
+      } else {
+        b.escaped(p.text);
+      }
+    }
+    b.text("\"");
+    return true;
+  }
+
+  bool write_scalar(const ynode& n, const type_node& t, builder& b, const std::string& path, bool any = false) {
+    if (!is_scalar(n))
+      return fail(n, path + ": expected a " + std::string(t.name) + ", got a " + (n.is_mapping() ? "mapping" : "list"));
+    const std::string s(n.text());
+    const auto parts = split_holes(s, rendered_.holes.size());
+    const field_type ft = any ? field_type::any : t.t;
+    for (const auto& p : parts)
+      if (p.is_hole) return write_holes(n, parts, t, ft, any, b, path);
+    return write_literal(n, s, ft, b, path);
+  }
+
+  // A literal: typed the way Istio's decoder typed it.
+  bool write_literal(const ynode& n, const std::string& s, field_type ft, builder& b, const std::string& path) {
+    const bool plain = is_plain(n);
+    const core::yaml_scalar r = plain ? core::resolve_plain_scalar(s) : core::yaml_scalar{};
+    auto as_string = [&]() -> std::string {
+      if (!plain) return s;
+      switch (r.k) {
+        case core::yaml_scalar::kind::boolean: return r.b ? "true" : "false";
+        case core::yaml_scalar::kind::integer: return std::to_string(r.i);
+        case core::yaml_scalar::kind::floating: return core::format_go_float(r.f, 32);
+        default: return s;
+      }
+    };
+    switch (ft) {
+      case field_type::string:
+        b.text("\"");
+        b.escaped(as_string());
+        b.text("\"");
+        return true;
+      case field_type::quantity:
+        if (plain && r.k == core::yaml_scalar::kind::boolean)
+          return fail(n, path + ": expected a quantity such as 100m or 1Gi, got '" + s + "'");
+        if (!k8s::is_quantity(s))
+          return fail(n, path + ": '" + s + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
+        b.text("\"");
+        b.escaped(s);
+        b.text("\"");
+        return true;
+      case field_type::integer:
+        if (plain && r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+          return true;
+        }
+        if (plain && r.k == core::yaml_scalar::kind::floating && std::trunc(r.f) == r.f && std::fabs(r.f) < 9e15) {
+          b.text(std::to_string(static_cast<std::int64_t>(r.f)));
+          return true;
+        }
+        return fail(n, path + ": expected an integer, got '" + s + "'");
+      case field_type::boolean:
+        if (plain && r.k == core::yaml_scalar::kind::boolean) {
+          b.text(r.b ? "true" : "false");
+          return true;
+        }
+        return fail(n, path + ": expected true or false, got '" + s + "'");
+      case field_type::int_or_string:
+        if (plain && r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+          return true;
+        }
+        if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::floating))
+          return fail(n, path + ": expected an integer or a string, got '" + s + "'");
+        b.text("\"");
+        b.escaped(s);
+        b.text("\"");
+        return true;
+      case field_type::any:
+        if (!plain || r.k == core::yaml_scalar::kind::string) {
+          b.text("\"");
+          b.escaped(s);
+          b.text("\"");
+        } else if (r.k == core::yaml_scalar::kind::null) {
+          b.text("null");
+        } else if (r.k == core::yaml_scalar::kind::boolean) {
+          b.text(r.b ? "true" : "false");
+        } else if (r.k == core::yaml_scalar::kind::integer) {
+          b.text(std::to_string(r.i));
+        } else {
+          if (!std::isfinite(r.f)) return fail(n, path + ": " + s + " cannot be represented in JSON");
+          b.text(core::format_go_float(r.f));
+        }
+        return true;
+      default:
+        return fail(n, path + ": unexpected scalar");
+    }
+  }
+
+  const tmpl::program& prog_;
+  const tmpl::render_result& rendered_;
+  sidecar_variant& v_;
+  std::string& error_;
+  bool proxy_ = false;
+};
+
+}  // namespace
+
+std::string position_mapper::at(int rendered_line, int rendered_column) const {
+  if (!program || !rendered || rendered_line < 0) return "template";
+  // Rendered (line, column) -> offset -> the chunk of template text it came from.
+  std::size_t offset = 0;
+  for (int l = 0; l < rendered_line && offset < rendered->text.size(); ++l) {
+    const std::size_t nl = rendered->text.find('\n', offset);
+    if (nl == std::string::npos) break;
+    offset = nl + 1;
+  }
+  offset += static_cast<std::size_t>(std::max(0, rendered_column));
+  std::uint32_t tpos = 0;
+  for (const auto& [text_off, template_off] : rendered->source_map) {
+    if (text_off > offset) break;
+    tpos = template_off + static_cast<std::uint32_t>(offset - text_off);
+  }
+  tpos = std::min<std::uint32_t>(tpos, static_cast<std::uint32_t>(program->text().size()));
+  const auto [line, col] = program->line_column(tpos);
+  return "template:" + std::to_string(line) + ":" + std::to_string(col);
+}
+
+bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
+                     std::string& error) {
+  core::yaml::reader reader;
+  return compile_sidecar(program, rendered, out, error, reader);
+}
+
+bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
+                     std::string& error, core::yaml::reader& reader) {
+  out = sidecar_variant{};
+  out.holes = rendered.holes;
+  compiler c(program, rendered, out, error);
+  return c.run(reader);
+}
+
+}  // namespace meshinject::patch
