@@ -47,6 +47,15 @@ for f in "$conformance"/istio-1.2/inject/*.injected "$conformance"/istio-1.28/in
   awk -v out="$corpus/yaml_reader_fuzz/seed-$(basename "$f")" \
     'BEGIN { n = 0 } /^---[ \t]*$/ { n++; next } { print > (out "." n) }' "$f"
 done
+# json_diff_fuzz reads two JSON documents split at a NUL byte: a pod and what
+# injection makes of it, and pairs of the sample reviews.
+mkdir -p "$corpus/json_diff_fuzz"
+printf '{"spec":{"containers":[{"name":"app","env":[{"name":"A","value":"1"}]}]}}\0{"metadata":{"annotations":{"sidecar.istio.io/status":"{}"}},"spec":{"initContainers":[{"name":"istio-init","args":["-u","1337"]}],"containers":[{"name":"istio-proxy","image":"auto"},{"name":"app","env":[{"name":"B"},{"name":"A","value":"2"}]}],"volumes":[{"name":"v","$retainKeys":["name"]}]}}' \
+  >"$corpus/json_diff_fuzz/seed-pod"
+reviews=(load/reviews/*.json)
+for ((i = 0; i + 1 < ${#reviews[@]}; i++)); do
+  { cat "${reviews[i]}"; printf '\0'; cat "${reviews[i + 1]}"; } >"$corpus/json_diff_fuzz/seed-review-$i"
+done
 
 # Targets run side by side, one per CPU: each is a single process, and on a 2-core
 # CI machine this halves the wall time without shortening any target's run.
