@@ -16,14 +16,16 @@
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> heap_calls{0};
+}  // namespace
+
+// Sanitizers bring their own allocator: no replacement there (the test skips).
+#if !defined(MESHINJECT_SANITIZED)
+namespace {
 void* counted_malloc(std::size_t n) noexcept {
   if (counting.load(std::memory_order_relaxed)) heap_calls.fetch_add(1, std::memory_order_relaxed);
   return std::malloc(n == 0 ? 1 : n);
 }
 }  // namespace
-
-// Sanitizers bring their own allocator: no replacement there (the test skips).
-#if !defined(MESHINJECT_SANITIZED)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
