@@ -1,4 +1,4 @@
-// meshinject serve: the webhook. Flags to http::server_options, then the server.
+// meshinject serve: the webhook. Flags to control::server_options, then the server.
 #include <charconv>
 #include <optional>
 #include <ostream>
@@ -8,7 +8,7 @@
 #include "cmd/flags.hpp"
 #include "core/logging.hpp"
 #include "core/mesh_config.hpp"
-#include "http/server.hpp"
+#include "control/server.hpp"
 
 namespace meshinject::cmd {
 namespace {
@@ -69,7 +69,7 @@ std::optional<std::size_t> parse_count(std::string_view text, std::size_t max) {
 }  // namespace
 
 int serve(args a, io streams) {
-  http::server_options o;
+  control::server_options o;
   std::string threads, log_level = "info", log_format = "json";
   std::string max_body = "6Mi", header_timeout = "10s", idle_timeout = "120s", max_connections = "10000";
   std::string max_age = "0", drain = "10", grace = "5s";
@@ -148,10 +148,10 @@ int serve(args a, io streams) {
   core::global_logger().set_level(*level);
   core::global_logger().set_format(*format);
 
-  http::server server(std::move(o));
+  control::server server(std::move(o));
   try {
     server.start();
-  } catch (const http::startup_error& e) {
+  } catch (const control::startup_error& e) {
     streams.err << "meshinject serve: " << e.what() << '\n';
     return e.exit_code();
   }

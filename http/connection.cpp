@@ -1,5 +1,6 @@
 // Connections: the per-core webhook reactors (TLS) and the admin listener (plain
-// HTTP). The only translation unit that includes Beast.
+// HTTP). The only translation unit that includes Beast. What a request means is
+// decided by the reactor's request_handler (http/handler.hpp), never here.
 //
 // I/O model. Sockets are non-blocking. A connection tries the operation first
 // (SSL_read / SSL_write / recv / send straight on the socket) and only when the
@@ -12,13 +13,14 @@
 // Requests. Beast's basic_parser reads the request line and header fields (the
 // derived parser keeps only what routing needs, as offsets into the connection's
 // buffer, so nothing allocates); a Content-Length body is read by the connection
-// itself into the same buffer, right after the header, with SIMDJSON_PADDING spare
-// bytes, and handed to the engine in place. Chunked bodies (which the apiserver
+// itself into the same buffer, right after the header, with body_padding spare
+// bytes, and handed to the handler in place. Chunked bodies (which the apiserver
 // does not send) go through the parser into a separate buffer.
 //
 // Deadlines are not timers per connection: each connection stores a deadline and
 // a periodic sweep per listener closes the ones that passed, so a request costs no
-// timer syscalls.
+// timer syscalls. Deadlines and ages are read from the listener's http::clock, so
+// tests step time instead of waiting for it.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -48,8 +50,8 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "core/decision.hpp"
 #include "core/logging.hpp"
+#include "http/handler.hpp"
 #include "http/reactor.hpp"
 #include "http/routes.hpp"
 
@@ -60,13 +62,13 @@ namespace {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
+using steady = http::clock;
 using error_code = boost::system::error_code;
 using core::log_level;
 using core::request_error_kind;
 using bsv = boost::beast::string_view;
 
-constexpr std::size_t padding = simdjson::SIMDJSON_PADDING;
+constexpr std::size_t padding = body_padding;
 // A connection's read buffer starts at this size (enough for a typical review)
 // and goes back to it after a request that needed more than kept_buffer_bytes.
 constexpr std::size_t initial_buffer_bytes = 16 * 1024;
@@ -158,8 +160,9 @@ class head_parser final : public bhttp::basic_parser<true> {
 class listener {
  public:
   listener(asio::io_context& io, const limits& lim, std::size_t max_connections, core::core_metrics& metrics,
-           int index, bool tls)
-      : lim_(lim),
+           int index, bool tls, const http::clock& time)
+      : time_(time),
+        lim_(lim),
         max_connections_(max_connections),
         metrics_(metrics),
         index_(index),
@@ -170,14 +173,14 @@ class listener {
     const auto shortest = std::min(lim.header_timeout, lim.idle_timeout);
     sweep_period_ = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     prng_ ^= static_cast<std::uint64_t>(index + 1) * 0x9e3779b97f4a7c15ULL ^
-             static_cast<std::uint64_t>(steady::now().time_since_epoch().count());
+             static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   virtual ~listener() = default;
 
   // Answers one complete request: must call s.respond() once.
   virtual void handle(session& s) = 0;
   // A request answered by the connection itself (413, 431, 400 before routing).
-  virtual void on_rejected(session&, unsigned /*status*/) {}
+  virtual void on_rejected(session&, unsigned /*status*/) noexcept {}
   // The context for a new TLS connection (null for plain HTTP).
   virtual SSL_CTX* tls_context_for_new_connection() { return nullptr; }
 
@@ -189,6 +192,7 @@ class listener {
   }
   void stop_accepting();   // and close connections waiting for a request
   void close_everything();  // the listener and every connection
+  void sweep();              // closes the connections whose deadline has passed
 
   void link(session* s) noexcept;
   void unlink(session* s) noexcept;
@@ -196,6 +200,7 @@ class listener {
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
   int index() const noexcept { return index_; }
+  steady::time_point now() const noexcept { return time_.now(); }
   bool draining() const noexcept { return draining_; }
   void set_draining() noexcept { draining_ = true; }
   std::size_t connection_count() const noexcept { return count_; }
@@ -204,9 +209,9 @@ class listener {
   void accept();
   void on_accepted(tcp::socket socket);
   void schedule_sweep();
-  void sweep();
   steady::time_point age_deadline(steady::time_point now) noexcept;
 
+  const http::clock& time_;
   limits lim_;
   std::size_t max_connections_;
   core::core_metrics& metrics_;
@@ -235,7 +240,7 @@ struct io_result {
 
 // One connection. Owned by its listener's list; deletes itself (destroy()) from
 // the handler of its only pending wait, or synchronously when none is pending.
-class session {
+class session final : public responder {
  public:
   session(listener& owner, tcp::socket socket, SSL* ssl, steady::time_point now, steady::time_point age_deadline,
           bool lean)
@@ -295,21 +300,33 @@ class session {
   }
 
   // ---- for handlers, during listener::handle()
-  bhttp::verb method() const noexcept { return parser_->method; }
-  std::string_view method_text() const noexcept { return view(parser_->method_text); }
-  std::string_view target() const noexcept { return view(parser_->target); }
-  bool header_parsed() const noexcept { return header_parsed_; }
-  bool json() const noexcept { return parser_->json; }
-  const char* body() const noexcept { return body_; }
-  std::size_t body_size() const noexcept { return body_len_; }
-  std::size_t body_capacity() const noexcept { return body_cap_; }
-  steady::time_point started() const noexcept { return started_; }
+  // The request as handlers see it: views into this connection's buffers.
+  request current_request() const noexcept {
+    request rq;
+    rq.header_parsed = header_parsed_;
+    rq.started = started_;
+    if (header_parsed_) {
+      rq.method = method_of(parser_->method);
+      rq.method_text = view(parser_->method_text);
+      rq.target = view(parser_->target);
+      const target_parts parts = split_target(rq.target);
+      rq.path = parts.path;
+      rq.query = parts.query;
+      rq.json = parser_->json;
+    }
+    if (phase_ == phase::respond && body_ != nullptr) {
+      rq.body = body_;
+      rq.body_size = body_len_;
+      rq.body_capacity = body_cap_;
+    }
+    return rq;
+  }
 
   // Queues the response: head and body in one buffer. Returns when it was queued.
   steady::time_point respond(unsigned status, std::string_view content_type, std::string_view body,
-                             std::string_view extra = {}) {
+                             std::string_view extra = {}) noexcept override {
     responded_ = true;
-    responded_at_ = steady::now();
+    responded_at_ = owner_.now();
     close_after_ = !keep_alive_ || owner_.draining() || responded_at_ >= age_deadline_;
     out_.clear();
     wpos_ = 0;
@@ -325,6 +342,16 @@ class session {
 
  private:
   std::string_view view(head_parser::span s) const noexcept { return {buf_.get() + s.offset, s.length}; }
+
+  static http::method method_of(bhttp::verb v) noexcept {
+    switch (v) {
+      case bhttp::verb::get: return http::method::get;
+      case bhttp::verb::head: return http::method::head;
+      case bhttp::verb::post: return http::method::post;
+      case bhttp::verb::put: return http::method::put;
+      default: return http::method::other;
+    }
+  }
 
   const char* phase_name() const noexcept {
     switch (phase_) {
@@ -402,7 +429,7 @@ class session {
     const int r = SSL_do_handshake(ssl_);
     if (r == 1) {
       owner_.metrics().tls_handshakes.inc();
-      return begin_request(steady::now(), true);
+      return begin_request(owner_.now(), true);
     }
     const int e = SSL_get_error(ssl_, r);
     if (e == SSL_ERROR_WANT_READ) return wait(false, &session::do_handshake);
@@ -440,6 +467,8 @@ class session {
     head_end_ = 0;
     hpos_ = 0;
     content_length_ = 0;
+    body_ = nullptr;
+    body_len_ = body_cap_ = 0;
     chunked_ = false;
     if (!chunk_.empty() || chunk_.capacity() > kept_buffer_bytes) {
       if (chunk_.capacity() > kept_buffer_bytes) std::string().swap(chunk_);
@@ -500,7 +529,7 @@ class session {
       case io_status::ok:
         if (phase_ == phase::idle) {
           phase_ = phase::header;
-          started_ = steady::now();
+          started_ = owner_.now();
           deadline = started_ + owner_.lim().header_timeout;
         }
         rend_ += r.n;
@@ -561,7 +590,7 @@ class session {
       phase_ = phase::chunked;
       parser_->eager(true);
       cpos_ = head_end_;
-      deadline = steady::now() + lim.header_timeout;
+      deadline = owner_.now() + lim.header_timeout;
       if (parser_->expect_continue && parser_->version >= 11 && cpos_ == rend_) return send_continue();
       return parse_chunked();
     }
@@ -570,7 +599,7 @@ class session {
     if (rend_ >= body_end) return dispatch();
     if (cap_ < body_end + padding) reallocate(body_end + padding);
     phase_ = phase::body;
-    deadline = steady::now() + lim.header_timeout;
+    deadline = owner_.now() + lim.header_timeout;
     if (parser_->expect_continue && parser_->version >= 11 && rend_ == head_end_) return send_continue();
     read_more();
   }
@@ -643,7 +672,7 @@ class session {
         continue;
       }
       if (r.status == io_status::want_read || r.status == io_status::want_write) {
-        deadline = steady::now() + owner_.lim().header_timeout;
+        deadline = owner_.now() + owner_.lim().header_timeout;
         return wait(r.status == io_status::want_write, &session::write_out);
       }
       owner_.metrics().count_request_error(request_error_kind::disconnect);
@@ -668,7 +697,7 @@ class session {
     ::shutdown(socket_.native_handle(), SHUT_WR);
     phase_ = phase::linger;
     lingered_ = 0;
-    deadline = steady::now() + std::min<std::chrono::milliseconds>(owner_.lim().header_timeout, max_linger);
+    deadline = owner_.now() + std::min<std::chrono::milliseconds>(owner_.lim().header_timeout, max_linger);
     linger();
   }
 
@@ -759,9 +788,9 @@ void listener::accept() {
     if (ec) {
       // Out of descriptors or memory: say so (at most once a second) and retry
       // shortly instead of spinning.
-      const auto now = steady::now();
-      if (now - last_accept_error_log_ > std::chrono::seconds(1)) {
-        last_accept_error_log_ = now;
+      const auto at = now();
+      if (at - last_accept_error_log_ > std::chrono::seconds(1)) {
+        last_accept_error_log_ = at;
         core::log_warn("accept failed", {{"reactor", index_}, {"error", ec.message()}});
       }
       retry_timer_.expires_after(std::chrono::milliseconds(50));
@@ -816,8 +845,8 @@ void listener::on_accepted(tcp::socket socket) {
     SSL_set_accept_state(ssl);
     if (lean) SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   }
-  const auto now = steady::now();
-  auto* s = new session(*this, std::move(socket), ssl, now, age_deadline(now), lean);
+  const auto at = now();
+  auto* s = new session(*this, std::move(socket), ssl, at, age_deadline(at), lean);
   link(s);
   s->start();
 }
@@ -849,13 +878,13 @@ void listener::schedule_sweep() {
 }
 
 void listener::sweep() {
-  const auto now = steady::now();
+  const auto at = now();
   // close_now() never unlinks while a wait is pending (the wait's handler does),
   // so walking the list here is safe; a session without a pending wait unlinks
   // itself at once, hence the saved next pointer.
   for (session* s = head_; s != nullptr;) {
     session* following = s->next;
-    if (s->deadline <= now) s->on_deadline();
+    if (s->deadline <= at) s->on_deadline();
     s = following;
   }
 }
@@ -933,124 +962,30 @@ listen_address parse_listen_address(std::string_view text) {
 // ---------------------------------------------------------------- reactor
 
 struct reactor::impl final : io_owner, listener {
-  impl(reactor_settings s, std::shared_ptr<const patch::snapshot> config, std::shared_ptr<const tls_context> t)
-      : listener(context, s.lim, s.max_connections, m, static_cast<int>(s.index), true),
+  impl(reactor_settings s, const handler_factory& make_handler, std::shared_ptr<const tls_context> t)
+      : listener(context, s.lim, s.max_connections, m, static_cast<int>(s.index), true, *s.clock),
         settings(s),
-        engine(std::move(config)),
+        handler(make_handler(m)),
         tls(std::move(t)),
-        work(context.get_executor()) {
-    env_text.reserve(1024);
-    env.reserve(16);
-  }
+        work(context.get_executor()) {}
 
   SSL_CTX* tls_context_for_new_connection() override { return tls ? tls->native() : nullptr; }
 
-  void record(session& s, steady::time_point queued) noexcept {
-    m.injection_time.record(queued - s.started());
-  }
-
-  void on_rejected(session& s, unsigned status) override {
-    if (!s.header_parsed() || !is_inject_path(split_target(s.target()).path)) return;
-    m.injection_requests.inc();
-    m.injection_failure.inc();
-    const char* text = status == 413 ? "request body too large\n" : "bad request\n";
-    record(s, s.respond(status, text_content_type, text));
-  }
-
-  void handle(session& s) override {
-    const target_parts parts = split_target(s.target());
-    if (is_inject_path(parts.path)) return handle_inject(s, parts);
-    if (parts.path == "/health") {
-      if (s.method() == bhttp::verb::get || s.method() == bhttp::verb::head) {
-        s.respond(200, text_content_type, "ok\n");
-      } else {
-        s.respond(405, text_content_type, "method not allowed\n", "Allow: GET, HEAD\r\n");
-      }
-      return;
-    }
-    s.respond(404, text_content_type, "not found\n");
-  }
-
-  void handle_inject(session& s, const target_parts& parts) {
-    m.injection_requests.inc();
-    if (s.method() != bhttp::verb::post) {
-      m.injection_failure.inc();
-      return record(s, s.respond(405, text_content_type, "method not allowed: use POST\n", "Allow: POST\r\n"));
-    }
-    // An empty body is the engine's 400 (as Istio checks it before the type).
-    if (s.body_size() > 0 && !s.json()) {
-      m.injection_failure.inc();
-      return record(s, s.respond(415, text_content_type, "unsupported content type: want application/json\n"));
-    }
-    if (!parse_inject_env(parts.path, env_text, env)) {
-      m.injection_failure.inc();
-      return record(s, s.respond(400, text_content_type, "invalid percent-encoding in the path\n"));
-    }
-    patch::injection_result r;
-    try {
-      r = engine.handle(s.body(), s.body_size(), s.body_capacity(), env);
-    } catch (const std::exception& e) {
-      m.injection_failure.inc();
-      m.count_admission_failure(core::admission_failure_reason::internal);
-      core::log_error("admission failed unexpectedly", {{"reactor", index()}, {"error", e.what()}});
-      return record(s, s.respond(500, text_content_type, "internal error\n"));
-    }
-    switch (r.kind) {
-      case patch::outcome::injected: m.injection_success.inc(); break;
-      case patch::outcome::skipped: m.injection_skip.inc(); break;
-      case patch::outcome::passthrough:
-        m.injection_skip.inc();
-        m.count_passthrough(r.passthrough);
-        break;
-      case patch::outcome::rejected:
-        m.injection_failure.inc();
-        m.count_admission_failure(core::admission_failure_reason::invalid_annotation);
-        break;
-      case patch::outcome::failed:
-        m.injection_failure.inc();
-        m.count_admission_failure(core::admission_failure_reason::template_error);
-        break;
-      case patch::outcome::bad_request: m.injection_failure.inc(); break;
-    }
-    if (r.has_decision) m.count_decision(static_cast<std::size_t>(r.decision.reason));
-    if (r.compiled_variant) {
-      m.template_variant_compiles.inc();
-      m.template_variants.set(engine.stats().cached_variants.value());
-    }
-    if (r.uncached_variant) m.template_uncached_renders.inc();
-    const auto queued = s.respond(static_cast<unsigned>(r.http_status), json_content_type, r.body);
-    record(s, queued);
-    if (core::log_enabled(log_level::debug)) {
-      const std::string_view decision = r.has_decision ? (r.decision.inject ? "inject" : "skip") : "";
-      const std::string_view reason =
-          r.has_decision ? core::reason_code(r.decision.reason) : patch::passthrough_name(r.passthrough);
-      core::log_debug("admission", {{"reactor", index()},
-                                    {"outcome", patch::outcome_name(r.kind)},
-                                    {"status", r.http_status},
-                                    {"namespace", r.namespace_name},
-                                    {"pod", r.pod_name},
-                                    {"uid", r.uid},
-                                    {"decision", decision},
-                                    {"reason", reason},
-                                    {"message", r.message},
-                                    {"micros", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                                             queued - s.started())
-                                                                             .count())}});
-    }
+  void handle(session& s) noexcept override { handler->handle(s.current_request(), s); }
+  void on_rejected(session& s, unsigned status) noexcept override {
+    handler->on_rejected(s.current_request(), status, s);
   }
 
   reactor_settings settings;
   core::core_metrics m;
-  patch::engine engine;
+  std::unique_ptr<request_handler> handler;
   std::shared_ptr<const tls_context> tls;
-  std::string env_text;
-  std::vector<patch::env_pair> env;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 };
 
-reactor::reactor(reactor_settings settings, std::shared_ptr<const patch::snapshot> config,
+reactor::reactor(reactor_settings settings, const handler_factory& make_handler,
                  std::shared_ptr<const tls_context> tls)
-    : impl_(std::make_unique<impl>(settings, std::move(config), std::move(tls))) {}
+    : impl_(std::make_unique<impl>(settings, make_handler, std::move(tls))) {}
 
 reactor::~reactor() = default;
 
@@ -1073,12 +1008,7 @@ void reactor::run() {
   }
 }
 
-void reactor::set_snapshot(std::shared_ptr<const patch::snapshot> config) {
-  asio::post(impl_->context, [i = impl_.get(), c = std::move(config)]() mutable {
-    i->engine.set_snapshot(std::move(c));
-    i->m.template_variants.set(0);
-  });
-}
+void reactor::post(std::function<void()> work) { asio::post(impl_->context, std::move(work)); }
 
 void reactor::set_tls(std::shared_ptr<const tls_context> tls) {
   asio::post(impl_->context, [i = impl_.get(), t = std::move(tls)]() mutable { i->tls = std::move(t); });
@@ -1099,6 +1029,10 @@ void reactor::shutdown() {
   });
 }
 
+void reactor::check_deadlines() {
+  asio::post(impl_->context, [i = impl_.get()] { i->sweep(); });
+}
+
 const core::core_metrics& reactor::metrics() const noexcept { return impl_->m; }
 unsigned reactor::index() const noexcept { return impl_->settings.index; }
 
@@ -1106,12 +1040,12 @@ unsigned reactor::index() const noexcept { return impl_->settings.index; }
 
 struct admin_listener::impl final : listener {
   impl(asio::io_context& io, const limits& lim, handler h)
-      : listener(io, lim, 1024, m, -1, false), on_request(std::move(h)) {}
+      : listener(io, lim, 1024, m, -1, false, steady_clock_source()), on_request(std::move(h)) {}
 
+  // Cold path: the control thread's handler may allocate and throw.
   void handle(session& s) override {
-    const target_parts parts = split_target(s.target());
-    admin_request rq{s.method_text(), s.target(), parts.path, parts.query,
-                     std::string_view(s.body(), s.body_size())};
+    const request r = s.current_request();
+    admin_request rq{r.method_text, r.target, r.path, r.query, std::string_view(r.body, r.body_size)};
     admin_response rs;
     try {
       on_request(rq, rs);

@@ -5,14 +5,16 @@
 // (connection.cpp).
 //
 // A reactor is one thread's worth of server: an io_context (concurrency hint 1),
-// its own SO_REUSEPORT listening socket, its own patch::engine (parser, buffers,
-// template variant cache), its own metric block and the TLS context it hands to
-// new connections. Nothing in it is touched by another thread except through the
-// thread-safe members below, which post to its io_context; its metric block is
-// read (never written) by scrapes on the control thread.
+// its own SO_REUSEPORT listening socket, its own request handler (for the webhook,
+// control/'s admission route with its own engine), its own metric block and the
+// TLS context it hands to new connections. Nothing in it is touched by another
+// thread except through the thread-safe members below, which post to its
+// io_context; its metric block is read (never written) by scrapes on the control
+// thread. This is transport only: what a request means is the handler's business
+// (http/handler.hpp).
 //
 // A connection lives on the reactor that accepted it. It reads requests into a
-// buffer it owns (SIMDJSON_PADDING spare bytes past every body, so the engine
+// buffer it owns (body_padding spare bytes past every body, so the handler
 // parses in place), answers each with one contiguous buffer (one TLS record), and
 // reuses its buffers: once warm, a request allocates nothing.
 
@@ -23,9 +25,10 @@
 #include <string_view>
 
 #include "core/metrics.hpp"
+#include "http/clock.hpp"
+#include "http/handler.hpp"
 #include "http/limits.hpp"
 #include "http/tls.hpp"
-#include "patch/injector.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -48,12 +51,17 @@ struct reactor_settings {
   unsigned index = 0;
   limits lim;
   std::size_t max_connections = 10'000;  // this reactor's share of --max-connections
+  // Deadlines and connection age are measured on it; it must outlive the reactor.
+  const http::clock* clock = &steady_clock_source();
 };
 
 class reactor {
  public:
-  reactor(reactor_settings settings, std::shared_ptr<const patch::snapshot> config,
-          std::shared_ptr<const tls_context> tls);
+  // Called once, on the constructing thread, with the reactor's own metric block
+  // (which the handler may count into from the reactor's thread).
+  using handler_factory = std::function<std::unique_ptr<request_handler>(core::core_metrics&)>;
+
+  reactor(reactor_settings settings, const handler_factory& make_handler, std::shared_ptr<const tls_context> tls);
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -68,11 +76,14 @@ class reactor {
   void run();
 
   // Thread-safe: each is posted and runs on the reactor's thread.
-  void set_snapshot(std::shared_ptr<const patch::snapshot> config);  // next request uses it
-  void set_tls(std::shared_ptr<const tls_context> tls);              // next accepted connection uses it
+  void post(std::function<void()> work);                 // e.g. hand the handler a new config
+  void set_tls(std::shared_ptr<const tls_context> tls);  // next accepted connection uses it
   void drain();           // from now on every response carries `Connection: close`
   void stop_accepting();  // close the listener and every connection waiting for a request
   void shutdown();        // close every connection; run() returns
+  // Closes the connections whose deadline has passed now, by the settings' clock,
+  // instead of at the next periodic sweep: tests step a manual_clock, then call it.
+  void check_deadlines();
 
   // This reactor's counters, for scrapes (relaxed loads from any thread).
   const core::core_metrics& metrics() const noexcept;

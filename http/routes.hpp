@@ -1,16 +1,12 @@
 #pragma once
-// The pure parts of request handling: splitting a target, reading the
-// `/inject/<k>/<v>/...` path into proxy environment variables as Istio does,
-// the Content-Type check, and response heads. No I/O here, and nothing that
-// allocates once the caller's buffers are warm, so the reactors can use it on
-// the request path and tests can drive it directly.
+// The pure parts of HTTP handling: splitting a target, query values, percent
+// decoding, the Content-Type check, and response heads. No I/O here, and nothing
+// that allocates once the caller's buffers are warm, so connections and handlers
+// can use it on the request path and tests can drive it directly.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include "patch/injector.hpp"
 
 namespace meshinject::http {
 
@@ -23,9 +19,6 @@ struct target_parts {
 // `?timeout=...` to every webhook call.
 target_parts split_target(std::string_view target) noexcept;
 
-// True for `/inject` and `/inject/...` (the injection endpoint with path parameters).
-bool is_inject_path(std::string_view path) noexcept;
-
 // The value of `key` in an `a=1&b=2` query (percent-encoding is not decoded;
 // callers use it for plain tokens such as log levels). Empty when absent.
 std::string_view query_value(std::string_view query, std::string_view key) noexcept;
@@ -37,22 +30,6 @@ bool is_json_content_type(std::string_view value) noexcept;
 // Percent-decodes `in` as Go's url.PathUnescape does ('+' stays '+'), appending
 // to `out`. False, with `out` partly written, on a malformed escape.
 bool percent_decode_append(std::string_view in, std::string& out);
-
-// A valid Kubernetes environment variable name: [-._a-zA-Z][-._a-zA-Z0-9]*.
-bool is_env_name(std::string_view name) noexcept;
-
-// Istio's parseInjectEnvs: `/inject/k1/v1/k2/v2...` (any order) becomes proxy
-// environment variables. The path is percent-decoded first (as Go's URL.Path is);
-// `cluster` maps to ISTIO_META_CLUSTER_ID, `net` to ISTIO_META_NETWORK, other keys
-// are upper-cased; `--slash--` in a value becomes `/`; a trailing key without a
-// value is ignored; the deprecated `/inject/:ENV:K=V:ENV:K2=V2` form is read too.
-// Names that are not valid environment variable names are dropped; a repeated
-// name keeps its first position and its last value (Istio builds a map).
-//
-// `storage` receives the decoded text and `out` views into it: both are cleared,
-// and their capacity is reused, so once warm this allocates nothing. Returns false
-// when the path is not valid percent-encoding (answered 400).
-bool parse_inject_env(std::string_view path, std::string& storage, std::vector<patch::env_pair>& out);
 
 // The reason phrase of a status code this server sends ("OK", "Not Found", ...).
 std::string_view status_reason(unsigned status) noexcept;

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "http/server.hpp"
+#include "control/server.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/support.hpp"
 
@@ -98,13 +98,13 @@ struct counts {
 // body is empty) over one keep-alive TLS connection to a one-reactor server in this
 // process, and counts the reactor's allocations during the measured rounds.
 counts measure(const std::vector<std::string>& bodies, const std::string& target, int warm, int measured) {
-  http::server_options o;
+  control::server_options o;
   o.listen = "127.0.0.1:0";
   o.admin_listen = "127.0.0.1:0";
   o.threads = 1;
   o.drain = std::chrono::milliseconds(0);
   o.handle_signals = false;
-  http::server server(o);
+  control::server server(o);
   server.start();
   std::thread control([&] { server.run(); });
   std::string failure;

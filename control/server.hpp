@@ -4,15 +4,16 @@
 // Threads. start() builds everything on the calling thread, which then becomes the
 // control thread in run(): it owns the admin port, the file watcher, the signal
 // handling, config and certificate reloads, and scrapes. Each reactor runs on its
-// own thread (http/reactor.hpp). The control thread reaches a reactor only by
-// posting to it (a new snapshot, a new TLS context, drain, stop), and reads the
-// reactors' metric blocks with relaxed loads.
+// own thread (http/reactor.hpp) and answers webhook requests through its own
+// admission_route (control/admission.hpp). The control thread reaches a reactor
+// only by posting to it (a new snapshot, a new TLS context, drain, stop), and
+// reads the reactors' metric blocks with relaxed loads.
 //
 // Reloads. The watcher reports changes to --inject-config, --mesh-config, --values
 // (recompiled into a new patch::snapshot) and --tls-cert, --tls-key, --client-ca
-// (a new TLS context). Unchanged bytes are ignored; a failure keeps what is serving,
-// counts, logs the error (file:line:column for configs) and shows it on
-// /debug/config. A file that cannot be read (deleted, its directory gone, no
+// (a new TLS context), each through a reloadable (control/reloadable.hpp).
+// Unchanged bytes are ignored; a failure keeps what is serving, counts, logs the
+// error (file:line:column for configs) and shows it on /debug/config. A file that cannot be read (deleted, its directory gone, no
 // permission) is such a failure too, counted and logged once until it reads again,
 // and retried every second meanwhile.
 //
@@ -31,7 +32,7 @@
 #include "core/watcher.hpp"
 #include "http/limits.hpp"
 
-namespace meshinject::http {
+namespace meshinject::control {
 
 struct server_options {
   std::string listen = "0.0.0.0:9443";
@@ -43,7 +44,7 @@ struct server_options {
   std::string mesh_config;
   std::string values;
   unsigned threads = 0;  // 0: core::usable_cpus()
-  limits lim;
+  http::limits lim;
   std::chrono::milliseconds drain{10'000};
   std::chrono::milliseconds shutdown_grace{5'000};  // after the drain, for in-flight requests
   std::string ready_file;  // written once serving: {"webhook_port":..,"admin_port":..}
@@ -88,4 +89,4 @@ class server {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace meshinject::http
+}  // namespace meshinject::control
