@@ -62,7 +62,6 @@ namespace {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using steady = http::clock;
 using error_code = boost::system::error_code;
 using core::log_level;
 using core::request_error_kind;
@@ -200,7 +199,7 @@ class listener {
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
   int index() const noexcept { return index_; }
-  steady::time_point now() const noexcept { return time_.now(); }
+  clock::time_point now() const noexcept { return time_.now(); }
   bool draining() const noexcept { return draining_; }
   void set_draining() noexcept { draining_ = true; }
   std::size_t connection_count() const noexcept { return count_; }
@@ -209,7 +208,7 @@ class listener {
   void accept();
   void on_accepted(tcp::socket socket);
   void schedule_sweep();
-  steady::time_point age_deadline(steady::time_point now) noexcept;
+  clock::time_point age_deadline(clock::time_point accepted) noexcept;
 
   const http::clock& time_;
   limits lim_;
@@ -227,7 +226,7 @@ class listener {
   session* head_ = nullptr;
   std::size_t count_ = 0;
   std::uint64_t prng_ = 0x2545f4914f6cdd1dULL;
-  steady::time_point last_accept_error_log_{};
+  clock::time_point last_accept_error_log_{};
 };
 
 enum class phase : std::uint8_t { handshake, idle, header, body, chunked, respond, linger };
@@ -242,7 +241,7 @@ struct io_result {
 // the handler of its only pending wait, or synchronously when none is pending.
 class session final : public responder {
  public:
-  session(listener& owner, tcp::socket socket, SSL* ssl, steady::time_point now, steady::time_point age_deadline,
+  session(listener& owner, tcp::socket socket, SSL* ssl, clock::time_point now, clock::time_point age_deadline,
           bool lean)
       : owner_(owner),
         socket_(std::move(socket)),
@@ -323,7 +322,7 @@ class session final : public responder {
   }
 
   // Queues the response: head and body in one buffer. Returns when it was queued.
-  steady::time_point respond(unsigned status, std::string_view content_type, std::string_view body,
+  clock::time_point respond(unsigned status, std::string_view content_type, std::string_view body,
                              std::string_view extra = {}) noexcept override {
     responded_ = true;
     responded_at_ = owner_.now();
@@ -338,7 +337,7 @@ class session final : public responder {
 
   session* prev = nullptr;
   session* next = nullptr;
-  steady::time_point deadline = steady::time_point::max();
+  clock::time_point deadline = clock::time_point::max();
 
  private:
   std::string_view view(head_parser::span s) const noexcept { return {buf_.get() + s.offset, s.length}; }
@@ -459,7 +458,7 @@ class session final : public responder {
   }
 
   // ---- reading a request
-  void begin_request(steady::time_point now, bool try_read) {
+  void begin_request(clock::time_point now, bool try_read) {
     phase_ = phase::idle;
     header_parsed_ = false;
     responded_ = false;
@@ -721,10 +720,10 @@ class session final : public responder {
   listener& owner_;
   tcp::socket socket_;
   SSL* ssl_;
-  steady::time_point age_deadline_;
-  steady::time_point accepted_at_;
-  steady::time_point started_{};
-  steady::time_point responded_at_{};
+  clock::time_point age_deadline_;
+  clock::time_point accepted_at_;
+  clock::time_point started_{};
+  clock::time_point responded_at_{};
 
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;
@@ -804,16 +803,16 @@ void listener::accept() {
   });
 }
 
-steady::time_point listener::age_deadline(steady::time_point now) noexcept {
+clock::time_point listener::age_deadline(clock::time_point accepted) noexcept {
   const auto age = lim_.max_connection_age;
-  if (age.count() <= 0) return steady::time_point::max();
+  if (age.count() <= 0) return clock::time_point::max();
   // xorshift64: a uniform jitter in [-10%, +10%] of the age.
   prng_ ^= prng_ << 13;
   prng_ ^= prng_ >> 7;
   prng_ ^= prng_ << 17;
   const double unit = static_cast<double>(prng_ >> 11) / static_cast<double>(1ULL << 53);
-  const auto jittered = std::chrono::duration_cast<steady::duration>(age * (0.9 + 0.2 * unit));
-  return now + jittered;
+  const auto jittered = std::chrono::duration_cast<clock::duration>(age * (0.9 + 0.2 * unit));
+  return accepted + jittered;
 }
 
 void listener::on_accepted(tcp::socket socket) {
