@@ -1,5 +1,7 @@
 #include "cmd/cli.hpp"
 
+#include "core/build_info.hpp"
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -47,7 +49,8 @@ int run(int argc, char** argv) {
 }
 
 int version(args, io streams) {
-  streams.out << "meshinject " << MESHINJECT_VERSION << '\n';
+  streams.out << "meshinject " << core::build_version() << " (commit " << core::build_commit() << ", "
+              << core::build_commit_time() << ")\n";
   return 0;
 }
 
