@@ -26,7 +26,7 @@ constexpr char usage[] =
 int check_config(args a, io streams) {
   config_flags config;
   flag_set flags(usage);
-  config.add_to(flags);
+  config.add_to(flags, /*inject_config_required=*/true);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
   const auto& positional = flags.positional();

@@ -15,9 +15,12 @@
 
 namespace meshinject::cmd {
 
-void config_flags::add_to(flag_set& flags) {
+void config_flags::add_to(flag_set& flags, bool inject_config_required) {
   flags.value({"--inject-config", "--injectConfigFile"}, &inject_config,
-              "injection config: the ConfigMap's `config` key (default: the embedded default config)", "FILE");
+              inject_config_required
+                  ? "injection config: the ConfigMap's `config` key (or the FILE argument; required)"
+                  : "injection config: the ConfigMap's `config` key (default: the embedded default config)",
+              "FILE");
   flags.value({"--mesh-config", "--meshConfigFile"}, &mesh_config,
               "mesh config: the `mesh` key (default: Istio's built-in mesh defaults)", "FILE");
   flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");

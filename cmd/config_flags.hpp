@@ -19,8 +19,9 @@ struct config_flags {
   std::string values;
 
   // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
-  // --values/--valuesFile.
-  void add_to(flag_set& flags);
+  // --values/--valuesFile. `inject_config_required`: the subcommand has no use for
+  // the embedded default (check-config), so the help names none.
+  void add_to(flag_set& flags, bool inject_config_required = false);
 
   // Reads the files into `out`. Returns false after printing why to `err`.
   bool read(patch::config_sources& out, io streams) const;

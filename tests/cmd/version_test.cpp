@@ -36,6 +36,18 @@ TEST(Version, PrintsVersionCommitAndCommitTime) {
   EXPECT_EQ(core::build_version(), "0.1.0");
 }
 
+TEST(Version, HelpDescribesTheCommandInsteadOfRunningIt) {
+  const cli_result r = run_cli({"version", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("usage: meshinject version"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("(commit "), std::string::npos) << r.out;
+}
+
+TEST(Version, ArgumentsAndUnknownFlagsAreUsageErrors) {
+  EXPECT_EQ(run_cli({"version", "extra"}).code, 2);
+  EXPECT_EQ(run_cli({"version", "--bogus"}).code, 2);
+}
+
 TEST(Version, CommitIsHexOrUnknown) {
   static const std::regex commit("[0-9a-f]{12}(-dirty)?|unknown");
   static const std::regex time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d\d:\d\d|Z)|unknown)");
