@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/injection_config.hpp"
 
 namespace meshinject::cmd {
 
@@ -71,7 +73,48 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
     streams.err << display_name(inject_config) << ": the injection config is empty\n";
     return false;
   }
-  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name);
+  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name) &&
+         unwrap_configmaps(out, streams.err);
+}
+
+namespace {
+
+// Replaces `text`/`name` by the manifest's `key`. `fallback` (may be null) receives
+// a second key when it is present and the caller has no text of its own for it.
+bool unwrap_one(std::string& text, std::string& name, std::string_view key, std::string* fallback_text,
+                std::string* fallback_name, std::string_view fallback_key, std::ostream& err) {
+  if (text.empty()) return true;
+  std::optional<core::configmap_keys> manifest;
+  try {
+    manifest = core::read_configmap_manifest(text, name);
+  } catch (const core::config_error& e) {
+    err << e.what() << '\n';
+    return false;
+  }
+  if (!manifest) return true;
+  const std::string* wanted = manifest->find(key);
+  if (!wanted) {
+    err << name << ": a ConfigMap manifest" << (manifest->name.empty() ? "" : " (" + manifest->name + ")")
+        << " without data." << key << '\n';
+    return false;
+  }
+  const std::string file = name;
+  if (fallback_text && fallback_text->empty())
+    if (const std::string* extra = manifest->find(fallback_key)) {
+      *fallback_text = *extra;
+      *fallback_name = file + " (data." + std::string(fallback_key) + ")";
+    }
+  text = *wanted;
+  name = file + " (data." + std::string(key) + ")";
+  return true;
+}
+
+}  // namespace
+
+bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err) {
+  return unwrap_one(sources.inject_config_text, sources.inject_config_name, "config", &sources.values_text,
+                    &sources.values_name, "values", err) &&
+         unwrap_one(sources.mesh_text, sources.mesh_name, "mesh", nullptr, nullptr, {}, err);
 }
 
 std::shared_ptr<const patch::snapshot> build_snapshot(const patch::config_sources& sources, std::ostream& err) {
