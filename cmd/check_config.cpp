@@ -9,6 +9,7 @@
 #include "cmd/cli.hpp"
 #include "cmd/config_flags.hpp"
 #include "cmd/flags.hpp"
+#include "core/config_tree.hpp"
 #include "core/error.hpp"
 #include "core/injection_config.hpp"
 #include "core/mesh_config.hpp"
@@ -68,7 +69,7 @@ int check_config(args a, io streams) {
   auto read = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
     name = display_name(path);
-    if (read_input(path, streams, text, problem)) return true;
+    if (read_input(path, streams, text, problem, core::max_config_file_bytes)) return true;
     streams.err << problem << '\n';
     return false;
   };

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/config_tree.hpp"
 #include "core/injection_config.hpp"
 
 namespace meshinject::cmd {
@@ -30,12 +31,33 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error) {
-  std::ostringstream ss;
+namespace {
+
+// Reads all of `in`, or fails once it holds more than `max_bytes` (0: no bound), so
+// that a config path pointing at /dev/zero or a runaway file ends with an error
+// instead of filling memory.
+bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text) {
+  text.clear();
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (max_bytes != 0 && text.size() > max_bytes) return false;
+  }
+  return true;
+}
+
+std::string too_large(const std::string& name, std::size_t max_bytes) {
+  return "cannot read " + name + ": larger than " + std::to_string(max_bytes >> 20) +
+         " MiB, the bound on config files (a ConfigMap holds at most 1 MiB)";
+}
+
+}  // namespace
+
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes) {
   if (path == "-") {
-    ss << streams.in.rdbuf();
-    text = ss.str();
-    return true;
+    if (read_bounded(streams.in, max_bytes, text)) return true;
+    error = too_large("<stdin>", max_bytes);
+    return false;
   }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -47,12 +69,14 @@ bool read_input(const std::string& path, io streams, std::string& text, std::str
     error = "cannot read " + path + ": " + std::strerror(errno);
     return false;
   }
-  ss << in.rdbuf();
+  if (!read_bounded(in, max_bytes, text)) {
+    error = too_large(path, max_bytes);
+    return false;
+  }
   if (in.bad()) {
     error = "cannot read " + path + ": " + std::strerror(errno);
     return false;
   }
-  text = ss.str();
   return true;
 }
 
@@ -60,7 +84,7 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
   std::string error;
   auto load = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
-    if (!read_input(path, streams, text, error)) {
+    if (!read_input(path, streams, text, error, core::max_config_file_bytes)) {
       streams.err << error << '\n';
       return false;
     }

@@ -36,8 +36,10 @@ struct config_flags {
 // key, or with `data` that is not text).
 bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
 
-// Reads `path` ("-": the input stream). Returns false with `error` set.
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error);
+// Reads `path` ("-": the input stream). Returns false with `error` set, also when
+// the input holds more than `max_bytes` (0: no bound; config files pass
+// core::max_config_file_bytes).
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes = 0);
 
 // The name errors use for `path`: "<stdin>" for "-".
 std::string display_name(const std::string& path);

@@ -189,7 +189,7 @@ config_node load_values(std::string_view yaml_text, const std::string& file_name
   const YAML::Node root = parse(yaml_text, file_name);
   if (!root.IsDefined() || root.IsNull()) return config_node::make_map();
   if (!root.IsMap()) throw config_error(mark_of(file_name, root), "the values file must be a mapping");
-  return config_node::from_yaml(root);
+  return config_node::from_yaml(root, file_name);
 }
 
 source_position template_position(const injection_config& cfg, int line, int column) {

@@ -218,6 +218,36 @@ TEST_F(CheckConfigTest, Istio128sRenderedConfigMapIsReadAndNamed) {
       << r.err;
 }
 
+TEST_F(CheckConfigTest, ConfigFilesAreBoundedInSize) {
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto big = file("big.yaml", "# " + std::string(4u << 20, 'x') + "\n");
+  const cli_result r = run_cli({"check-config", config, "--values", big});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot read " + big + ": larger than 4 MiB"), std::string::npos) << r.err.substr(0, 300);
+  // A path that never ends, as a config symlinked to /dev/zero would be.
+  const cli_result zero = run_cli({"check-config", config, "--mesh-config", "/dev/zero"});
+  EXPECT_EQ(zero.code, 1);
+  EXPECT_NE(zero.err.find("cannot read /dev/zero: larger than 4 MiB"), std::string::npos) << zero.err.substr(0, 300);
+  const cli_result in = run_cli({"check-config", "-"}, std::string((4u << 20) + 1, '#'));
+  EXPECT_EQ(in.code, 1);
+  EXPECT_NE(in.err.find("cannot read <stdin>: larger than 4 MiB"), std::string::npos) << in.err.substr(0, 300);
+}
+
+TEST_F(CheckConfigTest, AnAliasBombInTheValuesIsAnErrorNotAnOutage) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) bomb += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto values = file("values.yaml", bomb);
+  const cli_result r = run_cli({"check-config", config, "--values", values});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(values + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expands to more than 100000 values"), std::string::npos) << r.err;
+}
+
 TEST(CheckConfigBinary, ExitCodes) {
   MESHINJECT_REQUIRE_BINARY();
   const auto base = source_dir() / "deploy" / "base";

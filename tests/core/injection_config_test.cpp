@@ -2,8 +2,11 @@
 // `templates`), and ConfigMap manifests read as Istio mounts them.
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
 
+#include "core/config_tree.hpp"
 #include "core/error.hpp"
 #include "core/injection_config.hpp"
 
@@ -111,6 +114,53 @@ TEST(ConfigMapManifest, DataThatIsNotTextIsAnError) {
   } catch (const config_error& e) {
     EXPECT_STREQ(e.what(), "cm.yaml:4:11: ConfigMap data.config must be a string");
   }
+}
+
+// Nine levels of nine aliases each: tiny as text, 9^9 values expanded.
+std::string billion_laughs() {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) text += (j ? ", " : "") + prev;
+    text += "]\n";
+  }
+  return text;
+}
+
+TEST(YamlLimits, AliasBombsAreRefusedWithAPosition) {
+  try {
+    load_values(billion_laughs(), "values.yaml");
+    FAIL() << "expected an error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.where().file, "values.yaml");
+    EXPECT_GT(e.where().line, 0);
+    EXPECT_NE(e.message().find("expands to more than 100000 values"), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlLimits, DeepNestingIsRefused) {
+  const std::string deep = std::string(600, '[') + std::string(600, ']') + "\n";
+  try {
+    load_values("v: " + deep, "values.yaml");
+    FAIL() << "expected an error";
+  } catch (const config_error& e) {
+    EXPECT_NE(e.message().find("nests deeper than 512 levels"), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlLimits, TheBoundsAreAdjustableAndExact) {
+  const YAML::Node node = YAML::Load("[1, 2, 3]");
+  EXPECT_NO_THROW(config_node::from_yaml(node, "f", yaml_limits{4, 512}));  // the list and its three items
+  EXPECT_THROW(config_node::from_yaml(node, "f", yaml_limits{3, 512}), config_error);
+  EXPECT_NO_THROW(config_node::from_yaml(YAML::Load("[[1]]"), "f", yaml_limits{100, 2}));
+  EXPECT_THROW(config_node::from_yaml(YAML::Load("[[[1]]]"), "f", yaml_limits{100, 2}), config_error);
+}
+
+TEST(YamlLimits, SharedAliasesWithinTheBoundStillLoad) {
+  const config_node v = load_values("base: &b {a: 1, b: 2}\none: *b\ntwo: *b\n", "values.yaml");
+  ASSERT_NE(v.find("two"), nullptr);
+  EXPECT_EQ(v.find("two")->find("b")->as_int(), 2);
 }
 
 }  // namespace
