@@ -22,8 +22,8 @@ namespace meshinject::core {
 // aliases share a node, so nine nested aliases of nine items each ("billion
 // laughs") parse in microseconds and expand to 9^9 nodes; Go's yaml.v2, which Istio
 // reads its config with, stops such documents with "excessive aliasing". A
-// ConfigMap holds at most 1 MiB, and Istio 1.28's whole chart values expand to
-// about 2,000 nodes, so these leave real configs far below the line.
+// ConfigMap holds at most 1 MiB, and Istio 1.28's chart values are 179 values, so
+// these leave real configs far below the line.
 // Config, mesh and values files larger than this are refused before parsing. A
 // ConfigMap holds at most 1 MiB; the bound leaves room for files kept outside one.
 inline constexpr std::size_t max_config_file_bytes = std::size_t{4} << 20;
