@@ -41,7 +41,7 @@ using steady = std::chrono::steady_clock;
 
 // A file that could not be read (deleted, its directory gone, permissions).
 struct read_error : std::runtime_error {
-  read_error(const std::string& path, const std::string& message) : std::runtime_error(message), path(path) {}
+  read_error(const std::string& file, const std::string& message) : std::runtime_error(message), path(file) {}
   std::string path;
 };
 
