@@ -1,7 +1,9 @@
 # Shared build settings: warnings, sanitizers, and the helpers every folder uses.
 
 add_library(meshinject_options INTERFACE)
-target_compile_options(meshinject_options INTERFACE -Wall -Wextra -Wno-missing-field-initializers)
+# -Wshadow: a name that hides another is how a request's state gets read from the
+# wrong scope; the code keeps names distinct instead.
+target_compile_options(meshinject_options INTERFACE -Wall -Wextra -Wshadow -Wno-missing-field-initializers)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports std::string concatenation as overlapping memcpy at -O2
   # (GCC bug 105329, a false positive); it would fail -Werror builds.

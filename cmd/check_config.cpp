@@ -2,11 +2,14 @@
 // files) with the compiler `serve` uses, and report every error it can find as
 // file:line:column: message.
 #include <ostream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "cmd/cli.hpp"
 #include "cmd/config_flags.hpp"
 #include "cmd/flags.hpp"
+#include "core/config_tree.hpp"
 #include "core/error.hpp"
 #include "core/injection_config.hpp"
 #include "core/mesh_config.hpp"
@@ -21,12 +24,26 @@ constexpr char usage[] =
     "Exit 0 when it loads (warnings go to stderr); exit 1 with one `file:line:column: message`\n"
     "per error otherwise.";
 
+// A config of a shape meshinject does not render is named as such after its
+// errors, so that a user who brought a newer Istio's ConfigMap knows at once why.
+std::string shape_note(std::string_view text) {
+  auto has_top_level_key = [&](std::string_view key) {
+    for (std::size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1))
+      if ((at == 0 || text[at - 1] == '\n') && text.substr(at + key.size(), 1) == ":") return true;
+    return false;
+  };
+  if (has_top_level_key("templates") || has_top_level_key("defaultTemplates"))
+    return "it looks like an Istio >= 1.9 config (`templates`, `defaultTemplates`); meshinject renders "
+           "Istio 1.1-1.8's shape (one `template`) so far";
+  return "";
+}
+
 }  // namespace
 
 int check_config(args a, io streams) {
   config_flags config;
   flag_set flags(usage);
-  config.add_to(flags);
+  config.add_to(flags, /*inject_config_required=*/true);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
   const auto& positional = flags.positional();
@@ -52,13 +69,13 @@ int check_config(args a, io streams) {
   auto read = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
     name = display_name(path);
-    if (read_input(path, streams, text, problem)) return true;
+    if (read_input(path, streams, text, problem, core::max_config_file_bytes)) return true;
     streams.err << problem << '\n';
     return false;
   };
   if (!read(config.inject_config, sources.inject_config_text, sources.inject_config_name) ||
       !read(config.mesh_config, sources.mesh_text, sources.mesh_name) ||
-      !read(config.values, sources.values_text, sources.values_name))
+      !read(config.values, sources.values_text, sources.values_name) || !unwrap_configmaps(sources, streams.err))
     return 1;
 
   // Each file on its own first, so an error in one does not hide another's.
@@ -88,6 +105,8 @@ int check_config(args a, io streams) {
   }
   if (!errors.empty()) {
     for (const std::string& e : errors) streams.err << e << '\n';
+    if (const std::string note = shape_note(sources.inject_config_text); !note.empty())
+      streams.err << "note: " << sources.inject_config_name << ": " << note << '\n';
     return 1;
   }
   for (const std::string& w : snapshot->warnings()) streams.err << "warning: " << w << '\n';

@@ -1,5 +1,8 @@
 #include "cmd/cli.hpp"
 
+#include "cmd/flags.hpp"
+#include "core/build_info.hpp"
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -46,8 +49,16 @@ int run(int argc, char** argv) {
   return run(args(all), io{std::cin, std::cout, std::cerr});
 }
 
-int version(args, io streams) {
-  streams.out << "meshinject " << MESHINJECT_VERSION << '\n';
+int version(args a, io streams) {
+  flag_set flags("usage: meshinject version\n\nPrints the version of this build, its commit and the commit's time.");
+  int code = 0;
+  if (!flags.parse(a, streams, code)) return code;
+  if (!flags.positional().empty()) {
+    streams.err << "version: takes no arguments\n";
+    return 2;
+  }
+  streams.out << "meshinject " << core::build_version() << " (commit " << core::build_commit() << ", "
+              << core::build_commit_time() << ")\n";
   return 0;
 }
 

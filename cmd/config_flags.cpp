@@ -9,15 +9,21 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/config_tree.hpp"
+#include "core/injection_config.hpp"
 
 namespace meshinject::cmd {
 
-void config_flags::add_to(flag_set& flags) {
+void config_flags::add_to(flag_set& flags, bool inject_config_required) {
   flags.value({"--inject-config", "--injectConfigFile"}, &inject_config,
-              "injection config: the ConfigMap's `config` key (default: the embedded default config)", "FILE");
+              inject_config_required
+                  ? "injection config: the ConfigMap's `config` key (or the FILE argument; required)"
+                  : "injection config: the ConfigMap's `config` key (default: the embedded default config)",
+              "FILE");
   flags.value({"--mesh-config", "--meshConfigFile"}, &mesh_config,
               "mesh config: the `mesh` key (default: Istio's built-in mesh defaults)", "FILE");
   flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
@@ -25,12 +31,33 @@ void config_flags::add_to(flag_set& flags) {
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error) {
-  std::ostringstream ss;
+namespace {
+
+// Reads all of `in`, or fails once it holds more than `max_bytes` (0: no bound), so
+// that a config path pointing at /dev/zero or a runaway file ends with an error
+// instead of filling memory.
+bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text) {
+  text.clear();
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (max_bytes != 0 && text.size() > max_bytes) return false;
+  }
+  return true;
+}
+
+std::string too_large(const std::string& name, std::size_t max_bytes) {
+  return "cannot read " + name + ": larger than " + std::to_string(max_bytes >> 20) +
+         " MiB, the bound on config files (a ConfigMap holds at most 1 MiB)";
+}
+
+}  // namespace
+
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes) {
   if (path == "-") {
-    ss << streams.in.rdbuf();
-    text = ss.str();
-    return true;
+    if (read_bounded(streams.in, max_bytes, text)) return true;
+    error = too_large("<stdin>", max_bytes);
+    return false;
   }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -42,12 +69,14 @@ bool read_input(const std::string& path, io streams, std::string& text, std::str
     error = "cannot read " + path + ": " + std::strerror(errno);
     return false;
   }
-  ss << in.rdbuf();
+  if (!read_bounded(in, max_bytes, text)) {
+    error = too_large(path, max_bytes);
+    return false;
+  }
   if (in.bad()) {
     error = "cannot read " + path + ": " + std::strerror(errno);
     return false;
   }
-  text = ss.str();
   return true;
 }
 
@@ -55,7 +84,7 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
   std::string error;
   auto load = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
-    if (!read_input(path, streams, text, error)) {
+    if (!read_input(path, streams, text, error, core::max_config_file_bytes)) {
       streams.err << error << '\n';
       return false;
     }
@@ -68,7 +97,48 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
     streams.err << display_name(inject_config) << ": the injection config is empty\n";
     return false;
   }
-  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name);
+  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name) &&
+         unwrap_configmaps(out, streams.err);
+}
+
+namespace {
+
+// Replaces `text`/`name` by the manifest's `key`. `fallback` (may be null) receives
+// a second key when it is present and the caller has no text of its own for it.
+bool unwrap_one(std::string& text, std::string& name, std::string_view key, std::string* fallback_text,
+                std::string* fallback_name, std::string_view fallback_key, std::ostream& err) {
+  if (text.empty()) return true;
+  std::optional<core::configmap_keys> manifest;
+  try {
+    manifest = core::read_configmap_manifest(text, name);
+  } catch (const core::config_error& e) {
+    err << e.what() << '\n';
+    return false;
+  }
+  if (!manifest) return true;
+  const std::string* wanted = manifest->find(key);
+  if (!wanted) {
+    err << name << ": a ConfigMap manifest" << (manifest->name.empty() ? "" : " (" + manifest->name + ")")
+        << " without data." << key << '\n';
+    return false;
+  }
+  const std::string file = name;
+  if (fallback_text && fallback_text->empty())
+    if (const std::string* extra = manifest->find(fallback_key)) {
+      *fallback_text = *extra;
+      *fallback_name = file + " (data." + std::string(fallback_key) + ")";
+    }
+  text = *wanted;
+  name = file + " (data." + std::string(key) + ")";
+  return true;
+}
+
+}  // namespace
+
+bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err) {
+  return unwrap_one(sources.inject_config_text, sources.inject_config_name, "config", &sources.values_text,
+                    &sources.values_name, "values", err) &&
+         unwrap_one(sources.mesh_text, sources.mesh_name, "mesh", nullptr, nullptr, {}, err);
 }
 
 std::shared_ptr<const patch::snapshot> build_snapshot(const patch::config_sources& sources, std::ostream& err) {

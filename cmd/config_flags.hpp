@@ -19,15 +19,27 @@ struct config_flags {
   std::string values;
 
   // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
-  // --values/--valuesFile.
-  void add_to(flag_set& flags);
+  // --values/--valuesFile. `inject_config_required`: the subcommand has no use for
+  // the embedded default (check-config), so the help names none.
+  void add_to(flag_set& flags, bool inject_config_required = false);
 
   // Reads the files into `out`. Returns false after printing why to `err`.
+  // ConfigMap manifests are unwrapped (see unwrap_configmaps).
   bool read(patch::config_sources& out, io streams) const;
 };
 
-// Reads `path` ("-": the input stream). Returns false with `error` set.
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error);
+// A file given as a ConfigMap manifest (`kubectl get cm istio-sidecar-injector -o
+// yaml`) stands for the keys Istio mounts: the injection config file for its
+// `data.config` (and, unless a values file is given, `data.values`), the mesh file
+// for `data.mesh`. The names become "<file> (data.<key>)", so that positions point
+// into the key. Returns false after printing why to `err` (a manifest without the
+// key, or with `data` that is not text).
+bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
+
+// Reads `path` ("-": the input stream). Returns false with `error` set, also when
+// the input holds more than `max_bytes` (0: no bound; config files pass
+// core::max_config_file_bytes).
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes = 0);
 
 // The name errors use for `path`: "<stdin>" for "-".
 std::string display_name(const std::string& path);

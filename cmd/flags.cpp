@@ -1,5 +1,6 @@
 #include "cmd/flags.hpp"
 
+#include <algorithm>
 #include <iomanip>
 
 namespace meshinject::cmd {
@@ -85,12 +86,20 @@ bool flag_set::parse(args a, io streams, int& exit_code) {
 }
 
 void flag_set::print_help(std::ostream& out) const {
+  // The help column starts after the longest name list, so that istioctl's long
+  // aliases (--injectConfigFile) do not push their line out of it.
+  std::vector<std::string> names(flags_.size());
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < flags_.size(); ++i) {
+    const flag& f = flags_[i];
+    for (const auto& n : f.names) names[i] += (names[i].empty() ? "" : ", ") + n;
+    if (f.text) names[i] += " " + f.metavar;
+    width = std::max(width, names[i].size());
+  }
   out << usage_ << "\n\nflags:\n";
-  for (const auto& f : flags_) {
-    std::string names;
-    for (const auto& n : f.names) names += (names.empty() ? "" : ", ") + n;
-    if (f.text) names += " " + f.metavar;
-    out << "  " << std::left << std::setw(36) << names << " " << f.help;
+  for (std::size_t i = 0; i < flags_.size(); ++i) {
+    const flag& f = flags_[i];
+    out << "  " << std::left << std::setw(static_cast<int>(width)) << names[i] << "  " << f.help;
     if (f.text && !f.text->empty()) out << " (default " << *f.text << ")";
     out << '\n';
   }

@@ -84,6 +84,17 @@ bool annotation_position(const yaml::value& pod, std::string_view message, int& 
   return false;
 }
 
+// Every LF that does not already follow a CR becomes CRLF.
+std::string with_crlf_line_ends(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+    out += text[i];
+  }
+  return out;
+}
+
 class injector {
  public:
   injector(patch::engine& engine, std::string source, std::string fallback_namespace, std::ostream& err)
@@ -124,17 +135,22 @@ class injector {
         out += verbatim;
         continue;
       }
+      std::string rewritten;
       if (separator_has_content(c.separator)) {
         const std::string_view sep = c.separator;
         const std::size_t last = sep.substr(0, sep.size() - 1).rfind('\n');
-        out += last == std::string_view::npos ? std::string() : std::string(sep.substr(0, last + 1));
-        out += "---\n";
+        rewritten += last == std::string_view::npos ? std::string() : std::string(sep.substr(0, last + 1));
+        rewritten += "---\n";
       } else {
-        out += c.separator;
+        rewritten += c.separator;
       }
-      out += leading_comments(c.body);
-      out += yaml::emit(doc);
-      out += closing_marker(c.body);
+      rewritten += leading_comments(c.body);
+      rewritten += yaml::emit(doc);
+      rewritten += closing_marker(c.body);
+      // A file written on Windows comes back with Windows line ends throughout, not
+      // with the injected documents' lines in LF among the copied ones.
+      if (verbatim.find("\r\n") != std::string::npos) rewritten = with_crlf_line_ends(rewritten);
+      out += rewritten;
     }
     return out;
   }

@@ -105,14 +105,14 @@ YAML::Node child(const YAML::Node& map, const std::string& key) {
 // ---------------------------------------------------------------------- value
 
 value* value::find(std::string_view key) noexcept {
-  for (auto& [k, v] : members)
-    if (k == key) return &v;
+  for (auto& [name, member] : members)
+    if (name == key) return &member;
   return nullptr;
 }
 
 const value* value::find(std::string_view key) const noexcept {
-  for (const auto& [k, v] : members)
-    if (k == key) return &v;
+  for (const auto& [name, member] : members)
+    if (name == key) return &member;
   return nullptr;
 }
 

@@ -4,16 +4,36 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "core/yaml_scalar.hpp"
 
 namespace meshinject::core {
 
-config_node config_node::from_yaml(const YAML::Node& node) {
+struct yaml_budget {
+  const std::string& file;
+  const yaml_limits& limits;
+  std::size_t nodes = 0;
+};
+
+config_node config_node::from_yaml(const YAML::Node& node, const std::string& file, const yaml_limits& limits) {
+  yaml_budget budget{file, limits};
+  return from_yaml_within(node, budget, 0);
+}
+
+config_node config_node::from_yaml_within(const YAML::Node& node, yaml_budget& budget, int depth) {
   config_node out;
   if (!node.IsDefined()) return out;
   const YAML::Mark mark = node.Mark();
   out.line_ = mark.line >= 0 ? mark.line + 1 : 0;
   out.column_ = mark.column >= 0 ? mark.column + 1 : 0;
+  if (++budget.nodes > budget.limits.max_nodes)
+    throw config_error({budget.file, out.line_, out.column_},
+                       "the document expands to more than " + std::to_string(budget.limits.max_nodes) +
+                           " values (YAML aliases are expanded where they are used; Istio's YAML reader refuses "
+                           "such excessive aliasing too)");
+  if (depth > budget.limits.max_depth)
+    throw config_error({budget.file, out.line_, out.column_},
+                       "the document nests deeper than " + std::to_string(budget.limits.max_depth) + " levels");
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -37,13 +57,13 @@ config_node config_node::from_yaml(const YAML::Node& node) {
     }
     case YAML::NodeType::Sequence:
       out.kind_ = kind::list;
-      for (const auto& item : node) out.items_.push_back(from_yaml(item));
+      for (const auto& item : node) out.items_.push_back(from_yaml_within(item, budget, depth + 1));
       break;
     case YAML::NodeType::Map:
       out.kind_ = kind::map;
       for (const auto& kv : node) {
         std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-        out.set_member(std::move(key), from_yaml(kv.second));
+        out.set_member(std::move(key), from_yaml_within(kv.second, budget, depth + 1));
       }
       break;
   }

@@ -4,6 +4,7 @@
 // and `.Values`; it is built once per config load and shared read-only by every
 // core.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +18,23 @@ class Node;
 
 namespace meshinject::core {
 
+// Bounds on what one config document may cost once its aliases are expanded. YAML
+// aliases share a node, so nine nested aliases of nine items each ("billion
+// laughs") parse in microseconds and expand to 9^9 nodes; Go's yaml.v2, which Istio
+// reads its config with, stops such documents with "excessive aliasing". A
+// ConfigMap holds at most 1 MiB, and Istio 1.28's chart values are 179 values, so
+// these leave real configs far below the line.
+// Config, mesh and values files larger than this are refused before parsing. A
+// ConfigMap holds at most 1 MiB; the bound leaves room for files kept outside one.
+inline constexpr std::size_t max_config_file_bytes = std::size_t{4} << 20;
+
+struct yaml_limits {
+  std::size_t max_nodes = 100'000;  // after alias expansion
+  int max_depth = 512;              // nested mappings and sequences
+};
+
+struct yaml_budget;  // what from_yaml has spent of its limits
+
 class config_node {
  public:
   enum class kind : std::uint8_t { null, boolean, integer, floating, string, list, map };
@@ -24,7 +42,8 @@ class config_node {
   // Builds from a yaml-cpp node; plain scalars are typed by YAML 1.1 rules, quoted
   // and block scalars are strings. Map keys are kept sorted (Go iterates maps in
   // key order).
-  static config_node from_yaml(const YAML::Node& node);
+  // Throws config_error ("file:line:column: ...") when the document exceeds `limits`.
+  static config_node from_yaml(const YAML::Node& node, const std::string& file = {}, const yaml_limits& limits = {});
   static config_node make_string(std::string s);
   static config_node make_map();
 
@@ -45,6 +64,8 @@ class config_node {
   void set_member(std::string key, config_node value);
 
  private:
+  static config_node from_yaml_within(const YAML::Node& node, yaml_budget& budget, int depth);
+
   kind kind_ = kind::null;
   bool b_ = false;
   std::int64_t i_ = 0;

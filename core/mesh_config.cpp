@@ -220,7 +220,7 @@ void check_message(const config_node& node, const go_message& msg, const std::st
 
 config_node parse_yaml(std::string_view text, const std::string& file) {
   try {
-    return config_node::from_yaml(YAML::Load(std::string(text)));
+    return config_node::from_yaml(YAML::Load(std::string(text)), file);
   } catch (const YAML::Exception& e) {
     throw config_error({file, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
   }

@@ -346,7 +346,8 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
           control.ready.value());
   w.single_gauge(reactors, "Per-core reactors serving requests.", control.reactors.value());
   w.family(build_info, "gauge", "Build information.");
-  w.series(build_info, {{"version", build_version()}}).value(std::int64_t{1});
+  w.series(build_info, {{"version", build_version()}, {"commit", build_commit()}, {"commit_time", build_commit_time()}})
+      .value(std::int64_t{1});
 
   w.single_gauge(process_start_time, "Start time of the process since unix epoch in seconds.", process.start_time_seconds);
   w.single_gauge(process_resident_memory, "Resident memory size in bytes.",

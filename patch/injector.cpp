@@ -99,6 +99,23 @@ std::string_view passthrough_name(passthrough_reason r) noexcept {
 
 // ------------------------------------------------------------------ snapshot
 
+namespace {
+
+// Istio >= 1.9's shape loads and is checked, but the engine does not render named
+// templates yet: refuse it at load, where serve keeps the config it has and
+// check-config says so, rather than inject something else.
+core::config_error named_templates_not_rendered(const core::injection_config& cfg) {
+  std::string names;
+  for (const auto& t : cfg.templates) names += (names.empty() ? "" : ", ") + t.name;
+  return core::config_error({cfg.source, std::max(1, cfg.templates_line), 0},
+                            "templates (" + names + "): this is Istio >= 1.9's config shape; meshinject reads it "
+                            "but does not render named templates yet, so it cannot be served. Istio 1.1-1.8's "
+                            "shape (one `template`) is rendered.");
+}
+
+}  // namespace
+
+
 std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   std::shared_ptr<snapshot> s(new snapshot());
   s->sources_ = sources;
@@ -106,6 +123,7 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   const std::string config_text = embedded ? std::string(default_injection_config()) : sources.inject_config_text;
   const std::string config_name = embedded ? "embedded default" : sources.inject_config_name;
   s->config_ = core::load_injection_config(config_text, config_name);
+  if (s->config_.shape == core::config_shape::named_templates) throw named_templates_not_rendered(s->config_);
   s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config()
                                        : core::load_mesh_config(sources.mesh_text, sources.mesh_name);
   s->values_ = sources.values_text.empty() ? core::config_node::make_map()

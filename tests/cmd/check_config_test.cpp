@@ -143,6 +143,111 @@ TEST_F(CheckConfigTest, UsageAndUnreadableFiles) {
   expect_error({empty}, empty, 1, 1, "the injection config is empty");
 }
 
+// A ConfigMap manifest as `kubectl get cm -o yaml` prints it, holding `key: text`
+// entries under data (each text as a literal block).
+std::string configmap_manifest(const std::string& name, const std::vector<std::pair<std::string, std::string>>& data) {
+  std::string out = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: istio-system\ndata:\n";
+  for (const auto& [key, text] : data) {
+    out += "  " + key + ": |\n";
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t end = text.find('\n', start);
+      out += "    " + text.substr(start, end - start) + "\n";
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  return out;
+}
+
+TEST_F(CheckConfigTest, ReadsTheInjectorConfigMapManifestAsIstioMountsIt) {
+  const std::string config = injection_config_text("containers:\n- name: istio-proxy\n  image: \"{{ .Values.image }}\"\n");
+  const auto cm = file("istio-sidecar-injector.yaml",
+                       configmap_manifest("istio-sidecar-injector", {{"config", config}, {"values", "{\"image\": \"p\"}"}}));
+  const auto mesh = file("istio.yaml", configmap_manifest("istio", {{"mesh", "defaultConfig:\n  concurrency: 2\n"}}));
+  const cli_result r = run_cli({"check-config", cm, "--mesh-config", mesh});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(cm + " (data.config): ok", 0), 0u) << r.out;
+}
+
+TEST_F(CheckConfigTest, ErrorsInsideAManifestPointIntoTheKey) {
+  const auto cm = file("cm.yaml", configmap_manifest("istio-sidecar-injector", {{"config", "policy: sometimes\ntemplate: x\n"}}));
+  expect_error({cm}, cm + " (data.config)", 1, 9, "not a valid policy");
+  const auto mesh_cm = file("mesh-cm.yaml", configmap_manifest("istio", {{"mesh", "defaultConfig:\n  drainDuration: forever\n"}}));
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  expect_error({config, "--mesh-config", mesh_cm}, mesh_cm + " (data.mesh)", 2, 18, "defaultConfig.drainDuration");
+}
+
+TEST_F(CheckConfigTest, AManifestWithoutTheKeyIsAnError) {
+  const auto cm = file("cm.yaml", configmap_manifest("istio", {{"mesh", "defaultConfig: {}\n"}}));
+  const cli_result r = run_cli({"check-config", cm});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(cm + ": a ConfigMap manifest (istio) without data.config"), std::string::npos) << r.err;
+}
+
+TEST_F(CheckConfigTest, AnExplicitValuesFileWinsOverTheManifestsValues) {
+  const std::string config = injection_config_text("containers:\n- name: istio-proxy\n  image: p\n");
+  const auto cm = file("cm.yaml", configmap_manifest("istio-sidecar-injector", {{"config", config}, {"values", "[broken\n"}}));
+  const auto values = file("values.yaml", "image: p\n");
+  EXPECT_EQ(run_cli({"check-config", cm, "--values", values}).code, 0);
+  const cli_result r = run_cli({"check-config", cm});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(cm + " (data.values)"), std::string::npos) << r.err;
+}
+
+TEST_F(CheckConfigTest, NamedTemplatesAreReadAndRefusedWithTheReason) {
+  const auto f = file("named.yaml",
+                      "policy: enabled\ndefaultTemplates: [sidecar]\ntemplate: \"{{ Undefined_On_Purpose }}\"\n"
+                      "templates:\n  sidecar: |\n    containers: []\n  gateway: |\n    containers: []\n");
+  const cli_result r = run_cli({"check-config", f});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(f + ":4: templates (sidecar, gateway): this is Istio >= 1.9's config shape"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("note: " + f + ": it looks like an Istio >= 1.9 config"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Undefined_On_Purpose"), std::string::npos) << "`template` is ignored beside `templates`";
+}
+
+TEST_F(CheckConfigTest, Istio128sRenderedConfigMapIsReadAndNamed) {
+  MESHINJECT_REQUIRE_CONFORMANCE(dir);
+  const auto manifest = (dir / "istio-1.28" / "rendered" / "istio-sidecar-injector.yaml").string();
+  const cli_result r = run_cli({"check-config", manifest});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(manifest + " (data.config):"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("templates (sidecar, gateway, grpc-simple, grpc-agent, waypoint, kube-gateway)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(CheckConfigTest, ConfigFilesAreBoundedInSize) {
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto big = file("big.yaml", "# " + std::string(4u << 20, 'x') + "\n");
+  const cli_result r = run_cli({"check-config", config, "--values", big});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot read " + big + ": larger than 4 MiB"), std::string::npos) << r.err.substr(0, 300);
+  // A path that never ends, as a config symlinked to /dev/zero would be.
+  const cli_result zero = run_cli({"check-config", config, "--mesh-config", "/dev/zero"});
+  EXPECT_EQ(zero.code, 1);
+  EXPECT_NE(zero.err.find("cannot read /dev/zero: larger than 4 MiB"), std::string::npos) << zero.err.substr(0, 300);
+  const cli_result in = run_cli({"check-config", "-"}, std::string((4u << 20) + 1, '#'));
+  EXPECT_EQ(in.code, 1);
+  EXPECT_NE(in.err.find("cannot read <stdin>: larger than 4 MiB"), std::string::npos) << in.err.substr(0, 300);
+}
+
+TEST_F(CheckConfigTest, AnAliasBombInTheValuesIsAnErrorNotAnOutage) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) bomb += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto values = file("values.yaml", bomb);
+  const cli_result r = run_cli({"check-config", config, "--values", values});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(values + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expands to more than 100000 values"), std::string::npos) << r.err;
+}
+
 TEST(CheckConfigBinary, ExitCodes) {
   MESHINJECT_REQUIRE_BINARY();
   const auto base = source_dir() / "deploy" / "base";

@@ -162,6 +162,34 @@ TEST(KubeInject, MultiDocumentFilesKeepOtherDocumentsByteForByte) {
   EXPECT_EQ(r.out.substr(r.out.size() - 4), "---\n");  // the trailing separator is kept
 }
 
+std::string to_crlf(const std::string& lf) {
+  std::string out;
+  for (char c : lf) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+TEST(KubeInject, CrlfInputComesBackCrlfThroughout) {
+  const std::string service = "kind: Service\napiVersion: v1\nmetadata:\n  name: hello\n";
+  const std::string input =
+      to_crlf("---\n" + service + "---\n# about the deployment\n" + workload("apps/v1", "Deployment", "hello"));
+  const auto r = run_cli({"kube-inject", "-f", "-"}, input);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_NE(r.out.find("istio-proxy"), std::string::npos) << r.out;
+  for (std::size_t i = r.out.find('\n'); i != std::string::npos; i = r.out.find('\n', i + 1))
+    ASSERT_TRUE(i > 0 && r.out[i - 1] == '\r') << "bare LF at byte " << i << " of:\n" << r.out;
+  EXPECT_EQ(r.out.rfind(to_crlf("---\n" + service), 0), 0u);  // the Service is copied as it was
+  expect_injected(documents(r.out).at(1)["spec"]["template"], "deployment");
+}
+
+TEST(KubeInject, LfInputHasNoCarriageReturns) {
+  const auto r = run_cli({"kube-inject", "-f", "-"}, workload("apps/v1", "Deployment", "hello"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+}
+
 TEST(KubeInject, OptOutHostNetworkAndIgnoredNamespacesAreLeftByteForByte) {
   const std::string opt_out =
       "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  annotations:\n"

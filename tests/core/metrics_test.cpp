@@ -471,7 +471,8 @@ meshinject_reactors 3
 # HELP meshinject_build_info Build information.
 # TYPE meshinject_build_info gauge
 meshinject_build_info{version=")" + std::string(build_version()) +
-                               R"("} 1
+                               R"(",commit=")" + std::string(build_commit()) + R"(",commit_time=")" +
+                               std::string(build_commit_time()) + R"("} 1
 # HELP process_start_time_seconds Start time of the process since unix epoch in seconds.
 # TYPE process_start_time_seconds gauge
 process_start_time_seconds 1795880000.25

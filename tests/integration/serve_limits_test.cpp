@@ -2,6 +2,7 @@
 // known mix of requests, the connection limit, connection age and idle timeout.
 #include <thread>
 
+#include "core/build_info.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/support.hpp"
@@ -107,7 +108,10 @@ TEST_F(Limits, MetricsCountExactlyWhatWasServed) {
   EXPECT_EQ(v("meshinject_config_reloads_total"), 0);
   EXPECT_GT(v("meshinject_certificate_expiry_timestamp_seconds"), 1.7e9);
   EXPECT_EQ(v("meshinject_reactors"), 2);
-  EXPECT_EQ(v("meshinject_build_info", "{version=\"0.1.0\"}"), 1);
+  EXPECT_EQ(v("meshinject_build_info", "{version=\"" + std::string(core::build_version()) + "\",commit=\"" +
+                                           std::string(core::build_commit()) + "\",commit_time=\"" +
+                                           std::string(core::build_commit_time()) + "\"}"),
+            1);
   EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 0; }, 3s));
 }
 

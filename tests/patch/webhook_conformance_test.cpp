@@ -125,6 +125,6 @@ TEST_P(webhook_conformance, patch_means_what_upstream_means) {
 }
 
 INSTANTIATE_TEST_SUITE_P(istio_1_2, webhook_conformance, ::testing::ValuesIn(cases),
-                         [](const auto& info) { return "case_" + std::to_string(info.param.id); });
+                         [](const auto& test_info) { return "case_" + std::to_string(test_info.param.id); });
 
 }  // namespace
