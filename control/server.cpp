@@ -1,6 +1,8 @@
 #include "control/server.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +26,7 @@
 #include "control/admin.hpp"
 #include "control/admission.hpp"
 #include "control/reloadable.hpp"
+#include "core/config_tree.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/logging.hpp"
@@ -42,16 +45,40 @@ using steady = std::chrono::steady_clock;
 using http::append_json_string;
 using http::tls_context;
 
+std::string too_large(const std::string& path, std::size_t limit) {
+  return "cannot read " + path + ": larger than " + std::to_string(limit >> 20) +
+         " MiB, the bound on config files (a ConfigMap holds at most 1 MiB)";
+}
+
+// Reads a mounted config, mesh, values, certificate or key file. Only regular
+// files are read, and only up to core::max_config_file_bytes: a path swapped for a
+// FIFO would block the control thread (and with it every later reload), and one
+// pointing at /dev/zero would never end.
 std::string read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
+  struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
   // A directory opens and reads as nothing; that would be reported as an empty config.
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw read_error(path, "cannot read " + path + ": it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw read_error(path, "cannot read " + path);
-  return std::move(text).str();
+  if (S_ISDIR(st.st_mode)) throw read_error(path, "cannot read " + path + ": it is a directory");
+  if (!S_ISREG(st.st_mode))
+    throw read_error(path, "cannot read " + path + ": not a regular file (a FIFO, socket or device is never read)");
+  const std::size_t limit = core::max_config_file_bytes;
+  if (static_cast<std::uint64_t>(st.st_size) > limit) throw read_error(path, too_large(path, limit));
+  std::string text;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) return text;
+    text.append(chunk, static_cast<std::size_t>(n));
+    if (text.size() > limit) throw read_error(path, too_large(path, limit));  // grew while being read
+  }
 }
 
 std::string now_rfc3339() {
