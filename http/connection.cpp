@@ -890,6 +890,22 @@ struct io_owner {
   asio::io_context context{1};
 };
 
+// The engine counts its variant cache; this reactor's metric block mirrors those
+// counts for the scrape. Both have this thread as their only writer, and the
+// engine's counters never go back, so the difference is what is new.
+void mirror_variant_cache(const patch::engine_stats& from, core::core_metrics& to) noexcept {
+  auto mirror = [](const core::counter& source, core::counter& target) {
+    target.add(source.value() - target.value());
+  };
+  mirror(from.variant_hits, to.template_variant_hits);
+  mirror(from.variant_compiles, to.template_variant_compiles);
+  mirror(from.variant_compile_ns, to.template_variant_compile_ns);
+  mirror(from.variant_evictions, to.template_variant_evictions);
+  mirror(from.uncached_renders, to.template_uncached_renders);
+  to.template_variants.set(from.cached_variants.value());
+  to.template_variant_bytes.set(from.cached_variant_bytes.value());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- listen_address
@@ -1013,11 +1029,7 @@ struct reactor::impl final : io_owner, listener {
       case patch::outcome::bad_request: m.injection_failure.inc(); break;
     }
     if (r.has_decision) m.count_decision(static_cast<std::size_t>(r.decision.reason));
-    if (r.compiled_variant) {
-      m.template_variant_compiles.inc();
-      m.template_variants.set(engine.stats().cached_variants.value());
-    }
-    if (r.uncached_variant) m.template_uncached_renders.inc();
+    mirror_variant_cache(engine.stats(), m);
     const auto queued = s.respond(static_cast<unsigned>(r.http_status), json_content_type, r.body);
     record(s, queued);
     if (core::log_enabled(log_level::debug)) {
@@ -1077,6 +1089,7 @@ void reactor::set_snapshot(std::shared_ptr<const patch::snapshot> config) {
   asio::post(impl_->context, [i = impl_.get(), c = std::move(config)]() mutable {
     i->engine.set_snapshot(std::move(c));
     i->m.template_variants.set(0);
+    i->m.template_variant_bytes.set(0);
   });
 }
 

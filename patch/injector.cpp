@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -25,15 +26,6 @@ std::string sha256_hex(std::string_view text) {
     out += hex[digest[i] & 15];
   }
   return out;
-}
-
-std::uint64_t fnv1a(std::span<const std::uint8_t> bytes) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (std::uint8_t b : bytes) {
-    h ^= b;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 // Messages from the variant compiler start with "template:LINE:COL: "; a user
@@ -135,17 +127,11 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
 
 // -------------------------------------------------------------------- engine
 
-struct engine::variant_entry {
-  std::uint64_t hash = 0;
-  std::vector<std::uint8_t> key;
-  sidecar_variant variant;
-};
-
 engine::engine(std::shared_ptr<const snapshot> s, std::size_t max_variants)
-    : snapshot_(std::move(s)), max_variants_(std::max<std::size_t>(max_variants, 1)) {
-  std::size_t slots = 1;
-  while (slots < max_variants_ * 2) slots <<= 1;
-  variants_.resize(slots);
+    : engine(std::move(s), variant_cache_limits{.entries = max_variants}) {}
+
+engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
+    : snapshot_(std::move(s)), variants_(limits) {
   patch_.reserve(16 * 1024);
   body_.reserve(32 * 1024);
   scratch_.reserve(4096);
@@ -163,43 +149,38 @@ engine::~engine() = default;
 
 void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   snapshot_ = std::move(s);
-  for (auto& e : variants_) e.reset();
-  variant_count_ = 0;
+  variants_.clear();
   stats_.cached_variants.set(0);
+  stats_.cached_variant_bytes.set(0);
 }
 
-std::size_t engine::cached_variants() const noexcept { return variant_count_; }
+std::size_t engine::cached_variants() const noexcept { return variants_.size(); }
 
 const sidecar_variant* engine::variant_for(const template_data& data, injection_result& r) {
-  const std::span<const std::uint8_t> key(trace_.trace);
-  const std::uint64_t h = fnv1a(key);
-  const std::size_t mask = variants_.size() - 1;
-  std::size_t i = h & mask;
-  for (std::size_t probe = 0; probe < variants_.size(); ++probe, i = (i + 1) & mask) {
-    variant_entry* e = variants_[i].get();
-    if (!e) break;
-    if (e->hash == h && std::equal(e->key.begin(), e->key.end(), key.begin(), key.end())) return &e->variant;
+  const std::span<const std::uint8_t> trace(trace_.trace);
+  if (const sidecar_variant* v = variants_.find(trace)) {
+    stats_.variant_hits.inc();
+    return v;
   }
-  // A variant this core has not seen: render and compile it (cold path).
+  // A variant this core has not seen: render and compile it here, on the
+  // reactor (no YAML library, no exceptions), and keep it.
   r.compiled_variant = true;
+  const auto started = std::chrono::steady_clock::now();
+  const sidecar_variant* kept = nullptr;
   tmpl::render_result rendered;
-  if (!snapshot_->program().render(template_root(data), key, rendered, error_)) return nullptr;
-  auto entry = std::make_unique<variant_entry>();
-  if (!compile_sidecar(snapshot_->program(), std::move(rendered), entry->variant, error_)) return nullptr;
-  entry->hash = h;
-  entry->key.assign(key.begin(), key.end());
-  if (variant_count_ >= max_variants_) {
-    // Full: serve this one without caching it (counted), keep the hot ones.
-    r.uncached_variant = true;
-    static thread_local std::unique_ptr<variant_entry> overflow;
-    overflow = std::move(entry);
-    return &overflow->variant;
+  sidecar_variant compiled;
+  if (snapshot_->program().render(template_root(data), trace, rendered, error_) &&
+      compile_sidecar(snapshot_->program(), std::move(rendered), compiled, error_)) {
+    const std::uint64_t evicted_before = variants_.evictions();
+    kept = variants_.insert(trace, std::move(compiled));
+    stats_.variant_evictions.add(variants_.evictions() - evicted_before);
+    stats_.cached_variants.set(static_cast<std::int64_t>(variants_.size()));
+    stats_.cached_variant_bytes.set(static_cast<std::int64_t>(variants_.bytes()));
   }
-  std::size_t j = h & mask;
-  while (variants_[j]) j = (j + 1) & mask;
-  variants_[j] = std::move(entry);
-  ++variant_count_;
-  return &variants_[j]->variant;
+  stats_.variant_compiles.inc();
+  stats_.variant_compile_ns.add(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count()));
+  return kept;
 }
 
 injection_result engine::handle(const char* body, std::size_t len, std::size_t capacity,
@@ -207,11 +188,6 @@ injection_result engine::handle(const char* body, std::size_t len, std::size_t c
   injection_result r = handle_review(body, len, capacity, path_env);
   stats_.count(r.kind);
   if (r.kind == outcome::passthrough) stats_.count(r.passthrough);
-  if (r.compiled_variant) {
-    stats_.variant_compiles.inc();
-    stats_.cached_variants.set(static_cast<std::int64_t>(variant_count_));
-  }
-  if (r.uncached_variant) stats_.uncached_renders.inc();
   return r;
 }
 

@@ -26,6 +26,7 @@
 #include "patch/pod.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_data.hpp"
+#include "patch/variant_cache.hpp"
 
 namespace meshinject::patch {
 
@@ -98,13 +99,14 @@ struct injection_result {
   std::string_view message;           // why rejected / failed / bad request
   passthrough_reason passthrough = passthrough_reason::not_a_pod;  // when kind == passthrough
   review_version version = review_version::v1;
-  bool compiled_variant = false;  // this request compiled a template variant
-  bool uncached_variant = false;  // ...and it could not be kept in the cache
+  bool compiled_variant = false;  // this request compiled a template variant (a cache miss)
 };
 
 class engine {
  public:
-  explicit engine(std::shared_ptr<const snapshot> s, std::size_t max_variants = 256);
+  explicit engine(std::shared_ptr<const snapshot> s,
+                  std::size_t max_variants = variant_cache_limits::default_entries);
+  engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits);
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -129,7 +131,6 @@ class engine {
   const engine_stats& stats() const noexcept { return stats_; }
 
  private:
-  struct variant_entry;
   struct patch_inputs;  // the pod, its variant and this request's hole values
 
  public:
@@ -163,15 +164,14 @@ class engine {
   void write_probe_rewrite(json_patch_writer& w, const container& c, std::size_t index, bool readiness,
                            int status_port);
 
+  // The cached variant for trace_, else one compiled now and cached (counted in stats_).
   const sidecar_variant* variant_for(const template_data& data, injection_result& r);
   void write_response(injection_result& r, const review& rv);
   void write_error_body(injection_result& r);
 
   std::shared_ptr<const snapshot> snapshot_;
   engine_stats stats_;
-  std::size_t max_variants_;
-  std::vector<std::unique_ptr<variant_entry>> variants_;  // open addressing, power-of-two size
-  std::size_t variant_count_ = 0;
+  variant_cache variants_;
 
   simdjson::dom::parser parser_;
   simdjson::dom::parser status_parser_;
