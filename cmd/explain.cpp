@@ -304,6 +304,24 @@ struct options {
   bool labels_given = false;
 };
 
+// What explain found out about one pod, gathered before anything is printed.
+struct pod_explanation {
+  std::string location;  // file:line
+  std::string label;     // document N, kind name
+  std::string ns;
+  std::string ns_from = "file";  // JSON: file, flag, default
+  std::vector<std::string> warnings;
+  core::explanation ex;
+  std::optional<webhook_report> hook;
+  bool refused = false;  // the engine answers allowed: false
+  std::string engine_message;
+  std::string patch_text;
+  bool called = true;  // the apiserver calls the webhook
+  std::string decided;
+  bool inject = false;
+  std::string reason, verdict;
+};
+
 struct explainer {
   const options& opt;
   const patch::snapshot& snap;
@@ -336,32 +354,42 @@ struct explainer {
 
   // Returns false for an error (printed to err).
   bool run(const target_in_file& target, std::size_t number, std::size_t count, std::ostream& err) {
+    pod_explanation e;
+    if (!gather(target, e, err)) return false;
+    if (opt.output == "json") print_json(target, e);
+    else print_text(e, number, count);
+    return true;
+  }
+
+  // The file's namespace, else --namespace, else "default"; a conflict warns.
+  void resolve_namespace(const value& pod, const value& owner, pod_explanation& e) const {
+    e.ns = file_namespace(pod, owner);
+    if (!e.ns.empty() && !opt.namespace_flag.empty() && e.ns != opt.namespace_flag)
+      e.warnings.push_back("the file says namespace " + e.ns + "; --namespace " + opt.namespace_flag +
+                           " is ignored (kubectl would refuse the mismatch)");
+    if (e.ns.empty() && !opt.namespace_flag.empty()) {
+      e.ns = opt.namespace_flag;
+      e.ns_from = "flag";
+    }
+    if (e.ns.empty()) {
+      e.ns = "default";
+      e.ns_from = "default";
+    }
+  }
+
+  bool gather(const target_in_file& target, pod_explanation& e, std::ostream& err) {
     const pod_target& t = target.t;
     const value* pod = at_path(*target.doc, t.path);
     const value* owner = at_path(*target.doc, t.owner_path);
-    const std::string location = display_name(opt.file) + ":" + std::to_string(t.line);
-    const std::string label = "document " + std::to_string(target.document) + ", " + describe_target(t);
-
-    std::vector<std::string> warnings;
-    std::string ns(file_namespace(*pod, *owner));
-    std::string ns_from = "file";  // JSON: file, flag, default
-    if (!ns.empty() && !opt.namespace_flag.empty() && ns != opt.namespace_flag)
-      warnings.push_back("the file says namespace " + ns + "; --namespace " + opt.namespace_flag +
-                         " is ignored (kubectl would refuse the mismatch)");
-    if (ns.empty() && !opt.namespace_flag.empty()) {
-      ns = opt.namespace_flag;
-      ns_from = "flag";
-    }
-    if (ns.empty()) {
-      ns = "default";
-      ns_from = "default";
-    }
+    e.location = display_name(opt.file) + ":" + std::to_string(t.line);
+    e.label = "document " + std::to_string(target.document) + ", " + describe_target(t);
+    resolve_namespace(*pod, *owner, e);
 
     std::string json;
     try {
       json = yaml::to_json(*pod);
-    } catch (const std::exception& e) {
-      err << location << ": " << label << ": " << e.what() << '\n';
+    } catch (const std::exception& x) {
+      err << e.location << ": " << e.label << ": " << x.what() << '\n';
       return false;
     }
     simdjson::dom::parser parser;
@@ -369,202 +397,215 @@ struct explainer {
     simdjson::dom::element object = parser.parse(padded).value();
     patch::pod facts_pod;
     std::string problem;
-    if (!patch::parse_pod(object, ns, facts_pod, problem)) {
-      err << location << ": " << label << ": " << problem << '\n';
+    if (!patch::parse_pod(object, e.ns, facts_pod, problem)) {
+      err << e.location << ": " << e.label << ": " << problem << '\n';
       return false;
     }
     const core::pod_facts facts{facts_pod.namespace_name, facts_pod.host_network, facts_pod.labels,
                                 facts_pod.annotations};
-    const core::explanation ex = core::explain_decision(facts, snap.config().rules);
-    if (!ex.warning.empty()) warnings.push_back(ex.warning);
-
-    std::optional<webhook_report> hook;
-    if (!opt.webhook_config.empty()) {
-      std::vector<core::label> ns_labels;
-      if (!parse_namespace_labels(opt.namespace_labels, ns_labels, problem)) {
-        err << problem << '\n';
-        return false;
-      }
-      std::erase_if(ns_labels, [](const core::label& l) { return l.key == "kubernetes.io/metadata.name"; });
-      ns_labels.push_back({"kubernetes.io/metadata.name", ns});
-      try {
-        hook = evaluate_webhooks(opt.webhook_config_text, display_name(opt.webhook_config), ns, ns_labels,
-                                 facts_pod.labels);
-      } catch (const core::config_error& e) {
-        err << e.what() << '\n';
-        return false;
-      }
-      if (!opt.labels_given)
-        warnings.push_back("no --namespace-labels: namespace " + ns +
-                           " is taken to have no labels but kubernetes.io/metadata.name");
-      for (const auto& w : hook->webhooks)
-        if (w.has_match_conditions)
-          warnings.push_back("webhook " + w.name + " has matchConditions (CEL), which explain does not evaluate");
-    }
+    e.ex = core::explain_decision(facts, snap.config().rules);
+    if (!e.ex.warning.empty()) e.warnings.push_back(e.ex.warning);
+    if (!opt.webhook_config.empty() && !evaluate_hook(facts_pod, e, err)) return false;
 
     // The webhook's own answer: .DeploymentMeta is the pod's metadata, as in the webhook.
-    const patch::injection_result r = engine.inject_pod(object, ns, nullptr);
-    if (r.decision.inject != ex.verdict.inject || r.decision.reason != ex.verdict.reason)
-      warnings.push_back("internal: the explanation and the engine disagree; please report this");
-    const bool refused =
+    const patch::injection_result r = engine.inject_pod(object, e.ns, nullptr);
+    if (r.decision.inject != e.ex.verdict.inject || r.decision.reason != e.ex.verdict.reason)
+      e.warnings.push_back("internal: the explanation and the engine disagree; please report this");
+    e.refused =
         r.kind == patch::outcome::rejected || r.kind == patch::outcome::failed || r.kind == patch::outcome::bad_request;
-    const std::string engine_message(r.message);
-    const std::string patch_text = r.kind == patch::outcome::injected ? std::string(r.patch) : std::string();
+    e.engine_message = std::string(r.message);
+    if (r.kind == patch::outcome::injected) e.patch_text = std::string(r.patch);
+    settle_verdict(r.kind, e);
+    return true;
+  }
 
-    const bool called = !hook || hook->called;
-    const std::string decided = std::string(ex.verdict.inject ? "inject" : "not injected") + " (" +
-                                std::string(core::reason_code(ex.verdict.reason)) + ")";
-    bool inject = false;
-    std::string reason, verdict;
-    if (!called) {
-      reason = "webhook-not-called";
-      verdict = "not injected: the webhook is not called because " + hook->why_not;
-    } else if (refused && ex.verdict.inject) {
-      reason = r.kind == patch::outcome::rejected ? "invalid-annotation" : "template";
-      verdict = "refused: the webhook answers allowed: false: " + engine_message;
+  // Would the apiserver call the webhook for this pod (--webhook-config)?
+  bool evaluate_hook(const patch::pod& facts_pod, pod_explanation& e, std::ostream& err) const {
+    std::vector<core::label> ns_labels;
+    std::string problem;
+    if (!parse_namespace_labels(opt.namespace_labels, ns_labels, problem)) {
+      err << problem << '\n';
+      return false;
+    }
+    std::erase_if(ns_labels, [](const core::label& l) { return l.key == "kubernetes.io/metadata.name"; });
+    ns_labels.push_back({"kubernetes.io/metadata.name", e.ns});
+    try {
+      e.hook = evaluate_webhooks(opt.webhook_config_text, display_name(opt.webhook_config), e.ns, ns_labels,
+                                 facts_pod.labels);
+    } catch (const core::config_error& x) {
+      err << x.what() << '\n';
+      return false;
+    }
+    if (!opt.labels_given)
+      e.warnings.push_back("no --namespace-labels: namespace " + e.ns +
+                           " is taken to have no labels but kubernetes.io/metadata.name");
+    for (const auto& w : e.hook->webhooks)
+      if (w.has_match_conditions)
+        e.warnings.push_back("webhook " + w.name + " has matchConditions (CEL), which explain does not evaluate");
+    return true;
+  }
+
+  // Not called, refused, or the decision's verdict.
+  static void settle_verdict(patch::outcome kind, pod_explanation& e) {
+    e.called = !e.hook || e.hook->called;
+    e.decided = std::string(e.ex.verdict.inject ? "inject" : "not injected") + " (" +
+                std::string(core::reason_code(e.ex.verdict.reason)) + ")";
+    if (!e.called) {
+      e.reason = "webhook-not-called";
+      e.verdict = "not injected: the webhook is not called because " + e.hook->why_not;
+    } else if (e.refused && e.ex.verdict.inject) {
+      e.reason = kind == patch::outcome::rejected ? "invalid-annotation" : "template";
+      e.verdict = "refused: the webhook answers allowed: false: " + e.engine_message;
     } else {
-      inject = ex.verdict.inject;
-      reason = std::string(core::reason_code(ex.verdict.reason));
-      verdict = decided;
+      e.inject = e.ex.verdict.inject;
+      e.reason = std::string(core::reason_code(e.ex.verdict.reason));
+      e.verdict = e.decided;
     }
+  }
 
-    if (opt.output == "json") {
-      value o = value::mapping();
-      value p = value::mapping();
-      set(p, "file", str(display_name(opt.file)));
-      set(p, "line", integer(t.line));
-      set(p, "document", integer(target.document));
-      if (!t.item.empty()) set(p, "item", str(t.item));
-      set(p, "kind", str(t.kind));
-      set(p, "name", str(t.name));
-      set(p, "namespace", str(ns));
-      set(p, "namespaceFrom", str(ns_from));
-      set(o, "pod", std::move(p));
-      value c = value::mapping();
-      set(c, "source", str(snap.config().source));
-      set(c, "policy", str(core::policy_name(snap.config().rules.policy)));
-      set(o, "config", std::move(c));
-      set(o, "inject", boolean(inject));
-      set(o, "reason", str(reason));
-      set(o, "message", str(verdict));
-      set(o, "allowed", boolean(!(called && refused && ex.verdict.inject)));
-      set(o, "webhookCalled", hook ? boolean(hook->called) : value{});
-      if (hook) {
-        value h = value::mapping();
-        set(h, "config", str(hook->file));
-        set(h, "namespace", str(hook->namespace_name));
-        value labels = value::mapping();
-        for (const auto& l : hook->namespace_labels) set(labels, std::string(l.key), str(l.value));
-        set(h, "namespaceLabels", std::move(labels));
-        value list = sequence();
-        for (const auto& w : hook->webhooks) {
-          value wj = value::mapping();
-          set(wj, "name", str(w.name));
-          set(wj, "called", boolean(w.called));
-          if (!w.called) set(wj, "whyNot", str(w.why_not));
-          value rules = value::mapping();
-          set(rules, "matched", boolean(w.rules_matched));
-          set(rules, "detail", str(w.rules_detail));
-          set(wj, "rules", std::move(rules));
-          for (const auto& [name, s] : {std::pair{"namespaceSelector", &w.namespace_selector},
-                                        std::pair{"objectSelector", &w.object_selector}}) {
-            value sj = value::mapping();
-            set(sj, "present", boolean(s->present));
-            set(sj, "matched", boolean(s->matched));
-            value reqs = sequence();
-            for (const auto& rq : s->requirements) {
-              value rj = value::mapping();
-              set(rj, "requirement", str(rq.text));
-              set(rj, "matched", boolean(rq.matched));
-              if (!rq.matched) set(rj, "detail", str(rq.detail));
-              reqs.items.push_back(std::move(rj));
-            }
-            set(sj, "requirements", std::move(reqs));
-            set(wj, name, std::move(sj));
-          }
-          set(wj, "matchConditions", boolean(w.has_match_conditions));
-          list.items.push_back(std::move(wj));
-        }
-        set(h, "webhooks", std::move(list));
-        set(o, "webhook", std::move(h));
-      } else {
-        set(o, "webhook", value{});
-      }
-      value d = value::mapping();
-      set(d, "inject", boolean(ex.verdict.inject));
-      set(d, "reason", str(core::reason_code(ex.verdict.reason)));
-      if (ex.verdict.selector_index >= 0) set(d, "selectorIndex", integer(ex.verdict.selector_index));
-      set(o, "decision", std::move(d));
-      value steps = sequence();
-      int index = 0;
-      for (const auto& s : ex.steps) {
-        value sj = value::mapping();
-        set(sj, "index", integer(++index));
-        set(sj, "step", str(s.name));
-        set(sj, "detail", str(step_detail(s)));
-        set(sj, "outcome", str(core::outcome_name(s.result)));
-        if (s.result == core::decision_step::outcome::decided) {
-          set(sj, "inject", boolean(s.inject));
-          set(sj, "reason", str(core::reason_code(*s.reason)));
-        }
-        if (s.selector_index >= 0) set(sj, "selectorIndex", integer(s.selector_index));
-        if (s.matched) set(sj, "matched", boolean(*s.matched));
-        steps.items.push_back(std::move(sj));
-      }
-      set(o, "steps", std::move(steps));
-      if (!patch_text.empty() && called) {
-        simdjson::dom::parser pp;
-        set(o, "patch", yaml::from_json(pp.parse(simdjson::padded_string(patch_text)).value()));
-      } else {
-        set(o, "patch", value{});
-      }
-      if (refused && ex.verdict.inject) set(o, "error", str(engine_message));
-      value ws = sequence();
-      for (const auto& w : warnings) ws.items.push_back(str(w));
-      set(o, "warnings", std::move(ws));
-      out << yaml::to_pretty_json(o) << '\n';
-      return true;
-    }
+  // ------------------------------------------------------------------ JSON
 
-    // Text.
-    if (count > 1) out << (number > 1 ? "\n" : "") << "=== pod " << number << " of " << count << '\n';
-    out << "Pod:       " << label << " (" << location << ")\n";
-    out << "Namespace: " << ns << " ("
-        << (ns_from == "file"   ? "from the file"
-            : ns_from == "flag" ? "from --namespace"
-                                : "neither the file nor --namespace names one")
-        << ")\n";
-    out << "Config:    " << snap.config().source << " (policy " << core::policy_name(snap.config().rules.policy)
-        << ")\n";
-    if (hook) {
-      out << "\nWill the apiserver call the webhook?\n";
-      std::vector<std::string> shown;
-      for (const auto& l : hook->namespace_labels) shown.push_back(std::string(l.key) + "=" + std::string(l.value));
-      out << "  namespace " << ns << " labels: " << join(shown, ",") << '\n';
-      for (const auto& w : hook->webhooks) {
-        out << "  webhook " << w.name << " (" << hook->file << ")\n";
-        out << "    rules              " << w.rules_detail << '\n';
-        for (const auto& [name, s] : {std::pair{"namespaceSelector", &w.namespace_selector},
-                                      std::pair{"objectSelector   ", &w.object_selector}}) {
-          if (!s->present) {
-            out << "    " << name << "  none: " << (name[0] == 'n' ? "every namespace" : "every pod") << '\n';
-            continue;
-          }
-          std::size_t width = 0;
-          for (const auto& rq : s->requirements) width = std::max(width, rq.text.size());
-          bool first = true;
-          for (const auto& rq : s->requirements) {
-            out << "    " << (first ? std::string(name) : std::string(17, ' ')) << "  " << rq.text
-                << std::string(width - rq.text.size() + 2, ' ')
-                << (rq.matched ? "matched" : "NOT matched: " + rq.detail) << '\n';
-            first = false;
-          }
-        }
-        out << "    → " << (w.called ? "called" : "NOT called: " + w.why_not) << '\n';
-      }
+  static value selector_json(const selector_result& s) {
+    value sj = value::mapping();
+    set(sj, "present", boolean(s.present));
+    set(sj, "matched", boolean(s.matched));
+    value reqs = sequence();
+    for (const auto& rq : s.requirements) {
+      value rj = value::mapping();
+      set(rj, "requirement", str(rq.text));
+      set(rj, "matched", boolean(rq.matched));
+      if (!rq.matched) set(rj, "detail", str(rq.detail));
+      reqs.items.push_back(std::move(rj));
     }
-    out << "\nDecision" << (called ? "" : " (for information: the webhook would decide this if it were called)")
-        << ":\n";
+    set(sj, "requirements", std::move(reqs));
+    return sj;
+  }
+
+  static value webhook_json(const webhook_report& hook) {
+    value h = value::mapping();
+    set(h, "config", str(hook.file));
+    set(h, "namespace", str(hook.namespace_name));
+    value labels = value::mapping();
+    for (const auto& l : hook.namespace_labels) set(labels, std::string(l.key), str(l.value));
+    set(h, "namespaceLabels", std::move(labels));
+    value list = sequence();
+    for (const auto& w : hook.webhooks) {
+      value wj = value::mapping();
+      set(wj, "name", str(w.name));
+      set(wj, "called", boolean(w.called));
+      if (!w.called) set(wj, "whyNot", str(w.why_not));
+      value rules = value::mapping();
+      set(rules, "matched", boolean(w.rules_matched));
+      set(rules, "detail", str(w.rules_detail));
+      set(wj, "rules", std::move(rules));
+      set(wj, "namespaceSelector", selector_json(w.namespace_selector));
+      set(wj, "objectSelector", selector_json(w.object_selector));
+      set(wj, "matchConditions", boolean(w.has_match_conditions));
+      list.items.push_back(std::move(wj));
+    }
+    set(h, "webhooks", std::move(list));
+    return h;
+  }
+
+  value steps_json(const core::explanation& ex) const {
+    value steps = sequence();
+    int index = 0;
+    for (const auto& s : ex.steps) {
+      value sj = value::mapping();
+      set(sj, "index", integer(++index));
+      set(sj, "step", str(s.name));
+      set(sj, "detail", str(step_detail(s)));
+      set(sj, "outcome", str(core::outcome_name(s.result)));
+      if (s.result == core::decision_step::outcome::decided) {
+        set(sj, "inject", boolean(s.inject));
+        set(sj, "reason", str(core::reason_code(*s.reason)));
+      }
+      if (s.selector_index >= 0) set(sj, "selectorIndex", integer(s.selector_index));
+      if (s.matched) set(sj, "matched", boolean(*s.matched));
+      steps.items.push_back(std::move(sj));
+    }
+    return steps;
+  }
+
+  value pod_json(const target_in_file& target, const pod_explanation& e) const {
+    const pod_target& t = target.t;
+    value p = value::mapping();
+    set(p, "file", str(display_name(opt.file)));
+    set(p, "line", integer(t.line));
+    set(p, "document", integer(target.document));
+    if (!t.item.empty()) set(p, "item", str(t.item));
+    set(p, "kind", str(t.kind));
+    set(p, "name", str(t.name));
+    set(p, "namespace", str(e.ns));
+    set(p, "namespaceFrom", str(e.ns_from));
+    return p;
+  }
+
+  void print_json(const target_in_file& target, const pod_explanation& e) const {
+    value o = value::mapping();
+    set(o, "pod", pod_json(target, e));
+    value c = value::mapping();
+    set(c, "source", str(snap.config().source));
+    set(c, "policy", str(core::policy_name(snap.config().rules.policy)));
+    set(o, "config", std::move(c));
+    set(o, "inject", boolean(e.inject));
+    set(o, "reason", str(e.reason));
+    set(o, "message", str(e.verdict));
+    set(o, "allowed", boolean(!(e.called && e.refused && e.ex.verdict.inject)));
+    set(o, "webhookCalled", e.hook ? boolean(e.hook->called) : value{});
+    set(o, "webhook", e.hook ? webhook_json(*e.hook) : value{});
+    value d = value::mapping();
+    set(d, "inject", boolean(e.ex.verdict.inject));
+    set(d, "reason", str(core::reason_code(e.ex.verdict.reason)));
+    if (e.ex.verdict.selector_index >= 0) set(d, "selectorIndex", integer(e.ex.verdict.selector_index));
+    set(o, "decision", std::move(d));
+    set(o, "steps", steps_json(e.ex));
+    if (!e.patch_text.empty() && e.called) {
+      simdjson::dom::parser pp;
+      set(o, "patch", yaml::from_json(pp.parse(simdjson::padded_string(e.patch_text)).value()));
+    } else {
+      set(o, "patch", value{});
+    }
+    if (e.refused && e.ex.verdict.inject) set(o, "error", str(e.engine_message));
+    value ws = sequence();
+    for (const auto& w : e.warnings) ws.items.push_back(str(w));
+    set(o, "warnings", std::move(ws));
+    out << yaml::to_pretty_json(o) << '\n';
+  }
+
+  // ------------------------------------------------------------------ text
+
+  void print_selector_text(std::string_view name, const selector_result& s) const {
+    if (!s.present) {
+      out << "    " << name << "  none: " << (name[0] == 'n' ? "every namespace" : "every pod") << '\n';
+      return;
+    }
+    std::size_t width = 0;
+    for (const auto& rq : s.requirements) width = std::max(width, rq.text.size());
+    bool first = true;
+    for (const auto& rq : s.requirements) {
+      out << "    " << (first ? std::string(name) : std::string(17, ' ')) << "  " << rq.text
+          << std::string(width - rq.text.size() + 2, ' ') << (rq.matched ? "matched" : "NOT matched: " + rq.detail)
+          << '\n';
+      first = false;
+    }
+  }
+
+  void print_webhook_text(const webhook_report& hook, const std::string& ns) const {
+    out << "\nWill the apiserver call the webhook?\n";
+    std::vector<std::string> shown;
+    for (const auto& l : hook.namespace_labels) shown.push_back(std::string(l.key) + "=" + std::string(l.value));
+    out << "  namespace " << ns << " labels: " << join(shown, ",") << '\n';
+    for (const auto& w : hook.webhooks) {
+      out << "  webhook " << w.name << " (" << hook.file << ")\n";
+      out << "    rules              " << w.rules_detail << '\n';
+      print_selector_text("namespaceSelector", w.namespace_selector);
+      print_selector_text("objectSelector   ", w.object_selector);
+      out << "    → " << (w.called ? "called" : "NOT called: " + w.why_not) << '\n';
+    }
+  }
+
+  void print_steps_text(const core::explanation& ex) const {
     std::size_t name_width = 4, detail_width = 6;
     for (const auto& s : ex.steps) {
       name_width = std::max(name_width, s.name.size());
@@ -580,39 +621,42 @@ struct explainer {
           << std::string(detail.size() < detail_width ? detail_width - detail.size() + 2 : 2, ' ') << step_outcome(s)
           << '\n';
     }
-    for (const auto& w : warnings) out << "\nWarning: " << w << '\n';
-    out << "\nVerdict: " << verdict << '\n';
-    if (!called) out << "  (if the webhook were called: " << decided << ")\n";
-    if (!patch_text.empty() && called) {
+  }
+
+  void print_text(const pod_explanation& e, std::size_t number, std::size_t count) const {
+    if (count > 1) out << (number > 1 ? "\n" : "") << "=== pod " << number << " of " << count << '\n';
+    out << "Pod:       " << e.label << " (" << e.location << ")\n";
+    out << "Namespace: " << e.ns << " ("
+        << (e.ns_from == "file"   ? "from the file"
+            : e.ns_from == "flag" ? "from --namespace"
+                                  : "neither the file nor --namespace names one")
+        << ")\n";
+    out << "Config:    " << snap.config().source << " (policy " << core::policy_name(snap.config().rules.policy)
+        << ")\n";
+    if (e.hook) print_webhook_text(*e.hook, e.ns);
+    out << "\nDecision" << (e.called ? "" : " (for information: the webhook would decide this if it were called)")
+        << ":\n";
+    print_steps_text(e.ex);
+    for (const auto& w : e.warnings) out << "\nWarning: " << w << '\n';
+    out << "\nVerdict: " << e.verdict << '\n';
+    if (!e.called) out << "  (if the webhook were called: " << e.decided << ")\n";
+    if (!e.patch_text.empty() && e.called) {
       simdjson::dom::parser pp;
       out << "\nPatch (JSON Patch the webhook answers with, applied to the pod):\n"
-          << yaml::to_pretty_json(yaml::from_json(pp.parse(simdjson::padded_string(patch_text)).value())) << '\n';
+          << yaml::to_pretty_json(yaml::from_json(pp.parse(simdjson::padded_string(e.patch_text)).value())) << '\n';
     } else {
       out << "\nNo patch.\n";
     }
-    return true;
   }
 };
 
 }  // namespace
 
-int explain(args a, io streams) {
-  options opt;
-  config_flags config;
-  std::string pod_number;
-  flag_set flags(usage);
-  flags.value({"-f", "--filename"}, &opt.file, "the pod or workload YAML (- for stdin)", "FILE")
-      .value({"-n", "--namespace"}, &opt.namespace_flag, "namespace the pod is created in, when the file names none",
-             "NS")
-      .value({"-o", "--output"}, &opt.output, "text or json", "FORMAT")
-      .value({"--pod"}, &pod_number, "which pod (template) of the file, 1-based, when it holds several", "N")
-      .value({"--webhook-config"}, &opt.webhook_config,
-             "a MutatingWebhookConfiguration: also decide whether the apiserver calls the webhook", "FILE")
-      .value({"--namespace-labels"}, &opt.namespace_labels, "the namespace's labels, for --webhook-config", "k=v,...");
-  config.add_to(flags);
-  int code = 0;
-  if (!flags.parse(a, streams, code)) return code;
-  opt.labels_given = flags.given("--namespace-labels");
+namespace {
+
+// Flags that contradict each other or the input; 0 when none do, else the exit code.
+int check_options(const options& opt, const config_flags& config, const std::string& pod_number,
+                  std::size_t& selected, flag_set& flags, io& streams) {
   if (!flags.positional().empty()) {
     streams.err << "explain: unexpected argument '" << flags.positional().front() << "' (give the pod with -f FILE)\n";
     return 2;
@@ -638,18 +682,86 @@ int explain(args a, io streams) {
     streams.err << "explain: only one input can be read from stdin (-)\n";
     return 2;
   }
-  std::size_t selected = 0;
-  if (!pod_number.empty()) {
+  if (pod_number.empty()) return 0;
+  try {
+    std::size_t used = 0;
+    const long n = std::stol(pod_number, &used);
+    if (used != pod_number.size() || n < 1) throw std::invalid_argument("");
+    selected = static_cast<std::size_t>(n);
+  } catch (const std::exception&) {
+    streams.err << "explain: --pod takes a number from 1, not '" << pod_number << "'\n";
+    return 2;
+  }
+  return 0;
+}
+
+// Every pod (template) in the file, in order. False: the YAML is invalid (reported).
+bool collect_targets(const std::string& input, const std::string& source, std::vector<std::unique_ptr<value>>& docs,
+                     std::vector<target_in_file>& targets, std::ostream& err) {
+  int document = 0;
+  for (const yaml::chunk& c : yaml::split_documents(input)) {
     try {
-      std::size_t used = 0;
-      const long n = std::stol(pod_number, &used);
-      if (used != pod_number.size() || n < 1) throw std::invalid_argument("");
-      selected = static_cast<std::size_t>(n);
-    } catch (const std::exception&) {
-      streams.err << "explain: --pod takes a number from 1, not '" << pod_number << "'\n";
-      return 2;
+      const YAML::Node node = yaml::parse_chunk(c);
+      if (!node.IsDefined() || node.IsNull()) continue;
+      ++document;
+      if (!may_hold_pod(node)) continue;
+      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line)));
+      scan_result scan = find_pod_templates(*docs.back());
+      for (const auto& note : scan.notes) err << source << ": document " << document << ", " << note << '\n';
+      for (auto& t : scan.targets) targets.push_back({document, docs.back().get(), std::move(t)});
+    } catch (const yaml::input_error& e) {
+      err << source << ':' << e.line << ':' << e.column << ": document " << document + 1 << ": " << e.what() << '\n';
+      return false;
     }
   }
+  return true;
+}
+
+// The pods found against --pod and --output; 0 when they fit, else the exit code.
+int check_targets(const options& opt, const std::string& source, const std::vector<target_in_file>& targets,
+                  std::size_t selected, std::ostream& err) {
+  if (targets.empty()) {
+    err << source
+        << ": no pod or pod template found (kinds: Pod, Deployment, StatefulSet, DaemonSet, "
+           "ReplicaSet, Job, CronJob, ReplicationController, DeploymentConfig, List)\n";
+    return 1;
+  }
+  if (selected > targets.size()) {
+    err << "explain: --pod " << selected << ": " << source << " holds " << targets.size()
+        << (targets.size() == 1 ? " pod" : " pods") << '\n';
+    return 2;
+  }
+  if (selected == 0 && targets.size() > 1 && opt.output == "json") {
+    err << "explain: " << source << " holds " << targets.size() << " pods; choose one with --pod N for JSON output:\n";
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      err << "  --pod " << i + 1 << "  document " << targets[i].document << ", " << describe_target(targets[i].t)
+          << '\n';
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int explain(args a, io streams) {
+  options opt;
+  config_flags config;
+  std::string pod_number;
+  flag_set flags(usage);
+  flags.value({"-f", "--filename"}, &opt.file, "the pod or workload YAML (- for stdin)", "FILE")
+      .value({"-n", "--namespace"}, &opt.namespace_flag, "namespace the pod is created in, when the file names none",
+             "NS")
+      .value({"-o", "--output"}, &opt.output, "text or json", "FORMAT")
+      .value({"--pod"}, &pod_number, "which pod (template) of the file, 1-based, when it holds several", "N")
+      .value({"--webhook-config"}, &opt.webhook_config,
+             "a MutatingWebhookConfiguration: also decide whether the apiserver calls the webhook", "FILE")
+      .value({"--namespace-labels"}, &opt.namespace_labels, "the namespace's labels, for --webhook-config", "k=v,...");
+  config.add_to(flags);
+  int code = 0;
+  if (!flags.parse(a, streams, code)) return code;
+  opt.labels_given = flags.given("--namespace-labels");
+  std::size_t selected = 0;
+  if (const int bad = check_options(opt, config, pod_number, selected, flags, streams)) return bad;
 
   patch::config_sources sources;
   if (!config.read(sources, streams)) return 1;
@@ -664,46 +776,11 @@ int explain(args a, io streams) {
   const auto snapshot = build_snapshot(sources, streams.err);
   if (!snapshot) return 1;
 
-  // Every pod (template) in the file, in order.
   std::vector<std::unique_ptr<value>> docs;
   std::vector<target_in_file> targets;
-  int document = 0;
   const std::string source = display_name(opt.file);
-  for (const yaml::chunk& c : yaml::split_documents(input)) {
-    try {
-      const YAML::Node node = yaml::parse_chunk(c);
-      if (!node.IsDefined() || node.IsNull()) continue;
-      ++document;
-      if (!may_hold_pod(node)) continue;
-      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line)));
-      scan_result scan = find_pod_templates(*docs.back());
-      for (const auto& note : scan.notes) streams.err << source << ": document " << document << ", " << note << '\n';
-      for (auto& t : scan.targets) targets.push_back({document, docs.back().get(), std::move(t)});
-    } catch (const yaml::input_error& e) {
-      streams.err << source << ':' << e.line << ':' << e.column << ": document " << document + 1 << ": " << e.what()
-                  << '\n';
-      return 1;
-    }
-  }
-  if (targets.empty()) {
-    streams.err << source
-                << ": no pod or pod template found (kinds: Pod, Deployment, StatefulSet, DaemonSet, "
-                   "ReplicaSet, Job, CronJob, ReplicationController, DeploymentConfig, List)\n";
-    return 1;
-  }
-  if (selected > targets.size()) {
-    streams.err << "explain: --pod " << selected << ": " << source << " holds " << targets.size()
-                << (targets.size() == 1 ? " pod" : " pods") << '\n';
-    return 2;
-  }
-  if (selected == 0 && targets.size() > 1 && opt.output == "json") {
-    streams.err << "explain: " << source << " holds " << targets.size()
-                << " pods; choose one with --pod N for JSON output:\n";
-    for (std::size_t i = 0; i < targets.size(); ++i)
-      streams.err << "  --pod " << i + 1 << "  document " << targets[i].document << ", "
-                  << describe_target(targets[i].t) << '\n';
-    return 2;
-  }
+  if (!collect_targets(input, source, docs, targets, streams.err)) return 1;
+  if (const int bad = check_targets(opt, source, targets, selected, streams.err)) return bad;
 
   patch::engine engine(snapshot);
   explainer ex{opt, *snapshot, engine, streams.out};

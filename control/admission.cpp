@@ -9,6 +9,24 @@
 
 namespace meshinject::control {
 
+namespace {
+
+// The engine counts its variant cache; this reactor's metric block mirrors those
+// counts for the scrape. Both have this thread as their only writer, and the
+// engine's counters never go back, so the difference is what is new.
+void mirror_variant_cache(const patch::engine_stats& from, core::core_metrics& to) noexcept {
+  auto mirror = [](const core::counter& source, core::counter& target) { target.add(source.value() - target.value()); };
+  mirror(from.variant_hits, to.template_variant_hits);
+  mirror(from.variant_compiles, to.template_variant_compiles);
+  mirror(from.variant_compile_ns, to.template_variant_compile_ns);
+  mirror(from.variant_evictions, to.template_variant_evictions);
+  mirror(from.uncached_renders, to.template_uncached_renders);
+  to.template_variants.set(from.cached_variants.value());
+  to.template_variant_bytes.set(from.cached_variant_bytes.value());
+}
+
+}  // namespace
+
 // The engine parses request bodies in place, past their end.
 static_assert(http::body_padding >= simdjson::SIMDJSON_PADDING);
 
@@ -22,6 +40,7 @@ admission_route::admission_route(unsigned reactor_index, std::shared_ptr<const p
 void admission_route::set_snapshot(std::shared_ptr<const patch::snapshot> config) {
   engine_.set_snapshot(std::move(config));
   metrics_.template_variants.set(0);
+  metrics_.template_variant_bytes.set(0);
 }
 
 void admission_route::handle(const http::request& rq, http::responder& out) noexcept {
@@ -104,11 +123,7 @@ void admission_route::count(const patch::injection_result& r) noexcept {
     case patch::outcome::bad_request: metrics_.injection_failure.inc(); break;
   }
   if (r.has_decision) metrics_.count_decision(static_cast<std::size_t>(r.decision.reason));
-  if (r.compiled_variant) {
-    metrics_.template_variant_compiles.inc();
-    metrics_.template_variants.set(engine_.stats().cached_variants.value());
-  }
-  if (r.uncached_variant) metrics_.template_uncached_renders.inc();
+  mirror_variant_cache(engine_.stats(), metrics_);
 }
 
 void admission_route::log_admission(const patch::injection_result& r, http::clock::duration took) const noexcept {

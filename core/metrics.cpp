@@ -39,6 +39,10 @@ constexpr std::string_view tls_handshake_errors = "meshinject_tls_handshake_erro
 constexpr std::string_view template_variants = "meshinject_template_variants";
 constexpr std::string_view template_variant_compiles = "meshinject_template_variant_compiles_total";
 constexpr std::string_view template_uncached_renders = "meshinject_template_uncached_renders_total";
+constexpr std::string_view template_variant_bytes = "meshinject_template_variant_bytes";
+constexpr std::string_view template_variant_hits = "meshinject_template_variant_hits_total";
+constexpr std::string_view template_variant_compile_seconds = "meshinject_template_variant_compile_seconds_total";
+constexpr std::string_view template_variant_evictions = "meshinject_template_variant_evictions_total";
 constexpr std::string_view config_reloads = "meshinject_config_reloads_total";
 constexpr std::string_view config_reload_failures = "meshinject_config_reload_failures_total";
 constexpr std::string_view config_last_success = "meshinject_config_last_reload_success_timestamp_seconds";
@@ -60,7 +64,8 @@ constexpr std::string_view all_names[] = {
     injection_time,      decisions,             admission_failures,    admission_passthrough,
     http_responses,      http_request_errors,   open_connections,      connections,
     connections_rejected, tls_handshakes,       tls_handshake_errors,  template_variants,
-    template_variant_compiles, template_uncached_renders, config_reloads, config_reload_failures,
+    template_variant_compiles, template_uncached_renders, template_variant_bytes, template_variant_hits,
+    template_variant_compile_seconds, template_variant_evictions, config_reloads, config_reload_failures,
     config_last_success, config_failing,        config_info,           certificate_reloads,
     certificate_reload_failures, certificate_expiry, certificate_failing, ready,                 reactors,              build_info,
     process_start_time,  process_resident_memory, process_open_fds};
@@ -318,6 +323,15 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
             sum(cores, &core_metrics::template_variant_compiles));
   w.single_counter(template_uncached_renders, "Pods whose patch was rendered per request instead of from a variant.",
             sum(cores, &core_metrics::template_uncached_renders));
+  w.single_gauge(template_variant_bytes, "Estimated heap held by cached template variants, summed over cores.",
+                 sum(cores, &core_metrics::template_variant_bytes));
+  w.single_counter(template_variant_hits, "Pods served from a cached template variant.",
+                   sum(cores, &core_metrics::template_variant_hits));
+  w.family(template_variant_compile_seconds, "counter", "Time spent compiling template variants on cache misses.");
+  w.series(template_variant_compile_seconds)
+      .value(static_cast<double>(sum(cores, &core_metrics::template_variant_compile_ns)) / 1e9);
+  w.single_counter(template_variant_evictions, "Template variants evicted from a full cache.",
+                   sum(cores, &core_metrics::template_variant_evictions));
 
   w.single_counter(config_reloads, "Injection config reload attempts.", control.config_reloads.value());
   w.single_counter(config_reload_failures, "Injection config reloads that failed; the previous config kept serving.",

@@ -155,7 +155,11 @@ struct alignas(metrics_alignment) core_metrics {
   counter tls_handshake_errors;
 
   gauge template_variants;  // compiled variants in this core's cache
+  gauge template_variant_bytes;
+  counter template_variant_hits;
   counter template_variant_compiles;
+  counter template_variant_compile_ns;
+  counter template_variant_evictions;
   counter template_uncached_renders;
 
   void count_decision(std::size_t reason) noexcept {

@@ -37,10 +37,17 @@ struct alignas(core::metrics_alignment) engine_stats {
   std::array<core::counter, outcome_count> outcomes;  // indexed by outcome
   std::array<core::counter, core::passthrough_reason_count> passthrough;
 
-  // The per-core cache of compiled template variants.
+  // The per-core cache of compiled template variants (patch/variant_cache.hpp).
   core::gauge cached_variants;
-  core::counter variant_compiles;   // misses: a variant compiled on first use
-  core::counter uncached_renders;   // pods served from a variant that was not kept
+  core::gauge cached_variant_bytes;   // the cache's estimate of what its variants hold
+  core::counter variant_hits;         // pods served from a cached variant
+  core::counter variant_compiles;     // misses: a variant rendered and compiled on the reactor
+  core::counter variant_compile_ns;   // the misses' total cost, render and compile
+  core::counter variant_evictions;    // variants dropped to make room for a miss
+  // Pods served from a variant that was not kept. Since the cache evicts, every
+  // compiled variant is kept, so this stays 0; it is exported so dashboards that
+  // alert on it keep working.
+  core::counter uncached_renders;
 
   void count(outcome o) noexcept { outcomes[static_cast<std::size_t>(o)].inc(); }
   void count(passthrough_reason r) noexcept { passthrough[static_cast<std::size_t>(r)].inc(); }

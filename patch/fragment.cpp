@@ -182,6 +182,72 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
   return true;
 }
 
+bool write_typed_list(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
+                      std::string_view origin, const json_path* path) {
+  out += '[';
+  bool first = true;
+  std::size_t k = 0;
+  for (auto item : patch::as_array(e)) {
+    if (!first) out += ',';
+    first = false;
+    const json_path child{path, {}, k++, true};
+    if (!write_typed_json(item, *t.elem, out, error, origin, &child)) return false;
+  }
+  out += ']';
+  return true;
+}
+
+// A JSON scalar where a string, quantity, int-or-string, integer or boolean goes:
+// converted the way Kubernetes' decoding would accept it, or refused.
+bool write_typed_scalar(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
+                        std::string_view origin, const json_path* path) {
+  using simdjson::dom::element_type;
+  std::string_view text;
+  std::string number;  // short: stays in the string's own buffer
+  bool is_number = false, is_integral = false;
+  std::int64_t integral = 0;
+  switch (e.type()) {
+    case element_type::STRING: text = e.get_string().value_unsafe(); break;
+    case element_type::BOOL:
+      if (t.t == field_type::boolean) {
+        out += e.get_bool().value_unsafe() ? "true" : "false";
+        return true;
+      }
+      if (t.t != field_type::string) return typed_fail(error, origin, path, "expected ", t.name);
+      text = e.get_bool().value_unsafe() ? "true" : "false";
+      break;
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: {
+      const double d = e.get_double().value_unsafe();
+      is_number = true;
+      is_integral = std::trunc(d) == d && std::fabs(d) < 9e15;
+      integral = static_cast<std::int64_t>(d);
+      if (t.t == field_type::string || t.t == field_type::quantity) {
+        number = core::format_go_float(d, t.t == field_type::string ? 32 : 64);
+        text = number;
+      }
+      break;
+    }
+    default: return typed_fail(error, origin, path, "expected ", t.name);
+  }
+  if (t.t == field_type::boolean) return typed_fail(error, origin, path, "expected true or false");
+  if (t.t == field_type::integer) {
+    if (!is_integral) return typed_fail(error, origin, path, "expected an integer");
+    append_int(out, integral);
+    return true;
+  }
+  if (t.t == field_type::int_or_string && is_number) {
+    if (!is_integral) return typed_fail(error, origin, path, "expected an integer or a string");
+    append_int(out, integral);
+    return true;
+  }
+  if (t.t == field_type::quantity && !k8s::is_quantity(text))
+    return typed_fail(error, origin, path, "'", text, "' is not a valid quantity");
+  append_json_string(out, text);
+  return true;
+}
+
 bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string& out, std::string& error,
                       std::string_view origin, const json_path* path) {
   using simdjson::dom::element_type;
@@ -196,20 +262,9 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
       out += '}';
       return true;
     }
-    case field_type::list: {
+    case field_type::list:
       if (et != element_type::ARRAY) return typed_fail(error, origin, path, "expected a list");
-      out += '[';
-      bool first = true;
-      std::size_t k = 0;
-      for (auto item : patch::as_array(e)) {
-        if (!first) out += ',';
-        first = false;
-        const json_path child{path, {}, k++, true};
-        if (!write_typed_json(item, *t.elem, out, error, origin, &child)) return false;
-      }
-      out += ']';
-      return true;
-    }
+      return write_typed_list(e, t, out, error, origin, path);
     case field_type::any:
       write_json(e, out);
       return true;
@@ -217,52 +272,8 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
     case field_type::quantity:
     case field_type::int_or_string:
     case field_type::integer:
-    case field_type::boolean: {
-      std::string_view text;
-      std::string number;  // short: stays in the string's own buffer
-      bool is_number = false, is_integral = false;
-      std::int64_t integral = 0;
-      switch (et) {
-        case element_type::STRING: text = e.get_string().value_unsafe(); break;
-        case element_type::BOOL:
-          if (t.t == field_type::boolean) {
-            out += e.get_bool().value_unsafe() ? "true" : "false";
-            return true;
-          }
-          if (t.t != field_type::string) return typed_fail(error, origin, path, "expected ", t.name);
-          text = e.get_bool().value_unsafe() ? "true" : "false";
-          break;
-        case element_type::INT64:
-        case element_type::UINT64:
-        case element_type::DOUBLE: {
-          const double d = e.get_double().value_unsafe();
-          is_number = true;
-          is_integral = std::trunc(d) == d && std::fabs(d) < 9e15;
-          integral = static_cast<std::int64_t>(d);
-          if (t.t == field_type::string || t.t == field_type::quantity) {
-            number = core::format_go_float(d, t.t == field_type::string ? 32 : 64);
-            text = number;
-          }
-          break;
-        }
-        default: return typed_fail(error, origin, path, "expected ", t.name);
-      }
-      if (t.t == field_type::boolean) return typed_fail(error, origin, path, "expected true or false");
-      if (t.t == field_type::integer) {
-        if (!is_integral) return typed_fail(error, origin, path, "expected an integer");
-        append_int(out, integral);
-        return true;
-      }
-      if (t.t == field_type::int_or_string && is_number) {
-        if (!is_integral) return typed_fail(error, origin, path, "expected an integer or a string");
-        append_int(out, integral);
-        return true;
-      }
-      if (t.t == field_type::quantity && !k8s::is_quantity(text))
-        return typed_fail(error, origin, path, "'", text, "' is not a valid quantity");
-      append_json_string(out, text);
-      return true;
-    }
+    case field_type::boolean:
+      return write_typed_scalar(e, t, out, error, origin, path);
   }
   return true;
 }

@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -25,6 +26,7 @@
 #include "patch/pod.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_data.hpp"
+#include "patch/variant_cache.hpp"
 
 namespace meshinject::patch {
 
@@ -72,6 +74,13 @@ class snapshot {
   bool sds_token_mount_ = false;
 };
 
+// The pod lists an injection adds to, and a re-injection first removes from
+// (the lists of the status annotation, in its order).
+enum class injected_list : std::uint8_t { init_containers, containers, volumes, image_pull_secrets };
+inline constexpr std::size_t injected_list_count = 4;
+
+class json_patch_writer;
+
 struct env_pair {
   std::string_view name;
   std::string_view value;
@@ -90,13 +99,14 @@ struct injection_result {
   std::string_view message;           // why rejected / failed / bad request
   passthrough_reason passthrough = passthrough_reason::not_a_pod;  // when kind == passthrough
   review_version version = review_version::v1;
-  bool compiled_variant = false;  // this request compiled a template variant
-  bool uncached_variant = false;  // ...and it could not be kept in the cache
+  bool compiled_variant = false;  // this request compiled a template variant (a cache miss)
 };
 
 class engine {
  public:
-  explicit engine(std::shared_ptr<const snapshot> s, std::size_t max_variants = 256);
+  explicit engine(std::shared_ptr<const snapshot> s,
+                  std::size_t max_variants = variant_cache_limits::default_entries);
+  engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits);
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -121,22 +131,47 @@ class engine {
   const engine_stats& stats() const noexcept { return stats_; }
 
  private:
-  struct variant_entry;
-  struct request_context;
+  struct patch_inputs;  // the pod, its variant and this request's hole values
+
+ public:
+  struct request_context;  // what a request adds to the proxy container (patch_builder.cpp)
+
+ private:
 
   injection_result handle_review(const char* body, std::size_t len, std::size_t capacity,
                                  std::span<const env_pair> path_env);
+  // build_patch orchestrates the steps below it (patch_builder.cpp); each step
+  // writes its operations through the json_patch_writer.
   bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
                    injection_result& r);
+  bool fail(injection_result& r, outcome kind);  // with message_
+  void collect_removals(const pod& p);
+  void read_status_names(std::string_view status);
+  const pod& pod_after_removals(const pod& p);
+  template_data template_data_for(const pod& view, const workload_meta* deployment) const;
+  void write_removals(json_patch_writer& w, const pod& p) const;
+  bool probe_rewrite_requested(const patch_inputs& in);
+  int status_port_of(const patch_inputs& in);
+  request_context proxy_additions(const patch_inputs& in, std::span<const env_pair> path_env, bool rewrite);
+  std::int64_t derived_concurrency(const patch_inputs& in);
+  void write_app_probers(const pod& p, std::string& out) const;
+  bool write_sidecar_items(json_patch_writer& w, const patch_inputs& in, request_context& ctx);
+  bool write_pod_level_adds(json_patch_writer& w, const patch_inputs& in);
+  void write_annotations(json_patch_writer& w, const patch_inputs& in);
+  std::string& begin_annotation(json_patch_writer& w, const pod& p, std::string_view key);
+  void write_status_value(std::string& out, const patch_inputs& in);
+  void write_probe_rewrites(json_patch_writer& w, const pod& p, int status_port);
+  void write_probe_rewrite(json_patch_writer& w, const container& c, std::size_t index, bool readiness,
+                           int status_port);
+
+  // The cached variant for trace_, else one compiled now and cached (counted in stats_).
   const sidecar_variant* variant_for(const template_data& data, injection_result& r);
   void write_response(injection_result& r, const review& rv);
   void write_error_body(injection_result& r);
 
   std::shared_ptr<const snapshot> snapshot_;
   engine_stats stats_;
-  std::size_t max_variants_;
-  std::vector<std::unique_ptr<variant_entry>> variants_;  // open addressing, power-of-two size
-  std::size_t variant_count_ = 0;
+  variant_cache variants_;
 
   simdjson::dom::parser parser_;
   simdjson::dom::parser status_parser_;
@@ -146,8 +181,12 @@ class engine {
   pod pod_;
   pod filtered_;  // the pod without what a previous injection added
   struct removal_names {
-    std::vector<std::string_view> lists[4];  // initContainers, containers, volumes, imagePullSecrets
-  } removed_;
+    std::array<std::vector<std::string_view>, injected_list_count> by_list;
+    std::vector<std::string_view>& operator[](injected_list l) noexcept { return by_list[static_cast<std::size_t>(l)]; }
+    const std::vector<std::string_view>& operator[](injected_list l) const noexcept {
+      return by_list[static_cast<std::size_t>(l)];
+    }
+  } removed_;  // names the previous injection added, per list
   tmpl::trace_state trace_;
   std::string patch_;
   std::string body_;

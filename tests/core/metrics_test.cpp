@@ -297,6 +297,10 @@ TEST(metrics, renders_exact_text_summed_over_blocks) {
   a.template_variants.set(2);
   a.template_variant_compiles.add(2);
   a.template_uncached_renders.inc();
+  a.template_variant_bytes.set(60'000);
+  a.template_variant_hits.add(5);
+  a.template_variant_compile_ns.add(1'500'000);
+  a.template_variant_evictions.add(2);
 
   b.injection_requests.add(7);
   b.injection_success.add(7);
@@ -435,6 +439,18 @@ meshinject_template_variant_compiles_total 4
 # HELP meshinject_template_uncached_renders_total Pods whose patch was rendered per request instead of from a variant.
 # TYPE meshinject_template_uncached_renders_total counter
 meshinject_template_uncached_renders_total 1
+# HELP meshinject_template_variant_bytes Estimated heap held by cached template variants, summed over cores.
+# TYPE meshinject_template_variant_bytes gauge
+meshinject_template_variant_bytes 60000
+# HELP meshinject_template_variant_hits_total Pods served from a cached template variant.
+# TYPE meshinject_template_variant_hits_total counter
+meshinject_template_variant_hits_total 5
+# HELP meshinject_template_variant_compile_seconds_total Time spent compiling template variants on cache misses.
+# TYPE meshinject_template_variant_compile_seconds_total counter
+meshinject_template_variant_compile_seconds_total 0.0015
+# HELP meshinject_template_variant_evictions_total Template variants evicted from a full cache.
+# TYPE meshinject_template_variant_evictions_total counter
+meshinject_template_variant_evictions_total 2
 # HELP meshinject_config_reloads_total Injection config reload attempts.
 # TYPE meshinject_config_reloads_total counter
 meshinject_config_reloads_total 3

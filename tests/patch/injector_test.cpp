@@ -167,7 +167,7 @@ TEST(injector, variants_are_cached_per_engine_and_dropped_with_the_snapshot) {
   EXPECT_TRUE(r.compiled_variant);
 }
 
-TEST(injector, a_full_variant_cache_still_answers_correctly) {
+TEST(injector, a_full_variant_cache_evicts_and_still_answers_correctly) {
   const std::string tmpl = R"(containers:
 - name: istio-proxy
   image: proxy:1
@@ -190,9 +190,84 @@ TEST(injector, a_full_variant_cache_still_answers_correctly) {
     ASSERT_TRUE(response["response"]["allowed"].get<bool>()) << response.dump();
     const json out = mt::apply_patch(pod, mt::response_patch(response));
     EXPECT_EQ(out["spec"]["containers"][1]["args"][0], args.dump());
-    EXPECT_EQ(r.uncached_variant, n >= 2) << n;
+    EXPECT_TRUE(r.compiled_variant) << n;
   }
   EXPECT_EQ(e.cached_variants(), 2u);
+  EXPECT_EQ(e.stats().variant_evictions.value(), 3u);
+  EXPECT_EQ(e.stats().uncached_renders.value(), 0u);
+}
+
+// Pods of `shapes` different variants: `shape` k carries k extra args.
+std::string shaped_review(int shape) {
+  json pod = app_pod();
+  json args = json::object();
+  for (int k = 0; k < shape; ++k) args["k" + std::to_string(k)] = k;
+  pod["metadata"]["annotations"] = {{"extra-args", args.dump()}};
+  return mt::make_review(pod);
+}
+
+const char* shaped_template = R"(containers:
+- name: istio-proxy
+  image: proxy:1
+  {{- range $k, $v := fromJSON (index .ObjectMeta.Annotations "extra-args") }}
+  {{- end }}
+  args: ["{{ index .ObjectMeta.Annotations "extra-args" }}"]
+)";
+
+TEST(injector, a_shape_evicted_and_compiled_again_answers_with_the_same_bytes) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(shaped_template));
+  mp::engine e(snap, /*max_variants=*/2);
+  std::vector<std::string> first;
+  mp::injection_result r;
+  for (int shape = 0; shape < 4; ++shape) {
+    const std::string review = shaped_review(shape);
+    r = e.handle(review.data(), review.size(), review.size());
+    ASSERT_EQ(r.kind, mp::outcome::injected) << r.message;
+    EXPECT_TRUE(r.compiled_variant);
+    first.emplace_back(r.body);
+  }
+  ASSERT_EQ(e.stats().variant_evictions.value(), 2u);  // shapes 0 and 1 are gone
+  for (int shape = 0; shape < 4; ++shape) {
+    const std::string review = shaped_review(shape);
+    r = e.handle(review.data(), review.size(), review.size());
+    EXPECT_TRUE(r.compiled_variant) << shape;  // 0, 1: evicted; 2, 3: evicted by 0 and 1
+    EXPECT_EQ(r.body, first[static_cast<std::size_t>(shape)]) << shape;
+  }
+}
+
+TEST(injector, the_engine_counts_hits_misses_their_cost_and_evictions) {
+  auto snap = mt::make_snapshot(mt::injection_config_text(shaped_template));
+  mp::engine e(snap, /*max_variants=*/2);
+  const mp::engine_stats& s = e.stats();
+  auto send = [&](int shape) {
+    const std::string review = shaped_review(shape);
+    return e.handle(review.data(), review.size(), review.size()).compiled_variant;
+  };
+  EXPECT_TRUE(send(0));
+  EXPECT_FALSE(send(0));
+  EXPECT_FALSE(send(0));
+  EXPECT_TRUE(send(1));
+  EXPECT_EQ(s.variant_hits.value(), 2u);
+  EXPECT_EQ(s.variant_compiles.value(), 2u);
+  EXPECT_GT(s.variant_compile_ns.value(), 0u);
+  EXPECT_EQ(s.variant_evictions.value(), 0u);
+  EXPECT_EQ(s.cached_variants.value(), 2);
+  EXPECT_GT(s.cached_variant_bytes.value(), 0);
+
+  // Shape 0 was used since the hand last passed, so shape 1 goes first.
+  EXPECT_TRUE(send(2));
+  EXPECT_EQ(s.variant_evictions.value(), 1u);
+  EXPECT_FALSE(send(0));
+  EXPECT_TRUE(send(1));
+  EXPECT_EQ(s.variant_evictions.value(), 2u);
+  EXPECT_EQ(s.variant_compiles.value(), 4u);
+  EXPECT_EQ(s.variant_hits.value(), 3u);
+  EXPECT_EQ(s.cached_variants.value(), 2);
+  EXPECT_EQ(s.uncached_renders.value(), 0u);
+
+  e.set_snapshot(snap);
+  EXPECT_EQ(s.cached_variants.value(), 0);
+  EXPECT_EQ(s.cached_variant_bytes.value(), 0);
 }
 
 TEST(injector, path_env_and_probe_rewrite_land_in_the_proxy) {
