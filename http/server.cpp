@@ -66,7 +66,9 @@ std::string now_rfc3339() {
   gmtime_r(&t, &tm);
   char buf[40];
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  const char millis[] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                         static_cast<char>('0' + ms % 10), 'Z', '\0'};
+  std::memcpy(buf + n, millis, sizeof millis);
   return buf;
 }
 
