@@ -372,7 +372,8 @@ TEST_F(Serve, MalformedRequestsAre400AndOversizedHeaders431) {
   }
 }
 
-TEST_F(Serve, StalledConnectionsDoNotDelayOthersAndAreClosedAfterTheHeaderTimeout) {
+// That they do not delay other requests: Limits.StalledConnectionsDoNotDelayOthers.
+TEST_F(Serve, StalledConnectionsAreClosedAfterTheHeaderTimeout) {
   const double timeouts_before = counter("meshinject_http_request_errors_total", "{kind=\"header-timeout\"}");
   std::vector<std::unique_ptr<http_connection>> partial;  // TLS done, header never finished
   std::vector<int> raw;                                    // TLS never finished
@@ -384,17 +385,13 @@ TEST_F(Serve, StalledConnectionsDoNotDelayOthersAndAreClosedAfterTheHeaderTimeou
     ASSERT_EQ(::send(fd, "\x16\x03\x01", 3, MSG_NOSIGNAL), 3);  // the start of a ClientHello, then nothing
     raw.push_back(fd);
   }
-  const auto t0 = clock_type::now();
-  const http_response r = inject(review_file("orders-pod"));
-  const auto took = clock_type::now() - t0;
-  EXPECT_EQ(r.status, 200);
-  EXPECT_LT(took, 1s) << "a good request waited behind 200 stalled connections";
+  EXPECT_EQ(inject(review_file("orders-pod")).status, 200);
 
   // All of them are closed once the header timeout (1 s) has passed.
-  for (auto& c : partial) EXPECT_TRUE(c->closed_by_peer(5s));
+  for (auto& c : partial) EXPECT_TRUE(c->closed_by_peer(30s));
   for (const int fd : raw) {
     char buf[64];
-    timeval tv{5, 0};
+    timeval tv{30, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     EXPECT_LE(::recv(fd, buf, sizeof buf, 0), 0) << "still open";
     ::close(fd);
