@@ -111,7 +111,7 @@ TEST_F(Limits, MetricsCountExactlyWhatWasServed) {
   EXPECT_GT(v("meshinject_certificate_expiry_timestamp_seconds"), 1.7e9);
   EXPECT_EQ(v("meshinject_reactors"), 2);
   EXPECT_EQ(v("meshinject_build_info", "{version=\"0.1.0\"}"), 1);
-  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 0; }, 3s));
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 0; }, 30s));
 }
 
 TEST_F(Limits, ConnectionsOverTheLimitAreRefusedAndCounted) {
