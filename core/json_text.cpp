@@ -53,20 +53,23 @@ constexpr special_bytes specials_of(escape_style style) noexcept {
   return {true, false, false};
 }
 
-// Offset of the first byte in p[0, 16) that is not plain text, or 16.
-inline unsigned first_special(const char* p, special_bytes set) noexcept {
+// Offset of the first byte in p[0, 16) that is not plain text, or 16. One copy
+// per style, so the scan carries no test of which bytes to look for.
+template <escape_style Style>
+inline unsigned first_special(const char* p) noexcept {
+  constexpr special_bytes set = specials_of(Style);
 #if defined(__SSE2__)
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
   __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-  if (set.quote_and_backslash)
+  if constexpr (set.quote_and_backslash)
     bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-  if (set.html)
+  if constexpr (set.html)
     bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
-  if (set.del) bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+  if constexpr (set.del) bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
   const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
   return mask == 0 ? 16u : static_cast<unsigned>(__builtin_ctz(mask));
 #else
@@ -211,15 +214,16 @@ class buffer_sink {
   std::size_t used_ = 0;
 };
 
-template <typename Sink>
-bool escape_into(Sink& sink, std::string_view s, escape_style style) {
-  const special_bytes set = specials_of(style);
+// Inlined into each caller, so the sink's position stays in a register rather
+// than being stored and reloaded through a reference at every piece.
+template <escape_style Style, typename Sink>
+[[gnu::always_inline]] inline bool escape_into(Sink& sink, std::string_view s) {
   const char* p = s.data();
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
     if (i + 16 <= n) {
-      const unsigned k = first_special(p + i, set);
+      const unsigned k = first_special<Style>(p + i);
       if (!sink.plain_block(p + i, k)) return false;
       i += k;
       if (k == 16) continue;
@@ -230,31 +234,71 @@ bool escape_into(Sink& sink, std::string_view s, escape_style style) {
       std::memset(tail, 'a', sizeof tail);
       const std::size_t left = n - i;
       std::memcpy(tail, p + i, left);
-      const std::size_t k = std::min<std::size_t>(first_special(tail, set), left);
+      const std::size_t k = std::min<std::size_t>(first_special<Style>(tail), left);
       if (!sink.plain(tail, k)) return false;
       i += k;
       if (i == n) break;
     }
-    const escape_piece e = escape_one(s, i, style);
+    if (p[i] == '"' || p[i] == '\\') {  // the common case in JSON held in a string
+      const char pair[2] = {'\\', p[i]};
+      if (!sink.piece(pair, 2)) return false;
+      ++i;
+      continue;
+    }
+    if (static_cast<unsigned char>(p[i]) >= 0x80) {  // well-formed UTF-8 is copied as it is
+      const std::size_t len = utf8_sequence_length(s, i);
+      const bool line_separator = Style == escape_style::json_html && len == 3 &&
+                                  static_cast<unsigned char>(p[i]) == 0xE2 &&
+                                  static_cast<unsigned char>(p[i + 1]) == 0x80 &&
+                                  (static_cast<unsigned char>(p[i + 2]) & 0xFE) == 0xA8;
+      if (len != 0 && !line_separator) {
+        if (!sink.piece(p + i, len)) return false;
+        i += len;
+        continue;
+      }
+    }
+    const escape_piece e = escape_one(s, i, Style);
     if (!sink.piece(e.text, e.size)) return false;
     i += e.consumed;
   }
   return true;
 }
 
+// The sink is made here, next to the loop, so that it lives in registers.
+template <escape_style Style>
+void append_in_style(std::string& out, std::string_view s) {
+  string_sink sink(out);
+  escape_into<Style>(sink, s);
+  sink.flush();
+}
+
+template <escape_style Style>
+bounded_escape_result bounded_in_style(char* out, std::size_t capacity, std::string_view s) noexcept {
+  buffer_sink sink(out, capacity);
+  const bool complete = escape_into<Style>(sink, s);
+  return {sink.size(), complete};
+}
+
 }  // namespace
 
 void append_escaped(std::string& out, std::string_view s, escape_style style) {
-  string_sink sink(out);
-  escape_into(sink, s, style);
-  sink.flush();
+  switch (style) {
+    case escape_style::json: return append_in_style<escape_style::json>(out, s);
+    case escape_style::json_html: return append_in_style<escape_style::json_html>(out, s);
+    case escape_style::log_text: return append_in_style<escape_style::log_text>(out, s);
+    case escape_style::human: return append_in_style<escape_style::human>(out, s);
+  }
 }
 
 bounded_escape_result escape_bounded(char* out, std::size_t capacity, std::string_view s,
                                      escape_style style) noexcept {
-  buffer_sink sink(out, capacity);
-  const bool complete = escape_into(sink, s, style);
-  return {sink.size(), complete};
+  switch (style) {
+    case escape_style::json: return bounded_in_style<escape_style::json>(out, capacity, s);
+    case escape_style::json_html: return bounded_in_style<escape_style::json_html>(out, capacity, s);
+    case escape_style::log_text: return bounded_in_style<escape_style::log_text>(out, capacity, s);
+    case escape_style::human: return bounded_in_style<escape_style::human>(out, capacity, s);
+  }
+  return {};
 }
 
 std::string quote_for_humans(std::string_view s, std::size_t max_input_bytes) {
