@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/decision.hpp"
+#include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "http/routes.hpp"
 
@@ -13,7 +14,7 @@ namespace {
 
 using http::admin_request;
 using http::admin_response;
-using http::append_json_string;
+using core::append_json_string;
 
 // The labels of meshinject_decisions_total, indexed by decision reason code.
 const std::array<core::decision_label, core::decision_reason_counters>& decision_labels() {

@@ -29,6 +29,7 @@
 #include "core/config_tree.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
 #include "http/reactor.hpp"
@@ -42,7 +43,7 @@ namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
-using http::append_json_string;
+using core::append_json_string;
 using http::tls_context;
 
 std::string too_large(const std::string& path, std::size_t limit) {
@@ -90,7 +91,9 @@ std::string now_rfc3339() {
   gmtime_r(&t, &tm);
   char buf[40];
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  const char millis[] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                         static_cast<char>('0' + ms % 10), 'Z', '\0'};
+  std::memcpy(buf + n, millis, sizeof millis);
   return buf;
 }
 

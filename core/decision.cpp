@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/json_text.hpp"
+
 namespace meshinject::core {
 
 namespace {
@@ -32,32 +34,10 @@ choice classify(std::string_view value) noexcept {
   return choice::invalid;
 }
 
-// Pod data quoted for human text: escapes quotes, backslashes and control bytes,
-// and cuts long values on a UTF-8 boundary.
+// Pod data quoted for human text, cut on a UTF-8 boundary when long: a label
+// value is at most 63 bytes, so more than that is already suspect.
 std::string quote_value(std::string_view value, std::size_t max_bytes = 63) {
-  bool cut = value.size() > max_bytes;
-  if (cut) {
-    std::size_t end = max_bytes;
-    while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
-    value = value.substr(0, end);
-  }
-  std::string out = "\"";
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += cut ? "...\"" : "\"";
-  return out;
+  return quote_for_humans(value, max_bytes);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "core/logging.hpp"
 
+#include "core/json_text.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,35 +17,12 @@ namespace {
 
 constexpr std::string_view level_names[] = {"error", "warn", "info", "debug"};
 
-// Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 if the byte at p does not start one.
-std::size_t utf8_sequence_length(const unsigned char* p, std::size_t n) noexcept {
-  const unsigned char c = p[0];
-  if (c < 0x80) return 1;
-  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return i < n && p[i] >= lo && p[i] <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;
-    return cont(1, lo, hi) && cont(2) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
-    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
 constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
 
-enum class escape_mode {
-  json,      // inside a JSON string (also used for quoted text values)
-  text_msg,  // bare text: only what would break the line is escaped
-  text_key,  // bare text key: anything that would confuse a key=value reader becomes '_'
-};
+// A bare text key: anything that would confuse a key=value reader becomes '_'.
+constexpr bool is_bad_text_key_byte(unsigned char c) noexcept {
+  return c <= 0x20 || c == 0x7F || c == '=' || c == '"' || c == '\\';
+}
 
 // Formats one line into a fixed buffer. Writes stop at `limit` (capacity minus a
 // reserve) so the closing of the line always fits; `force` writes into the reserve.
@@ -85,57 +64,32 @@ class line_writer {
     return put(std::string_view(tmp, static_cast<std::size_t>(r.ptr - tmp)));
   }
 
-  // Writes `s` escaped for `mode`, stopping cleanly (never inside an escape or a
+  // Writes `s` escaped in `style`, stopping cleanly (never inside an escape or a
   // UTF-8 sequence) when the budget runs out. Returns false if it was cut.
-  bool escaped(std::string_view s, escape_mode mode) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    for (std::size_t i = 0; i < n;) {
-      const unsigned char c = p[i];
-      std::size_t consumed = 1;
+  bool escaped(std::string_view s, escape_style style) noexcept {
+    const bounded_escape_result r = escape_bounded(buf_ + len_, limit_ - len_, s, style);
+    len_ += r.written;
+    if (!r.complete) truncated_ = true;
+    return r.complete;
+  }
+
+  // A key on a text line, where '=', quotes and blanks would mislead a reader.
+  bool text_key(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      const std::size_t len = c >= 0x80 ? utf8_sequence_length(s, i) : 1;
       bool ok;
-      if (c >= 0x80) {
-        const std::size_t len = utf8_sequence_length(p + i, n - i);
-        if (len == 0) {
-          ok = put(replacement_character);
-        } else {
-          ok = put(std::string_view(s.data() + i, len));
-          consumed = len;
-        }
-      } else if (mode == escape_mode::text_key) {
-        const bool bad = c <= 0x20 || c == 0x7F || c == '=' || c == '"' || c == '\\';
-        ok = put(bad ? '_' : static_cast<char>(c));
-      } else if (c == '"' && mode == escape_mode::json) {
-        ok = put("\\\"");
-      } else if (c == '\\' && mode == escape_mode::json) {
-        ok = put("\\\\");
-      } else if (c < 0x20 || c == 0x7F) {
-        ok = put_control(c);
-      } else {
-        ok = put(static_cast<char>(c));
-      }
+      if (c >= 0x80)
+        ok = len == 0 ? put(replacement_character) : put(s.substr(i, len));
+      else
+        ok = put(is_bad_text_key_byte(c) ? '_' : static_cast<char>(c));
       if (!ok) return false;
-      i += consumed;
+      i += len == 0 ? 1 : len;
     }
     return true;
   }
 
  private:
-  bool put_control(unsigned char c) noexcept {
-    switch (c) {
-      case '\n': return put("\\n");
-      case '\r': return put("\\r");
-      case '\t': return put("\\t");
-      case '\b': return put("\\b");
-      case '\f': return put("\\f");
-      default: {
-        constexpr char hex[] = "0123456789abcdef";
-        const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-        return put(std::string_view(esc, sizeof esc));
-      }
-    }
-  }
-
   char* buf_;
   std::size_t capacity_;
   std::size_t limit_;
@@ -193,12 +147,12 @@ void format_json(line_writer& w, log_level level, std::string_view msg, log_fiel
   w.put("\",\"level\":\"");
   w.put(to_string(level));
   w.put("\",\"msg\":\"");
-  const bool msg_whole = w.escaped(msg, escape_mode::json);
+  const bool msg_whole = w.escaped(msg, escape_style::json);
   w.force("\"");
   if (msg_whole) {
     for (const log_field& f : fields) {
       const std::size_t mark = w.size();
-      if (!(w.put(",\"") && w.escaped(f.key, escape_mode::json) && w.put("\":"))) {
+      if (!(w.put(",\"") && w.escaped(f.key, escape_style::json) && w.put("\":"))) {
         w.rollback(mark);
         break;
       }
@@ -207,7 +161,7 @@ void format_json(line_writer& w, log_level level, std::string_view msg, log_fiel
           w.rollback(mark);
           break;
         }
-        const bool whole = w.escaped(f.str, escape_mode::json);
+        const bool whole = w.escaped(f.str, escape_style::json);
         w.force("\"");
         if (!whole) break;
         continue;
@@ -234,10 +188,10 @@ void format_text(line_writer& w, log_level level, std::string_view msg, log_fiel
   w.put(' ');
   w.put(to_string(level));
   w.put(' ');
-  if (w.escaped(msg, escape_mode::text_msg)) {
+  if (w.escaped(msg, escape_style::log_text)) {
     for (const log_field& f : fields) {
       const std::size_t mark = w.size();
-      if (!(w.put(' ') && w.escaped(f.key, escape_mode::text_key) && w.put('='))) {
+      if (!(w.put(' ') && w.text_key(f.key) && w.put('='))) {
         w.rollback(mark);
         break;
       }
@@ -246,10 +200,10 @@ void format_text(line_writer& w, log_level level, std::string_view msg, log_fiel
         case log_field::value_kind::string:
           // A value cut short is kept (closed if quoted); truncated() ends the loop.
           if (!needs_quotes(f.str)) {
-            w.escaped(f.str, escape_mode::text_msg);
+            w.escaped(f.str, escape_style::log_text);
             ok = true;
           } else if (w.put('"')) {
-            w.escaped(f.str, escape_mode::json);
+            w.escaped(f.str, escape_style::json);
             w.force("\"");
             ok = true;
           }
@@ -271,8 +225,6 @@ void format_text(line_writer& w, log_level level, std::string_view msg, log_fiel
 
 // Enough for the closing of a cut JSON line: `"` + `,"truncated":true` + `}\n`.
 constexpr std::size_t line_reserve = 32;
-
-thread_local char line_buffer[logger::max_line_bytes];
 
 }  // namespace
 
@@ -315,7 +267,10 @@ std::uint64_t logger::dropped_lines() const noexcept { return dropped_.load(std:
 
 void logger::log(log_level level, std::string_view msg, log_fields fields) noexcept {
   if (!enabled(level)) return;
-  line_writer w(line_buffer, max_line_bytes, line_reserve);
+  // On the caller's stack: a page is small next to any thread's stack, and it
+  // keeps each line private to its call without per-thread storage.
+  char line[max_line_bytes];
+  line_writer w(line, max_line_bytes, line_reserve);
   if (format() == log_format::json)
     format_json(w, level, msg, fields);
   else

@@ -7,8 +7,8 @@
 //
 // Cost model. `enabled(level)` is one relaxed atomic load, so a disabled debug line
 // on the request path costs a compare and a branch; the convenience functions check
-// it before doing anything else. An enabled line is formatted into a thread-local
-// buffer (no heap) and written with one write(2), so lines from different threads
+// it before doing anything else. An enabled line is formatted into a buffer on the
+// caller's stack (no heap) and written with one write(2), so lines from different threads
 // never interleave. Lines are capped at PIPE_BUF bytes because a container's stderr
 // is usually a pipe, where only writes up to PIPE_BUF are atomic; a longer line is
 // cut at a character boundary and marked (`"truncated":true` / `truncated=true`).
@@ -74,7 +74,7 @@ using log_fields = std::initializer_list<log_field>;
 // A sink with a level and a format. The process uses one, `global_logger()`; tests
 // make their own with a pipe as the fd. Every member is safe to call from any
 // thread at any time: level, format and fd are atomics, and formatting uses only
-// thread-local state. The logger does not own the fd and never closes it.
+// the caller's stack. The logger does not own the fd and never closes it.
 class logger {
  public:
   constexpr explicit logger(log_format format = log_format::json, log_level level = log_level::info,

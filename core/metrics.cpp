@@ -198,10 +198,11 @@ double read_start_time() {
   std::string field;
   unsigned long long start_ticks = 0;
   for (int i = 3; i <= 22 && (fields >> field); ++i)
-    if (i == 22) start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 22) std::from_chars(field.data(), field.data() + field.size(), start_ticks);
   const std::size_t at = system->find("\nbtime ");
   if (at == std::string::npos) return 0;
-  const unsigned long long boot = std::strtoull(system->c_str() + at + 7, nullptr, 10);
+  unsigned long long boot = 0;
+  std::from_chars(system->data() + at + 7, system->data() + system->size(), boot);
   const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
   if (boot == 0 || ticks_per_second <= 0) return 0;
   return static_cast<double>(boot) + static_cast<double>(start_ticks) / static_cast<double>(ticks_per_second);

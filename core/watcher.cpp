@@ -8,7 +8,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/clock.hpp"
 #include "core/logging.hpp"
 
 namespace meshinject::core {
@@ -79,7 +79,11 @@ struct file_watcher::state : std::enable_shared_from_this<state> {
   };
 
   state(boost::asio::io_context& io, std::vector<fs::path> paths, callback cb, watcher_options opts)
-      : options(opts), on_change(std::move(cb)), inotify(io), debounce(io), recheck(io) {
+      : options(opts),
+        on_change(std::move(cb)),
+        inotify(io),
+        debounce((opts.time != nullptr ? *opts.time : steady_clock_source()).make_alarm(io)),
+        recheck((opts.time != nullptr ? *opts.time : steady_clock_source()).make_alarm(io)) {
     for (fs::path& given : paths) {
       std::error_code ec;
       fs::path absolute = fs::absolute(given, ec);
@@ -112,11 +116,8 @@ struct file_watcher::state : std::enable_shared_from_this<state> {
   void stop() noexcept {
     if (!running) return;
     running = false;
-    try {
-      debounce.cancel();
-      recheck.cancel();
-    } catch (...) {
-    }
+    debounce->cancel();
+    recheck->cancel();
     close_inotify();
   }
 
@@ -245,22 +246,17 @@ struct file_watcher::state : std::enable_shared_from_this<state> {
     return relevant;
   }
 
+  // Re-arming replaces the pending wake-up, so every new event restarts the
+  // quiet period.
   void arm_debounce() {
-    // A wait that already completed cannot be cancelled any more; the generation
-    // makes such a stale completion a no-op, so every new event truly restarts
-    // the quiet period.
-    const std::uint64_t generation = ++debounce_generation;
-    debounce.expires_after(options.debounce);
-    debounce.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
-      if (ec || !self->running || generation != self->debounce_generation) return;
-      self->flush();
+    debounce->arm(options.debounce, [self = shared_from_this()] {
+      if (self->running) self->flush();
     });
   }
 
   void schedule_recheck() {
-    recheck.expires_after(options.recheck_interval);
-    recheck.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || !self->running) return;
+    recheck->arm(options.recheck_interval, [self = shared_from_this()] {
+      if (!self->running) return;
       self->run_recheck();
       self->schedule_recheck();
     });
@@ -305,9 +301,8 @@ struct file_watcher::state : std::enable_shared_from_this<state> {
   std::vector<directory> dirs;
   std::vector<file> files;
   boost::asio::posix::stream_descriptor inotify;
-  boost::asio::steady_timer debounce;
-  boost::asio::steady_timer recheck;
-  std::uint64_t debounce_generation = 0;
+  const std::unique_ptr<alarm> debounce;
+  const std::unique_ptr<alarm> recheck;
   bool running = false;
   bool inotify_failure_logged = false;
   std::atomic<std::uint64_t> errors{0};

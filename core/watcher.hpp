@@ -48,11 +48,16 @@
 
 namespace meshinject::core {
 
+class clock;
+
 struct watcher_options {
   // Quiet time after the last event before the callback runs.
   std::chrono::milliseconds debounce{100};
   // Period of the re-arm / fingerprint safety net.
   std::chrono::milliseconds recheck_interval{1000};
+  // What the two periods are measured on; null is the steady clock. Tests pass a
+  // manual_clock and step it. It must outlive the watcher.
+  const clock* time = nullptr;
 };
 
 class file_watcher {

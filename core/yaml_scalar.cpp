@@ -3,9 +3,9 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <system_error>
 
 namespace meshinject::core {
 namespace {
@@ -17,6 +17,22 @@ bool is_one_of(std::string_view s, std::initializer_list<std::string_view> set) 
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// `s` has passed looks_like_yaml_float. Out of range, the C library's answers are kept
+// (what this code has always given): infinity when too large, zero when too small.
+// With at most 64 characters, only a negative exponent can make a value too small.
+double parse_yaml_float(std::string_view s) {
+  const bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  double v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec == std::errc::result_out_of_range) {
+    const std::size_t e = s.find_first_of("eE");
+    const bool too_small = e != std::string_view::npos && e + 1 < s.size() && s[e + 1] == '-';
+    v = too_small ? 0.0 : std::numeric_limits<double>::infinity();
+  }
+  return negative ? -v : v;
+}
 
 // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ — go-yaml's float syntax.
 bool looks_like_yaml_float(std::string_view s) {
@@ -140,9 +156,8 @@ yaml_scalar resolve_plain_scalar(std::string_view text) noexcept {
     return r;
   }
   if (looks_like_yaml_float(plain)) {
-    std::string z(plain);
     r.k = yaml_scalar::kind::floating;
-    r.f = std::strtod(z.c_str(), nullptr);
+    r.f = parse_yaml_float(plain);
     return r;
   }
   return r;
@@ -162,7 +177,10 @@ std::string format_go_float(double v, int bits) {
   std::string_view sci(digits, static_cast<std::size_t>(res.ptr - digits));
   const std::size_t e = sci.find('e');
   std::string mantissa(sci.substr(0, e));
-  const int exp10 = std::atoi(std::string(sci.substr(e + 1)).c_str());
+  std::string_view exp_text = sci.substr(e + 1);
+  if (!exp_text.empty() && exp_text[0] == '+') exp_text.remove_prefix(1);
+  int exp10 = 0;
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp10);
   bool negative = false;
   if (!mantissa.empty() && mantissa[0] == '-') {
     negative = true;
@@ -179,9 +197,13 @@ std::string format_go_float(double v, int bits) {
       out += '.';
       out += ds.substr(1);
     }
-    char eb[16];
-    std::snprintf(eb, sizeof eb, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-    out += eb;
+    // Go writes at least two exponent digits: 1e+06, 1e-07, 1e+100.
+    out += exp10 < 0 ? "e-" : "e+";
+    const int magnitude = exp10 < 0 ? -exp10 : exp10;
+    if (magnitude < 10) out += '0';
+    char eb[8];
+    const auto written = std::to_chars(eb, eb + sizeof eb, magnitude);
+    out.append(eb, static_cast<std::size_t>(written.ptr - eb));
     return out;
   }
   if (exp10 < 0) {

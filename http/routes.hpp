@@ -40,9 +40,6 @@ std::string_view status_reason(unsigned status) noexcept;
 void append_response_head(std::string& out, unsigned status, std::string_view content_type,
                           std::size_t content_length, bool close, std::string_view extra = {});
 
-// JSON string escaping for the admin endpoints' hand-written JSON (cold path).
-void append_json_string(std::string& out, std::string_view s);
-
 inline constexpr std::string_view json_content_type = "application/json";
 inline constexpr std::string_view text_content_type = "text/plain; charset=utf-8";
 

@@ -1,9 +1,11 @@
 #include "patch/k8s_schema.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 
 namespace meshinject::patch::k8s {
 namespace {
@@ -205,7 +207,7 @@ bool quantity_millis(std::string_view s, std::int64_t& millis) noexcept {
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, digits = true;
   }
   if (!digits) return false;
-  const std::string number(s.substr(num_start, i - num_start));
+  const std::string_view number = s.substr(num_start, i - num_start);
   const std::string_view suffix = s.substr(i);
   long double mult;
   if (suffix.empty()) mult = 1;
@@ -225,15 +227,18 @@ bool quantity_millis(std::string_view s, std::int64_t& millis) noexcept {
   else if (suffix == "Pi") mult = 1024.0L * 1024 * 1024 * 1024 * 1024;
   else if (suffix == "Ei") mult = 1024.0L * 1024 * 1024 * 1024 * 1024 * 1024;
   else if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
-    char* end = nullptr;
-    const std::string exp(suffix.substr(1));
-    const long e = std::strtol(exp.c_str(), &end, 10);
-    if (end != exp.c_str() + exp.size() || e > 30 || e < -30) return false;
+    std::string_view exp = suffix.substr(1);
+    if (exp.size() > 1 && exp[0] == '+') exp.remove_prefix(1);
+    long e = 0;
+    const auto parsed = std::from_chars(exp.data(), exp.data() + exp.size(), e);
+    if (parsed.ec != std::errc() || parsed.ptr != exp.data() + exp.size() || e > 30 || e < -30) return false;
     mult = std::pow(10.0L, static_cast<long double>(e));
   } else {
     return false;
   }
-  const long double v = std::strtold(number.c_str(), nullptr) * mult * 1000.0L;
+  long double magnitude = 0;
+  std::from_chars(number.data(), number.data() + number.size(), magnitude);
+  const long double v = magnitude * mult * 1000.0L;
   if (v > 9e18L) return false;
   millis = static_cast<std::int64_t>(std::ceil(v - 1e-9L));
   if (negative) millis = -millis;

@@ -1,5 +1,7 @@
 #include "core/watcher.hpp"
 
+#include "core/clock.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using meshinject::core::file_watcher;
+using meshinject::core::manual_clock;
 using meshinject::core::watcher_options;
 using steady = std::chrono::steady_clock;
 
@@ -148,6 +151,13 @@ class harness {
     thread_.join();
   }
 
+  // Returns once every handler queued on the io_context so far has run.
+  void drain() {
+    std::promise<void> done;
+    boost::asio::post(io_, [&] { done.set_value(); });
+    done.get_future().wait();
+  }
+
   // Waits until at least n callbacks happened.
   bool wait_for(std::size_t n, std::chrono::milliseconds timeout = report_timeout) {
     std::unique_lock lock(mutex_);
@@ -180,6 +190,18 @@ class harness {
 };
 
 using paths = std::vector<fs::path>;
+
+// Waits until `time` has an alarm armed exactly `delay` ahead (to the clock's
+// tick): the code under test has just (re)started that wait, so the event that
+// made it do so has been handled.
+bool wait_freshly_armed(const manual_clock& time, manual_clock::duration delay) {
+  const auto give_up = steady::now() + report_timeout;
+  while (steady::now() < give_up) {
+    if (time.pending_within(delay) > 0 && time.pending_within(delay - manual_clock::duration(1)) == 0) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
 
 TEST(watcher, kubelet_configmap_update_swaps_the_data_symlink) {
   temp_dir tmp;
@@ -275,31 +297,39 @@ TEST(watcher, directory_removed_and_recreated) {
   fs::create_directories(dir);
   const fs::path file = dir / "config";
   write_file(file, "one");
+  manual_clock time;
   watcher_options options;
   options.recheck_interval = 2s;
+  options.time = &time;
   harness h({file}, options);
   h.start();
 
   fs::remove_all(dir);  // inotify drops the watch (IN_DELETE_SELF, IN_IGNORED)
+  ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "removal not seen";
+  std::this_thread::sleep_for(settle);  // the removal is several events; let them all in
+  time.advance(options.debounce);
   ASSERT_TRUE(h.wait_for(1)) << "removal not reported";
   EXPECT_EQ(h.at(0).files, paths{file});
 
+  // No watch on the directory now: only the re-check can find it again.
   fs::create_directories(dir);
   write_file(file, "two");
-  const auto recreated = steady::now();
-  ASSERT_TRUE(h.wait_for(2, options.recheck_interval + report_timeout)) << "re-created directory not noticed";
+  time.advance(options.recheck_interval);
+  ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "re-created directory not noticed by the re-check";
+  time.advance(options.debounce);
+  ASSERT_TRUE(h.wait_for(2));
   EXPECT_EQ(h.at(1).files, paths{file});
-  EXPECT_LE(h.at(1).at - recreated, options.recheck_interval + 1s);
 
-  // The watch is armed again: an edit is an event now, seen well before the
-  // next re-check could have found it.
-  std::this_thread::sleep_for(50ms);
+  // The watch is armed again: an edit is an event now, seen with the re-check
+  // never stepped.
   write_file(file, "three");
-  const auto edited = steady::now();
+  ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "edit not seen by inotify";
+  time.advance(options.debounce);
   ASSERT_TRUE(h.wait_for(3));
   EXPECT_EQ(h.at(2).files, paths{file});
-  EXPECT_LT(h.at(2).at - edited, options.recheck_interval / 2) << "edit found by polling, not by inotify";
-  std::this_thread::sleep_for(settle);
+  time.advance(options.recheck_interval);  // a re-check finds nothing more
+  h.drain();
+  EXPECT_EQ(time.pending_within(options.debounce), 0u);
   EXPECT_EQ(h.count(), 3u);
   EXPECT_EQ(h.watcher().errors(), 0u);
 }
@@ -324,24 +354,29 @@ TEST(watcher, debounce_coalesces_a_burst_of_writes) {
   temp_dir tmp;
   const fs::path file = tmp.path() / "config";
   write_file(file, "0");
+  manual_clock time;
   watcher_options options;
   options.debounce = 150ms;
+  options.recheck_interval = 1h;  // out of the way
+  options.time = &time;
   harness h({file}, options);
   h.start();
 
-  steady::time_point last_write;
-  for (int i = 1; i <= 10; ++i) {  // 10 writes over ~200 ms, closer together than the debounce
+  // 10 writes 100 ms apart, closer together than the debounce: each event
+  // restarts the full quiet period, so 1 s passes without a callback.
+  for (int i = 1; i <= 10; ++i) {
     write_file(file, std::to_string(i));
-    last_write = steady::now();
-    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "write " << i << " did not restart the debounce";
+    time.advance(100ms);
   }
+  h.drain();
+  EXPECT_EQ(h.count(), 0u) << "called back in the middle of a burst";
+  time.advance(options.debounce);
   ASSERT_TRUE(h.wait_for(1));
-  std::this_thread::sleep_for(settle + options.debounce);
+  time.advance(options.debounce);
+  h.drain();
   EXPECT_EQ(h.count(), 1u) << "a burst of writes must give one callback";
   EXPECT_EQ(h.at(0).files, paths{file});
-  // The timer restarts on every event: the callback comes a full debounce after
-  // the last write, not after the first.
-  EXPECT_GE(h.at(0).at - last_write, options.debounce - 20ms);
 }
 
 TEST(watcher, unrelated_entries_in_the_directory_are_ignored) {
@@ -389,8 +424,10 @@ TEST(watcher, polls_without_inotify_and_picks_it_up_later) {
   temp_dir tmp;
   const fs::path file = tmp.path() / "config";
   write_file(file, "1");
+  manual_clock time;
   watcher_options options;
   options.recheck_interval = 1500ms;
+  options.time = &time;
   harness h({file}, options);  // the io_context's own descriptors exist from here
 
   // No descriptor left: inotify_init1 fails with EMFILE, as on a node out of
@@ -410,14 +447,17 @@ TEST(watcher, polls_without_inotify_and_picks_it_up_later) {
   // Seen by polling, then the next re-check opens inotify. Write at once: the
   // change is found at the first re-check, which also opens inotify.
   write_file(file, "2");
-  ASSERT_TRUE(h.wait_for(1, options.recheck_interval + report_timeout));
+  time.advance(options.recheck_interval);
+  ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "the re-check did not find the change";
+  time.advance(options.debounce);
+  ASSERT_TRUE(h.wait_for(1));
   EXPECT_EQ(h.at(0).files, paths{file});
 
-  std::this_thread::sleep_for(50ms);
+  // Seen by inotify: the re-check is not stepped again.
   write_file(file, "3");
-  const auto edited = steady::now();
+  ASSERT_TRUE(wait_freshly_armed(time, options.debounce)) << "still polling";
+  time.advance(options.debounce);
   ASSERT_TRUE(h.wait_for(2));
-  EXPECT_LT(h.at(1).at - edited, options.recheck_interval / 2) << "still polling";
   EXPECT_EQ(h.watcher().errors(), 1u);
 }
 

@@ -332,17 +332,19 @@ TEST_F(Wiring, HotReloadThroughAKubeletSwap) {
 
 TEST_F(Wiring, SigtermDrainsThenExitsZero) {
   TempDir tmp;
-  const int drain = 2;
+  // Long enough for the checks inside the drain to happen inside it on a loaded
+  // machine; the waits below are give-ups, not bounds.
+  const int drain = 10;
   const auto l = layout_from_deployment(container_, tmp.path(), config_, mesh_, drain);
   Server server(l.args, tmp.path() / "serve.log");
   ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s));
   const auto start = std::chrono::steady_clock::now();
   server.signal(SIGTERM);
-  EXPECT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code != 200; }, 1s))
+  EXPECT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code != 200; }, 8s))
       << "/readyz still passes after SIGTERM";
   EXPECT_EQ(http(shell_quote(admin_url(l, "/livez"))).code, 200) << "draining is not dead";
-  const auto status = server.wait_exit(std::chrono::seconds(drain + 5));
-  ASSERT_TRUE(status) << "did not exit within --drain-seconds + 5 s";
+  const auto status = server.wait_exit(std::chrono::seconds(drain + 60));
+  ASSERT_TRUE(status) << "did not exit within --drain-seconds + 60 s";
   EXPECT_EQ(*status, 0);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(drain) - 200ms) << "exited before draining";
   // The Deployment leaves room for it.

@@ -1,7 +1,8 @@
 // Once warm, a request allocates nothing on the reactor thread: the server runs in
 // this process with one reactor, and every allocation made on a thread named
 // "mi-reactor-*" (C++ new, and OpenSSL's CRYPTO_malloc apart) is counted while a
-// client sends requests over one TLS keep-alive connection.
+// client sends requests over one TLS keep-alive connection. Setting up a new
+// connection may allocate, within a documented constant.
 #include <gtest/gtest.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 
 #include "control/server.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/in_process_server.hpp"
 #include "tests/support/support.hpp"
 
 namespace {
@@ -160,20 +162,56 @@ TEST(Allocations, TheServerAllocatesNothingPerRequestOnceWarm) {
   EXPECT_EQ(health.cpp, 0u);
 }
 
-// Injected pods, with and without /inject path parameters. The engine renders
-// these; see the note in the report about patch/'s remaining allocations.
-TEST(Allocations, InjectedPodsAllocateAtMostWhatTheEngineDoes) {
+// Injected pods, with and without /inject path parameters: the engine renders
+// them from its warm variant cache.
+TEST(Allocations, InjectedPodsAllocateNothingOnceWarm) {
   MESHINJECT_SKIP_UNDER_SANITIZERS();
   const auto bodies = reviews({"orders-pod", "many-env-pod", "cart-pod-v1beta1"});
   const counts plain = measure(bodies, "/inject", 300, 600);
   const counts with_env = measure(bodies, "/inject/cluster/c1/net/n1", 300, 600);
-  std::cerr << "C++ allocations on the reactor per 600 injected requests: " << plain.cpp << " (/inject), "
-            << with_env.cpp << " (/inject/cluster/c1/net/n1); OpenSSL: " << plain.openssl << "\n";
-  // Less than one per request: a buffer of the server re-made per request would
-  // show as at least one each.
-  EXPECT_LT(plain.cpp, 600u);
-  EXPECT_LT(with_env.cpp, 600u);
+  std::cerr << "reactor allocations per 600 warm injected requests: C++ " << plain.cpp << " (/inject), "
+            << with_env.cpp << " (/inject/cluster/c1/net/n1); OpenSSL " << plain.openssl << ", "
+            << with_env.openssl << "\n";
+  EXPECT_EQ(plain.cpp, 0u);
+  EXPECT_EQ(with_env.cpp, 0u);
+  // OpenSSL's per-record blocks (see above): reported, bounded, not ours.
   EXPECT_LE(plain.openssl, 600u * 4);
+  EXPECT_LE(with_env.openssl, 600u * 4);
+}
+
+// What one new connection costs the reactor, measured over connections that each
+// complete a TLS handshake and one /health request and are closed by the client.
+// Ours are allocated once per connection and reused for every request on it: the
+// session object, its read and response buffers, and asio's state for the
+// socket's first operations (5 measured). OpenSSL's are its SSL object, the
+// handshake's keys, certificates and record buffers (770 measured with OpenSSL
+// 3.0 and TLS 1.3); the bound leaves room for another OpenSSL release.
+constexpr std::uint64_t connection_setup_cpp_allocations = 5;
+constexpr std::uint64_t connection_setup_openssl_allocations = 1000;
+
+TEST(Allocations, ConnectionSetUpCostsAtMostADocumentedConstant) {
+  MESHINJECT_SKIP_UNDER_SANITIZERS();
+  in_process_server server;
+  auto connect_and_ask = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      http_connection c(server.port());
+      ASSERT_EQ(c.request("GET", "/health", {}, {}).status, 200);
+    }
+  };
+  connect_and_ask(50);  // session memory cached, TLS session machinery warm
+  if (HasFatalFailure()) return;
+  constexpr int connections = 200;
+  reactor_allocations = 0;
+  reactor_openssl_allocations = 0;
+  counting = true;
+  connect_and_ask(connections);
+  counting = false;
+  const double cpp = static_cast<double>(reactor_allocations.load()) / connections;
+  const double openssl = static_cast<double>(reactor_openssl_allocations.load()) / connections;
+  std::cerr << "reactor allocations per new connection (handshake + one request): C++ " << cpp << ", OpenSSL "
+            << openssl << "\n";
+  EXPECT_LE(cpp, static_cast<double>(connection_setup_cpp_allocations));
+  EXPECT_LE(openssl, static_cast<double>(connection_setup_openssl_allocations));
 }
 
 }  // namespace

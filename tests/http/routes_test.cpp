@@ -41,12 +41,6 @@ TEST(Routes, ResponseHead) {
   for (unsigned s : {200u, 400u, 404u, 405u, 413u, 415u, 431u, 500u, 503u}) EXPECT_NE(status_reason(s), "Unknown") << s;
 }
 
-TEST(Routes, JsonString) {
-  std::string out;
-  append_json_string(out, "a\"b\\c\nd\x01");
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001\"");
-}
-
 TEST(ListenAddress, Parses) {
   EXPECT_EQ(parse_listen_address("0.0.0.0:9443").host, "0.0.0.0");
   EXPECT_EQ(parse_listen_address("0.0.0.0:9443").port, 9443);

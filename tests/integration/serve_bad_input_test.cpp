@@ -250,12 +250,12 @@ class BadInput : public ::testing::Test {
     EXPECT_FALSE(server_->wait_exit(0ms).has_value()) << "the server died\n" << server_->log();
     // Every connection a bad client opened has been closed by the server (or
     // with the client); nothing is left behind.
-    EXPECT_TRUE(eventually([] { return sample("meshinject_open_connections") == 0; }, 5s))
+    EXPECT_TRUE(eventually([] { return sample("meshinject_open_connections") == 0; }, 30s))
         << sample("meshinject_open_connections") << " connections still open";
   }
 
   // The good client made progress after what just happened, and never failed.
-  void expect_good_progress(const std::string& when, std::chrono::milliseconds within = 5s) {
+  void expect_good_progress(const std::string& when, std::chrono::milliseconds within = 30s) {
     const long before = good_->ok();
     EXPECT_TRUE(eventually([&] { return good_->ok() >= before + 2; }, within))
         << "the good client made no progress " << when << " (" << good_->ok() - before << " in " << within.count()
@@ -342,7 +342,7 @@ TEST_F(BadInput, BodyOverTheLimitIs413BeforeItIsSent) {
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 413);
     EXPECT_TRUE(r.connection_close());
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   {
     // With Expect: 100-continue the client gets the 413 instead of a 100.
@@ -351,7 +351,7 @@ TEST_F(BadInput, BodyOverTheLimitIs413BeforeItIsSent) {
                "Content-Length: 2000000\r\n\r\n");
     const http_response r = c.read_head();
     EXPECT_EQ(r.status, 413) << "not 100 Continue for a body that will be refused";
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   {
     // A chunked body cannot be refused up front: it is read up to the limit,
@@ -363,10 +363,10 @@ TEST_F(BadInput, BodyOverTheLimitIs413BeforeItIsSent) {
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 413);
     EXPECT_TRUE(r.connection_close());
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   EXPECT_TRUE(eventually(
-      [&] { return sample("meshinject_http_request_errors_total", "{kind=\"too-large\"}") == too_large + 3; }, 2s));
+      [&] { return sample("meshinject_http_request_errors_total", "{kind=\"too-large\"}") == too_large + 3; }, 30s));
   expect_good_progress("after bodies over the limit");
 }
 
@@ -539,7 +539,7 @@ TEST_F(BadInput, HugeHeadersAre431AndClose) {
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 431) << what;
     EXPECT_TRUE(r.connection_close()) << what;
-    EXPECT_TRUE(c.closed_by_peer(5s)) << what;
+    EXPECT_TRUE(c.closed_by_peer(30s)) << what;
   }
   // Just under the limit is served.
   const http_response r =
@@ -568,7 +568,7 @@ TEST_F(BadInput, ThousandsOfHeaders) {
     c.try_send_raw(raw_request("POST", "/inject", review, "application/json", many(20'000)));
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 431);
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   expect_good_progress("after thousands of headers");
 }
@@ -590,7 +590,7 @@ TEST_F(BadInput, MalformedFramingIs400AndCloses) {
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 400) << what;
     EXPECT_TRUE(r.connection_close()) << what;
-    EXPECT_TRUE(c.closed_by_peer(5s)) << what;
+    EXPECT_TRUE(c.closed_by_peer(30s)) << what;
   }
   expect_good_progress("after malformed framing");
 }
@@ -641,7 +641,7 @@ TEST_F(BadInput, SlowlorisClientsAreCutOffAtTheHeaderTimeout) {
                        std::chrono::duration_cast<std::chrono::milliseconds>(first_cut - clock_type::now() - 100ms));
 
   // Each is closed after the header timeout although bytes keep coming.
-  const auto deadline = clock_type::now() + header_timeout + 4s;
+  const auto deadline = clock_type::now() + header_timeout + 30s;  // a give-up
   for (auto& s : slows) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     const bool closed = s->tls ? s->tls->closed_by_peer(left) : raw_closed(s->fd, left);
@@ -731,7 +731,7 @@ TEST_F(BadInput, ClientsThatDisconnectMidRequest) {
       3s));
   EXPECT_LE(sample("meshinject_http_request_errors_total", "{kind=\"disconnect\"}"), disconnects + 3 * n);
   // The resets can, in principle, overtake the client's Finished as well.
-  EXPECT_TRUE(eventually([&] { return sample("meshinject_tls_handshake_errors_total") >= handshake_errors + n; }, 3s));
+  EXPECT_TRUE(eventually([&] { return sample("meshinject_tls_handshake_errors_total") >= handshake_errors + n; }, 30s));
   EXPECT_LE(sample("meshinject_tls_handshake_errors_total"), handshake_errors + 2 * n);
   expect_good_progress("after clients went away mid-request");
 }
@@ -770,7 +770,7 @@ TEST_F(BadInput, ClientsThatDisconnectMidResponse) {
     expect_good_progress("while a client does not read its responses");
   }
   EXPECT_TRUE(eventually(
-      [&] { return sample("meshinject_http_request_errors_total", "{kind=\"disconnect\"}") >= disconnects + 1; }, 3s));
+      [&] { return sample("meshinject_http_request_errors_total", "{kind=\"disconnect\"}") >= disconnects + 1; }, 30s));
   expect_good_progress("after clients went away mid-response");
 }
 
@@ -804,10 +804,10 @@ TEST_F(BadInput, TlsGarbageIsRefused) {
     std::string record("\x17\x03\x03\x00\x20", 5);
     for (int i = 0; i < 0x20; ++i) record += static_cast<char>(prng());
     ASSERT_GT(::send(c.fd(), record.data(), record.size(), MSG_NOSIGNAL), 0);
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   EXPECT_TRUE(
-      eventually([&] { return sample("meshinject_tls_handshake_errors_total") == handshake_errors + refused; }, 2s));
+      eventually([&] { return sample("meshinject_tls_handshake_errors_total") == handshake_errors + refused; }, 30s));
   expect_good_progress("after TLS garbage");
 }
 
@@ -823,7 +823,7 @@ TEST_F(BadInput, PlainHttpOnTheTlsPortIsClosed) {
     EXPECT_EQ(got.find("HTTP/1.1 200"), std::string::npos) << "plain HTTP was served on the TLS port";
     ::close(fd);
   }
-  EXPECT_TRUE(eventually([&] { return sample("meshinject_tls_handshake_errors_total") == handshake_errors + 3; }, 2s));
+  EXPECT_TRUE(eventually([&] { return sample("meshinject_tls_handshake_errors_total") == handshake_errors + 3; }, 30s));
   expect_good_progress("after plain HTTP on the TLS port");
 }
 
@@ -929,7 +929,7 @@ TEST_F(BadInput, AHundredThousandBadRequestsLeakNothing) {
           count(last);
           if (r.status != last.status || !r.connection_close())
             wrong("got " + std::to_string(r.status) + " for " + last.raw.substr(0, 80));
-          if (!c.closed_by_peer(5s)) wrong("not closed after " + last.raw.substr(0, 80));
+          if (!c.closed_by_peer(30s)) wrong("not closed after " + last.raw.substr(0, 80));
         } catch (const std::exception& e) {
           wrong(std::string("connection failed: ") + e.what());
         }
@@ -939,7 +939,7 @@ TEST_F(BadInput, AHundredThousandBadRequestsLeakNothing) {
           continue;
         }
         ::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL);
-        if (!raw_closed(fd, 5s)) wrong("plain HTTP left open");
+        if (!raw_closed(fd, 30s)) wrong("plain HTTP left open");
         ::close(fd);
         ++t.requests;
         ++t.garbage;
@@ -1057,7 +1057,7 @@ TEST(BadInputClientCa, ClientsWithoutACertificateAreRefused) {
   EXPECT_EQ(c.request("POST", "/inject", review_file("orders-pod")).status, 200);
 
   const long before = good.ok();
-  EXPECT_TRUE(eventually([&] { return good.ok() >= before + 2; }, 5s));
+  EXPECT_TRUE(eventually([&] { return good.ok() >= before + 2; }, 30s));
   good.stop();
   EXPECT_EQ(good.failed(), 0) << good.failures();
   client_options plain;

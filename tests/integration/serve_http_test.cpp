@@ -302,11 +302,11 @@ TEST_F(Serve, BodyOverTheLimitIsRefusedBeforeItIsSent) {
   // 100 MiB announced; the limit is 1 MiB. Only the header and 64 KiB are sent.
   c.send_raw("POST /inject HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n");
   c.try_send_raw(std::string(64 * 1024, ' '));
-  ASSERT_TRUE(c.readable(3s)) << "no answer while the body is still to come";
+  ASSERT_TRUE(c.readable(30s)) << "no answer while the body is still to come";
   const http_response r = c.read_response();
   EXPECT_EQ(r.status, 413);
   EXPECT_TRUE(r.connection_close());
-  EXPECT_TRUE(c.closed_by_peer(5s)) << "the server must close the connection";
+  EXPECT_TRUE(c.closed_by_peer(30s)) << "the server must close the connection";
   EXPECT_EQ(counter("meshinject_http_request_errors_total", "{kind=\"too-large\"}"), too_large_before + 1);
 
   // curl, an independent client, with a 2 MiB body (it sends Expect: 100-continue).
@@ -327,7 +327,7 @@ TEST_F(Serve, ExpectContinueAndALargeBodyThenSmallOnesAgain) {
   http_connection c(port(), tls());
   c.send_raw("POST /inject HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
-  ASSERT_TRUE(c.readable(3s)) << "no 100 Continue";
+  ASSERT_TRUE(c.readable(30s)) << "no 100 Continue";
   EXPECT_EQ(c.read_head().status, 100);
   c.send_raw(body);
   http_response r = c.read_response();
@@ -346,14 +346,14 @@ TEST_F(Serve, MalformedRequestsAre400AndOversizedHeaders431) {
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 400);
     EXPECT_TRUE(r.connection_close());
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   {
     http_connection c(port(), tls());
     c.send_raw("GET /health HTTP/1.1\r\nX-Big: " + std::string(40 * 1024, 'a') + "\r\n\r\n");
     const http_response r = c.read_response();
     EXPECT_EQ(r.status, 431);
-    EXPECT_TRUE(c.closed_by_peer(5s));
+    EXPECT_TRUE(c.closed_by_peer(30s));
   }
   {
     // Not TLS at all on the TLS port: a handshake error, counted.
@@ -368,11 +368,12 @@ TEST_F(Serve, MalformedRequestsAre400AndOversizedHeaders431) {
     while (::recv(fd, buf, sizeof buf, 0) > 0) {
     }
     ::close(fd);
-    EXPECT_TRUE(eventually([&] { return counter("meshinject_tls_handshake_errors_total") >= errors + 1; }, 2s));
+    EXPECT_TRUE(eventually([&] { return counter("meshinject_tls_handshake_errors_total") >= errors + 1; }, 30s));
   }
 }
 
-TEST_F(Serve, StalledConnectionsDoNotDelayOthersAndAreClosedAfterTheHeaderTimeout) {
+// That they do not delay other requests: Limits.StalledConnectionsDoNotDelayOthers.
+TEST_F(Serve, StalledConnectionsAreClosedAfterTheHeaderTimeout) {
   const double timeouts_before = counter("meshinject_http_request_errors_total", "{kind=\"header-timeout\"}");
   std::vector<std::unique_ptr<http_connection>> partial;  // TLS done, header never finished
   std::vector<int> raw;                                    // TLS never finished
@@ -384,17 +385,13 @@ TEST_F(Serve, StalledConnectionsDoNotDelayOthersAndAreClosedAfterTheHeaderTimeou
     ASSERT_EQ(::send(fd, "\x16\x03\x01", 3, MSG_NOSIGNAL), 3);  // the start of a ClientHello, then nothing
     raw.push_back(fd);
   }
-  const auto t0 = clock_type::now();
-  const http_response r = inject(review_file("orders-pod"));
-  const auto took = clock_type::now() - t0;
-  EXPECT_EQ(r.status, 200);
-  EXPECT_LT(took, 1s) << "a good request waited behind 200 stalled connections";
+  EXPECT_EQ(inject(review_file("orders-pod")).status, 200);
 
   // All of them are closed once the header timeout (1 s) has passed.
-  for (auto& c : partial) EXPECT_TRUE(c->closed_by_peer(5s));
+  for (auto& c : partial) EXPECT_TRUE(c->closed_by_peer(30s));
   for (const int fd : raw) {
     char buf[64];
-    timeval tv{5, 0};
+    timeval tv{30, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     EXPECT_LE(::recv(fd, buf, sizeof buf, 0), 0) << "still open";
     ::close(fd);
@@ -450,7 +447,7 @@ TEST_F(Serve, LogLevelChangesAtRunTime) {
   EXPECT_EQ(json::parse(r.body)["level"], "debug");
   EXPECT_EQ(json::parse(admin("GET", "/debug/loglevel").body)["level"], "debug");
   ASSERT_EQ(inject(make_review(named_pod("after-debug-9c1e"), "admission.k8s.io/v1", "u2", "shop")).status, 200);
-  EXPECT_TRUE(eventually([&] { return log_has("after-debug-9c1e"); }, 2s)) << server_->log();
+  EXPECT_TRUE(eventually([&] { return log_has("after-debug-9c1e"); }, 30s)) << server_->log();
   EXPECT_FALSE(log_has("before-debug-7f3a")) << "decision lines appeared at info level";
   r = fetch(server_->admin_port(), "PUT", "/debug/loglevel?level=chatty", {}, plain());
   EXPECT_EQ(r.status, 400);

@@ -112,7 +112,9 @@ TEST_F(Lifecycle, PortInUseExitsOne) {
 }
 
 TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {
-  server_process server({"--threads", "2", "--drain-seconds", "2", "--self-signed-ca-out",
+  // The drain is long enough that every check below happens inside it, however
+  // slowly a loaded machine runs them; the waits are give-ups, not bounds.
+  server_process server({"--threads", "2", "--drain-seconds", "10", "--self-signed-ca-out",
                          (dir_.path() / "ca.pem").string()},
                         dir_.path() / "server");
   ASSERT_TRUE(server.wait_ready()) << server.log();
@@ -125,7 +127,7 @@ TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {
 
   const auto t0 = clock_type::now();
   server.signal(SIGTERM);
-  EXPECT_TRUE(eventually([&] { return admin(server, "/readyz").status == 503; }, 500ms)) << "/readyz still passes";
+  EXPECT_TRUE(eventually([&] { return admin(server, "/readyz").status == 503; }, 8s)) << "/readyz still passes";
   EXPECT_EQ(admin(server, "/livez").status, 200) << "draining is not dead";
   EXPECT_EQ(json::parse(admin(server, "/debug/config").body)["draining"], true);
   EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_ready"), 0);
@@ -134,7 +136,7 @@ TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {
   r = before.request("POST", "/inject", review);
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.connection_close());
-  EXPECT_TRUE(before.closed_by_peer(2s));
+  EXPECT_TRUE(before.closed_by_peer(8s));
   // New connections are still accepted and served, with `Connection: close`.
   std::this_thread::sleep_for(500ms);
   {
@@ -146,38 +148,37 @@ TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {
   }
   http_connection idle(server.port(), tls());  // keeps quiet: closed when the drain ends
 
-  const auto status = server.wait_exit(8s);
+  const auto status = server.wait_exit(60s);
   const auto took = clock_type::now() - t0;
   ASSERT_TRUE(status.has_value()) << "did not exit after the drain\n" << server.log();
   EXPECT_EQ(*status, 0) << server.log();
-  EXPECT_GE(took, 1900ms) << "exited before the drain period";
-  EXPECT_LT(took, 6s);
-  EXPECT_TRUE(idle.closed_by_peer(1s));
+  EXPECT_GE(took, 9900ms) << "exited before the drain period";
+  EXPECT_TRUE(idle.closed_by_peer(30s));
   EXPECT_NE(server.log().find("\"msg\":\"draining"), std::string::npos) << server.log();
 }
 
 TEST_F(Lifecycle, DrainZeroStopsPromptly) {
   server_process server({"--drain-seconds", "0"}, dir_.path() / "server");
   ASSERT_TRUE(server.wait_ready()) << server.log();
-  const auto t0 = clock_type::now();
   server.signal(SIGTERM);
-  const auto status = server.wait_exit(3s);
+  const auto status = server.wait_exit(60s);
   ASSERT_TRUE(status.has_value()) << server.log();
   EXPECT_EQ(*status, 0);
-  EXPECT_LT(clock_type::now() - t0, 1500ms);
+  EXPECT_NE(server.log().find("\"drain_ms\":0"), std::string::npos) << "not a zero drain\n" << server.log();
 }
 
 TEST_F(Lifecycle, ASecondSignalSkipsTheRestOfTheDrain) {
-  server_process server({"--drain-seconds", "30"}, dir_.path() / "server");
+  // An hour's drain: exiting at all (within the give-up) means it was cut short.
+  server_process server({"--drain-seconds", "3600"}, dir_.path() / "server");
   ASSERT_TRUE(server.wait_ready()) << server.log();
-  const auto t0 = clock_type::now();
   server.signal(SIGTERM);
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return server.log().find("\"msg\":\"draining") != std::string::npos; }, 30s))
+      << server.log();
   server.signal(SIGINT);
-  const auto status = server.wait_exit(5s);
-  ASSERT_TRUE(status.has_value()) << server.log();
+  const auto status = server.wait_exit(60s);
+  ASSERT_TRUE(status.has_value()) << "still draining after the second signal\n" << server.log();
   EXPECT_EQ(*status, 0);
-  EXPECT_LT(clock_type::now() - t0, 3s);
+  EXPECT_NE(server.log().find("skipping the rest of the drain"), std::string::npos) << server.log();
 }
 
 TEST_F(Lifecycle, ReadyFileAndListeningLog) {

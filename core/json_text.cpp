@@ -1,0 +1,323 @@
+#include "core/json_text.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace meshinject::core {
+
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  auto cont = [&](std::size_t k) { return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
+    if (c == 0xED && c1 >= 0xA0) return 0;  // surrogates
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
+    if (c == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// Which bytes end a plain run, besides control and non-ASCII bytes (always).
+struct special_bytes {
+  bool quote_and_backslash;
+  bool html;
+  bool del;
+};
+
+constexpr special_bytes specials_of(escape_style style) noexcept {
+  switch (style) {
+    case escape_style::json: return {true, false, false};
+    case escape_style::json_html: return {true, true, false};
+    case escape_style::log_text: return {false, false, true};
+    case escape_style::human: return {true, false, true};
+  }
+  return {true, false, false};
+}
+
+// Offset of the first byte in p[0, 16) that is not plain text, or 16. One copy
+// per style, so the scan carries no test of which bytes to look for.
+template <escape_style Style>
+inline unsigned first_special(const char* p) noexcept {
+  constexpr special_bytes set = specials_of(Style);
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
+  __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  if constexpr (set.quote_and_backslash)
+    bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  if constexpr (set.html)
+    bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+  if constexpr (set.del) bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+  const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+  return mask == 0 ? 16u : static_cast<unsigned>(__builtin_ctz(mask));
+#else
+  for (unsigned k = 0; k < 16; ++k) {
+    const auto c = static_cast<unsigned char>(p[k]);
+    if (c < 0x20 || c >= 0x80 || (set.quote_and_backslash && (c == '"' || c == '\\')) ||
+        (set.html && (c == '<' || c == '>' || c == '&')) || (set.del && c == 0x7F))
+      return k;
+  }
+  return 16;
+#endif
+}
+
+// What one special byte (or the UTF-8 sequence it starts) becomes.
+struct escape_piece {
+  char text[8];
+  std::size_t size = 0;
+  std::size_t consumed = 1;  // input bytes this piece stands for
+
+  void put(std::string_view s) noexcept {
+    std::memcpy(text + size, s.data(), s.size());
+    size += s.size();
+  }
+  void put_hex_byte(unsigned char c) noexcept {
+    text[size++] = hex_digits[c >> 4];
+    text[size++] = hex_digits[c & 15];
+  }
+};
+
+escape_piece escape_one(std::string_view s, std::size_t i, escape_style style) noexcept {
+  escape_piece e;
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c >= 0x80) {
+    const std::size_t len = utf8_sequence_length(s, i);
+    if (style == escape_style::human) {
+      // Passed through as it came; a whole sequence at once keeps a bounded cut
+      // from splitting it.
+      e.consumed = len == 0 ? 1 : len;
+      e.put(s.substr(i, e.consumed));
+    } else if (len == 0) {
+      e.put(style == escape_style::log_text ? std::string_view("\xEF\xBF\xBD") : std::string_view("\\ufffd"));
+    } else if (style == escape_style::json_html && len == 3 && c == 0xE2 &&
+               static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+      e.put(static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029");
+      e.consumed = 3;
+    } else {
+      e.put(s.substr(i, len));
+      e.consumed = len;
+    }
+    return e;
+  }
+  if (c == '"' || c == '\\') {
+    e.text[e.size++] = '\\';
+    e.text[e.size++] = static_cast<char>(c);
+    return e;
+  }
+  if (style == escape_style::human) {  // control bytes and DEL
+    e.put("\\x");
+    e.put_hex_byte(c);
+    return e;
+  }
+  switch (c) {
+    case '\n': e.put("\\n"); break;
+    case '\r': e.put("\\r"); break;
+    case '\t': e.put("\\t"); break;
+    default:  // other control bytes, DEL in log text, and <, >, & in json_html
+      e.put("\\u00");
+      e.put_hex_byte(c);
+  }
+  return e;
+}
+
+// The two destinations. `plain_block(p, k)` may read 16 bytes at p (the scan
+// already did) and keeps the first k; `plain` keeps what fits; `piece` is all or
+// nothing. Each returns false when the destination is full.
+class string_sink {
+ public:
+  explicit string_sink(std::string& out) noexcept : out_(out) {}
+  string_sink(const string_sink&) = delete;
+  string_sink& operator=(const string_sink&) = delete;
+
+  void flush() {
+    out_.append(buf_, used_);
+    used_ = 0;
+  }
+
+  bool plain_block(const char* p, std::size_t k) {
+    // A fixed 16-byte copy is cheaper than a variable one of k bytes.
+    make_room(16);
+    std::memcpy(buf_ + used_, p, 16);
+    used_ += k;
+    return true;
+  }
+  bool plain(const char* p, std::size_t k) { return piece(p, k); }
+  bool piece(const char* p, std::size_t k) {
+    make_room(k);
+    std::memcpy(buf_ + used_, p, k);
+    used_ += k;
+    return true;
+  }
+
+ private:
+  // Output is staged on the stack and appended in large pieces: JSON text inside
+  // a string (an annotation holding JSON) has a quote every few bytes, and
+  // appending each piece to the string separately cost more than the scan.
+  void make_room(std::size_t need) {
+    if (used_ + need > sizeof buf_) {
+      out_.append(buf_, used_);
+      used_ = 0;
+    }
+  }
+
+  std::string& out_;
+  char buf_[1024];
+  std::size_t used_ = 0;
+};
+
+class buffer_sink {
+ public:
+  buffer_sink(char* out, std::size_t capacity) noexcept : out_(out), capacity_(capacity) {}
+
+  std::size_t size() const noexcept { return used_; }
+  bool plain_block(const char* p, std::size_t k) noexcept { return plain(p, k); }
+  bool plain(const char* p, std::size_t k) noexcept {
+    // Plain bytes are ASCII: any prefix is a clean cut.
+    const std::size_t fit = std::min(k, capacity_ - used_);
+    std::memcpy(out_ + used_, p, fit);
+    used_ += fit;
+    return fit == k;
+  }
+  bool piece(const char* p, std::size_t k) noexcept {
+    if (k > capacity_ - used_) return false;
+    std::memcpy(out_ + used_, p, k);
+    used_ += k;
+    return true;
+  }
+
+ private:
+  char* out_;
+  std::size_t capacity_;
+  std::size_t used_ = 0;
+};
+
+// Inlined into each caller, so the sink's position stays in a register rather
+// than being stored and reloaded through a reference at every piece.
+template <escape_style Style, typename Sink>
+[[gnu::always_inline]] inline bool escape_into(Sink& sink, std::string_view s) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 16 <= n) {
+      const unsigned k = first_special<Style>(p + i);
+      if (!sink.plain_block(p + i, k)) return false;
+      i += k;
+      if (k == 16) continue;
+    } else {
+      // The last few bytes, scanned as one padded block: keys and values are
+      // short, and a byte-by-byte tail dominated their cost.
+      char tail[16];
+      std::memset(tail, 'a', sizeof tail);
+      const std::size_t left = n - i;
+      std::memcpy(tail, p + i, left);
+      const std::size_t k = std::min<std::size_t>(first_special<Style>(tail), left);
+      if (!sink.plain(tail, k)) return false;
+      i += k;
+      if (i == n) break;
+    }
+    if (p[i] == '"' || p[i] == '\\') {  // the common case in JSON held in a string
+      const char pair[2] = {'\\', p[i]};
+      if (!sink.piece(pair, 2)) return false;
+      ++i;
+      continue;
+    }
+    if (static_cast<unsigned char>(p[i]) >= 0x80) {  // well-formed UTF-8 is copied as it is
+      const std::size_t len = utf8_sequence_length(s, i);
+      const bool line_separator = Style == escape_style::json_html && len == 3 &&
+                                  static_cast<unsigned char>(p[i]) == 0xE2 &&
+                                  static_cast<unsigned char>(p[i + 1]) == 0x80 &&
+                                  (static_cast<unsigned char>(p[i + 2]) & 0xFE) == 0xA8;
+      if (len != 0 && !line_separator) {
+        if (!sink.piece(p + i, len)) return false;
+        i += len;
+        continue;
+      }
+    }
+    const escape_piece e = escape_one(s, i, Style);
+    if (!sink.piece(e.text, e.size)) return false;
+    i += e.consumed;
+  }
+  return true;
+}
+
+// The sink is made here, next to the loop, so that it lives in registers.
+template <escape_style Style>
+void append_in_style(std::string& out, std::string_view s) {
+  string_sink sink(out);
+  escape_into<Style>(sink, s);
+  sink.flush();
+}
+
+template <escape_style Style>
+bounded_escape_result bounded_in_style(char* out, std::size_t capacity, std::string_view s) noexcept {
+  buffer_sink sink(out, capacity);
+  const bool complete = escape_into<Style>(sink, s);
+  return {sink.size(), complete};
+}
+
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view s, escape_style style) {
+  switch (style) {
+    case escape_style::json: return append_in_style<escape_style::json>(out, s);
+    case escape_style::json_html: return append_in_style<escape_style::json_html>(out, s);
+    case escape_style::log_text: return append_in_style<escape_style::log_text>(out, s);
+    case escape_style::human: return append_in_style<escape_style::human>(out, s);
+  }
+}
+
+bounded_escape_result escape_bounded(char* out, std::size_t capacity, std::string_view s,
+                                     escape_style style) noexcept {
+  switch (style) {
+    case escape_style::json: return bounded_in_style<escape_style::json>(out, capacity, s);
+    case escape_style::json_html: return bounded_in_style<escape_style::json_html>(out, capacity, s);
+    case escape_style::log_text: return bounded_in_style<escape_style::log_text>(out, capacity, s);
+    case escape_style::human: return bounded_in_style<escape_style::human>(out, capacity, s);
+  }
+  return {};
+}
+
+std::string quote_for_humans(std::string_view s, std::size_t max_input_bytes) {
+  const bool cut = s.size() > max_input_bytes;
+  if (cut) {
+    std::size_t end = max_input_bytes;
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+    s = s.substr(0, end);
+  }
+  std::string out = "\"";
+  append_escaped(out, s, escape_style::human);
+  out += cut ? "...\"" : "\"";
+  return out;
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+}  // namespace meshinject::core
