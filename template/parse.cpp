@@ -231,6 +231,10 @@ class parser {
         o.name = std::string(t.text);
         o.fn = functions_.find(o.name);
         if (!o.fn) throw parse_error{t.pos, "function \"" + o.name + "\" not defined"};
+        if (!o.fn->impl)
+          throw parse_error{t.pos, "function \"" + o.name +
+                                       "\" is not supported: its result changes from call to call (clock, randomness, "
+                                       "network or environment), and meshinject renders a template once for many pods"};
         ++i;
         break;
       case tok::lparen: {
