@@ -524,3 +524,11 @@ bool write_json(call_context& cx, const value& v, std::string& out, int indent_d
 }
 
 }  // namespace meshinject::tmpl::sprig
+
+namespace meshinject::tmpl {
+
+bool marshal_json(call_context& cx, const value& v, std::string& out, int indent_depth) {
+  return sprig::write_json(cx, v, out, indent_depth);
+}
+
+}  // namespace meshinject::tmpl

@@ -155,6 +155,11 @@ void add_default_functions(function_table& t);  // defaults and types (kindOf, t
 void add_math_functions(function_table& t);
 void add_encoding_functions(function_table& t);
 void add_semver_functions(function_table& t);
+// encoding/json's Marshal of a value (maps by sorted key, HTML characters
+// escaped), appended to `out`; indent_depth >= 0 gives MarshalIndent's layout
+// (two spaces a level). False where Go's Marshal fails (NaN, an unknown value).
+bool marshal_json(call_context& cx, const value& v, std::string& out, int indent_depth = -1);
+
 // All of the above, plus sprig's impure names as refused entries (now, rand*,
 // uuidv4, genCA, getHostByName, expandenv, env, ...).
 void add_sprig_functions(function_table& t);
