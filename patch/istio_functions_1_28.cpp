@@ -270,10 +270,8 @@ value fn_struct_to_json(call_context& cx, std::span<value> a) {
   if (is_nil(v)) return value::string("{}");
   std::string& out = cx.scratch(0);
   out.clear();
-  if (is_config_value(v)) {
-    if (!istio::node_of(v)) return value::string("{}");
-    json_of_node(*istio::node_of(v), out);
-  } else if (tmpl::type_name(v) == "v1.ContainerPort") {
+  if (is_config_value(v) && !istio::node_of(v)) return value::string("{}");
+  if (tmpl::type_name(v) == "v1.ContainerPort") {
     json_of_port(cx, v, out);
   } else if (!tmpl::marshal_json(cx, v, out)) {
     return value::string("{}");

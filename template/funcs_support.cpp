@@ -259,7 +259,9 @@ bool as_dict(call_context& cx, const value& v, std::span<const map_entry>& out) 
   map_entry* entries = new_entries(cx, static_cast<std::size_t>(n));
   collector c(nullptr, entries, static_cast<std::size_t>(n));
   if (!v.type->range(v, c, cx)) return false;
-  out = {entries, c.count()};  // range visits maps in key order
+  // A host may range in document order; dicts are read in key order.
+  std::sort(entries, entries + c.count(), [](const map_entry& a, const map_entry& b) { return a.key < b.key; });
+  out = {entries, c.count()};
   return true;
 }
 
@@ -463,9 +465,15 @@ bool write_json(call_context& cx, const value& v, std::string& out, int indent_d
   }
   const bool is_array = b.k == kind::list || (b.k == kind::json && b.j.is_array()) ||
                         (b.k == kind::object && type_name(b).substr(0, 2) == "[]");
-  if (b.k == kind::object && !is_array && !b.type->truth(b) && !is_string_map(b) && n == 0) {
-    out += "null";  // a nil map
-    return true;
+  if (b.k == kind::object && n == 0 && !is_string_map(b)) {
+    // A nil map or slice of the host prints as <nil>: encoding/json writes null.
+    std::string& printed = cx.scratch(1);
+    printed.clear();
+    b.type->print(b, printed);
+    if (printed == "<nil>") {
+      out += "null";
+      return true;
+    }
   }
   out += is_array ? '[' : '{';
   json_writer w(cx, out, indent_depth);
@@ -515,8 +523,19 @@ bool write_json(call_context& cx, const value& v, std::string& out, int indent_d
       last = best->key;
       have_last = true;
     }
-  } else if (!b.type->range(b, w, cx)) {
-    return false;
+  } else {
+    // Host data: in key order for maps (encoding/json sorts them), else as ranged.
+    std::span<const map_entry> entries;
+    std::span<const value> items;
+    if (is_array && as_list(cx, b, items)) {
+      for (const value& item : items)
+        if (!w.visit(value::integer(0), item)) return false;
+    } else if (!is_array && as_dict(cx, b, entries)) {
+      for (const map_entry& e : entries)
+        if (!w.visit(value::string(e.key), e.v)) return false;
+    } else if (!b.type->range(b, w, cx)) {
+      return false;
+    }
   }
   if (w.count() > 0) newline(out, indent_depth);
   out += is_array ? ']' : '}';

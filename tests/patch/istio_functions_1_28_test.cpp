@@ -67,7 +67,7 @@ defaultConfig:
 
 struct world {
   core::mesh_config mesh = core::load_mesh_config(mesh_text, "mesh.yaml");
-  core::config_node values = core::load_values("name: demo\nlabels:\n  a: b\n", "values.yaml");
+  core::config_node values = core::load_values("name: demo\nlabels:\n  z: w\n  a: b\nnone:\n", "values.yaml");
 };
 
 // The template's output for the test pod, through Istio 1.28's table, the way
@@ -148,7 +148,10 @@ TEST(istio_1_28_functions, structToJSON) {
   EXPECT_EQ(run(R"({{ range .Spec.Containers }}{{ range .Ports }}{{ structToJSON . }};{{ end }}{{ end }})"),
             R"({"containerPort":80};{"name":"http","containerPort":8080,"protocol":"TCP"};)");
   EXPECT_EQ(run(R"({{ structToJSON .Values.labels }} {{ structToJSON (dict "b" 1 "a" "<x>") }})"),
-            R"({"a":"b"} {"a":"\u003cx\u003e","b":1})");
+            R"({"a":"b","z":"w"} {"a":"\u003cx\u003e","b":1})");
+  // sprig's toJson over the same YAML data: a map[string]interface{}, keys sorted.
+  EXPECT_EQ(run(R"({{ toJson .Values.labels }} {{ toJson .Values.none }} {{ keys .Values.labels }})"),
+            R"({"a":"b","z":"w"} null [a z])");
 }
 
 TEST(istio_1_28_functions, protoToJSON) {

@@ -125,6 +125,8 @@ TEST(sprig_lists, append) {
   EXPECT_TRUE(contains(serror(R"({{ append "x" 1 }})"), "Cannot push on type string"));
 }
 
+TEST(sprig_lists, push) { EXPECT_EQ(sout(R"({{ push (list 1) 2 }})"), "[1 2]"); }
+
 TEST(sprig_lists, prepend) { EXPECT_EQ(sout(R"({{ prepend (list 1 2) 0 }})"), "[0 1 2]"); }
 
 TEST(sprig_lists, first) {
@@ -234,6 +236,8 @@ TEST(sprig_types, kindOf) {
   EXPECT_EQ(sout(R"({{ kindOf 1 }} {{ kindOf .Map }} {{ kindOf .List }} {{ kindOf .Nil }} {{ kindOf .Labels }} {{ kindOf .JSON }})"),
             "int map slice invalid map map");
 }
+
+TEST(sprig_types, typeIs) { EXPECT_EQ(sout(R"({{ typeIs "string" .Name }} {{ typeIs "int" .Name }})"), "true false"); }
 
 TEST(sprig_types, kindIs) { EXPECT_EQ(sout(R"({{ kindIs "int" 1 }} {{ kindIs "map" .List }})"), "true false"); }
 
