@@ -120,6 +120,9 @@ class parser {
     const definition* d = find_definition(name);
     if (!d) throw parse_error{toks[1].pos, "no such template \"" + name + "\""};
     if (expansions_ >= 64) throw parse_error{toks[0].pos, "template \"" + name + "\" calls itself: recursion is not supported"};
+    // Calls that call others twice, nested, would multiply: bound the work.
+    if (++total_expansions_ > 10000)
+      throw parse_error{toks[0].pos, "too many named template expansions (more than 10000)"};
     const std::uint32_t resume = pos_;
     const bool trim_after = trim_next_;
     pos_ = d->body;
@@ -421,6 +424,7 @@ class parser {
   bool expanding_ = false;   // inside an expanded body: its defines were learnt already
   int depth_ = 0;            // if/with/range/define nesting
   int expansions_ = 0;       // nested template calls being expanded
+  int total_expansions_ = 0;  // every expansion of this parse
 };
 
 }  // namespace

@@ -211,6 +211,13 @@ TEST(template_named, block_is_a_default_body) {
 TEST(template_named, recursion_is_refused_at_load) {
   EXPECT_TRUE(contains(load_error(R"({{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }})").message,
                        "calls itself"));
+  // Each level calls the next twice: 2^30 expansions are refused, not attempted.
+  std::string text;
+  for (int k = 0; k < 30; ++k)
+    text += "{{ define \"t" + std::to_string(k) + "\" }}{{ template \"t" + std::to_string(k + 1) + "\" . }}{{ template \"t" +
+            std::to_string(k + 1) + "\" . }}{{ end }}";
+  text += "{{ define \"t30\" }}x{{ end }}{{ template \"t0\" . }}";
+  EXPECT_TRUE(contains(load_error(text).message, "too many named template expansions"));
 }
 
 }  // namespace
