@@ -14,6 +14,7 @@ void add_sprig_functions(function_table& t) {
   add_math_functions(t);
   add_encoding_functions(t);
   add_semver_functions(t);
+  add_regex_functions(t);
   // A variant is rendered once and served to many pods, so a result that
   // changes between calls (the clock, randomness, DNS, the process
   // environment) cannot be honoured.

@@ -155,6 +155,7 @@ void add_default_functions(function_table& t);  // defaults and types (kindOf, t
 void add_math_functions(function_table& t);
 void add_encoding_functions(function_table& t);
 void add_semver_functions(function_table& t);
+void add_regex_functions(function_table& t);  // regexMatch regexFind regexReplaceAll (RE2 subset)
 // encoding/json's Marshal of a value (maps by sorted key, HTML characters
 // escaped), appended to `out`; indent_depth >= 0 gives MarshalIndent's layout
 // (two spaces a level). False where Go's Marshal fails (NaN, an unknown value).

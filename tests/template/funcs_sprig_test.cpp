@@ -326,6 +326,35 @@ TEST(sprig_semver, semverCompare) {
   EXPECT_TRUE(contains(serror(R"({{ semverCompare "%%1" "1.0.0" }})"), "improper constraint"));
 }
 
+// -------------------------------------------------------------------- regex
+
+TEST(sprig_regex, regexMatch) {
+  EXPECT_EQ(sout(R"T({{ regexMatch `^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$` "test@acme.com" }})T"), "true");
+  EXPECT_EQ(sout(R"T({{ regexMatch `^web-\d+$` .Name }} {{ regexMatch "^web$" .Name }} {{ regexMatch "b|x" "abc" }})T"),
+            "true false true");
+  EXPECT_EQ(sout(R"T({{ regexMatch "(" "x" }})T"), "false");  // sprig drops the compile error
+  // RE2 is linear: a pattern that makes a backtracking engine explode is quick here.
+  EXPECT_EQ(sout(R"T({{ regexMatch "^(a+)+$" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" }})T"), "false");
+}
+
+TEST(sprig_regex, regexFind) {
+  EXPECT_EQ(sout(R"T({{ regexFind "[a-zA-Z][1-9]" "abcd1234" }})T"), "d1");
+  EXPECT_EQ(sout(R"T([{{ regexFind "z+" "abc" }}] {{ regexFind "a|ab" "ab" }} {{ regexFind "a+?" "aaa" }} {{ regexFind `\bweb\b` "a web b" }})T"),
+            "[] a a web");
+  EXPECT_EQ(sout(R"T({{ regexFind "x{2,3}" "xxxxx" }} {{ regexFind "(?:ab){2}" "abababx" }} {{ regexFind "[^a-c]+" "abcxyzab" }})T"),
+            "xxx abab xyz");
+  EXPECT_TRUE(contains(serror(R"T({{ regexFind "(?i)x" "X" }})T"), "error calling regexFind: regexp: Compile"));
+}
+
+TEST(sprig_regex, regexReplaceAll) {
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }})T"), "-W-xxW-");
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }})T"), "---");  // the group named "1W"
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll `(?P<k>\w+)=(?P<v>\w+)` "a=1,b=2" "$v:$k" }})T"), "1:a,2:b");
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll "x*" "abc" "-" }})T"), "-a-b-c-");
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll "a*" "baaac" "-" }})T"), "-b-c-");
+  EXPECT_EQ(sout(R"T({{ regexReplaceAll `\.` "1.2.3" "$$" }})T"), "1$2$3");
+}
+
 // ------------------------------------------------------------------- impure
 
 TEST(sprig_impure, refused_at_load_with_the_reason) {
