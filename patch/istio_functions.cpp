@@ -8,6 +8,7 @@
 #include "core/mesh_config.hpp"
 #include "core/yaml_scalar.hpp"
 #include "patch/istio_bindings.hpp"
+#include "patch/istio_functions.hpp"
 #include "patch/json_access.hpp"
 #include "patch/json_text.hpp"
 #include "patch/template_data.hpp"
@@ -390,14 +391,14 @@ value fn_contains(call_context& cx, std::span<value> a) {
   return value::boolean(a[1].s.find(a[0].s) != std::string_view::npos);
 }
 
-tmpl::function_table make_table() {
+}  // namespace
+
+void add_istio_functions(tmpl::function_table& t) {
   using e = tmpl::function_entry;
-  tmpl::function_table t = tmpl::builtin_functions();
   t.add({.name = "annotation", .impl = fn_annotation, .min_args = 3, .max_args = 3, .specialize = plan_annotation});
   t.add({.name = "isset", .impl = fn_isset, .min_args = 2, .max_args = 2, .specialize = plan_isset});
   t.add({.name = "valueOrDefault", .impl = fn_value_or_default, .min_args = 2, .max_args = 2});
   t.add({.name = "toJSON", .impl = fn_to_json, .min_args = 1, .max_args = 1});
-  t.add({.name = "toJson", .impl = fn_to_json, .min_args = 1, .max_args = 1});
   // Its documents live in the request: never folded at load.
   t.add({.name = "fromJSON", .impl = fn_from_json, .min_args = 1, .max_args = 1, .pure = false});
   t.add({.name = "toYaml", .impl = fn_to_yaml, .min_args = 1, .max_args = 1, .result = e::shape::structure});
@@ -409,6 +410,16 @@ tmpl::function_table make_table() {
   t.add({.name = "kubevirtInterfaces", .impl = fn_kubevirt_interfaces, .min_args = 1, .max_args = 1});
   t.add({.name = "directory", .impl = fn_directory, .min_args = 1, .max_args = 1});
   t.add({.name = "contains", .impl = fn_contains, .min_args = 2, .max_args = 2});
+}
+
+namespace {
+
+// Istio 1.1/1.2 had no sprig: Go's builtins and Istio's own, with `toJson`
+// as another name for Istio's toJSON (meshinject's 1.1 behaviour).
+tmpl::function_table make_table() {
+  tmpl::function_table t = tmpl::builtin_functions();
+  add_istio_functions(t);
+  t.add({.name = "toJson", .impl = fn_to_json, .min_args = 1, .max_args = 1});
   return t;
 }
 

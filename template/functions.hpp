@@ -121,6 +121,8 @@ struct function_entry {
   };
 
   std::string_view name;  // must outlive the table (a literal)
+  // null: a name the table knows but refuses (an impure sprig function): the
+  // parser rejects a call to it with the reason, at load.
   function_impl impl = nullptr;
   std::uint8_t min_args = 0;
   std::int16_t max_args = -1;  // -1: any number
@@ -144,6 +146,24 @@ class function_table {
 // Go's builtins: and or not eq ne lt le gt ge index len print printf println.
 void add_builtin_functions(function_table& t);
 function_table builtin_functions();
+
+// sprig's pure families, one file each (funcs_<family>.cpp; README lists them).
+void add_string_functions(function_table& t);
+void add_list_functions(function_table& t);
+void add_dict_functions(function_table& t);
+void add_default_functions(function_table& t);  // defaults and types (kindOf, typeOf, kindIs)
+void add_math_functions(function_table& t);
+void add_encoding_functions(function_table& t);
+void add_semver_functions(function_table& t);
+void add_regex_functions(function_table& t);  // regexMatch regexFind regexReplaceAll (RE2 subset)
+// encoding/json's Marshal of a value (maps by sorted key, HTML characters
+// escaped), appended to `out`; indent_depth >= 0 gives MarshalIndent's layout
+// (two spaces a level). False where Go's Marshal fails (NaN, an unknown value).
+bool marshal_json(call_context& cx, const value& v, std::string& out, int indent_depth = -1);
+
+// All of the above, plus sprig's impure names as refused entries (now, rand*,
+// uuidv4, genCA, getHostByName, expandenv, env, ...).
+void add_sprig_functions(function_table& t);
 
 // The builtin `index` on one key, for functions and bindings that need Go's
 // index semantics (missing map key: the map's zero value).

@@ -14,7 +14,20 @@ class parser {
   parser(std::string_view src, std::string_view left, std::string_view right, const function_table& functions)
       : src_(src), left_(left), right_(right), functions_(functions) {}
 
+  // Two passes: the first only learns where each `define` (and `block`) body
+  // is, so a `template` call may come before its definition, as in Go; the
+  // second builds the tree with every call expanded in place.
   std::vector<node> parse_all() {
+    collecting_ = true;
+    parse_top();
+    collecting_ = false;
+    pos_ = 0;
+    trim_next_ = false;
+    return parse_top();
+  }
+
+ private:
+  std::vector<node> parse_top() {
     std::vector<node> out;
     const stop s = parse_list(out);
     if (s.kind != stop::eof) {
@@ -23,7 +36,108 @@ class parser {
     return out;
   }
 
- private:
+  // A named template's body: where it starts, and whether the opening action
+  // trimmed the text after it.
+  struct definition {
+    std::string name;
+    std::uint32_t body = 0;
+    bool trim_start = false;
+    bool from_block = false;
+  };
+
+  const definition* find_definition(std::string_view name) const {
+    for (const definition& d : definitions_)
+      if (d.name == name) return &d;
+    return nullptr;
+  }
+
+  // The name operand of define/template/block: a string constant.
+  static std::string template_name(const std::vector<token>& toks) {
+    if (toks[1].t == tok::string) return unquote(toks[1]);
+    if (toks[1].t == tok::raw_string) return std::string(toks[1].text.substr(1, toks[1].text.size() - 2));
+    throw parse_error{toks[1].pos, "unexpected '" + std::string(toks[1].text) + "' in " + std::string(toks[0].text) +
+                                       ": want a template name in quotes"};
+  }
+
+  // Skips a body up to its {{end}}, checking its syntax (calls are not expanded).
+  void skip_body(std::uint32_t action_pos, std::string_view what) {
+    const bool was_collecting = collecting_;
+    collecting_ = true;
+    std::vector<node> ignored;
+    ++depth_;
+    const stop s = parse_list(ignored);
+    --depth_;
+    collecting_ = was_collecting;
+    if (s.kind != stop::end)
+      throw parse_error{action_pos, s.kind == stop::eof ? "missing {{end}} for " + std::string(what)
+                                                        : "unexpected {{else}} in " + std::string(what)};
+  }
+
+  // define / template / block. A call is expanded where it stands: the named
+  // body is parsed again at the call, with the call's dot, which must be `.`
+  // (see README: meshinject's named templates).
+  void parse_named(const std::vector<token>& toks, std::uint32_t action_pos, bool trim_right,
+                   std::vector<node>& out) {
+    const std::string_view word = toks[0].text;
+    if (word == "break" || word == "continue")
+      throw parse_error{toks[0].pos, "'" + std::string(word) + "' is not supported by meshinject templates"};
+    const std::string name = template_name(toks);
+    if (word == "define") {
+      if (depth_ > 0) throw parse_error{toks[0].pos, "unexpected <define> in command: define only at the top level"};
+      if (toks[2].t != tok::eof_action) throw parse_error{toks[2].pos, "unexpected '" + std::string(toks[2].text) + "' in define"};
+      if (collecting_ && !expanding_) {
+        definition* existing = nullptr;
+        for (definition& d : definitions_)
+          if (d.name == name) existing = &d;
+        if (existing && !existing->from_block)
+          throw parse_error{toks[0].pos, "template: multiple definition of template \"" + name + "\""};
+        if (existing) *existing = definition{name, pos_, trim_right, false};
+        else definitions_.push_back(definition{name, pos_, trim_right, false});
+      }
+      skip_body(action_pos, "define");
+      return;
+    }
+    // template "name" [PIPE] / block "name" PIPE
+    std::size_t i = 2;
+    bool dot_only = toks[i].t == tok::dot && toks[i + 1].t == tok::eof_action;
+    if (toks[i].t != tok::eof_action && !dot_only) {
+      // Parsed for its syntax and names, then refused: only `.` is passed on.
+      parse_pipeline(toks, i, false, false);
+      expect_end(toks, i);
+    }
+    if (!dot_only)
+      throw parse_error{toks[0].pos, "meshinject supports {{" + std::string(word) + " \"" + name +
+                                         "\" .}} only: the named template runs with the caller's dot"};
+    if (word == "block") {
+      if (depth_ > 0 && collecting_ && !expanding_)
+        throw parse_error{toks[0].pos, "unexpected <block> in command: block only at the top level"};
+      if (collecting_ && !expanding_ && !find_definition(name))
+        definitions_.push_back(definition{name, pos_, trim_right, true});
+      skip_body(action_pos, "block");
+      // fall through: a block is also a call, with the body in force (a define may override it)
+    }
+    if (collecting_) return;
+    const definition* d = find_definition(name);
+    if (!d) throw parse_error{toks[1].pos, "no such template \"" + name + "\""};
+    if (expansions_ >= 64) throw parse_error{toks[0].pos, "template \"" + name + "\" calls itself: recursion is not supported"};
+    // Calls that call others twice, nested, would multiply: bound the work.
+    if (++total_expansions_ > 10000)
+      throw parse_error{toks[0].pos, "too many named template expansions (more than 10000)"};
+    const std::uint32_t resume = pos_;
+    const bool trim_after = trim_next_;
+    pos_ = d->body;
+    trim_next_ = d->trim_start;
+    ++expansions_;
+    const bool was_expanding = expanding_;
+    expanding_ = true;
+    const stop s = parse_list(out);
+    expanding_ = was_expanding;
+    --expansions_;
+    if (s.kind != stop::end) throw parse_error{action_pos, "internal: named template \"" + name + "\" has no {{end}}"};
+    pos_ = resume;
+    trim_next_ = trim_after;
+  }
+
   struct stop {
     enum kind_t { eof, end, else_ } kind;
     std::uint32_t pos;
@@ -92,7 +206,8 @@ class parser {
           out.push_back(parse_control(toks, action_pos));
           break;
         case tok::kw_unsupported:
-          throw parse_error{toks[0].pos, "'" + std::string(toks[0].text) + "' is not supported by meshinject templates"};
+          parse_named(toks, action_pos, trim_right, out);
+          break;
         default: {
           node n;
           n.k = node::kind::action;
@@ -126,6 +241,11 @@ class parser {
     std::size_t i = 1;
     n.pipe = parse_pipeline(toks, i, true, n.k == node::kind::range);
     expect_end(toks, i);
+    ++depth_;
+    struct leave {
+      int& d;
+      ~leave() { --d; }
+    } leave_depth{depth_};
     stop s = parse_list(n.body);
     if (s.kind == stop::eof) throw parse_error{action_pos, "missing {{end}} for " + std::string(toks[0].text)};
     if (s.kind == stop::else_) {
@@ -231,6 +351,10 @@ class parser {
         o.name = std::string(t.text);
         o.fn = functions_.find(o.name);
         if (!o.fn) throw parse_error{t.pos, "function \"" + o.name + "\" not defined"};
+        if (!o.fn->impl)
+          throw parse_error{t.pos, "function \"" + o.name +
+                                       "\" is not supported: its result changes from call to call (clock, randomness, "
+                                       "network or environment), and meshinject renders a template once for many pods"};
         ++i;
         break;
       case tok::lparen: {
@@ -295,6 +419,12 @@ class parser {
   const function_table& functions_;
   std::uint32_t pos_ = 0;
   bool trim_next_ = false;
+  std::vector<definition> definitions_;
+  bool collecting_ = false;  // first pass: learn the definitions, expand nothing
+  bool expanding_ = false;   // inside an expanded body: its defines were learnt already
+  int depth_ = 0;            // if/with/range/define nesting
+  int expansions_ = 0;       // nested template calls being expanded
+  int total_expansions_ = 0;  // every expansion of this parse
 };
 
 }  // namespace

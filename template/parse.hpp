@@ -1,9 +1,10 @@
 #pragma once
 // The parser of Go's text/template (parse/parse.go) for the subset meshinject
 // accepts (SPEC section 3): text, actions, if/else if/else, with, range, variables,
-// pipelines, parenthesized calls, comments and trim markers. Everything else
-// (define, template, block, break, continue) is rejected with the position of
-// the offending token. Function names and argument counts are checked against
+// pipelines, parenthesized calls, comments and trim markers, and named templates
+// (define, template, block), each call expanded in place with the caller's dot
+// (`{{template "name" .}}`). break and continue are rejected with the position
+// of the offending token. Function names and argument counts are checked against
 // the function table, as Go's parser checks names against its FuncMap.
 // Load time only: errors throw parse_error.
 

@@ -141,9 +141,10 @@ TEST(template_load_errors, positions_inside_the_template) {
       {"{{ if true }}\nx", "missing {{end}}", 1, 1},
       {"x{{ end }}", "unexpected {{end}}", 1, 2},
       {"x\n {{ else }}", "unexpected {{else}}", 2, 2},
-      {"{{ define \"x\" }}{{ end }}", "'define' is not supported", 1, 4},
-      {"{{ template \"x\" }}", "'template' is not supported", 1, 4},
-      {"{{ block \"x\" . }}{{ end }}", "'block' is not supported", 1, 4},
+      {"{{ template \"x\" . }}", "no such template \"x\"", 1, 13},
+      {"{{ define \"x\" }}{{ end }}{{ template \"x\" }}", "{{template \"x\" .}} only", 1, 29},
+      {"{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}", "define only at the top level", 1, 17},
+      {"{{ define \"x\" }}a{{ end }}{{ define \"x\" }}b{{ end }}", "multiple definition of template", 1, 30},
       {"{{ range .List }}{{ break }}{{ end }}", "'break' is not supported", 1, 21},
       {"{{ len 1 2 }}", "wrong number of args for len: want 1 got 2", 1, 4},
       {"{{ if true }}{{ else }}{{ else }}{{ end }}", "second {{else}}", 1, 24},
@@ -180,6 +181,43 @@ TEST(template_load_errors, variables_out_of_scope) {
 TEST(template_load_errors, line_and_column_count_runes) {
   EXPECT_EQ(tmpl::line_column("a\n\xc3\xa9x", 4), std::make_pair(2, 2));
   EXPECT_EQ(tmpl::line_column("abc", 0), std::make_pair(1, 1));
+}
+
+}  // namespace
+
+namespace {
+
+using namespace meshinject::test;
+
+// Named templates as Go runs them: a call expands the body with the caller's
+// dot, before or after the definition, trim markers on both sides honoured.
+TEST(template_named, define_and_template) {
+  EXPECT_EQ(out(R"({{- define "greet" }}hi {{ .Name }}{{ end }}[{{ template "greet" . }}])"), "[hi web-1]");
+  EXPECT_EQ(out(R"([{{ template "t" . }}]{{ define "t" }}{{ len .List }}{{ end }})"), "[3]");
+  EXPECT_EQ(out("{{ define \"r\" }}\n  a: {{ .Config.name }}\n{{- end }}x:{{ template \"r\" . }}\ny"), "x:\n  a: demo\ny");
+  EXPECT_EQ(out(R"({{ define "in" }}<{{ .Name }}>{{ end }}{{ define "out" }}[{{ template "in" . }}]{{ end }}{{ template "out" . }})"),
+            "[<web-1>]");
+  // The dot of the call: inside range, the element.
+  EXPECT_EQ(out(R"({{ define "n" }}{{ .Name }};{{ end }}{{ range .Items }}{{ template "n" . }}{{ end }})"),
+            "app;proxy;side;");
+  EXPECT_EQ(out(R"({{ define "c" }}{{ if .Labels.app }}yes{{ else }}no{{ end }}{{ end }}{{ template "c" . }})"), "yes");
+}
+
+TEST(template_named, block_is_a_default_body) {
+  EXPECT_EQ(out(R"({{ block "b" . }}default {{ .Name }}{{ end }}!)"), "default web-1!");
+  EXPECT_EQ(out(R"({{ block "b" . }}default{{ end }}{{ define "b" }}override{{ end }})"), "override");
+}
+
+TEST(template_named, recursion_is_refused_at_load) {
+  EXPECT_TRUE(contains(load_error(R"({{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }})").message,
+                       "calls itself"));
+  // Each level calls the next twice: 2^30 expansions are refused, not attempted.
+  std::string text;
+  for (int k = 0; k < 30; ++k)
+    text += "{{ define \"t" + std::to_string(k) + "\" }}{{ template \"t" + std::to_string(k + 1) + "\" . }}{{ template \"t" +
+            std::to_string(k + 1) + "\" . }}{{ end }}";
+  text += "{{ define \"t30\" }}x{{ end }}{{ template \"t0\" . }}";
+  EXPECT_TRUE(contains(load_error(text).message, "too many named template expansions"));
 }
 
 }  // namespace
