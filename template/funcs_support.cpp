@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/json_text.hpp"
 #include "template/binding.hpp"
 
 namespace meshinject::tmpl::sprig {
@@ -349,35 +350,7 @@ bool deep_equal(const value& a, const value& b) noexcept {
 namespace {
 
 // encoding/json's string form: HTML characters and U+2028/9 escaped too.
-void json_string(std::string_view s, std::string& out) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t k = 0; k < s.size(); ++k) {
-    const auto c = static_cast<unsigned char>(s[k]);
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      default: break;
-    }
-    if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-      continue;
-    }
-    if (c == 0xE2 && k + 2 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x80 &&
-        (static_cast<unsigned char>(s[k + 2]) & 0xFE) == 0xA8) {
-      out += static_cast<unsigned char>(s[k + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-      k += 2;
-      continue;
-    }
-    out += static_cast<char>(c);
-  }
-  out += '"';
-}
+void json_string(std::string_view s, std::string& out) { core::append_json_string(out, s, /*html=*/true); }
 
 void newline(std::string& out, int depth) {
   if (depth < 0) return;
