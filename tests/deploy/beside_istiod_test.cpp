@@ -139,9 +139,9 @@ TEST_P(BesideIstiod, RunsOnIstiosConfigAndOwnsNothingOfIstios) {
 INSTANTIATE_TEST_SUITE_P(Deploy, BesideIstiod,
                          testing::Values("overlays/beside-istiod", "examples/trial", "examples/canary", "examples/tag",
                                          "examples/instead-of-istiod"),
-                         [](const testing::TestParamInfo<const char*>& info) {
+                         [](const testing::TestParamInfo<const char*>& test_info) {
                            std::string name;
-                           for (const char* c = info.param; *c; ++c)
+                           for (const char* c = test_info.param; *c; ++c)
                              name += std::isalnum(static_cast<unsigned char>(*c)) ? *c : '_';
                            return name;
                          });

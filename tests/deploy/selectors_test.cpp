@@ -260,9 +260,9 @@ TEST_P(Selectors, TableApiserverAndExplainAgree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Deploy, Selectors, testing::Range<std::size_t>(0, setups().size()),
-                         [](const testing::TestParamInfo<std::size_t>& info) {
+                         [](const testing::TestParamInfo<std::size_t>& test_info) {
                            std::string name;
-                           for (char c : setups()[info.param].name)
+                           for (char c : setups()[test_info.param].name)
                              name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return name;
                          });
