@@ -66,6 +66,9 @@ bounded_escape_result escape_bounded(char* out, std::size_t capacity, std::strin
 // quote ends in `..."` to show it.
 std::string quote_for_humans(std::string_view s, std::size_t max_input_bytes = std::string_view::npos);
 
+// Appends code point `cp` (at most U+10FFFF) as UTF-8.
+void append_utf8(std::string& out, std::uint32_t cp);
+
 // Appends an integer in decimal.
 void append_int(std::string& out, std::int64_t v);
 

@@ -168,12 +168,7 @@ class config_binding final : public tmpl::binding {
     const config_node* n = node_of(self);
     if (n && n->type() == config_node::kind::map) {
       if (key.k == tmpl::kind::string) return from_node(n->find(key.s));
-      std::string& m = cx.scratch(1);
-      m = "error calling index: value has type ";
-      m += tmpl::type_name(key);
-      m += "; should be string";
-      cx.fail(m);
-      return value{};
+      return tmpl::fail_map_key_type(key, cx);
     }
     if (n && n->type() == config_node::kind::list) {
       if (key.k != tmpl::kind::integer || key.i < 0 || static_cast<std::size_t>(key.i) >= n->items().size())

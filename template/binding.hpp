@@ -102,4 +102,9 @@ std::span<const core::label> string_map_items(const value& v) noexcept;
 // stay elements (kind::json), numbers are float64.
 value from_json(simdjson::dom::element e, std::string_view origin = {}) noexcept;
 
+// The error Go's `index` gives for a map indexed by something that is not a string
+// ("error calling index: value has type int; should be string"); returns the
+// empty value, as every failing binding operation does.
+value fail_map_key_type(const value& key, call_context& cx);
+
 }  // namespace meshinject::tmpl

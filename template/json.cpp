@@ -69,12 +69,7 @@ class json_binding final : public binding {
   value index(const value& self, const value& key, call_context& cx) const override {
     if (self.j.is_object()) {
       if (key.k == kind::string) return member_or_missing(self.j, key.s);
-      std::string& m = cx.scratch(1);
-      m = "error calling index: value has type ";
-      m += tmpl::type_name(key);
-      m += "; should be string";
-      cx.fail(m);
-      return value{};
+      return tmpl::fail_map_key_type(key, cx);
     }
     simdjson::simdjson_result<element> r = simdjson::INDEX_OUT_OF_BOUNDS;
     if (key.k == kind::integer && key.i >= 0) r = array_of(self.j).at(static_cast<std::size_t>(key.i));

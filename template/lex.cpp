@@ -1,6 +1,11 @@
 #include "template/lex.hpp"
 
+#include "core/json_text.hpp"
+
 namespace meshinject::tmpl {
+
+using core::append_utf8;
+
 namespace {
 
 class lexer {
@@ -141,28 +146,6 @@ std::vector<token> lex_action(std::string_view src, std::uint32_t pos, std::stri
   lexer lx(src, pos, right, action_start);
   return lx.lex_action(end, trim_right);
 }
-
-namespace {
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-}  // namespace
 
 std::string unquote(const token& t) {
   const std::string_view body = t.text.substr(1, t.text.size() - 2);

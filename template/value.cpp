@@ -110,9 +110,7 @@ std::string_view type_name(const value& v) noexcept {
 
 // ------------------------------------------------------------------ lists
 
-namespace {
-
-value key_type_error(const value& key, call_context& cx) {
+value fail_map_key_type(const value& key, call_context& cx) {
   std::string& m = cx.scratch(1);
   m = "error calling index: value has type ";
   m += type_name(key);
@@ -120,6 +118,8 @@ value key_type_error(const value& key, call_context& cx) {
   cx.fail(m);
   return value{};
 }
+
+namespace {
 
 class list_binding final : public binding {
  public:
@@ -185,7 +185,7 @@ class map_binding final : public binding {
   value field(const value& self, std::string_view name, call_context&) const override { return find(self, name); }
 
   value index(const value& self, const value& key, call_context& cx) const override {
-    if (key.k != kind::string) return key_type_error(key, cx);
+    if (key.k != kind::string) return fail_map_key_type(key, cx);
     return find(self, key.s);
   }
 
@@ -236,7 +236,7 @@ class string_map_binding final : public binding {
 
   // index of a missing key: the zero value of string.
   value index(const value& self, const value& key, call_context& cx) const override {
-    if (key.k != kind::string) return key_type_error(key, cx);
+    if (key.k != kind::string) return fail_map_key_type(key, cx);
     value v = find(self, key.s);
     if (v.k == kind::invalid) v.k = kind::string;  // "" (set in place: no temporary to copy)
     return v;
