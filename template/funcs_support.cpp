@@ -404,6 +404,81 @@ class json_writer final : public range_visitor {
   std::size_t count_ = 0;
 };
 
+// A JSON object's members in sorted key order, as encoding/json writes a map.
+bool visit_json_object_sorted(const value& b, json_writer& w) {
+  const auto obj = object_of(b.j);
+  std::string_view last;
+  bool have_last = false;
+  for (std::size_t k = 0; k < obj.size(); ++k) {
+    std::string_view best;
+    simdjson::dom::element best_value;
+    bool found = false;
+    for (auto kv : obj) {
+      if (have_last && kv.key <= last) continue;
+      if (!found || kv.key < best) best = kv.key, best_value = kv.value, found = true;
+    }
+    if (!found) break;
+    if (!w.visit(value::string(best), from_json(best_value))) return false;
+    last = best;
+    have_last = true;
+  }
+  return true;
+}
+
+// A map[string]string in sorted key order; the last label of a repeated key wins.
+bool visit_string_map_sorted(const value& b, json_writer& w) {
+  const auto items = string_map_items(b);
+  std::string_view last;
+  bool have_last = false;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const core::label* best = nullptr;
+    for (const core::label& l : items) {
+      if (have_last && l.key <= last) continue;
+      if (!best || l.key < best->key) best = &l;
+    }
+    if (!best) break;
+    const core::label* chosen = best;
+    for (const core::label& l : items)
+      if (l.key == best->key) chosen = &l;
+    if (!w.visit(value::string(chosen->key), value::string(chosen->value))) return false;
+    last = best->key;
+    have_last = true;
+  }
+  return true;
+}
+
+// The members of a list, map, JSON value or host value, each through `w`.
+bool visit_json_members(call_context& cx, const value& b, bool is_array, json_writer& w) {
+  if (b.k == kind::list) {
+    for (const value& item : list_items(b))
+      if (!w.visit(value::integer(0), item)) return false;
+  } else if (b.k == kind::map) {
+    for (const map_entry& e : map_entries(b))
+      if (!w.visit(value::string(e.key), e.v)) return false;
+  } else if (b.k == kind::json && b.j.is_array()) {
+    for (auto e : array_of(b.j))
+      if (!w.visit(value::integer(0), from_json(e))) return false;
+  } else if (b.k == kind::json) {
+    if (!visit_json_object_sorted(b, w)) return false;
+  } else if (is_string_map(b)) {
+    if (!visit_string_map_sorted(b, w)) return false;
+  } else {
+    // Host data: in key order for maps (encoding/json sorts them), else as ranged.
+    std::span<const map_entry> entries;
+    std::span<const value> items;
+    if (is_array && as_list(cx, b, items)) {
+      for (const value& item : items)
+        if (!w.visit(value::integer(0), item)) return false;
+    } else if (!is_array && as_dict(cx, b, entries)) {
+      for (const map_entry& e : entries)
+        if (!w.visit(value::string(e.key), e.v)) return false;
+    } else if (!b.type->range(b, w, cx)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool write_json(call_context& cx, const value& v, std::string& out, int indent_depth) {
@@ -450,66 +525,7 @@ bool write_json(call_context& cx, const value& v, std::string& out, int indent_d
   }
   out += is_array ? '[' : '{';
   json_writer w(cx, out, indent_depth);
-  if (b.k == kind::list) {
-    for (const value& item : list_items(b))
-      if (!w.visit(value::integer(0), item)) return false;
-  } else if (b.k == kind::map) {
-    for (const map_entry& e : map_entries(b))
-      if (!w.visit(value::string(e.key), e.v)) return false;
-  } else if (b.k == kind::json && b.j.is_array()) {
-    for (auto e : array_of(b.j))
-      if (!w.visit(value::integer(0), from_json(e))) return false;
-  } else if (b.k == kind::json) {
-    // Keys in sorted order, as encoding/json writes a map.
-    const auto obj = object_of(b.j);
-    std::string_view last;
-    bool have_last = false;
-    for (std::size_t k = 0; k < obj.size(); ++k) {
-      std::string_view best;
-      simdjson::dom::element best_value;
-      bool found = false;
-      for (auto kv : obj) {
-        if (have_last && kv.key <= last) continue;
-        if (!found || kv.key < best) best = kv.key, best_value = kv.value, found = true;
-      }
-      if (!found) break;
-      if (!w.visit(value::string(best), from_json(best_value))) return false;
-      last = best;
-      have_last = true;
-    }
-  } else if (is_string_map(b)) {
-    const auto items = string_map_items(b);
-    std::string_view last;
-    bool have_last = false;
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      const core::label* best = nullptr;
-      for (const core::label& l : items) {
-        if (have_last && l.key <= last) continue;
-        if (!best || l.key < best->key) best = &l;
-      }
-      if (!best) break;
-      // The last label of a repeated key wins.
-      const core::label* chosen = best;
-      for (const core::label& l : items)
-        if (l.key == best->key) chosen = &l;
-      if (!w.visit(value::string(chosen->key), value::string(chosen->value))) return false;
-      last = best->key;
-      have_last = true;
-    }
-  } else {
-    // Host data: in key order for maps (encoding/json sorts them), else as ranged.
-    std::span<const map_entry> entries;
-    std::span<const value> items;
-    if (is_array && as_list(cx, b, items)) {
-      for (const value& item : items)
-        if (!w.visit(value::integer(0), item)) return false;
-    } else if (!is_array && as_dict(cx, b, entries)) {
-      for (const map_entry& e : entries)
-        if (!w.visit(value::string(e.key), e.v)) return false;
-    } else if (!b.type->range(b, w, cx)) {
-      return false;
-    }
-  }
+  if (!visit_json_members(cx, b, is_array, w)) return false;
   if (w.count() > 0) newline(out, indent_depth);
   out += is_array ? ']' : '}';
   return true;
