@@ -14,6 +14,27 @@
 #include "patch/template_data.hpp"
 
 namespace meshinject::patch {
+
+namespace istio_args {
+
+using tmpl::call_context;
+using tmpl::kind;
+using tmpl::value;
+
+value wrong_type(call_context& cx, std::string_view expected, const value& got) {
+  std::string& m = cx.scratch(1);
+  m = "wrong type for value; expected ";
+  m += expected;
+  m += "; got ";
+  m += tmpl::type_name(got);
+  cx.fail(m);
+  return value{};
+}
+
+bool is_nil(const value& v) noexcept { return v.k == kind::nil || v.k == kind::invalid; }
+
+}  // namespace istio_args
+
 namespace {
 
 using core::config_node;
@@ -162,17 +183,8 @@ void yaml_of_json(simdjson::dom::element e, std::string& out, int indent) {
 
 // ----------------------------------------------------------------- helpers
 
-value wrong_type(call_context& cx, std::string_view expected, const value& got) {
-  std::string& m = cx.scratch(1);
-  m = "wrong type for value; expected ";
-  m += expected;
-  m += "; got ";
-  m += tmpl::type_name(got);
-  cx.fail(m);
-  return value{};
-}
-
-bool is_nil(const value& v) noexcept { return v.k == kind::nil || v.k == kind::invalid; }
+using istio_args::is_nil;
+using istio_args::wrong_type;
 
 // --------------------------------------------------------------- functions
 

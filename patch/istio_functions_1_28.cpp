@@ -29,17 +29,8 @@ using tmpl::call_context;
 using tmpl::kind;
 using tmpl::value;
 
-value wrong_type(call_context& cx, std::string_view expected, const value& got) {
-  std::string& m = cx.scratch(1);
-  m = "wrong type for value; expected ";
-  m += expected;
-  m += "; got ";
-  m += tmpl::type_name(got);
-  cx.fail(m);
-  return value{};
-}
-
-bool is_nil(const value& v) noexcept { return v.k == kind::nil || v.k == kind::invalid; }
+using istio_args::is_nil;
+using istio_args::wrong_type;
 
 bool want_string(call_context& cx, const value& v, std::string_view& out) {
   if (v.k == kind::string) {
