@@ -47,28 +47,11 @@ std::string_view go_type(const value& v) noexcept {
   return type_name(v);
 }
 
-// reflect.Kind's name.
+// reflect.Kind's name: a host value with a basic value (an enum) is that value's kind.
 std::string_view go_kind(const value& v) noexcept {
-  switch (v.k) {
-    case kind::invalid:
-    case kind::nil: return "invalid";
-    case kind::boolean: return "bool";
-    case kind::integer: return "int";
-    case kind::floating: return "float64";
-    case kind::string: return "string";
-    case kind::list: return "slice";
-    case kind::map: return "map";
-    case kind::json: return v.j.is_array() ? "slice" : "map";
-    default: {
-      value b;
-      if (v.type->basic(v, b)) return go_kind(b);
-      const std::string_view n = type_name(v);
-      if (n.substr(0, 2) == "[]") return "slice";
-      if (n.substr(0, 3) == "map") return "map";
-      if (n.substr(0, 1) == "*") return "ptr";
-      return "struct";
-    }
-  }
+  value b;
+  if (v.k == kind::object && v.type->basic(v, b)) return sprig::kind_name(b);
+  return sprig::kind_name(v);
 }
 
 value fn_type_of(call_context&, std::span<value> a) { return value::string(go_type(a[0])); }

@@ -12,28 +12,7 @@ namespace meshinject::tmpl {
 namespace {
 
 using sprig::as_list;
-
-// reflect's Kind name, for sprig's "Cannot ... on type KIND".
-std::string_view kind_name(const value& v) noexcept {
-  switch (v.k) {
-    case kind::invalid:
-    case kind::nil: return "invalid";
-    case kind::boolean: return "bool";
-    case kind::integer: return "int";
-    case kind::floating: return "float64";
-    case kind::string: return "string";
-    case kind::list: return "slice";
-    case kind::map: return "map";
-    case kind::json: return v.j.is_array() ? "slice" : "map";
-    default: {
-      const std::string_view n = type_name(v);
-      if (n.substr(0, 2) == "[]") return "slice";
-      if (n.substr(0, 3) == "map") return "map";
-      if (n.substr(0, 1) == "*") return "ptr";
-      return "struct";
-    }
-  }
-}
+using sprig::kind_name;
 
 bool list_or_fail(call_context& cx, const value& v, std::string_view what, std::span<const value>& items) {
   if (as_list(cx, v, items)) return true;

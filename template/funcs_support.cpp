@@ -16,6 +16,27 @@ simdjson::dom::object object_of(simdjson::dom::element e) noexcept { return e.ge
 
 }  // namespace
 
+std::string_view kind_name(const value& v) noexcept {
+  switch (v.k) {
+    case kind::invalid:
+    case kind::nil: return "invalid";
+    case kind::boolean: return "bool";
+    case kind::integer: return "int";
+    case kind::floating: return "float64";
+    case kind::string: return "string";
+    case kind::list: return "slice";
+    case kind::map: return "map";
+    case kind::json: return v.j.is_array() ? "slice" : "map";
+    default: {
+      const std::string_view n = type_name(v);
+      if (n.substr(0, 2) == "[]") return "slice";
+      if (n.substr(0, 3) == "map") return "map";
+      if (n.substr(0, 1) == "*") return "ptr";
+      return "struct";
+    }
+  }
+}
+
 value wrong_type(call_context& cx, std::string_view expected, const value& got) {
   std::string& m = cx.scratch(1);
   m = "wrong type for value; expected ";

@@ -30,6 +30,12 @@ bool want_bool(call_context& cx, const value& v, bool& out);
 
 bool is_nil(const value& v) noexcept;
 
+// reflect.Kind's name as the value itself shows it ("slice", "map", "int", ...;
+// host values by their type name: "[]..." slice, "map..." map, "*..." ptr, else
+// struct), as sprig's "Cannot ... on type KIND" messages print it. kindOf first
+// resolves a host value to its basic value (a host enum is an int); see go_kind.
+std::string_view kind_name(const value& v) noexcept;
+
 // sprig's strval: a string as is, anything else as fmt.Sprintf("%v").
 void strval(const value& v, std::string& out);
 // spf13/cast's ToInt64 / ToFloat64 as sprig uses them: nil, a bad string or an
