@@ -8,19 +8,32 @@ namespace meshinject::core {
 
 namespace {
 
-constexpr std::string_view ignored_namespaces[] = {"kube-system", "kube-public"};
+constexpr std::string_view istio_1_1_ignored[] = {"kube-system", "kube-public"};
+// Istio 1.28's IgnoredNamespaces (pkg/kube/inject/initializer.go): node leases and
+// kind's local-path provisioner are never meshed either.
+constexpr std::string_view istio_1_28_ignored[] = {"kube-system", "kube-public", "kube-node-lease",
+                                                   "local-path-storage"};
 
-bool is_ignored_namespace(std::string_view ns) noexcept {
-  for (std::string_view ignored : ignored_namespaces)
+bool is_ignored_namespace(std::string_view ns, decision_dialect dialect) noexcept {
+  for (std::string_view ignored : ignored_namespaces(dialect))
     if (ns == ignored) return true;
   return false;
 }
 
 enum class choice : std::uint8_t { opt_in, opt_out, none, invalid };
 
+// Istio 1.28 compares the value with "true" and "false" as they are.
+choice classify_exact(std::string_view value) noexcept {
+  if (value.empty()) return choice::none;
+  if (value == "true") return choice::opt_in;
+  if (value == "false") return choice::opt_out;
+  return choice::invalid;
+}
+
 // Lower-cases at most five bytes into a stack buffer: the longest accepted word
 // is "false", so anything longer is invalid without looking further.
-choice classify(std::string_view value) noexcept {
+choice classify(std::string_view value, decision_dialect dialect) noexcept {
+  if (dialect == decision_dialect::istio_1_28) return classify_exact(value);
   if (value.empty()) return choice::none;
   if (value.size() > 5) return choice::invalid;
   std::array<char, 5> buf{};
@@ -40,7 +53,29 @@ std::string quote_value(std::string_view value, std::size_t max_bytes = 63) {
   return quote_for_humans(value, max_bytes);
 }
 
+// "namespace \"x\" is ignored (ignored: kube-system, kube-public)" and the like.
+std::string ignored_namespace_detail(std::string_view ns, decision_dialect dialect) {
+  std::string detail = "namespace " + quote_value(ns, 253) +
+                       (is_ignored_namespace(ns, dialect) ? " is ignored" : " is not ignored") + " (ignored: ";
+  const auto list = ignored_namespaces(dialect);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i > 0) detail += ", ";
+    detail += list[i];
+  }
+  return detail + ")";
+}
+
 }  // namespace
+
+std::span<const std::string_view> ignored_namespaces(decision_dialect dialect) noexcept {
+  if (dialect == decision_dialect::istio_1_28) return istio_1_28_ignored;
+  return istio_1_1_ignored;
+}
+
+std::string_view accepted_inject_values(decision_dialect dialect) noexcept {
+  if (dialect == decision_dialect::istio_1_28) return "true, false";
+  return "y, yes, true, on, n, no, false, off";
+}
 
 std::optional<injection_policy_mode> parse_policy(std::string_view text) noexcept {
   if (text == "enabled") return injection_policy_mode::enabled;
@@ -80,11 +115,12 @@ std::string_view reason_code(decision_reason reason) noexcept {
 
 decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
   decision d;
+  d.dialect = rules.dialect;
   if (pod.host_network) {
     d.reason = decision_reason::host_network;
     return d;
   }
-  if (is_ignored_namespace(pod.namespace_name)) {
+  if (is_ignored_namespace(pod.namespace_name, rules.dialect)) {
     d.reason = decision_reason::ignored_namespace;
     return d;
   }
@@ -93,7 +129,7 @@ decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
   const bool from_label = explicit_choice != nullptr;
   if (!from_label) explicit_choice = find_label(pod.annotations, inject_key);
   if (explicit_choice != nullptr) {
-    switch (classify(explicit_choice->value)) {
+    switch (classify(explicit_choice->value, rules.dialect)) {
       case choice::opt_in:
         d.inject = true;
         d.reason = from_label ? decision_reason::label_opt_in : decision_reason::annotation_opt_in;
@@ -129,9 +165,8 @@ decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
 std::string ignored_value_warning(const decision& d) {
   if (!d.has_warning()) return {};
   return std::string(inject_key) + (d.ignored_value_from_label ? " label" : " annotation") + " value " +
-         quote_value(d.ignored_value) +
-         " is not one of y, yes, true, on, n, no, false, off; it is ignored and the selectors and "
-         "policy decide";
+         quote_value(d.ignored_value) + " is not one of " + std::string(accepted_inject_values(d.dialect)) +
+         "; it is ignored and the selectors and policy decide";
 }
 
 std::string_view outcome_name(decision_step::outcome o) noexcept {
@@ -186,7 +221,7 @@ class explainer {
   bool decided_ = false;
 };
 
-void explain_value(explainer& ex, const label* found, bool from_label) {
+void explain_value(explainer& ex, const label* found, bool from_label, decision_dialect dialect) {
   const std::string_view where = from_label ? "label" : "annotation";
   decision_step& s = ex.step(std::string(where) + ' ' + std::string(inject_key), {});
   if (found == nullptr) {
@@ -194,7 +229,7 @@ void explain_value(explainer& ex, const label* found, bool from_label) {
     return;
   }
   const std::string shown = quote_value(found->value);
-  switch (classify(found->value)) {
+  switch (classify(found->value, dialect)) {
     case choice::opt_in:
       s.detail = "value " + shown + " opts in";
       ex.settle(s, true, from_label ? decision_reason::label_opt_in : decision_reason::annotation_opt_in);
@@ -207,8 +242,8 @@ void explain_value(explainer& ex, const label* found, bool from_label) {
       s.detail = "empty: no explicit choice";
       break;
     case choice::invalid:
-      s.detail = "value " + shown +
-                 " is not one of y, yes, true, on, n, no, false, off; ignored (a warning is returned)";
+      s.detail = "value " + shown + " is not one of " + std::string(accepted_inject_values(dialect)) +
+                 "; ignored (a warning is returned)";
       if (!ex.decided()) {
         ex.result.verdict.ignored_value = found->value;
         ex.result.verdict.ignored_value_from_label = from_label;
@@ -237,25 +272,24 @@ void explain_selectors(explainer& ex, const selector_list& list, std::string_vie
 
 explanation explain_decision(const pod_facts& pod, const injection_rules& rules) {
   explainer ex;
+  ex.result.verdict.dialect = rules.dialect;
 
   decision_step& host =
       ex.step("hostNetwork", pod.host_network ? "spec.hostNetwork is true" : "spec.hostNetwork is false");
   if (pod.host_network) ex.settle(host, false, decision_reason::host_network);
 
-  const bool ignored = is_ignored_namespace(pod.namespace_name);
-  decision_step& ns = ex.step("ignored namespace", "namespace " + quote_value(pod.namespace_name, 253) +
-                                                       (ignored ? " is ignored" : " is not ignored") +
-                                                       " (ignored: kube-system, kube-public)");
+  const bool ignored = is_ignored_namespace(pod.namespace_name, rules.dialect);
+  decision_step& ns = ex.step("ignored namespace", ignored_namespace_detail(pod.namespace_name, rules.dialect));
   if (ignored) ex.settle(ns, false, decision_reason::ignored_namespace);
 
   const label* from_label = find_label(pod.labels, inject_key);
-  explain_value(ex, from_label, true);
+  explain_value(ex, from_label, true, rules.dialect);
   if (from_label != nullptr) {
     decision_step& s = ex.step("annotation " + std::string(inject_key),
                                "not consulted: the label is present and wins over the annotation");
     ex.not_applicable(s);
   } else {
-    explain_value(ex, find_label(pod.annotations, inject_key), false);
+    explain_value(ex, find_label(pod.annotations, inject_key), false, rules.dialect);
   }
 
   explain_selectors(ex, rules.never_inject, "neverInjectSelector", pod.labels, false,

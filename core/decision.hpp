@@ -16,10 +16,18 @@
 //   4. first matching neverInjectSelector          -> skip  (never-inject-selector)
 //   5. first matching alwaysInjectSelector         -> inject (always-inject-selector)
 //   6. policy enabled -> inject, disabled -> skip
+//
+// A config in Istio >= 1.9's shape (named `templates`) is decided as Istio 1.28's
+// injectRequired decides, with the same steps in the same order and two rules
+// changed: step 2 also ignores kube-node-lease and local-path-storage, and step 3
+// accepts exactly "true" and "false" (case-sensitive; "yes" or "True" is an
+// invalid value: warn and go on). The loader picks the dialect from the shape, so
+// a cluster moving to today's ConfigMap gets today's rules with it.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,11 +76,25 @@ struct pod_facts {
   label_set annotations;
 };
 
+// Whose rules decide: the config's shape chooses (see the top of this file).
+enum class decision_dialect : std::uint8_t {
+  istio_1_1,   // SPEC section 4, for Istio 1.1-1.8's single-template configs
+  istio_1_28,  // Istio 1.28's injectRequired, for configs with named templates
+};
+
+// The namespaces step 2 skips, in the order explain lists them.
+std::span<const std::string_view> ignored_namespaces(decision_dialect dialect) noexcept;
+
+// The values of sidecar.istio.io/inject that decide, as the warning and explain
+// list them: "y, yes, true, on, n, no, false, off" or "true, false".
+std::string_view accepted_inject_values(decision_dialect dialect) noexcept;
+
 // The config-derived half of the decision, compiled at load and immutable.
 struct injection_rules {
   injection_policy_mode policy = injection_policy_mode::enabled;
   selector_list never_inject;
   selector_list always_inject;
+  decision_dialect dialect = decision_dialect::istio_1_1;
 };
 
 struct decision {
@@ -84,6 +106,7 @@ struct decision {
   // no-like; it was ignored and later steps decided. Views the pod_facts input.
   std::string_view ignored_value;
   bool ignored_value_from_label = false;
+  decision_dialect dialect = decision_dialect::istio_1_1;  // which values the warning names
 
   bool has_warning() const noexcept { return !ignored_value.empty(); }
 };

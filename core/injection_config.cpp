@@ -176,7 +176,9 @@ injection_config load_injection_config(std::string_view yaml_text, const std::st
     if (!cfg.default_templates.empty() || !cfg.aliases.empty())
       throw config_error({file_name, 1, 1}, "defaultTemplates and aliases need templates (Istio >= 1.9's shape)");
   } else {
-    // Istio >= 1.9 ignores `template` once `templates` is present.
+    // Istio >= 1.9 ignores `template` once `templates` is present, and the pods of
+    // such a config are decided by today's rules.
+    cfg.rules.dialect = decision_dialect::istio_1_28;
     cfg.template_text.clear();
     cfg.template_first_line = 0;
     check_template_names(root, file_name, cfg);

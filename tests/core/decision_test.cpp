@@ -468,6 +468,117 @@ TEST(decide, does_not_allocate) {
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0u);
   EXPECT_EQ(injected, 2000);  // with_label("maybe") via always (app=web), and "TRUE"
+
+  // Istio 1.28's rules walk the same steps without allocating either.
+  r.dialect = decision_dialect::istio_1_28;
+  injected = 0;
+  g_allocations = 0;
+  g_counting = true;
+  for (int round = 0; round < 1000; ++round)
+    for (const pod_facts& f : facts) injected += decide(f, r).inject ? 1 : 0;
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(injected, 1000);  // "TRUE" is not a 1.28 value: only with_label("maybe") via always
+}
+
+// ---- Istio 1.28's injectRequired, for configs with named templates ---------
+
+injection_rules rules_1_28(injection_policy_mode policy, const std::string& never = "[]",
+                           const std::string& always = "[]") {
+  injection_rules r = rules(policy, never, always);
+  r.dialect = decision_dialect::istio_1_28;
+  return r;
+}
+
+TEST(decide_1_28, ignores_the_four_namespaces_of_istio_1_28) {
+  for (const char* ns : {"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}) {
+    test_pod p = with_label("true");
+    p.ns = ns;
+    decision d = decide(p.facts(), rules_1_28(enabled));
+    EXPECT_FALSE(d.inject) << ns;
+    EXPECT_EQ(d.reason, decision_reason::ignored_namespace) << ns;
+  }
+  for (const char* ns : {"default", "kube-node-leasex", "Local-Path-Storage", ""}) {
+    test_pod p;
+    p.ns = ns;
+    EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::policy_enabled) << ns;
+  }
+  EXPECT_EQ(ignored_namespaces(decision_dialect::istio_1_28).size(), 4u);
+  EXPECT_EQ(ignored_namespaces(decision_dialect::istio_1_1).size(), 2u);
+}
+
+TEST(decide_1_28, host_network_still_comes_first) {
+  test_pod p = with_label("true");
+  p.host_network = true;
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::host_network);
+}
+
+TEST(decide_1_28, only_exact_true_and_false_decide) {
+  EXPECT_EQ(decide(with_label("true").facts(), rules_1_28(disabled)).reason, decision_reason::label_opt_in);
+  EXPECT_EQ(decide(with_label("false").facts(), rules_1_28(enabled)).reason, decision_reason::label_opt_out);
+  EXPECT_EQ(decide(with_annotation("true").facts(), rules_1_28(disabled)).reason,
+            decision_reason::annotation_opt_in);
+  EXPECT_EQ(decide(with_annotation("false").facts(), rules_1_28(enabled)).reason,
+            decision_reason::annotation_opt_out);
+  // What SPEC section 4 accepts for 1.1 configs is an invalid value here: warn, then policy.
+  for (const char* other : {"y", "yes", "on", "n", "no", "off", "True", "TRUE", "False", "enabled", "1"}) {
+    test_pod p = with_annotation(other);
+    decision d = decide(p.facts(), rules_1_28(enabled));
+    EXPECT_TRUE(d.inject) << other;
+    EXPECT_EQ(d.reason, decision_reason::policy_enabled) << other;
+    EXPECT_EQ(d.ignored_value, other);
+    d = decide(p.facts(), rules_1_28(disabled));
+    EXPECT_FALSE(d.inject) << other;
+    EXPECT_EQ(d.reason, decision_reason::policy_disabled) << other;
+  }
+}
+
+TEST(decide_1_28, a_present_label_hides_the_annotation) {
+  test_pod p = with_label("");
+  p.annotation_kv = {{std::string(inject_key), "false"}};
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::policy_enabled);
+  p = with_label("false");
+  p.annotation_kv = {{std::string(inject_key), "true"}};
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::label_opt_out);
+}
+
+TEST(decide_1_28, selectors_then_policy_as_before) {
+  test_pod p = with_label("maybe");  // app=web
+  decision d = decide(p.facts(), rules_1_28(enabled, "[{matchLabels: {app: web}}]", "[{matchLabels: {app: web}}]"));
+  EXPECT_EQ(d.reason, decision_reason::never_inject_selector);
+  EXPECT_EQ(d.ignored_value, "maybe");
+  d = decide(p.facts(), rules_1_28(disabled, "[]", "[{matchLabels: {app: web}}]"));
+  EXPECT_EQ(d.reason, decision_reason::always_inject_selector);
+  EXPECT_TRUE(d.inject);
+  // An explicit "true" beats a matching never selector, as upstream's useDefault does.
+  p = with_label("true");
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled, "[{matchLabels: {app: web}}]")).reason,
+            decision_reason::label_opt_in);
+}
+
+TEST(decide_1_28, the_warning_names_the_values_1_28_accepts) {
+  test_pod p = with_annotation("yes");
+  const std::string w = ignored_value_warning(decide(p.facts(), rules_1_28(enabled)));
+  EXPECT_EQ(w,
+            "sidecar.istio.io/inject annotation value \"yes\" is not one of true, false; it is ignored and the "
+            "selectors and policy decide");
+}
+
+TEST(explain_decision_1_28, agrees_with_decide_and_lists_the_1_28_namespaces) {
+  test_pod p = with_label("yes");
+  p.ns = "local-path-storage";
+  explanation e = explain_decision(p.facts(), rules_1_28(enabled));
+  EXPECT_EQ(e.steps[1].detail,
+            "namespace \"local-path-storage\" is ignored (ignored: kube-system, kube-public, kube-node-lease, "
+            "local-path-storage)");
+  EXPECT_EQ(e.verdict.reason, decision_reason::ignored_namespace);
+
+  p.ns = "shop";
+  e = explain_decision(p.facts(), rules_1_28(disabled));
+  EXPECT_EQ(e.verdict.reason, decide(p.facts(), rules_1_28(disabled)).reason);
+  EXPECT_EQ(e.verdict.reason, decision_reason::policy_disabled);
+  EXPECT_NE(e.steps[2].detail.find("is not one of true, false"), std::string::npos) << e.steps[2].detail;
+  EXPECT_EQ(e.warning, ignored_value_warning(decide(p.facts(), rules_1_28(disabled))));
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ std::string load_error(const std::string& text) {
 TEST(InjectionConfig, SingleTemplateShape) {
   const auto cfg = load_injection_config("policy: enabled\ntemplate: |\n  containers: []\n", "c.yaml");
   EXPECT_EQ(cfg.shape, config_shape::single_template);
+  EXPECT_EQ(cfg.rules.dialect, decision_dialect::istio_1_1);
   EXPECT_EQ(cfg.template_text, "containers: []\n");
   EXPECT_TRUE(cfg.templates.empty());
   EXPECT_EQ(cfg.template_first_line, 3);
@@ -46,6 +47,7 @@ TEST(InjectionConfig, NamedTemplatesShapeKeepsOrderDefaultsAndAliases) {
       "      volumes: []\n";
   const auto cfg = load_injection_config(text, "c.yaml");
   EXPECT_EQ(cfg.shape, config_shape::named_templates);
+  EXPECT_EQ(cfg.rules.dialect, decision_dialect::istio_1_28) << "today's shape is decided by today's rules";
   ASSERT_EQ(cfg.templates.size(), 2u);
   EXPECT_EQ(cfg.templates[0].name, "sidecar");
   EXPECT_EQ(cfg.templates[0].text, "containers: []\n");
