@@ -41,6 +41,9 @@ struct config_sources {
   // Upstream's tests pin the status annotation's version; production uses the
   // SHA-256 of the template text.
   std::string version_override;
+  // `--revision` of serve and kube-inject: the 1.28 shape's .Revision and the
+  // status annotation's revision. Empty: the values' `revision`, else "default".
+  std::string revision;
 };
 
 class snapshot {
