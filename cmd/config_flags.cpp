@@ -29,6 +29,23 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
   flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
 }
 
+void config_flags::add_revision_to(flag_set& flags) {
+  flags.value({"--revision"}, &revision, revision_help, "REV");
+}
+
+std::string revision_problem(std::string_view revision) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  std::string shown(revision.substr(0, 80));
+  if (revision.empty()) return "--revision is empty (leave it out for the values' revision, else \"default\")";
+  if (revision.size() > 63) return "--revision '" + shown + "...' is longer than 63 characters (a DNS-1123 label)";
+  for (char c : revision)
+    if (!alnum(c) && c != '-')
+      return "--revision '" + shown + "' is not a DNS-1123 label (lower-case letters, digits and '-')";
+  if (!alnum(revision.front()) || !alnum(revision.back()))
+    return "--revision '" + shown + "' must start and end with a letter or digit (a DNS-1123 label)";
+  return {};
+}
+
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
 namespace {
@@ -82,6 +99,7 @@ bool read_input(const std::string& path, io streams, std::string& text, std::str
 
 bool config_flags::read(patch::config_sources& out, io streams) const {
   std::string error;
+  out.revision = revision;
   auto load = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
     if (!read_input(path, streams, text, error, core::max_config_file_bytes)) {

@@ -17,11 +17,14 @@ struct config_flags {
   std::string inject_config;  // empty: the embedded default config
   std::string mesh_config;
   std::string values;
+  std::string revision;  // empty: the values' `revision`, else "default"
 
   // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
   // --values/--valuesFile. `inject_config_required`: the subcommand has no use for
   // the embedded default (check-config), so the help names none.
   void add_to(flag_set& flags, bool inject_config_required = false);
+  // --revision, for the subcommands that inject (kube-inject, explain).
+  void add_revision_to(flag_set& flags);
 
   // Reads the files into `out`. Returns false after printing why to `err`.
   // ConfigMap manifests are unwrapped (see unwrap_configmaps).
@@ -35,6 +38,16 @@ struct config_flags {
 // into the key. Returns false after printing why to `err` (a manifest without the
 // key, or with `data` that is not text).
 bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
+
+// Why `revision` cannot name a revision, or "" when it can. Istio's revisions are
+// DNS-1123 labels (they name istiod-<rev> and label values), so a name that is not
+// one could never match an `istio.io/rev` selector.
+std::string revision_problem(std::string_view revision);
+
+// The help text of --revision, shared with serve.
+inline constexpr char revision_help[] =
+    "revision the injected pods are stamped with (.Revision, the status annotation's revision); "
+    "default: the values' `revision`, else \"default\"";
 
 // Reads `path` ("-": the input stream). Returns false with `error` set, also when
 // the input holds more than `max_bytes` (0: no bound; config files pass

@@ -18,7 +18,7 @@ namespace meshinject::cmd {
 namespace {
 
 constexpr char usage[] =
-    "usage: meshinject kube-inject -f FILE|- [-o FILE] [--namespace NS] [config flags]\n"
+    "usage: meshinject kube-inject -f FILE|- [-o FILE] [--namespace NS] [--revision REV] [config flags]\n"
     "\n"
     "Injects the sidecar into the pods and pod templates of Kubernetes YAML (Pod, Deployment,\n"
     "StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ReplicationController, DeploymentConfig,\n"
@@ -254,6 +254,7 @@ int kube_inject(args a, io streams) {
       .value({"-o", "--output-file", "--output"}, &output, "write the result here instead of stdout", "FILE")
       .value({"-n", "--namespace"}, &namespace_name, "namespace of pods whose file names none", "NS");
   config.add_to(flags);
+  config.add_revision_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
   if (!flags.positional().empty()) {
@@ -261,6 +262,11 @@ int kube_inject(args a, io streams) {
                 << "' (give the input with -f FILE)\n";
     return 2;
   }
+  if (flags.given("--revision"))
+    if (const std::string problem = revision_problem(config.revision); !problem.empty()) {
+      streams.err << "kube-inject: " << problem << '\n';
+      return 2;
+    }
   if (file.empty()) {
     streams.err << "kube-inject: -f FILE is required (-f - reads stdin)\n\n";
     flags.print_help(streams.err);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cmd/cli.hpp"
+#include "cmd/config_flags.hpp"
 #include "cmd/flags.hpp"
 #include "core/logging.hpp"
 #include "core/mesh_config.hpp"
@@ -86,6 +87,7 @@ int serve(args a, io streams) {
              "injection config, the ConfigMap's `config` key (default: the embedded config)", "FILE")
       .value({"--mesh-config"}, &o.mesh_config, "mesh config (default: Istio's defaults)", "FILE")
       .value({"--values"}, &o.values, "Helm values the template reads as .Values", "FILE")
+      .value({"--revision"}, &o.revision, revision_help, "REV")
       .value({"--threads"}, &threads, "reactor threads (default: the CPUs this process may use)", "N")
       .value({"--log-level"}, &log_level, "error, warn, info or debug (changeable at run time)", "LEVEL")
       .value({"--log-format"}, &log_format, "json or text", "FORMAT")
@@ -109,6 +111,8 @@ int serve(args a, io streams) {
     streams.err << "serve: " << message << '\n';
     return 2;
   };
+  if (flags.given("--revision"))
+    if (const std::string problem = revision_problem(o.revision); !problem.empty()) return usage_error(problem);
   const auto level = core::parse_log_level(log_level);
   if (!level) return usage_error("--log-level must be error, warn, info or debug, not '" + log_level + "'");
   const auto format = core::parse_log_format(log_format);

@@ -155,6 +155,7 @@ struct server::impl {
   // for an empty --inject-config (which would otherwise mean "the embedded default").
   staged<patch::snapshot> read_config() const {
     patch::config_sources s;
+    s.revision = opt.revision;
     if (!opt.inject_config.empty()) {
       s.inject_config_text = read_file(opt.inject_config);
       s.inject_config_name = opt.inject_config;

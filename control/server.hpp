@@ -43,6 +43,7 @@ struct server_options {
   std::string inject_config;      // empty: the embedded default config
   std::string mesh_config;
   std::string values;
+  std::string revision;  // --revision, passed to the engine (patch::config_sources::revision)
   unsigned threads = 0;  // 0: core::usable_cpus()
   http::limits lim;
   std::chrono::milliseconds drain{10'000};
