@@ -157,6 +157,51 @@ statNameLength: 189
 interceptionMode: REDIRECT
 )";
 
+// Istio 1.28.0's DefaultMeshConfig() and DefaultProxyConfig() (pkg/config/mesh),
+// for configs in the named-templates shape: what a 1.28 ConfigMap was written
+// against. Fields left at their proto zero value are not listed.
+constexpr std::string_view default_mesh_yaml_1_28 = R"(
+enableTracing: true
+accessLogFile: ""
+accessLogEncoding: TEXT
+accessLogFormat: ""
+protocolDetectionTimeout: 0s
+ingressService: istio-ingressgateway
+ingressControllerMode: STRICT
+ingressClass: istio
+trustDomain: cluster.local
+trustDomainAliases: []
+enableAutoMtls: true
+outboundTrafficPolicy:
+  mode: ALLOW_ANY
+inboundTrafficPolicy:
+  mode: PASSTHROUGH
+localityLbSetting:
+  enabled: true
+rootNamespace: istio-system
+proxyListenPort: 15001
+proxyInboundListenPort: 15006
+connectTimeout: 10s
+defaultServiceExportTo: ["*"]
+defaultVirtualServiceExportTo: ["*"]
+defaultDestinationRuleExportTo: ["*"]
+dnsRefreshRate: 60s
+enablePrometheusMerge: true
+)";
+
+constexpr std::string_view default_proxy_yaml_1_28 = R"(
+configPath: ./etc/istio/proxy
+serviceCluster: istio-proxy
+drainDuration: 45s
+terminationDrainDuration: 5s
+proxyAdminPort: 15000
+controlPlaneAuthPolicy: MUTUAL_TLS
+discoveryAddress: istiod.istio-system.svc:15012
+binaryPath: /usr/local/bin/envoy
+statNameLength: 189
+statusPort: 15020
+)";
+
 source_position where(const std::string& file, const config_node& n) { return {file, n.line(), n.column()}; }
 
 // Checks a tree against a message schema the way protobuf's JSON decoder would
@@ -340,20 +385,22 @@ std::string format_go_duration(std::int64_t d) {
   return negative ? "-" + out : out;
 }
 
-mesh_config default_mesh_config() {
+mesh_config default_mesh_config(mesh_defaults release) {
+  const bool current = release == mesh_defaults::istio_1_28;
   mesh_config m;
-  m.root = parse_yaml(default_mesh_yaml, "built-in mesh defaults");
-  m.root.set_member("defaultConfig", parse_yaml(default_proxy_yaml, "built-in proxy defaults"));
+  m.root = parse_yaml(current ? default_mesh_yaml_1_28 : default_mesh_yaml, "built-in mesh defaults");
+  m.root.set_member("defaultConfig",
+                    parse_yaml(current ? default_proxy_yaml_1_28 : default_proxy_yaml, "built-in proxy defaults"));
   m.source = "built-in defaults";
   return m;
 }
 
-mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name) {
+mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name, mesh_defaults release) {
   const config_node file = parse_yaml(yaml_text, file_name);
   if (!file.is_null() && file.type() != config_node::kind::map)
     throw config_error({file_name, file.line(), file.column()}, "the mesh config must be a mapping");
   check_message(file, mesh_message, file_name, "");
-  mesh_config m = default_mesh_config();
+  mesh_config m = default_mesh_config(release);
   // As Istio does: the file applies over the mesh defaults, and its defaultConfig
   // applies over the built-in proxy defaults (not over nothing).
   config_node proxy = m.root.find("defaultConfig") ? *m.root.find("defaultConfig") : config_node::make_map();

@@ -56,9 +56,15 @@ std::optional<std::int64_t> parse_go_duration(std::string_view text) noexcept;
 // Go's time.Duration.String(): 45s, 1m0s, 1.5s, 100ms, 0s.
 std::string format_go_duration(std::int64_t nanoseconds);
 
+// Whose built-in defaults a mesh file applies over: Istio 1.1's for configs in
+// the single-template shape, Istio 1.28's (istiod.istio-system.svc:15012, status
+// port 15020, ...) for the named-templates shape.
+enum class mesh_defaults : std::uint8_t { istio_1_1, istio_1_28 };
+
 // Throws config_error (file:line:column) for YAML errors, wrong types, unknown
 // enum names and bad durations.
-mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name);
-mesh_config default_mesh_config();
+mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name,
+                             mesh_defaults release = mesh_defaults::istio_1_1);
+mesh_config default_mesh_config(mesh_defaults release = mesh_defaults::istio_1_1);
 
 }  // namespace meshinject::core

@@ -183,6 +183,7 @@ bool parse_pod(element object_element, std::string_view fallback_namespace, pod&
   p.clear();
   object obj;
   if (object_element.get_object().get(obj)) return type_error(error, "request.object", "an object");
+  p.object = object_element;
   object meta;
   bool present;
   if (!get_object(obj, "metadata", meta, present, error, "request.object")) return false;
@@ -202,6 +203,7 @@ bool parse_pod(element object_element, std::string_view fallback_namespace, pod&
         owner_reference r;
         if (!get_string(oo, "kind", r.kind, error, "metadata.ownerReferences[]")) return false;
         if (!get_string(oo, "name", r.name, error, "metadata.ownerReferences[]")) return false;
+        if (!get_string(oo, "apiVersion", r.api_version, error, "metadata.ownerReferences[]")) return false;
         element ctrl;
         if (!oo.at_key("controller").get(ctrl) && ctrl.get_bool().get(r.controller)) r.controller = false;
         p.owners.push_back(r);

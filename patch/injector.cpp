@@ -69,16 +69,14 @@ std::string_view passthrough_name(passthrough_reason r) noexcept {
 
 namespace {
 
-// Istio >= 1.9's shape loads and is checked, but the engine does not render named
-// templates yet: refuse it at load, where serve keeps the config it has and
-// check-config says so, rather than inject something else.
-core::config_error named_templates_not_rendered(const core::injection_config& cfg) {
-  std::string names;
-  for (const auto& t : cfg.templates) names += (names.empty() ? "" : ", ") + t.name;
-  return core::config_error({cfg.source, std::max(1, cfg.templates_line), 0},
-                            "templates (" + names + "): this is Istio >= 1.9's config shape; meshinject reads it "
-                            "but does not render named templates yet, so it cannot be served. Istio 1.1-1.8's "
-                            "shape (one `template`) is rendered.");
+constexpr std::string_view gateway_controller_templates[] = {"waypoint", "kube-gateway"};
+
+std::string_view inbound_mode_of(const core::mesh_config& mesh) {
+  const core::config_node* policy = mesh.root.find("inboundTrafficPolicy");
+  const core::config_node* mode = policy ? policy->find("mode") : nullptr;
+  const bool localhost = mode && ((mode->type() == core::config_node::kind::string && mode->text() == "LOCALHOST") ||
+                                  (mode->type() == core::config_node::kind::integer && mode->as_int() == 1));
+  return localhost ? "localhost" : "passthrough";
 }
 
 }  // namespace
@@ -91,11 +89,16 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   const std::string config_text = embedded ? std::string(default_injection_config()) : sources.inject_config_text;
   const std::string config_name = embedded ? "embedded default" : sources.inject_config_name;
   s->config_ = core::load_injection_config(config_text, config_name);
-  if (s->config_.shape == core::config_shape::named_templates) throw named_templates_not_rendered(s->config_);
-  s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config()
-                                       : core::load_mesh_config(sources.mesh_text, sources.mesh_name);
+  const core::mesh_defaults release =
+      s->named_templates() ? core::mesh_defaults::istio_1_28 : core::mesh_defaults::istio_1_1;
+  s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config(release)
+                                       : core::load_mesh_config(sources.mesh_text, sources.mesh_name, release);
   s->values_ = sources.values_text.empty() ? core::config_node::make_map()
                                            : core::load_values(sources.values_text, sources.values_name);
+  if (s->named_templates()) {
+    s->compile_named(config_text);
+    return s;
+  }
   try {
     s->program_ = compile_template(s->config_.template_text, s->mesh_, s->values_);
   } catch (const tmpl::program::compile_error& e) {
@@ -141,6 +144,47 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
     throw core::config_error({}, at_file_position(s->config_, error));
   for (const auto& w : v.warnings) s->warnings_.push_back(at_file_position(s->config_, w));
   return s;
+}
+
+void snapshot::compile_named(const std::string& config_text) {
+  template_data& d = named_settings_;
+  d.proxy_config = &mesh_.proxy_config();
+  d.mesh = &mesh_.root;
+  d.values = &values_;
+  d.istio_1_28 = true;
+  d.revision = sources_.revision;
+  d.native_sidecars = sources_.native_sidecars;
+  d.has_proxy_ids = sources_.proxy_uid >= 0;
+  d.proxy_uid = sources_.proxy_uid;
+  d.proxy_gid = sources_.proxy_gid >= 0 ? sources_.proxy_gid : sources_.proxy_uid;
+  d.compliance_policy = sources_.compliance_policy;
+  d.inbound_traffic_policy_mode = inbound_mode_of(mesh_);
+  std::string all_templates;
+  for (const core::named_template& t : config_.templates) {
+    named_program compiled;
+    compiled.name = t.name;
+    compiled.gateway_controller = std::find(std::begin(gateway_controller_templates),
+                                            std::end(gateway_controller_templates),
+                                            t.name) != std::end(gateway_controller_templates);
+    try {
+      compiled.program = compile_named_template(t.text, d);
+    } catch (const tmpl::program::compile_error& e) {
+      const auto [line, col] = tmpl::line_column(t.text, e.pos);
+      throw core::config_error(core::template_position(config_, t, line, col),
+                               "template " + t.name + ": " + e.message);
+    }
+    named_.push_back(std::move(compiled));
+    all_templates += t.name + '\0' + t.text + '\0';
+  }
+  version_ = sources_.version_override.empty() ? sha256_hex(all_templates) : sources_.version_override;
+  content_hash_ = sha256_hex(config_text + '\0' + sources_.mesh_text + '\0' + sources_.values_text);
+  warnings_ = config_.warnings;
+}
+
+const named_program* snapshot::find_named(std::string_view name) const noexcept {
+  for (const named_program& n : named_)
+    if (n.name == name) return &n;
+  return nullptr;
 }
 
 // -------------------------------------------------------------------- engine

@@ -41,9 +41,28 @@ struct config_sources {
   // Upstream's tests pin the status annotation's version; production uses the
   // SHA-256 of the template text.
   std::string version_override;
-  // `--revision` of serve and kube-inject: the 1.28 shape's .Revision and the
-  // status annotation's revision. Empty: the values' `revision`, else "default".
+
+  // Istio 1.28's injector settings for configs in the named-templates shape
+  // (Istio reads them from its flags, environment and the cluster; meshinject
+  // has no API client, so they are given). `revision`: .Revision and the status
+  // annotation's (empty: "default"). `native_sidecars`: ENABLE_NATIVE_SIDECARS
+  // (a pod's sidecar.istio.io/nativeSidecar annotation overrides it).
+  // `proxy_uid`/`proxy_gid`: an OpenShift namespace's UID range start (< 0: none).
+  // `compliance_policy`: COMPLIANCE_POLICY.
   std::string revision;
+  bool native_sidecars = true;
+  std::int64_t proxy_uid = -1;
+  std::int64_t proxy_gid = -1;
+  std::string compliance_policy;
+};
+
+// One of Istio >= 1.9's named templates, compiled at load.
+struct named_program {
+  std::string name;
+  std::unique_ptr<tmpl::program> program;
+  // `waypoint`, `kube-gateway`: Istio's gateway controller renders them into a
+  // Deployment and a Service; a pod that selects one is refused.
+  bool gateway_controller = false;
 };
 
 class snapshot {
@@ -55,7 +74,14 @@ class snapshot {
   const core::injection_config& config() const noexcept { return config_; }
   const core::mesh_config& mesh() const noexcept { return mesh_; }
   const core::config_node& values() const noexcept { return values_; }
+  // The single-template shape's program (not for the named-templates shape).
   const tmpl::program& program() const noexcept { return *program_; }
+  bool named_templates() const noexcept { return config_.shape == core::config_shape::named_templates; }
+  // The named-templates shape: every template, in the file's order, and the
+  // settings its `.` carries (the pod fields unset).
+  const std::vector<named_program>& named_programs() const noexcept { return named_; }
+  const named_program* find_named(std::string_view name) const noexcept;
+  const template_data& named_settings() const noexcept { return named_settings_; }
   const std::string& template_version() const noexcept { return version_; }
   const std::string& content_hash() const noexcept { return content_hash_; }
   const std::vector<std::string>& warnings() const noexcept { return warnings_; }
@@ -66,11 +92,14 @@ class snapshot {
 
  private:
   snapshot() = default;
+  void compile_named(const std::string& config_text);  // the named-templates shape
   config_sources sources_;
   core::injection_config config_;
   core::mesh_config mesh_;
   core::config_node values_;
   std::unique_ptr<tmpl::program> program_;
+  std::vector<named_program> named_;
+  template_data named_settings_;
   std::string version_;
   std::string content_hash_;
   std::vector<std::string> warnings_;

@@ -375,7 +375,8 @@ const containers_binding containers_instance;
 enum meta_field : int { meta_self, meta_name, meta_namespace, meta_generate_name, meta_labels, meta_annotations };
 enum spec_field : int { spec_self, spec_containers, spec_init_containers, spec_service_account_name,
                         spec_service_account, spec_host_network };
-constexpr int base_object_meta = 0, base_deployment_meta = 1, base_spec = 2;
+enum type_meta_field : int { type_self, type_kind, type_api_version };
+constexpr int base_object_meta = 0, base_deployment_meta = 1, base_spec = 2, base_type_meta = 3, base_proxy_image = 4;
 
 value meta_field_of(const template_data& d, bool deployment_meta, int field) {
   if (field == meta_self) {
@@ -399,6 +400,9 @@ value meta_field_of(const template_data& d, bool deployment_meta, int field) {
   }
 }
 
+// Istio 1.28's .DeploymentMeta is a types.NamespacedName.
+bool namespaced_name_field(int field) noexcept { return field == meta_name || field == meta_namespace; }
+
 int meta_field_named(std::string_view name) {
   if (name == "Name") return meta_name;
   if (name == "Namespace") return meta_namespace;
@@ -414,12 +418,50 @@ class meta_binding final : public tmpl::binding {
   void print(const value&, std::string& out) const override { out += "{ObjectMeta}"; }
   value field(const value& self, std::string_view name, call_context& cx) const override {
     const int f = meta_field_named(name);
-    if (data_of(self).p && f < 0) return no_field(cx, name, "*v1.ObjectMeta");
-    return meta_field_of(data_of(self), self.i == 1, f);
+    const template_data& d = data_of(self);
+    const bool namespaced_name = d.istio_1_28 && self.i == 1;
+    if (d.p && (f < 0 || (namespaced_name && !namespaced_name_field(f))))
+      return no_field(cx, name, namespaced_name ? "types.NamespacedName" : "*v1.ObjectMeta");
+    return meta_field_of(d, self.i == 1, f);
   }
 };
 
 const meta_binding meta_instance;
+
+// .TypeMeta: the kind and API version of the pod's controller (Istio 1.28).
+class type_meta_binding final : public tmpl::binding {
+ public:
+  std::string_view type_name(const value&) const noexcept override { return "v1.TypeMeta"; }
+  void print(const value& self, std::string& out) const override {
+    const template_data& d = data_of(self);
+    out += '{';
+    out.append(d.type_kind);
+    out += ' ';
+    out.append(d.type_api_version);
+    out += '}';
+  }
+  value field(const value& self, std::string_view name, call_context& cx) const override {
+    const int f = field_named(name);
+    if (data_of(self).p && f < 0) return no_field(cx, name, "v1.TypeMeta");
+    return field_of(data_of(self), f);
+  }
+  static int field_named(std::string_view name) noexcept {
+    if (name == "Kind") return type_kind;
+    if (name == "APIVersion") return type_api_version;
+    return -1;
+  }
+  static value field_of(const template_data& d, int field);
+};
+
+const type_meta_binding type_meta_instance;
+
+value type_meta_binding::field_of(const template_data& d, int field) {
+  if (field == type_self) return value::object(type_meta_instance, &d);
+  if (!d.p) return value::unknown();
+  if (field == type_kind) return value::string(d.type_kind);
+  if (field == type_api_version) return value::string(d.type_api_version);
+  return value::unknown();
+}
 
 value spec_field_of(const template_data& d, int field) {
   if (field == spec_self) return value::object(spec_type(), &d);
@@ -475,6 +517,10 @@ class data_binding final : public tmpl::binding {
     if (name == "ProxyConfig") return value::object(config_instance, d.proxy_config, &core::proxy_config_message());
     if (name == "MeshConfig") return value::object(config_instance, d.mesh, &core::mesh_config_message());
     if (name == "Values") return value::object(config_instance, d.values);
+    if (d.istio_1_28) {
+      value v;
+      if (istio_1_28_field(d, name, v)) return v;
+    }
     return no_field(cx, name, "*inject.SidecarTemplateData");
   }
 
@@ -483,11 +529,26 @@ class data_binding final : public tmpl::binding {
   tmpl::chain_info check_chain(const value& self, std::span<const std::string> f,
                                std::string& error) const override {
     const std::string& first = f[0];
+    if (first == "DeploymentMeta" && data_of(self).istio_1_28 && f.size() > 1 &&
+        !namespaced_name_field(meta_field_named(f[1])))
+      return fail(error, f[1], "types.NamespacedName");
     if (first == "ObjectMeta" || first == "DeploymentMeta")
       return check_meta(f, first == "DeploymentMeta" ? base_deployment_meta : base_object_meta, error);
     if (first == "Spec") return check_spec(f, error);
     if (first == "Values") return {true, false, -1};
     if (first == "ProxyConfig" || first == "MeshConfig") return check_message(data_of(self), f, error);
+    if (data_of(self).istio_1_28) {
+      if (first == "TypeMeta") return check_type_meta(f, error);
+      if (first == "ProxyImage") {
+        if (f.size() > 1) return fail(error, f[1], "string");
+        return {true, true, base_proxy_image * 8};
+      }
+      value ignored;
+      if (istio_1_28_field(data_of(self), first, ignored)) {
+        if (f.size() > 1) return fail(error, f[1], tmpl::type_name(ignored));
+        return {true, false, -1};  // the snapshot's settings: folded at load
+      }
+    }
     return fail(error, first, "*inject.SidecarTemplateData");
   }
 
@@ -497,10 +558,35 @@ class data_binding final : public tmpl::binding {
   value fetch(const value& self, int accessor, call_context&) const override {
     const template_data& d = data_of(self);
     const int base = accessor / 8, field = accessor % 8;
+    if (base == base_type_meta) return type_meta_binding::field_of(d, field);
+    if (base == base_proxy_image) return d.p ? value::string(d.proxy_image) : value::unknown();
     return base == base_spec ? spec_field_of(d, field) : meta_field_of(d, base == base_deployment_meta, field);
   }
 
  private:
+  // The SidecarTemplateData fields Istio 1.28 fills from its settings, not from
+  // the pod. ProxyUID/ProxyGID are *int64: nil unless an OpenShift range is set.
+  static bool istio_1_28_field(const template_data& d, std::string_view name, value& out) {
+    if (name == "Revision") out = value::string(d.revision);
+    else if (name == "NativeSidecars") out = value::boolean(d.native_sidecars);
+    else if (name == "ProxyUID") out = d.has_proxy_ids ? value::integer(d.proxy_uid) : value::nil();
+    else if (name == "ProxyGID") out = d.has_proxy_ids ? value::integer(d.proxy_gid) : value::nil();
+    else if (name == "CompliancePolicy") out = value::string(d.compliance_policy);
+    else if (name == "InboundTrafficPolicyMode") out = value::string(d.inbound_traffic_policy_mode);
+    else if (name == "ProxyImage") out = d.p ? value::string(d.proxy_image) : value::unknown();
+    else if (name == "TypeMeta") out = type_meta_binding::field_of(d, type_self);
+    else return false;
+    return true;
+  }
+
+  static tmpl::chain_info check_type_meta(std::span<const std::string> f, std::string& error) {
+    if (f.size() < 2) return {true, true, base_type_meta * 8 + type_self};
+    const int field = type_meta_binding::field_named(f[1]);
+    if (field < 0) return fail(error, f[1], "v1.TypeMeta");
+    if (f.size() > 2) return fail(error, f[2], "string");
+    return {true, true, base_type_meta * 8 + field};
+  }
+
   static tmpl::chain_info fail(std::string& error, std::string_view name, std::string_view type) {
     error = "can't evaluate field ";
     error += name;

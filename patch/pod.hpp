@@ -41,11 +41,14 @@ struct container {
 
 struct owner_reference {
   std::string_view kind;
+  std::string_view api_version;
   std::string_view name;
   bool controller = false;
 };
 
 struct pod {
+  simdjson::dom::element object;  // the whole Pod (Istio >= 1.9's path merges and diffs it)
+
   // metadata
   bool has_metadata = false;
   std::string_view name;
@@ -102,6 +105,10 @@ struct workload_meta {
   std::vector<core::label> annotations;
   bool has_labels = false;
   bool has_annotations = false;
+  // The workload's type (.TypeMeta in Istio 1.28's templates); empty: derived
+  // from the pod's controller, as Istio's webhook does.
+  std::string_view kind;
+  std::string_view api_version;
 };
 
 }  // namespace meshinject::patch

@@ -9,8 +9,10 @@
 // functions (`annotation`, `isset`, `toYaml`, ...) are registered next to Go's
 // builtins (istio_functions.cpp).
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config_tree.hpp"
 #include "core/mesh_config.hpp"
@@ -29,6 +31,21 @@ struct template_data {
   const core::config_node* proxy_config = nullptr;
   const core::config_node* mesh = nullptr;
   const core::config_node* values = nullptr;
+
+  // Istio 1.28's SidecarTemplateData adds these (the named-templates shape only;
+  // a 1.1/1.2 template that names them gets Go's "can't evaluate field").
+  bool istio_1_28 = false;
+  std::string_view revision;
+  bool native_sidecars = true;
+  bool has_proxy_ids = false;  // an OpenShift UID range; else .ProxyUID/.ProxyGID are nil
+  std::int64_t proxy_uid = 0, proxy_gid = 0;
+  std::string_view compliance_policy;
+  std::string_view inbound_traffic_policy_mode = "passthrough";
+  // Per request: the proxy image (it follows the pod's proxyImageType
+  // annotation) and the controller's type (.TypeMeta); .DeploymentMeta then
+  // comes from `deployment`, which the engine derives from owner references.
+  std::string_view proxy_image;
+  std::string_view type_kind, type_api_version;
 };
 
 // The template's `.` for `d`, which must outlive every use of the value.
@@ -41,6 +58,11 @@ const tmpl::function_table& istio_functions();
 // the program. Throws tmpl::program::compile_error.
 std::unique_ptr<tmpl::program> compile_template(std::string text, const core::mesh_config& mesh,
                                                 const core::config_node& values);
+
+// Compiles one of Istio 1.28's named templates with its function table; `load`
+// holds the snapshot's settings (revision, native sidecars, ...) and must
+// outlive the program with what it points to. Throws tmpl::program::compile_error.
+std::unique_ptr<tmpl::program> compile_named_template(std::string text, const template_data& load);
 
 // Whether a value is one of Istio's typed values (for the injector's writers).
 bool is_config_value(const tmpl::value& v) noexcept;  // .Values/.MeshConfig/.ProxyConfig data
