@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/config_tree.hpp"
@@ -29,8 +32,86 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
   flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
 }
 
-void config_flags::add_revision_to(flag_set& flags) {
-  flags.value({"--revision"}, &revision, revision_help, "REV");
+void config_flags::add_injector_settings_to(flag_set& flags) {
+  flags.value({"--revision"}, &revision, revision_help, "REV")
+      .boolean({"--native-sidecars"}, &native_sidecars, native_sidecars_help)
+      .value({"--namespace-annotations"}, &namespace_annotations,
+             "the namespace's annotations (no API client here): OpenShift's openshift.io/sa.scc.uid-range and "
+             "supplemental-groups give the proxy's UID and GID",
+             "k=v,...");
+}
+
+bool config_flags::check_injector_settings(const flag_set& flags, std::string_view command, std::ostream& err) const {
+  std::string problem;
+  if (flags.given("--revision")) problem = revision_problem(revision);
+  if (problem.empty()) proxy_ids_from_annotations(namespace_annotations, problem);
+  if (problem.empty()) return true;
+  err << command << ": " << problem << '\n';
+  return false;
+}
+
+namespace {
+
+// "<start>/<size>" or "<start>-<end>" (OpenShift's uid.Block), as its last id.
+std::optional<std::int64_t> block_end(std::string_view block) {
+  auto number = [](std::string_view text, std::int64_t& out) {
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+    return r.ec == std::errc() && r.ptr == text.data() + text.size() && out >= 0 && out <= 0xffffffffLL;
+  };
+  const std::size_t cut = block.find_first_of("/-");
+  if (cut == std::string_view::npos) return std::nullopt;
+  std::int64_t first = 0, second = 0;
+  if (!number(block.substr(0, cut), first) || !number(block.substr(cut + 1), second)) return std::nullopt;
+  if (block[cut] == '/') {
+    if (second == 0) return std::nullopt;
+    return first + second - 1;
+  }
+  if (second < first) return std::nullopt;
+  return second;
+}
+
+}  // namespace
+
+proxy_ids proxy_ids_from_annotations(std::string_view annotations, std::string& problem) {
+  // A value may hold commas itself (several supplemental-group blocks): a piece
+  // without '=' continues the previous value.
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::size_t start = 0;
+  while (start < annotations.size()) {
+    std::size_t comma = annotations.find(',', start);
+    if (comma == std::string_view::npos) comma = annotations.size();
+    const std::string_view piece = annotations.substr(start, comma - start);
+    const std::size_t eq = piece.find('=');
+    if (eq != std::string_view::npos) {
+      pairs.emplace_back(std::string(piece.substr(0, eq)), std::string(piece.substr(eq + 1)));
+    } else if (!pairs.empty()) {
+      pairs.back().second += "," + std::string(piece);
+    } else {
+      problem = "--namespace-annotations: '" + std::string(piece.substr(0, 80)) + "' is not key=value";
+      return {};
+    }
+    start = comma + 1;
+  }
+  auto find = [&](std::string_view key) -> const std::string* {
+    for (const auto& [k, v] : pairs)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  proxy_ids ids;
+  auto first_block_end = [&](const std::string& value, std::string_view key) -> std::int64_t {
+    const std::string first = value.substr(0, value.find(','));
+    if (const auto end = block_end(first)) return *end;
+    problem = "--namespace-annotations: " + std::string(key) + " '" + value.substr(0, 80) +
+              "' is not a <start>/<size> or <start>-<end> block";
+    return -1;
+  };
+  const std::string* uids = find("openshift.io/sa.scc.uid-range");
+  const std::string* groups = find("openshift.io/sa.scc.supplemental-groups");
+  if (uids) ids.uid = first_block_end(*uids, "openshift.io/sa.scc.uid-range");
+  if (groups) ids.gid = first_block_end(*groups, "openshift.io/sa.scc.supplemental-groups");
+  else if (uids) ids.gid = ids.uid;
+  if (!problem.empty()) return {};
+  return ids;
 }
 
 std::string revision_problem(std::string_view revision) {
@@ -100,6 +181,14 @@ bool read_input(const std::string& path, io streams, std::string& text, std::str
 bool config_flags::read(patch::config_sources& out, io streams) const {
   std::string error;
   out.revision = revision;
+  out.native_sidecars = native_sidecars;
+  const proxy_ids ids = proxy_ids_from_annotations(namespace_annotations, error);
+  if (!error.empty()) {
+    streams.err << error << '\n';
+    return false;
+  }
+  out.proxy_uid = ids.uid;
+  out.proxy_gid = ids.gid;
   auto load = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
     if (!read_input(path, streams, text, error, core::max_config_file_bytes)) {

@@ -3,9 +3,11 @@
 // names and serve's), reading files or stdin, and building the same compiled
 // snapshot `serve` builds.
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "cmd/cli.hpp"
 #include "cmd/flags.hpp"
@@ -18,13 +20,19 @@ struct config_flags {
   std::string mesh_config;
   std::string values;
   std::string revision;  // empty: the values' `revision`, else "default"
+  bool native_sidecars = true;        // false: ENABLE_NATIVE_SIDECARS=false
+  std::string namespace_annotations;  // k=v,...: what the API would show of the namespace
 
   // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
   // --values/--valuesFile. `inject_config_required`: the subcommand has no use for
   // the embedded default (check-config), so the help names none.
   void add_to(flag_set& flags, bool inject_config_required = false);
-  // --revision, for the subcommands that inject (kube-inject, explain).
-  void add_revision_to(flag_set& flags);
+  // --revision, --native-sidecars and --namespace-annotations, for the subcommands
+  // that inject (kube-inject, explain): the injector settings Istio 1.28 takes from
+  // its flags, environment and the cluster.
+  void add_injector_settings_to(flag_set& flags);
+  // Checks what add_injector_settings_to declared; false after printing why.
+  bool check_injector_settings(const flag_set& flags, std::string_view command, std::ostream& err) const;
 
   // Reads the files into `out`. Returns false after printing why to `err`.
   // ConfigMap manifests are unwrapped (see unwrap_configmaps).
@@ -44,7 +52,20 @@ bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
 // one could never match an `istio.io/rev` selector.
 std::string revision_problem(std::string_view revision);
 
-// The help text of --revision, shared with serve.
+// The proxy's UID and GID as Istio 1.28 takes them from an OpenShift namespace's
+// annotations (GetProxyIDs): the last UID of `openshift.io/sa.scc.uid-range`, and
+// the last of the first block of `openshift.io/sa.scc.supplemental-groups` (else
+// of the UID range). -1 where the annotations give none; `problem` set for a
+// malformed list or block.
+struct proxy_ids {
+  std::int64_t uid = -1, gid = -1;
+};
+proxy_ids proxy_ids_from_annotations(std::string_view annotations, std::string& problem);
+
+// The help texts shared with serve.
+inline constexpr char native_sidecars_help[] =
+    "inject istio-proxy as a native sidecar (an init container that keeps running), as Istio 1.28 does "
+    "by default; =false: as a container (ENABLE_NATIVE_SIDECARS=false)";
 inline constexpr char revision_help[] =
     "revision the injected pods are stamped with (.Revision, the status annotation's revision); "
     "default: the values' `revision`, else \"default\"";

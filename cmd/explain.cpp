@@ -757,14 +757,10 @@ int explain(args a, io streams) {
              "a MutatingWebhookConfiguration: also decide whether the apiserver calls the webhook", "FILE")
       .value({"--namespace-labels"}, &opt.namespace_labels, "the namespace's labels, for --webhook-config", "k=v,...");
   config.add_to(flags);
-  config.add_revision_to(flags);
+  config.add_injector_settings_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
-  if (flags.given("--revision"))
-    if (const std::string problem = revision_problem(config.revision); !problem.empty()) {
-      streams.err << "explain: " << problem << '\n';
-      return 2;
-    }
+  if (!config.check_injector_settings(flags, "explain", streams.err)) return 2;
   opt.labels_given = flags.given("--namespace-labels");
   std::size_t selected = 0;
   if (const int bad = check_options(opt, config, pod_number, selected, flags, streams)) return bad;

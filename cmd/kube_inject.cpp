@@ -254,7 +254,7 @@ int kube_inject(args a, io streams) {
       .value({"-o", "--output-file", "--output"}, &output, "write the result here instead of stdout", "FILE")
       .value({"-n", "--namespace"}, &namespace_name, "namespace of pods whose file names none", "NS");
   config.add_to(flags);
-  config.add_revision_to(flags);
+  config.add_injector_settings_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
   if (!flags.positional().empty()) {
@@ -262,11 +262,7 @@ int kube_inject(args a, io streams) {
                 << "' (give the input with -f FILE)\n";
     return 2;
   }
-  if (flags.given("--revision"))
-    if (const std::string problem = revision_problem(config.revision); !problem.empty()) {
-      streams.err << "kube-inject: " << problem << '\n';
-      return 2;
-    }
+  if (!config.check_injector_settings(flags, "kube-inject", streams.err)) return 2;
   if (file.empty()) {
     streams.err << "kube-inject: -f FILE is required (-f - reads stdin)\n\n";
     flags.print_help(streams.err);

@@ -88,6 +88,7 @@ int serve(args a, io streams) {
       .value({"--mesh-config"}, &o.mesh_config, "mesh config (default: Istio's defaults)", "FILE")
       .value({"--values"}, &o.values, "Helm values the template reads as .Values", "FILE")
       .value({"--revision"}, &o.revision, revision_help, "REV")
+      .boolean({"--native-sidecars"}, &o.native_sidecars, native_sidecars_help)
       .value({"--threads"}, &threads, "reactor threads (default: the CPUs this process may use)", "N")
       .value({"--log-level"}, &log_level, "error, warn, info or debug (changeable at run time)", "LEVEL")
       .value({"--log-format"}, &log_format, "json or text", "FORMAT")

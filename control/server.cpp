@@ -156,6 +156,7 @@ struct server::impl {
   staged<patch::snapshot> read_config() const {
     patch::config_sources s;
     s.revision = opt.revision;
+    s.native_sidecars = opt.native_sidecars;
     if (!opt.inject_config.empty()) {
       s.inject_config_text = read_file(opt.inject_config);
       s.inject_config_name = opt.inject_config;

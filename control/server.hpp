@@ -44,6 +44,7 @@ struct server_options {
   std::string mesh_config;
   std::string values;
   std::string revision;  // --revision, passed to the engine (patch::config_sources::revision)
+  bool native_sidecars = true;  // --native-sidecars, passed to the engine likewise
   unsigned threads = 0;  // 0: core::usable_cpus()
   http::limits lim;
   std::chrono::milliseconds drain{10'000};

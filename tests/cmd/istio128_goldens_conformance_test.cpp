@@ -33,6 +33,7 @@
 #include <set>
 #include <sstream>
 
+#include "cmd/config_flags.hpp"
 #include "cmd/yaml_io.hpp"
 #include "tests/cmd/cli_runner.hpp"
 #include "tests/support/engine_fixture.hpp"
@@ -373,11 +374,11 @@ std::shared_ptr<const patch::snapshot> webhook_snapshot(const row_inputs& in, st
   s.mesh_text = in.mesh;
   s.mesh_name = "mesh.yaml";
   s.revision = "default";  // upstream's webhook runs with revision "default"
-  if (!in.native_sidecars || !in.namespace_annotations.empty()) {
-    problem = "the engine has no switch yet for " +
-              std::string(!in.native_sidecars ? "native sidecars off" : "namespace UID-range annotations");
-    return nullptr;
-  }
+  s.native_sidecars = in.native_sidecars;
+  const cmd::proxy_ids ids = cmd::proxy_ids_from_annotations(in.namespace_annotations, problem);
+  if (!problem.empty()) return nullptr;
+  s.proxy_uid = ids.uid;
+  s.proxy_gid = ids.gid;
   try {
     return patch::snapshot::build(s);
   } catch (const std::exception& e) {

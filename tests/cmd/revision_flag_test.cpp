@@ -80,6 +80,54 @@ TEST(RevisionFlag, HelpNamesIt) {
       << "check-config injects nothing";
 }
 
+// Istio 1.28's GetProxyIDs: the last id of the namespace's UID range, and of the
+// first supplemental-groups block (else of the UID range).
+TEST(NamespaceAnnotations, GiveTheProxyIdsAsIstio128Does) {
+  std::string problem;
+  cmd::proxy_ids ids = cmd::proxy_ids_from_annotations(
+      "openshift.io/sa.scc.uid-range=1000620000/10000,openshift.io/sa.scc.supplemental-groups=5000/100,6000/10", problem);
+  EXPECT_EQ(problem, "");
+  EXPECT_EQ(ids.uid, 1000629999);
+  EXPECT_EQ(ids.gid, 5099);
+  ids = cmd::proxy_ids_from_annotations("openshift.io/sa.scc.uid-range=2000-2999,team=shop", problem);
+  EXPECT_EQ(ids.uid, 2999);
+  EXPECT_EQ(ids.gid, 2999) << "without supplemental groups, the UID range";
+  ids = cmd::proxy_ids_from_annotations("team=shop", problem);
+  EXPECT_EQ(ids.uid, -1);
+  EXPECT_EQ(ids.gid, -1);
+  EXPECT_EQ(problem, "");
+  for (const char* bad : {"openshift.io/sa.scc.uid-range=lots", "openshift.io/sa.scc.uid-range=10/0",
+                          "openshift.io/sa.scc.uid-range=20-10", "noequals", "openshift.io/sa.scc.uid-range=99999999999/1"}) {
+    problem.clear();
+    cmd::proxy_ids_from_annotations(bad, problem);
+    EXPECT_NE(problem, "") << bad;
+  }
+  const cli_result r = run_cli({"kube-inject", "-f", "-", "--namespace-annotations", "openshift.io/sa.scc.uid-range=x"},
+                               pod_yaml);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("kube-inject: --namespace-annotations: openshift.io/sa.scc.uid-range 'x' is not"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(NativeSidecarsFlag, ReachesTheEngineThroughConfigSources) {
+  cmd::config_flags flags;
+  std::istringstream in;
+  std::ostringstream out, err;
+  patch::config_sources sources;
+  ASSERT_TRUE(flags.read(sources, cmd::io{in, out, err}));
+  EXPECT_TRUE(sources.native_sidecars) << "Istio 1.28's default";
+  EXPECT_EQ(sources.proxy_uid, -1);
+  flags.native_sidecars = false;
+  flags.namespace_annotations = "openshift.io/sa.scc.uid-range=1000/10";
+  ASSERT_TRUE(flags.read(sources, cmd::io{in, out, err}));
+  EXPECT_FALSE(sources.native_sidecars);
+  EXPECT_EQ(sources.proxy_uid, 1009);
+  EXPECT_EQ(sources.proxy_gid, 1009);
+  EXPECT_EQ(run_cli({"kube-inject", "-f", "-", "--native-sidecars=false"}, pod_yaml).code, 0);
+  EXPECT_EQ(run_cli({"kube-inject", "-f", "-", "--native-sidecars=maybe"}, pod_yaml).code, 2);
+}
+
 // istioctl's names read Istio 1.28's ConfigMap as its keys, or as the whole
 // manifest (`kubectl get cm istio-sidecar-injector -o yaml`), to the same texts.
 TEST(IstioctlFlags, ReadIstio128sConfigMapKeysAndManifestAlike) {
