@@ -353,8 +353,10 @@ std::string run_kube_inject(const golden_row& r, const row_inputs& in, const row
     return "";
   }
   if (out.code != 0) return "kube-inject failed: " + first_line(out.err);
-  if (!r.expected_log.empty() && out.err.find("skipping injection") == std::string::npos)
-    return "expected a skipping-injection message on stderr";
+  // Upstream's log line ("Skipping injection because Deployment ... has host networking
+  // enabled") in meshinject's words.
+  if (!r.expected_log.empty() && out.err.find("skipping injection (host-network)") == std::string::npos)
+    return "expected a skipping-injection (host-network) message on stderr, got: " + first_line(out.err);
   const std::vector<json> got = documents(out.out);
   const std::vector<json> want = documents(read_file(data / "inject" / r.want));
   if (got.size() != want.size())
