@@ -294,17 +294,17 @@ json object_to_pod(const json& obj) {
   const std::string api_version = obj.value("apiVersion", "v1");
   const std::string name = obj.contains("metadata") ? obj["metadata"].value("name", "") : "";
   if (kind == "Pod") return obj;
-  json tmpl = kind == "CronJob" ? obj["spec"]["jobTemplate"]["spec"]["template"] : obj["spec"]["template"];
+  json pod_template = kind == "CronJob" ? obj["spec"]["jobTemplate"]["spec"]["template"] : obj["spec"]["template"];
   json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}};
   if (kind == "Deployment") {
-    json meta = owned_by(tmpl.value("metadata", json::object()), "apps/v1", "ReplicaSet", name + "-fake");
+    json meta = owned_by(pod_template.value("metadata", json::object()), "apps/v1", "ReplicaSet", name + "-fake");
     meta["generateName"] = name + "-fake-";
     meta["labels"]["pod-template-hash"] = "fake";
     pod["metadata"] = meta;
   } else {
-    pod["metadata"] = owned_by(tmpl.value("metadata", json::object()), api_version, kind, name);
+    pod["metadata"] = owned_by(pod_template.value("metadata", json::object()), api_version, kind, name);
   }
-  pod["spec"] = tmpl.value("spec", json::object());
+  pod["spec"] = pod_template.value("spec", json::object());
   return pod;
 }
 
