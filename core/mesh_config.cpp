@@ -20,6 +20,9 @@ constexpr go_enum_value ingress_modes[] = {{"UNSPECIFIED", 0}, {"OFF", 1}, {"DEF
 constexpr go_enum_value mesh_auth_policies[] = {{"NONE", 0}, {"MUTUAL_TLS", 1}};
 constexpr go_enum_value outbound_modes[] = {{"REGISTRY_ONLY", 0}, {"ALLOW_ANY", 1}};
 
+constexpr go_field bool_value_fields[] = {{"Value", "value", K::boolean}};
+constexpr go_message bool_value{"BoolValue", bool_value_fields};
+
 constexpr go_field zipkin_fields[] = {{"Address", "address", K::string}};
 constexpr go_message zipkin_message{"Tracing_Zipkin", zipkin_fields};
 constexpr go_field lightstep_fields[] = {
@@ -31,10 +34,20 @@ constexpr go_field lightstep_fields[] = {
 constexpr go_message lightstep_message{"Tracing_Lightstep", lightstep_fields};
 constexpr go_field datadog_fields[] = {{"Address", "address", K::string}};
 constexpr go_message datadog_message{"Tracing_Datadog", datadog_fields};
+constexpr go_field client_tls_fields[] = {
+    {"Mode", "mode", K::string},
+    {"ClientCertificate", "clientCertificate", K::string},
+    {"PrivateKey", "privateKey", K::string},
+    {"CaCertificates", "caCertificates", K::string},
+    {"Sni", "sni", K::string},
+    {"SubjectAltNames", "subjectAltNames", K::list},
+};
+constexpr go_message client_tls_message{"ClientTLSSettings", client_tls_fields};
 constexpr go_field tracing_fields[] = {
     {"Zipkin", "zipkin", K::message, &zipkin_message},
     {"Lightstep", "lightstep", K::message, &lightstep_message},
     {"Datadog", "datadog", K::message, &datadog_message},
+    {"TlsSettings", "tlsSettings", K::message, &client_tls_message},
 };
 constexpr go_message tracing_message{"Tracing", tracing_fields};
 
@@ -63,6 +76,9 @@ constexpr go_field proxy_fields[] = {
     {"SdsTokenPath", "sdsTokenPath", K::string},
     {"StatusPort", "statusPort", K::integer},
     {"ProxyMetadata", "proxyMetadata", K::map},
+    // Istio 1.28's templates read these.
+    {"TerminationDrainDuration", "terminationDrainDuration", K::duration},
+    {"HoldApplicationUntilProxyStarts", "holdApplicationUntilProxyStarts", K::message, &bool_value},
 };
 constexpr go_message proxy_message{"ProxyConfig", proxy_fields};
 
@@ -76,6 +92,7 @@ constexpr go_field mesh_fields[] = {
     {"PolicyCheckFailOpen", "policyCheckFailOpen", K::boolean},
     {"SidecarToTelemetrySessionAffinity", "sidecarToTelemetrySessionAffinity", K::boolean},
     {"ProxyListenPort", "proxyListenPort", K::integer},
+    {"ProxyInboundListenPort", "proxyInboundListenPort", K::integer},
     {"ProxyHttpPort", "proxyHttpPort", K::integer},
     {"ConnectTimeout", "connectTimeout", K::duration},
     {"ProtocolDetectionTimeout", "protocolDetectionTimeout", K::duration},
@@ -247,6 +264,11 @@ void check_message(const config_node& node, const go_message& msg, const std::st
         break;
       }
       case K::message:
+        if (f->message == &bool_value) {
+          if (value.type() != config_node::kind::boolean)
+            throw config_error(where(file, value), field_path + ": expected true or false, got '" + value.text() + "'");
+          break;
+        }
         check_message(value, *f->message, file, field_path);
         break;
       case K::list:
@@ -306,6 +328,7 @@ const go_field* go_message::find_json(std::string_view json_name) const noexcept
 
 const go_message& mesh_config_message() noexcept { return mesh_message; }
 const go_message& proxy_config_message() noexcept { return proxy_message; }
+const go_message& bool_value_message() noexcept { return bool_value; }
 
 const config_node& mesh_config::proxy_config() const noexcept {
   static const config_node empty = config_node::make_map();

@@ -43,6 +43,9 @@ struct go_message {
 
 const go_message& mesh_config_message() noexcept;
 const go_message& proxy_config_message() noexcept;
+// google.protobuf.BoolValue: written in YAML as a plain boolean, read by
+// templates as a message (`.HoldApplicationUntilProxyStarts.GetValue`).
+const go_message& bool_value_message() noexcept;
 
 struct mesh_config {
   config_node root;     // built-in defaults with the file applied over them

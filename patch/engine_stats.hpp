@@ -48,6 +48,9 @@ struct alignas(core::metrics_alignment) engine_stats {
   // compiled variant is kept, so this stays 0; it is exported so dashboards that
   // alert on it keep working.
   core::counter uncached_renders;
+  // Pods of a named-templates (Istio >= 1.9) config: rendered, merged and
+  // diffed per request, not served from compiled variants.
+  core::counter named_renders;
 
   void count(outcome o) noexcept { outcomes[static_cast<std::size_t>(o)].inc(); }
   void count(passthrough_reason r) noexcept { passthrough[static_cast<std::size_t>(r)].inc(); }

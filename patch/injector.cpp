@@ -10,6 +10,7 @@
 #include "patch/base64.hpp"
 #include "patch/default_config.hpp"
 #include "patch/json_text.hpp"
+#include "patch/named_injector.hpp"
 
 namespace meshinject::patch {
 namespace {
@@ -167,7 +168,9 @@ void snapshot::compile_named(const std::string& config_text) {
                                             std::end(gateway_controller_templates),
                                             t.name) != std::end(gateway_controller_templates);
     try {
-      compiled.program = compile_named_template(t.text, d);
+      template_data load = d;
+      load.gateway_controller = compiled.gateway_controller;
+      compiled.program = compile_named_template(t.text, load);
     } catch (const tmpl::program::compile_error& e) {
       const auto [line, col] = tmpl::line_column(t.text, e.pos);
       throw core::config_error(core::template_position(config_, t, line, col),
@@ -193,7 +196,7 @@ engine::engine(std::shared_ptr<const snapshot> s, std::size_t max_variants)
     : engine(std::move(s), variant_cache_limits{.entries = max_variants}) {}
 
 engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
-    : snapshot_(std::move(s)), variants_(limits) {
+    : snapshot_(std::move(s)), named_(std::make_unique<named_workspace>()), variants_(limits) {
   patch_.reserve(16 * 1024);
   body_.reserve(32 * 1024);
   scratch_.reserve(4096);

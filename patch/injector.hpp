@@ -20,6 +20,7 @@
 
 #include "core/decision.hpp"
 #include "core/injection_config.hpp"
+#include "core/json_tree.hpp"
 #include "core/mesh_config.hpp"
 #include "patch/admission.hpp"
 #include "patch/engine_stats.hpp"
@@ -112,6 +113,7 @@ enum class injected_list : std::uint8_t { init_containers, containers, volumes, 
 inline constexpr std::size_t injected_list_count = 4;
 
 class json_patch_writer;
+struct named_workspace;
 
 struct env_pair {
   std::string_view name;
@@ -196,6 +198,15 @@ class engine {
   void write_probe_rewrite(json_patch_writer& w, const container& c, std::size_t index, bool readiness,
                            int status_port);
 
+  // Istio >= 1.9's path for the named-templates shape (named_injector.cpp).
+  bool build_named_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
+                         injection_result& r);
+  bool select_named_templates(const pod& p, outcome& kind);
+  template_data named_data_for(const pod& view, const workload_meta* deployment);
+  bool render_named(const named_program& t, const template_data& data, core::json::value& out);
+  bool post_process_named(core::json::value& merged, const core::json::value& template_pod, const pod& p,
+                          std::span<const env_pair> path_env);
+
   // The cached variant for trace_, else one compiled now and cached (counted in stats_).
   const sidecar_variant* variant_for(const template_data& data, injection_result& r);
   void write_response(injection_result& r, const review& rv);
@@ -203,6 +214,7 @@ class engine {
 
   std::shared_ptr<const snapshot> snapshot_;
   engine_stats stats_;
+  std::unique_ptr<named_workspace> named_;
   variant_cache variants_;
 
   simdjson::dom::parser parser_;

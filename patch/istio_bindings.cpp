@@ -214,6 +214,8 @@ class config_binding final : public tmpl::binding {
   // the YAML when the file has it.
   static value message_field(const value& self, const go_message& msg, std::string_view name, call_context& cx) {
     const config_node* n = node_of(self);
+    if (&msg == &core::bool_value_message() && (name == "Value" || name == "GetValue"))
+      return value::boolean(n && n->type() == config_node::kind::boolean && n->as_bool());
     const go_field* f = msg.find_field(name);
     const bool getter = name.size() > 3 && name.substr(0, 3) == "Get";
     if (!f) {
@@ -242,6 +244,8 @@ class config_binding final : public tmpl::binding {
       case go_field::kind::duration: return duration_value(fn);
       case go_field::kind::enumeration: return enum_value(*f, fn);
       case go_field::kind::message: return value::object(config_type(), fn, f->message);
+      // An unset map[string]string is a nil map: indexing it gives "".
+      case go_field::kind::map: return fn ? from_node(fn) : tmpl::string_map({}, false);
       default: return fn ? from_node(fn) : value::nil();
     }
   }
@@ -528,6 +532,7 @@ class data_binding final : public tmpl::binding {
   // position rather than a failure on the first pod.
   tmpl::chain_info check_chain(const value& self, std::span<const std::string> f,
                                std::string& error) const override {
+    if (data_of(self).gateway_controller) return {true, true, -1};  // its own data: not checked
     const std::string& first = f[0];
     if (first == "DeploymentMeta" && data_of(self).istio_1_28 && f.size() > 1 &&
         !namespaced_name_field(meta_field_named(f[1])))

@@ -95,6 +95,18 @@ MI_OBJECT(container_t, "Container", {"name", &t_string}, {"image", &t_string}, {
           {"terminationMessagePolicy", &t_string}, {"imagePullPolicy", &t_string},
           {"securityContext", &security_context}, {"stdin", &t_bool}, {"stdinOnce", &t_bool}, {"tty", &t_bool});
 MI_LIST(container_list, container_t);
+// Kubernetes 1.28+'s Container, as Istio 1.28 decodes into it: `restartPolicy:
+// Always` makes an init container a native sidecar.
+MI_OBJECT(container_1_28_t, "Container", {"name", &t_string}, {"image", &t_string}, {"command", &t_string_list},
+          {"args", &t_string_list}, {"workingDir", &t_string}, {"ports", &container_port_list},
+          {"envFrom", &env_from_list}, {"env", &env_var_list}, {"resources", &resource_requirements},
+          {"resizePolicy", &resize_policy_list}, {"restartPolicy", &t_string}, {"restartPolicyRules", &t_any},
+          {"volumeMounts", &volume_mount_list}, {"volumeDevices", &volume_device_list},
+          {"livenessProbe", &probe}, {"readinessProbe", &probe}, {"startupProbe", &probe},
+          {"lifecycle", &lifecycle}, {"terminationMessagePath", &t_string}, {"terminationMessagePolicy", &t_string},
+          {"imagePullPolicy", &t_string}, {"securityContext", &security_context}, {"stdin", &t_bool},
+          {"stdinOnce", &t_bool}, {"tty", &t_bool});
+MI_LIST(container_1_28_list, container_1_28_t);
 
 MI_OBJECT(key_to_path, "KeyToPath", {"key", &t_string}, {"path", &t_string}, {"mode", &t_int});
 MI_LIST(key_to_path_list, key_to_path);
@@ -146,6 +158,25 @@ MI_OBJECT(sidecar_spec_t, "SidecarInjectionSpec", {"rewriteAppHTTPProbe", &t_boo
           {"initContainers", &container_list}, {"containers", &container_list}, {"volumes", &volume_list},
           {"imagePullSecrets", &local_object_reference_list}, {"dnsConfig", &dns_config});
 
+// Istio >= 1.9's templates render a Pod. Fields not listed keep their YAML types.
+MI_OBJECT(pod_security_context, "PodSecurityContext", {"seLinuxOptions", &se_linux_options},
+          {"windowsOptions", &windows_options}, {"runAsUser", &t_int}, {"runAsGroup", &t_int},
+          {"runAsNonRoot", &t_bool}, {"supplementalGroups", &t_any}, {"fsGroup", &t_int},
+          {"fsGroupChangePolicy", &t_string}, {"seccompProfile", &profile}, {"appArmorProfile", &profile},
+          {"sysctls", &t_any});
+MI_OBJECT(object_meta, "ObjectMeta", {"name", &t_string}, {"generateName", &t_string}, {"namespace", &t_string},
+          {"labels", &t_string_map}, {"annotations", &t_string_map}, {"finalizers", &t_string_list});
+MI_OBJECT(pod_spec, "PodSpec", {"initContainers", &container_1_28_list}, {"containers", &container_1_28_list},
+          {"volumes", &volume_list}, {"imagePullSecrets", &local_object_reference_list},
+          {"dnsConfig", &dns_config}, {"dnsPolicy", &t_string}, {"securityContext", &pod_security_context},
+          {"serviceAccountName", &t_string}, {"serviceAccount", &t_string}, {"hostNetwork", &t_bool},
+          {"nodeName", &t_string}, {"restartPolicy", &t_string}, {"terminationGracePeriodSeconds", &t_int},
+          {"priority", &t_int}, {"priorityClassName", &t_string}, {"automountServiceAccountToken", &t_bool},
+          {"nodeSelector", &t_string_map}, {"hostname", &t_string}, {"subdomain", &t_string},
+          {"schedulerName", &t_string}, {"shareProcessNamespace", &t_bool});
+MI_OBJECT(pod_t, "Pod", {"apiVersion", &t_string}, {"kind", &t_string}, {"metadata", &object_meta},
+          {"spec", &pod_spec});
+
 #undef MI_OBJECT
 #undef MI_LIST
 
@@ -167,6 +198,7 @@ const field_desc* type_node::find(std::string_view key) const noexcept {
 }
 
 const type_node& sidecar_spec() noexcept { return sidecar_spec_t; }
+const type_node& pod() noexcept { return pod_t; }
 const type_node& container() noexcept { return container_t; }
 const type_node& volume() noexcept { return volume_t; }
 const type_node& volume_mount() noexcept { return volume_mount_t; }
@@ -242,6 +274,89 @@ bool quantity_millis(std::string_view s, std::int64_t& millis) noexcept {
   if (v > 9e18L) return false;
   millis = static_cast<std::int64_t>(std::ceil(v - 1e-9L));
   if (negative) millis = -millis;
+  return true;
+}
+
+}  // namespace meshinject::patch::k8s
+
+namespace meshinject::patch::k8s {
+namespace {
+
+using wide = __int128;
+
+wide pow_of(wide base, int n) {
+  wide r = 1;
+  for (int k = 0; k < n; ++k) r *= base;
+  return r;
+}
+
+void append_wide(std::string& out, wide v) {
+  char digits[48];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
+    v /= 10;
+  } while (v > 0);
+  while (n > 0) out += digits[--n];
+}
+
+}  // namespace
+
+bool canonical_quantity(std::string_view s, std::string& out) {
+  std::size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) ++i;
+  wide whole = 0;
+  int fraction_digits = 0;
+  bool digits = false, point = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.' && !point) {
+      point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') break;
+    if (whole > pow_of(10, 27) || fraction_digits >= 9) return false;
+    whole = whole * 10 + (c - '0');
+    digits = true;
+    if (point) ++fraction_digits;
+  }
+  if (!digits) return false;
+  const std::string_view suffix = s.substr(i);
+  static constexpr std::string_view decimal[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+  static constexpr std::string_view binary[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  int power10 = -100, power1024 = -1;
+  for (int k = 0; k < 10; ++k)
+    if (suffix == decimal[k]) power10 = 3 * k - 9;
+  for (int k = 1; k < 7; ++k)
+    if (suffix == binary[k]) power1024 = k;
+  if (power10 == -100 && power1024 < 0) return false;
+  // The value in nano units, rounded up as resource.Quantity rounds below 1n.
+  wide nanos = whole;
+  if (power1024 > 0) {
+    nanos = whole * pow_of(1024, power1024) * pow_of(10, 9 - fraction_digits);
+  } else if (power10 + 9 - fraction_digits >= 0) {
+    nanos = whole * pow_of(10, power10 + 9 - fraction_digits);
+  } else {
+    const wide div = pow_of(10, fraction_digits - power10 - 9);
+    nanos = whole / div + (whole % div != 0 ? 1 : 0);
+  }
+  out.clear();
+  if (negative && nanos != 0) out += '-';
+  const wide billion = pow_of(10, 9);
+  if (power1024 > 0 && nanos % billion == 0 && nanos / billion >= 1024) {
+    const wide units = nanos / billion;
+    int k = 6;
+    while (k > 0 && units % pow_of(1024, k) != 0) --k;
+    append_wide(out, units / pow_of(1024, k));
+    out += binary[k];
+    return true;
+  }
+  int k = 9;  // decimal[k]: the largest exponent with an integer mantissa
+  while (k > 0 && nanos % pow_of(1000, k) != 0) --k;
+  if (nanos == 0) k = 3;
+  append_wide(out, nanos / pow_of(1000, k));
+  out += decimal[k];
   return true;
 }
 

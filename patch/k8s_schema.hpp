@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace meshinject::patch::k8s {
@@ -41,6 +42,7 @@ struct type_node {
 };
 
 const type_node& sidecar_spec() noexcept;  // the template's top level
+const type_node& pod() noexcept;           // an Istio >= 1.9 template's top level (a Pod)
 const type_node& container() noexcept;
 const type_node& volume() noexcept;
 const type_node& volume_mount() noexcept;
@@ -51,6 +53,10 @@ const type_node& string_type() noexcept;
 // resource.Quantity syntax: "100m", "2", "1.5Gi", "1e3".
 bool is_quantity(std::string_view s) noexcept;
 
+// resource.Quantity's canonical text, as the API server and Istio's typed
+// decode write it ("2000m" -> "2", "1024Mi" -> "1Gi", "0.5" -> "500m"); false
+// when `s` is not a quantity with an SI suffix (exponent forms are left alone).
+bool canonical_quantity(std::string_view s, std::string& out);
 // The CPU amount of a quantity in millicores, rounded up; nullopt when invalid.
 bool quantity_millis(std::string_view s, std::int64_t& millis) noexcept;
 

@@ -269,6 +269,7 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
                          injection_result& r) {
   message_.clear();
   if (!validate_annotations(p, message_)) return fail(r, outcome::rejected);
+  if (snapshot_->named_templates()) return build_named_patch(p, deployment, path_env, r);
   collect_removals(p);
   const template_data data = template_data_for(pod_after_removals(p), deployment);
   if (!snapshot_->program().trace(template_root(data), trace_)) {

@@ -46,6 +46,10 @@ struct template_data {
   // comes from `deployment`, which the engine derives from owner references.
   std::string_view proxy_image;
   std::string_view type_kind, type_api_version;
+  // The gateway controller's templates (`waypoint`, `kube-gateway`) read its own
+  // data (.ServiceAccount, .DeploymentName, ...): checked for syntax and
+  // functions at load, never rendered for a pod.
+  bool gateway_controller = false;
 };
 
 // The template's `.` for `d`, which must outlive every use of the value.

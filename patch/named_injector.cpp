@@ -1,0 +1,511 @@
+// Istio >= 1.9's injection (Istio 1.28's webhook.go injectPod), for configs in
+// the named-templates shape: the templates a pod selects are rendered for it,
+// read as Pods, merged over it (RunTemplate), the user's own containers merged
+// back (reapplyOverwrittenContainers), Istio's post-steps applied
+// (postProcessPod), and the answer is the difference between the pod as
+// received and the result. Rendered per request and counted
+// (engine_stats::named_renders); compiling these into variants is later work.
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "patch/injector.hpp"
+#include "patch/json_text.hpp"
+#include "patch/named_injector.hpp"
+#include "patch/pod_patch_meta.hpp"
+
+namespace meshinject::patch {
+namespace {
+
+namespace json = core::json;
+
+constexpr std::string_view templates_annotation = "inject.istio.io/templates";
+constexpr std::string_view proxy_image_type_annotation = "sidecar.istio.io/proxyImageType";
+constexpr std::string_view merge_metrics_annotation = "prometheus.istio.io/merge-metrics";
+constexpr std::string_view prometheus_scrapes_env = "ISTIO_PROMETHEUS_ANNOTATIONS";
+constexpr std::string_view network_label = "topology.istio.io/network";
+
+std::string_view trim_space(std::string_view s) noexcept {
+  while (!s.empty() && std::strchr(" \t\n\r\v\f", s.front())) s.remove_prefix(1);
+  while (!s.empty() && std::strchr(" \t\n\r\v\f", s.back())) s.remove_suffix(1);
+  return s;
+}
+
+const core::config_node* node_at(const core::config_node& root, std::initializer_list<std::string_view> path) {
+  const core::config_node* n = &root;
+  for (std::string_view key : path) {
+    n = n->type() == core::config_node::kind::map ? n->find(key) : nullptr;
+    if (!n) return nullptr;
+  }
+  return n;
+}
+
+std::string_view text_at(const core::config_node& root, std::initializer_list<std::string_view> path) {
+  const core::config_node* n = node_at(root, path);
+  return n && !n->is_null() && n->type() != core::config_node::kind::map &&
+                 n->type() != core::config_node::kind::list
+             ? std::string_view(n->text())
+             : std::string_view();
+}
+
+// Go's strconv.ParseBool.
+bool go_parse_bool(std::string_view s, bool& out) noexcept {
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
+    if (s == t) return out = true;
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
+    if (s == f) return !(out = false);
+  return false;
+}
+
+// strutil.SanitizeLabelName(key) == want: every byte outside [a-zA-Z0-9_] is '_'.
+bool sanitized_is(std::string_view key, std::string_view want) noexcept {
+  if (key.size() != want.size()) return false;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    const bool kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if ((kept ? c : '_') != want[i]) return false;
+  }
+  return true;
+}
+
+// --------------------------------------------------------------- json helpers
+
+json::value* member(json::value* obj, std::string_view key) noexcept {
+  return obj && obj->is_object() ? obj->find(key) : nullptr;
+}
+
+// obj[key] as an object, made when absent or null; nullptr when out of memory
+// or when it holds something else.
+json::value* object_member(json::value& obj, std::string_view key, core::arena& a) noexcept {
+  json::value* slot = member(&obj, key);
+  if (slot && slot->is_object()) return slot;
+  if (slot && !slot->is_null()) return nullptr;
+  if (obj.set(a, key, json::value::object(), &slot)) return nullptr;
+  return slot;
+}
+
+std::string_view name_of(const json::value& container) noexcept {
+  const json::value* n = container.find("name");
+  return n && n->is_string() ? n->as_string() : std::string_view();
+}
+
+json::value* find_named(json::value* list, std::string_view name) noexcept {
+  if (!list || !list->is_array()) return nullptr;
+  for (json::value& item : list->items())
+    if (name_of(item) == name) return &item;
+  return nullptr;
+}
+
+json::value* spec_list(json::value& pod, std::string_view list) noexcept { return member(member(&pod, "spec"), list); }
+
+// Istio's FindSidecar: istio-proxy in containers, else in initContainers.
+json::value* find_sidecar(json::value& pod) noexcept {
+  json::value* c = find_named(spec_list(pod, "containers"), proxy_container_name);
+  return c ? c : find_named(spec_list(pod, "initContainers"), proxy_container_name);
+}
+
+bool copy_text(std::string_view s, core::arena& a, json::value& out) noexcept {
+  return !json::value::string_copy(s, a, out);
+}
+
+bool set_text(json::value& obj, std::string_view key, std::string_view text, core::arena& a) noexcept {
+  json::value v;
+  bool ok = true;
+  const std::string_view k = a.copy(key, ok);
+  return ok && copy_text(text, a, v) && !obj.set(a, k, v);
+}
+
+bool append_env(json::value& container, std::string_view name, std::string_view text, core::arena& a) noexcept {
+  json::value* env = member(&container, "env");
+  if (!env || !env->is_array()) {
+    if (container.set(a, "env", json::value::array(), &env)) return false;
+  }
+  json::value var = json::value::object();
+  json::value value_text;
+  bool ok = true;
+  const std::string_view n = a.copy(name, ok);
+  return ok && copy_text(text, a, value_text) && !var.append_member(a, "name", json::value::string(n)) &&
+         !var.append_member(a, "value", value_text) && !env->push_back(a, var);
+}
+
+// modifyContainers(list, name, MoveFirst/MoveLast).
+void move_named(json::value* list, std::string_view name, bool first) noexcept {
+  if (!list || !list->is_array()) return;
+  const std::span<json::value> items = list->items();
+  const auto it = std::find_if(items.begin(), items.end(), [&](const json::value& c) { return name_of(c) == name; });
+  if (it == items.end()) return;
+  const json::value moved = *it;
+  if (first) {
+    std::move_backward(items.begin(), it, it + 1);
+    items.front() = moved;
+  } else {
+    std::move(it + 1, items.end(), it);
+    items.back() = moved;
+  }
+}
+
+// imageURL with updateImageTypeIfPresent: a known type suffix of the tag is
+// replaced by the requested type ("default": none).
+void write_image_url(std::string& out, std::string_view hub, std::string_view name, std::string_view tag,
+                     std::string_view type) {
+  out.assign(hub);
+  out += '/';
+  out.append(name);
+  out += ':';
+  if (!type.empty()) {
+    for (std::string_view known : {"-distroless", "-debug"}) {
+      if (tag.size() >= known.size() && tag.substr(tag.size() - known.size()) == known) {
+        tag.remove_suffix(known.size());
+        break;
+      }
+    }
+  }
+  out.append(tag);
+  if (!type.empty() && type != "default") {
+    out += '-';
+    out.append(type);
+  }
+}
+
+// GetDeployMetaFromPod: a generated pod's controller names its workload
+// (ReplicaSet -> Deployment by the pod-template-hash suffix, Argo Rollouts,
+// DeploymentConfig, Job -> CronJob by a -<8..10 digit> suffix); else the pod.
+void derive_workload(const pod& p, workload_meta& w) {
+  w.name = p.name;
+  w.namespace_name = p.namespace_name;
+  w.kind = "Pod";
+  w.api_version = "v1";
+  const auto controller = std::find_if(p.owners.begin(), p.owners.end(), [](const owner_reference& o) { return o.controller; });
+  if (!p.generate_name.empty() && controller != p.owners.end()) {
+    w.kind = controller->kind;
+    w.api_version = controller->api_version;
+    w.name = controller->name;
+    auto label = [&](std::string_view key) {
+      const core::label* l = p.label(key);
+      return l ? l->value : std::string_view();
+    };
+    auto trimmed = [&](std::string_view hash) {
+      return !hash.empty() && w.name.size() > hash.size() && w.name.substr(w.name.size() - hash.size()) == hash &&
+             w.name[w.name.size() - hash.size() - 1] == '-';
+    };
+    const std::string_view hash = label("pod-template-hash"), rollout = label("rollouts-pod-template-hash");
+    if (w.kind == "ReplicaSet" && trimmed(hash)) {
+      w.name.remove_suffix(hash.size() + 1);
+      w.kind = "Deployment";
+    } else if (w.kind == "ReplicaSet" && trimmed(rollout)) {
+      w.name.remove_suffix(rollout.size() + 1);
+      w.kind = "Rollout";
+      w.api_version = "v1alpha1";
+    } else if (w.kind == "ReplicationController" && !label("deploymentconfig").empty()) {
+      w.name = label("deploymentconfig");
+      w.kind = "DeploymentConfig";
+    } else if (w.kind == "Job") {
+      std::size_t digits = 0;
+      while (digits < w.name.size() && w.name[w.name.size() - 1 - digits] >= '0' && w.name[w.name.size() - 1 - digits] <= '9')
+        ++digits;
+      if (digits >= 8 && digits <= 10 && w.name.size() > digits + 1 && w.name[w.name.size() - digits - 1] == '-') {
+        w.name.remove_suffix(digits + 1);
+        w.kind = "CronJob";
+        w.api_version = "batch/v1";
+      }
+    }
+  }
+  if (w.name.empty()) w.name = p.name;
+  w.labels.clear();
+  w.annotations.clear();
+  w.has_labels = w.has_annotations = false;
+}
+
+}  // namespace
+
+// inject.istio.io/templates, else defaultTemplates; each through `aliases`.
+bool engine::select_named_templates(const pod& p, outcome& kind) {
+  named_->selected.clear();
+  const snapshot& snap = *snapshot_;
+  auto add_one = [&](std::string_view name) {
+    const named_program* t = snap.find_named(name);
+    if (!t) {
+      kind = outcome::failed;
+      message_ = "requested template \"" + std::string(name) + "\" not found; have ";
+      for (const named_program& n : snap.named_programs())
+        message_ += (&n == &snap.named_programs().front() ? "" : ", ") + n.name;
+      return false;
+    }
+    if (t->gateway_controller) {
+      kind = outcome::rejected;
+      message_ = "template \"" + t->name +
+                 "\" renders a gateway Deployment and Service for Istio's gateway controller; it cannot be "
+                 "injected into a pod (inject.istio.io/templates)";
+      return false;
+    }
+    named_->selected.push_back(t);
+    return true;
+  };
+  auto add = [&](std::string_view name) {
+    for (const core::template_alias& alias : snap.config().aliases) {
+      if (alias.name != name) continue;
+      for (const std::string& t : alias.templates)
+        if (!add_one(t)) return false;
+      return true;
+    }
+    return add_one(name);
+  };
+  if (const core::label* chosen = p.annotation(templates_annotation)) {
+    std::string_view rest = chosen->value;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      if (!add(trim_space(rest.substr(0, comma)))) return false;
+      if (comma == std::string_view::npos) return true;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  for (const std::string& name : snap.config().default_templates)
+    if (!add(name)) return false;
+  return true;
+}
+
+template_data engine::named_data_for(const pod& view, const workload_meta* deployment) {
+  const snapshot& snap = *snapshot_;
+  named_workspace& w = *named_;
+  template_data d = snap.named_settings();
+  d.p = &view;
+  derive_workload(view, w.owner);
+  if (deployment) {
+    w.owner.name = deployment->name;
+    w.owner.namespace_name = deployment->namespace_name;
+    if (!deployment->kind.empty()) w.owner.kind = deployment->kind;
+    if (!deployment->api_version.empty()) w.owner.api_version = deployment->api_version;
+  }
+  d.deployment = &w.owner;
+  d.type_kind = w.owner.kind;
+  d.type_api_version = w.owner.api_version;
+  const core::config_node& values = snap.values();
+  std::string_view image_type = text_at(values, {"global", "variant"});
+  if (const core::config_node* image = node_at(snap.mesh().proxy_config(), {"image"}))
+    image_type = text_at(*image, {"imageType"});
+  if (const core::label* t = view.annotation(proxy_image_type_annotation)) image_type = t->value;
+  const std::string_view image_name = text_at(values, {"global", "proxy", "image"});
+  write_image_url(w.proxy_image, text_at(values, {"global", "hub"}), image_name.empty() ? "proxyv2" : image_name,
+                  text_at(values, {"global", "tag"}), image_type);
+  d.proxy_image = w.proxy_image;
+  return d;
+}
+
+bool engine::render_named(const named_program& t, const template_data& data, json::value& out) {
+  named_workspace& w = *named_;
+  const tmpl::value root = template_root(data);
+  if (!t.program->trace(root, trace_)) {
+    message_ = "template " + t.name + ": " + trace_.error;
+    return false;
+  }
+  if (!t.program->render(root, trace_.trace, w.rendered, error_) ||
+      !read_rendered_pod(w.rendered.text, trace_.holes, w.rendered.holes, w.yaml, w.arena, out, error_)) {
+    message_ = "template " + t.name + ": " + error_;
+    return false;
+  }
+  return true;
+}
+
+bool engine::build_named_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
+                               injection_result& r) {
+  named_workspace& w = *named_;
+  w.arena.reset();
+  stats_.named_renders.inc();
+  outcome kind = outcome::failed;
+  if (!select_named_templates(p, kind)) return fail(r, kind);
+  for (auto& names : removed_.by_list) names.clear();
+  if (const core::label* st = p.annotation(status_annotation)) read_status_names(st->value);
+  const template_data data = named_data_for(pod_after_removals(p), deployment);
+
+  json::value original, merged;
+  json::value template_pod = json::value::object();
+  json::error e = json::from_simdjson(p.object, w.arena, original);
+  if (!e) e = json::deep_copy(original, w.arena, merged);
+  for (const named_program* t : w.selected) {
+    if (e) break;
+    json::value rendered;
+    if (!render_named(*t, data, rendered)) return fail(r, outcome::failed);
+    e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena);
+  }
+  const core::config_node* mode = snapshot_->mesh().proxy_config().find("interceptionMode");
+  const reapply_options options{.tproxy_interception = mode && mode->text() == "TPROXY"};
+  if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
+  if (!e && !post_process_named(merged, template_pod, p, path_env)) e = {json::errc::out_of_memory, "out of memory"};
+  patch_.clear();
+  if (!e) e = w.differ.diff(original, merged, &smp::pod(), w.arena, patch_);
+  if (e) {
+    message_ = "failed to inject the rendered templates: ";
+    message_ += e.message;
+    return fail(r, outcome::failed);
+  }
+  r.patch = patch_;
+  r.kind = outcome::injected;
+  return true;
+}
+
+// ------------------------------------------------------------ postProcessPod
+
+namespace {
+
+// The sidecar.istio.io/status value 1.28 writes: the names the templates
+// injected, per list (null when none), and the revision.
+void write_status(std::string& out, const json::value& template_pod, std::string_view revision) {
+  out = "{";
+  const json::value* spec = template_pod.find("spec");
+  for (std::string_view list : {"initContainers", "containers", "volumes", "imagePullSecrets"}) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += list;
+    out += "\":";
+    const json::value* items = spec && spec->is_object() ? spec->find(list) : nullptr;
+    if (!items || !items->is_array() || items->empty()) {
+      out += "null";
+      continue;
+    }
+    out += '[';
+    bool first = true;
+    for (const json::value& item : items->items()) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, name_of(item));
+    }
+    out += ']';
+  }
+  out += ",\"revision\":";
+  append_json_string(out, revision.empty() ? std::string_view("default") : revision);
+  out += '}';
+}
+
+// applyPrometheusMerge: the app's prometheus.io annotations move into the
+// proxy's environment and point at the agent's merged-metrics port.
+bool merge_prometheus(json::value& pod, const core::mesh_config& mesh, std::string& text, core::arena& a) {
+  json::value* meta = object_member(pod, "metadata", a);
+  json::value* annotations = meta ? object_member(*meta, "annotations", a) : nullptr;
+  if (!annotations) return false;
+  bool scrape = true, merge = true, parsed = false;
+  for (const json::member& m : annotations->members())
+    if (!parsed && sanitized_is(m.key, "prometheus_io_scrape") && m.v.is_string())
+      parsed = go_parse_bool(m.v.as_string(), scrape);
+  const core::config_node* enabled = mesh.root.find("enablePrometheusMerge");
+  if (enabled && enabled->type() == core::config_node::kind::boolean) merge = enabled->as_bool();
+  if (const json::value* m = annotations->find(merge_metrics_annotation); m && m->is_string()) {
+    bool b = false;
+    if (go_parse_bool(m->as_string(), b)) merge = b;
+  }
+  if (!scrape || !merge) return true;
+  const core::config_node* port = node_at(mesh.proxy_config(), {"statusPort"});
+  std::string target = port ? port->text() : "15020";
+  std::string_view cur_port, cur_path, cur_scrape;
+  for (const json::member& m : annotations->members()) {
+    if (!m.v.is_string()) continue;
+    if (sanitized_is(m.key, "prometheus_io_port")) cur_port = m.v.as_string();
+    else if (sanitized_is(m.key, "prometheus_io_path")) cur_path = m.v.as_string();
+    else if (sanitized_is(m.key, "prometheus_io_scrape")) cur_scrape = m.v.as_string();
+  }
+  if (!cur_port.empty() && cur_port == target) return true;
+  json::value* sidecar = find_sidecar(pod);
+  if (sidecar && (!cur_port.empty() || !cur_path.empty() || !cur_scrape.empty())) {
+    text = "{";
+    for (auto [key, v] : {std::pair{"scrape", cur_scrape}, std::pair{"path", cur_path}, std::pair{"port", cur_port}}) {
+      if (v.empty()) continue;
+      if (text.size() > 1) text += ',';
+      append_json_string(text, key);
+      text += ':';
+      append_json_string(text, v);
+    }
+    text += '}';
+    if (!append_env(*sidecar, prometheus_scrapes_env, text, a)) return false;
+  }
+  for (std::size_t i = annotations->size(); i-- > 0;) {
+    const std::string_view key = annotations->members()[i].key;
+    if (sanitized_is(key, "prometheus_io_port") || sanitized_is(key, "prometheus_io_path") ||
+        sanitized_is(key, "prometheus_io_scrape"))
+      annotations->erase(key);
+  }
+  return set_text(*annotations, "prometheus.io/port", target, a) &&
+         set_text(*annotations, "prometheus.io/path", "/stats/prometheus", a) &&
+         set_text(*annotations, "prometheus.io/scrape", "true", a);
+}
+
+// reorderPod: the proxy last among containers (first when the app waits for
+// it); with native sidecars, istio-init, istio-validation, istio-proxy and
+// enable-core-dump lead the init containers; otherwise istio-validation leads
+// and istio-init, enable-core-dump come last.
+void reorder_pod(json::value& pod, bool hold_application) {
+  move_named(spec_list(pod, "containers"), proxy_container_name, hold_application);
+  json::value* init = spec_list(pod, "initContainers");
+  if (find_named(init, proxy_container_name)) {
+    for (std::string_view name : {"enable-core-dump", "istio-proxy", "istio-validation", "istio-init"})
+      move_named(init, name, true);
+  } else {
+    move_named(init, "istio-validation", true);
+    move_named(init, "istio-init", false);
+    move_named(init, "enable-core-dump", false);
+  }
+}
+
+// overwriteClusterInfo: the cluster and network the webhook path names (or
+// values.global names) replace the proxy's env entries of those names, at the end.
+bool overwrite_cluster_info(json::value& pod, std::span<const env_pair> proxy_envs, core::arena& a) {
+  json::value* sidecar = find_sidecar(pod);
+  if (!sidecar || proxy_envs.empty()) return true;
+  json::value* env = member(sidecar, "env");
+  if (env && env->is_array()) {
+    for (std::size_t i = env->size(); i-- > 0;) {
+      const std::string_view name = name_of(env->items()[i]);
+      if (std::any_of(proxy_envs.begin(), proxy_envs.end(), [&](const env_pair& e) { return e.name == name; }))
+        env->erase(i);
+    }
+  }
+  for (const env_pair& e : proxy_envs)
+    if (!append_env(*sidecar, e.name, e.value, a)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool engine::post_process_named(json::value& merged, const json::value& template_pod, const pod& p,
+                                std::span<const env_pair> path_env) {
+  named_workspace& w = *named_;
+  const snapshot& snap = *snapshot_;
+  // extractClusterAndNetwork: values.global, then the webhook path, then the pod's network label.
+  std::array<env_pair, 2> cluster_env;
+  std::size_t cluster_count = 0;
+  auto put = [&](std::string_view name, std::string_view v) {
+    if (v.empty()) return;
+    for (std::size_t i = 0; i < cluster_count; ++i)
+      if (cluster_env[i].name == name) return void(cluster_env[i].value = v);
+    cluster_env[cluster_count++] = {name, v};
+  };
+  put("ISTIO_META_CLUSTER_ID", text_at(snap.values(), {"global", "multiCluster", "clusterName"}));
+  put("ISTIO_META_NETWORK", text_at(snap.values(), {"global", "network"}));
+  for (const env_pair& e : path_env)
+    if (e.name == "ISTIO_META_CLUSTER_ID" || e.name == "ISTIO_META_NETWORK") put(e.name, e.value);
+  if (const core::label* n = p.label(network_label)) put("ISTIO_META_NETWORK", n->value);
+  // Go ranges the sorted keys: CLUSTER_ID before NETWORK, as put() keeps them.
+  if (!overwrite_cluster_info(merged, {cluster_env.data(), cluster_count}, w.arena)) return false;
+  if (!merge_prometheus(merged, snap.mesh(), w.text, w.arena)) return false;
+
+  json::value* meta = object_member(merged, "metadata", w.arena);
+  json::value* labels = meta ? object_member(*meta, "labels", w.arena) : nullptr;
+  json::value* annotations = meta ? object_member(*meta, "annotations", w.arena) : nullptr;
+  if (!labels || !annotations) return false;
+  for (std::size_t i = 0; i < cluster_count; ++i)
+    if (cluster_env[i].name == "ISTIO_META_NETWORK" && !set_text(*labels, network_label, cluster_env[i].value, w.arena))
+      return false;
+  write_status(w.text, template_pod, snap.named_settings().revision);
+  if (!set_text(*annotations, status_annotation, w.text, w.arena)) return false;
+  for (const auto& [key, v] : snap.config().injected_annotations)
+    if (!set_text(*annotations, key, v, w.arena)) return false;
+
+  const core::config_node* hold = node_at(snap.mesh().proxy_config(), {"holdApplicationUntilProxyStarts"});
+  const core::config_node* hold_values = node_at(snap.values(), {"global", "proxy", "holdApplicationUntilProxyStarts"});
+  const bool hold_application = (hold && hold->type() == core::config_node::kind::boolean && hold->as_bool()) ||
+                                (hold_values && hold_values->type() == core::config_node::kind::boolean &&
+                                 hold_values->as_bool());
+  reorder_pod(merged, hold_application);
+  return true;
+}
+
+}  // namespace meshinject::patch

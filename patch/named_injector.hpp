@@ -1,0 +1,34 @@
+#pragma once
+// What an engine keeps for Istio >= 1.9's injection path (named_injector.cpp):
+// render the templates a pod selects, merge them over the pod, re-apply the
+// user's containers, Istio's post-steps, and the JSON Patch as the difference.
+// One per engine (per core); everything is reused between requests. Private to
+// the injector.
+
+#include <string>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "patch/json_diff.hpp"
+#include "patch/named_render.hpp"
+#include "patch/pod.hpp"
+#include "patch/pod_overlay.hpp"
+#include "template/program.hpp"
+
+namespace meshinject::patch {
+
+struct named_program;
+
+struct named_workspace {
+  core::arena arena;  // the request's trees, rewound per request
+  pod_overlay overlay;
+  json_differ differ;
+  yaml_reader_state yaml;
+  tmpl::render_result rendered;
+  std::vector<const named_program*> selected;
+  workload_meta owner;      // .DeploymentMeta derived from the pod's controller
+  std::string proxy_image;  // .ProxyImage for this pod
+  std::string text;         // values written into the pod (status, env)
+};
+
+}  // namespace meshinject::patch

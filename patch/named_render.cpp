@@ -1,0 +1,318 @@
+// One named template's output as a Pod tree: the rendered YAML (read by
+// core/yaml_reader, exception-free) typed like Istio's decode into corev1.Pod,
+// with each hole's per-request value put in after parsing, so pod data lands
+// inside scalars and never changes the YAML's structure.
+
+#include "patch/named_render.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
+#include "core/yaml_scalar.hpp"
+#include "template/binding.hpp"
+
+namespace meshinject::patch {
+namespace {
+
+namespace json = core::json;
+namespace yaml = core::yaml;
+using k8s::field_type;
+using k8s::type_node;
+
+struct reading {
+  std::span<const tmpl::value> holes;
+  std::span<const tmpl::hole_info> info;
+  core::arena& a;
+  std::string& scratch;
+  std::string& error;
+};
+
+bool fail(reading& r, yaml::node at, std::string_view what, std::string_view detail = {}) {
+  r.error = "rendered line ";
+  r.error += std::to_string(at.pos().line);
+  r.error += ": ";
+  r.error += what;
+  r.error += detail;
+  return false;
+}
+
+bool out_of_memory(reading& r) {
+  r.error = "out of memory for the rendered pod";
+  return false;
+}
+
+// The hole number of a text that is exactly one placeholder, else -1.
+long single_hole(std::string_view text) noexcept {
+  if (text.size() < tmpl::hole_open.size() + tmpl::hole_close.size() + 1 ||
+      text.substr(0, tmpl::hole_open.size()) != tmpl::hole_open ||
+      text.substr(text.size() - tmpl::hole_close.size()) != tmpl::hole_close)
+    return -1;
+  const std::string_view digits =
+      text.substr(tmpl::hole_open.size(), text.size() - tmpl::hole_open.size() - tmpl::hole_close.size());
+  unsigned long n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return -1;
+  return static_cast<long>(n);
+}
+
+// The text with every placeholder replaced by its value as Go prints it.
+bool substitute(reading& r, yaml::node at, std::string_view text, std::string_view& out) {
+  r.scratch.clear();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t open = text.find(tmpl::hole_open, pos);
+    if (open == std::string_view::npos) {
+      r.scratch.append(text.substr(pos));
+      break;
+    }
+    r.scratch.append(text.substr(pos, open - pos));
+    const std::size_t digits = open + tmpl::hole_open.size();
+    const std::size_t close = text.find(tmpl::hole_close, digits);
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data() + digits, text.data() + close, n);
+    if (close == std::string_view::npos || ec != std::errc() || end != text.data() + close || n >= r.holes.size())
+      return fail(r, at, "a per-request value's placeholder is cut");
+    tmpl::sprint(r.holes[n], r.scratch);
+    pos = close + tmpl::hole_close.size();
+  }
+  bool ok = true;
+  out = r.a.copy(r.scratch, ok);
+  return ok || out_of_memory(r);
+}
+
+void append_utf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// strconv.Unquote of a double-quoted Go string (what `quote` writes), which
+// YAML would have read as a double-quoted scalar. False when it is not one.
+bool go_unquote(std::string_view q, std::string& out) {
+  if (q.size() < 2 || q.front() != '"' || q.back() != '"') return false;
+  out.clear();
+  for (std::size_t i = 1; i + 1 < q.size(); ++i) {
+    const char c = q[i];
+    if (c == '"') return false;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i + 1 >= q.size()) return false;
+    const char e = q[i];
+    const std::size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+    if (digits) {
+      if (i + digits >= q.size() - 1) return false;
+      std::uint32_t v = 0;
+      const auto [end, ec] = std::from_chars(q.data() + i + 1, q.data() + i + 1 + digits, v, 16);
+      if (ec != std::errc() || end != q.data() + i + 1 + digits) return false;
+      if (e == 'x') out += static_cast<char>(v);
+      else append_utf8(out, v);
+      i += digits;
+      continue;
+    }
+    const char* from = "abfnrtv\\\"";
+    const char* to = "\a\b\f\n\r\t\v\\\"";
+    const char* at = std::strchr(from, e);
+    if (!at || e == '\0') return false;
+    out += to[at - from];
+  }
+  return true;
+}
+
+bool copy_string(reading& r, std::string_view s, json::value& out) {
+  return !json::value::string_copy(s, r.a, out) || out_of_memory(r);
+}
+
+// A per-request value spliced as data (toYaml or toJSON of pod data).
+bool structured_value(reading& r, const tmpl::value& v, json::value& out) {
+  if (v.k == tmpl::kind::json) {
+    const json::error e = json::from_simdjson(v.j, r.a, out, json::strings::copy);
+    if (e) r.error = e.message;
+    return !e;
+  }
+  if (tmpl::is_string_map(v)) {
+    out = json::value::object();
+    for (const core::label& l : tmpl::string_map_items(v)) {
+      json::value text;
+      bool ok = true;
+      const std::string_view key = r.a.copy(l.key, ok);
+      if (!ok || !copy_string(r, l.value, text) || out.set(r.a, key, text)) return out_of_memory(r);
+    }
+    return true;
+  }
+  if (v.k == tmpl::kind::nil || v.k == tmpl::kind::invalid) {
+    out = json::value();
+    return true;
+  }
+  r.scratch.clear();
+  tmpl::sprint(v, r.scratch);
+  return copy_string(r, r.scratch, out);
+}
+
+bool plain_typed(reading& r, yaml::node at, std::string_view text, json::value& out) {
+  const core::yaml_scalar s = core::resolve_plain_scalar(text);
+  switch (s.k) {
+    case core::yaml_scalar::kind::null: out = json::value(); return true;
+    case core::yaml_scalar::kind::boolean: out = json::value::boolean(s.b); return true;
+    case core::yaml_scalar::kind::integer: out = json::value::integer(s.i); return true;
+    case core::yaml_scalar::kind::floating:
+      if (json::value::floating(s.f, r.a, out)) return fail(r, at, "a number JSON cannot hold: ", text);
+      return true;
+    case core::yaml_scalar::kind::string: return copy_string(r, text, out);
+  }
+  return false;
+}
+
+// A scalar typed by the field it lands in, as sigs.k8s.io/yaml and
+// encoding/json type it for corev1.Pod: strings keep a number's text, integer
+// and boolean fields need one, int-or-string takes either.
+bool scalar_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
+  std::string_view text = n.text();
+  const bool has_holes = text.find(tmpl::hole_open) != std::string_view::npos;
+  if (!has_holes && n.is_null()) {
+    out = json::value();
+    return true;
+  }
+  if (has_holes) {
+    const long whole = single_hole(text);
+    if (whole >= 0 && static_cast<std::size_t>(whole) < r.info.size() && r.info[whole].structured)
+      return structured_value(r, r.holes[whole], out);
+    if (!substitute(r, n, text, text)) return false;
+    // `{{ pod data | quote }}` as a whole plain scalar: Go's quoting, which YAML
+    // read as a double-quoted string; it stays a string.
+    if (whole >= 0 && n.style() == yaml::scalar_style::plain) {
+      if (go_unquote(text, r.scratch)) return copy_string(r, r.scratch, out);
+    }
+  }
+  // Pod data never decides a type where the field does not: untyped, it is a string.
+  const bool plain = n.style() == yaml::scalar_style::plain && !has_holes;
+  switch (t ? t->t : field_type::any) {
+    case field_type::string: return copy_string(r, text, out);
+    case field_type::quantity: {
+      if (!k8s::canonical_quantity(text, r.scratch)) return copy_string(r, text, out);
+      return copy_string(r, r.scratch, out);
+    }
+    case field_type::integer:
+    case field_type::boolean: {
+      const core::yaml_scalar s = core::resolve_plain_scalar(text);
+      const bool integer = t->t == field_type::integer;
+      if (integer && s.k == core::yaml_scalar::kind::integer) out = json::value::integer(s.i);
+      else if (!integer && s.k == core::yaml_scalar::kind::boolean) out = json::value::boolean(s.b);
+      else return fail(r, n, integer ? "expected an integer, got " : "expected true or false, got ", text);
+      return true;
+    }
+    case field_type::int_or_string: {
+      const core::yaml_scalar s = core::resolve_plain_scalar(text);
+      if ((plain || has_holes) && s.k == core::yaml_scalar::kind::integer) out = json::value::integer(s.i);
+      else return copy_string(r, text, out);
+      return true;
+    }
+    case field_type::object:
+    case field_type::list:
+    case field_type::map: return fail(r, n, "expected ", t->name);
+    case field_type::any: return plain ? plain_typed(r, n, text, out) : copy_string(r, text, out);
+  }
+  return false;
+}
+
+bool node_value(reading& r, yaml::node n, const type_node* t, json::value& out);
+
+// encoding/json leaves out an `omitempty` int32 that is 0: a Probe's counts
+// (initialDelaySeconds: 0 disappears in Istio's typed round trip).
+bool omitted_when_zero(const type_node* parent, const type_node* field, const json::value& v) noexcept {
+  return parent && parent->name == "Probe" && field && field->t == field_type::integer && v.is_integer() &&
+         v.as_integer() == 0;
+}
+
+bool mapping_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
+  if (t && t->t != field_type::object && t->t != field_type::map && t->t != field_type::any)
+    return fail(r, n, "expected ", t->name);
+  out = json::value::object();
+  if (out.reserve(r.a, n.size())) return out_of_memory(r);
+  for (const yaml::node::entry e : n.entries()) {
+    std::string_view key = e.key.text();
+    if (key.find(tmpl::hole_open) != std::string_view::npos) {
+      if (!substitute(r, e.key, key, key)) return false;
+    } else {
+      bool ok = true;
+      key = r.a.copy(key, ok);
+      if (!ok) return out_of_memory(r);
+    }
+    const type_node* field = nullptr;
+    if (t && t->t == field_type::object) {
+      const k8s::field_desc* f = t->find(key);
+      field = f ? f->type : nullptr;  // a field the table does not list keeps its YAML types
+    } else if (t && t->t == field_type::map) {
+      field = t->elem;
+    }
+    json::value v;
+    if (!node_value(r, e.value, field, v)) return false;
+    if (omitted_when_zero(t, field, v)) continue;
+    if (out.set(r.a, key, v)) return out_of_memory(r);
+  }
+  // Go writes a struct field that is not a pointer even when empty: the typed
+  // decode gives a resourceFieldRef its zero divisor.
+  if (t && t->name == "ResourceFieldSelector" && !out.find("divisor") &&
+      out.append_member(r.a, "divisor", json::value::string("0")))
+    return out_of_memory(r);
+  return true;
+}
+
+bool node_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
+  if (n.is_mapping()) return mapping_value(r, n, t, out);
+  if (n.is_sequence()) {
+    if (t && t->t != field_type::list && t->t != field_type::any) return fail(r, n, "expected ", t->name);
+    const type_node* elem = t && t->t == field_type::list ? t->elem : nullptr;
+    out = json::value::array();
+    if (out.reserve(r.a, n.size())) return out_of_memory(r);
+    for (const yaml::node item : n.items()) {
+      json::value v;
+      if (!node_value(r, item, elem, v)) return false;
+      if (out.push_back(r.a, v)) return out_of_memory(r);
+    }
+    return true;
+  }
+  return scalar_value(r, n, t, out);
+}
+
+}  // namespace
+
+bool read_rendered_pod(std::string_view rendered, std::span<const tmpl::value> holes,
+                       std::span<const tmpl::hole_info> info, yaml_reader_state& state, core::arena& a,
+                       json::value& out, std::string& error) {
+  if (!state.reader.read(rendered)) {
+    const yaml::read_error& e = state.reader.error();
+    error = "the rendered template is not YAML: line ";
+    error += std::to_string(e.at.line);
+    error += ": ";
+    error += e.message;
+    return false;
+  }
+  const yaml::node root = state.reader.root();
+  if (!root || root.is_null()) {
+    out = json::value::object();  // a template that renders nothing injects nothing
+    return true;
+  }
+  if (!root.is_mapping()) {
+    error = "the rendered template is not a Pod (a YAML mapping)";
+    return false;
+  }
+  reading r{holes, info, a, state.scratch, error};
+  return node_value(r, root, &k8s::pod(), out);
+}
+
+}  // namespace meshinject::patch
