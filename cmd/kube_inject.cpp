@@ -206,7 +206,10 @@ class injector {
       error(t.line, t.column, where(t) + ": internal error: " + simdjson::error_message(e));
       return false;
     }
-    const patch::injection_result r = engine_.inject_pod(object, ns, &meta);
+    // Istio 1.28's istioctl reads a bare pod's owner from its owner references, as
+    // the webhook does; a workload is the owner of its pod template.
+    const bool owner_from_references = t.kind == "Pod" && engine_.current().named_templates();
+    const patch::injection_result r = engine_.inject_pod(object, ns, owner_from_references ? nullptr : &meta);
     if (r.has_decision && r.decision.has_warning())
       err_ << source_ << ':' << t.line << ": " << where(t) << ": warning: " << core::ignored_value_warning(r.decision)
            << '\n';

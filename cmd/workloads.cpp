@@ -147,6 +147,10 @@ bool workload_metadata(const yaml::value& owner, std::string_view namespace_name
                        std::string& error, int& line, int& column) {
   out = patch::workload_meta{};
   out.namespace_name = namespace_name;
+  // istioctl hands the workload's own type to the template as .TypeMeta (it names
+  // the proxy's owner): a Deployment's pods belong to the Deployment here.
+  out.kind = owner.text_of("kind");
+  out.api_version = owner.text_of("apiVersion");
   const yaml::value* meta = owner.find("metadata");
   if (!meta || !meta->is_mapping()) return true;
   out.name = meta->text_of("name");
