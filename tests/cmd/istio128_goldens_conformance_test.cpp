@@ -255,12 +255,15 @@ void normalize(json& v) {
   }
 }
 
+// kubectl apply never sends an object's `status` (istioctl's Go types print a
+// DaemonSet's as zeros; meshinject's kube-inject copies what the input has).
 std::vector<json> documents(const std::string& text) {
   std::vector<json> out;
   for (const auto& chunk : cmd::yaml::split_documents(text)) {
     json doc = yaml_to_json(chunk.separator + chunk.body);
     if (doc.is_null()) continue;
     normalize(doc);
+    if (doc.is_object()) doc.erase("status");
     out.push_back(std::move(doc));
   }
   return out;
@@ -418,7 +421,12 @@ std::string run_webhook(const golden_row& r, const row_inputs& in, const fs::pat
     normalize(got);
     for (json* p : {&got, &want})
       if ((*p)["metadata"].contains("annotations")) (*p)["metadata"]["annotations"].erase("sidecar.istio.io/status");
-    if (std::string d = semantic_diff(got, want); !d.empty()) return where + d;
+    if (std::string d = semantic_diff(got, want); !d.empty()) {
+      // MESHINJECT_GOLDEN_DUMP=<golden>: both pods, to see a difference whole.
+      if (const char* dump = std::getenv("MESHINJECT_GOLDEN_DUMP"); dump && r.want == dump)
+        std::cout << "got:\n" << got.dump(2) << "\nwant:\n" << want.dump(2) << "\npatch:\n" << patch.dump(2) << '\n';
+      return where + d;
+    }
   }
   return "";
 }
