@@ -204,8 +204,21 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
     streams.err << display_name(inject_config) << ": the injection config is empty\n";
     return false;
   }
-  return load(mesh_config, out.mesh_text, out.mesh_name) && load(values, out.values_text, out.values_name) &&
-         unwrap_configmaps(out, streams.err);
+  if (!load(mesh_config, out.mesh_text, out.mesh_name) || !load(values, out.values_text, out.values_name) ||
+      !unwrap_configmaps(out, streams.err))
+    return false;
+  if (out.revision.empty()) out.revision = values_revision(out.values_text, out.values_name);
+  return true;
+}
+
+std::string values_revision(const std::string& values_text, const std::string& values_name) {
+  if (values_text.empty()) return {};
+  try {
+    return std::string(core::values_revision(core::load_values(values_text, values_name)));
+  } catch (const core::config_error&) {
+    // Building the snapshot reports the broken values file with its position.
+  }
+  return {};
 }
 
 namespace {

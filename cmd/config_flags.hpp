@@ -19,7 +19,7 @@ struct config_flags {
   std::string inject_config;  // empty: the embedded default config
   std::string mesh_config;
   std::string values;
-  std::string revision;  // empty: the values' `revision`, else "default"
+  std::string revision;  // empty: the values' `revision` (read() fills it in), else "default"
   bool native_sidecars = true;        // false: ENABLE_NATIVE_SIDECARS=false
   std::string namespace_annotations;  // k=v,...: what the API would show of the namespace
 
@@ -46,6 +46,10 @@ struct config_flags {
 // into the key. Returns false after printing why to `err` (a manifest without the
 // key, or with `data` that is not text).
 bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
+
+// The values' `revision` (the chart's; istiod runs with it as its REVISION), or ""
+// when there is none; what --revision falls back to before "default".
+std::string values_revision(const std::string& values_text, const std::string& values_name);
 
 // Why `revision` cannot name a revision, or "" when it can. Istio's revisions are
 // DNS-1123 labels (they name istiod-<rev> and label values), so a name that is not

@@ -29,6 +29,7 @@
 #include "core/config_tree.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "core/injection_config.hpp"
 #include "core/json_text.hpp"
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
@@ -101,9 +102,12 @@ double now_unix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::shared_ptr<const patch::snapshot> compile(const patch::config_sources& s, const std::string& file) {
+std::shared_ptr<const patch::snapshot> compile(patch::config_sources s, const std::string& file) {
   if (!file.empty() && s.inject_config_text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw core::config_error({file, 0, 0}, "the injection config is empty");
+  // Without --revision, the revision the values name (read again on every reload).
+  if (s.revision.empty() && !s.values_text.empty())
+    s.revision = std::string(core::values_revision(core::load_values(s.values_text, s.values_name)));
   return patch::snapshot::build(s);
 }
 

@@ -194,6 +194,12 @@ config_node load_values(std::string_view yaml_text, const std::string& file_name
   return config_node::from_yaml(root, file_name);
 }
 
+std::string_view values_revision(const config_node& values) noexcept {
+  const config_node* revision = values.find("revision");
+  if (revision && revision->type() == config_node::kind::string) return revision->text();
+  return {};
+}
+
 source_position template_position(const injection_config& cfg, int line, int column) {
   if (cfg.template_first_line == 0) return {cfg.source, line, column};
   if (cfg.template_is_block) return {cfg.source, cfg.template_first_line + line - 1, cfg.template_indent + column};

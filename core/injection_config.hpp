@@ -76,6 +76,11 @@ injection_config load_injection_config(std::string_view yaml_text, const std::st
 // gives an empty mapping.
 config_node load_values(std::string_view yaml_text, const std::string& file_name);
 
+// The values' top-level `revision` string (the chart's; istiod runs as that
+// revision), or "" when there is none. `serve --revision` and kube-inject's fall
+// back to it before "default".
+std::string_view values_revision(const config_node& values) noexcept;
+
 // Maps a (line, column) in the template text to the config file.
 source_position template_position(const injection_config& cfg, int line, int column);
 source_position template_position(const injection_config& cfg, const named_template& t, int line, int column);

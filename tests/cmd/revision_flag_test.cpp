@@ -43,6 +43,46 @@ TEST(RevisionFlag, ReachesTheEngineThroughConfigSources) {
   EXPECT_EQ(defaults.revision, "") << "empty: the engine falls back to the values' revision, else default";
 }
 
+TEST(RevisionFlag, FallsBackToTheValuesRevision) {
+  temp_dir dir;
+  const auto values = dir.path() / "values.json";
+  write_file(values, "{\"revision\": \"blue\", \"global\": {}}");
+  std::istringstream in;
+  std::ostringstream out, err;
+  cmd::config_flags flags;
+  flags.values = values.string();
+  patch::config_sources sources;
+  ASSERT_TRUE(flags.read(sources, cmd::io{in, out, err})) << err.str();
+  EXPECT_EQ(sources.revision, "blue");
+  flags.revision = "canary";
+  ASSERT_TRUE(flags.read(sources, cmd::io{in, out, err})) << err.str();
+  EXPECT_EQ(sources.revision, "canary") << "--revision wins";
+  EXPECT_EQ(cmd::values_revision("revision: \"\"\n", "v.yaml"), "") << "the chart's default: none";
+  EXPECT_EQ(cmd::values_revision("[broken\n", "v.yaml"), "") << "the snapshot reports a broken file";
+}
+
+// With a config in Istio >= 1.9's shape the revision reaches the status annotation.
+TEST(RevisionFlag, StampsTheStatusAnnotationOfA128Config) {
+  temp_dir dir;
+  const auto config = dir.path() / "config.yaml";
+  write_file(config,
+             "policy: enabled\ndefaultTemplates: [sidecar]\ntemplates:\n  sidecar: |\n    spec:\n"
+             "      containers:\n      - name: istio-proxy\n        image: proxy\n");
+  const auto status_revision = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"kube-inject", "-f", "-", "--injectConfigFile", config.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const cli_result r = run_cli(argv, pod_yaml);
+    EXPECT_EQ(r.code, 0) << r.err;
+    const json pod = yaml_to_json(r.out);
+    return json::parse(pod["metadata"]["annotations"]["sidecar.istio.io/status"].get<std::string>())["revision"];
+  };
+  EXPECT_EQ(status_revision({"--revision", "canary"}), "canary");
+  EXPECT_EQ(status_revision({}), "default");
+  const auto values = dir.path() / "values.json";
+  write_file(values, "{\"revision\": \"blue\"}");
+  EXPECT_EQ(status_revision({"--valuesFile", values.string()}), "blue");
+}
+
 TEST(RevisionFlag, KubeInjectAndExplainTakeIt) {
   cli_result r = run_cli({"kube-inject", "-f", "-", "--revision", "canary"}, pod_yaml);
   EXPECT_EQ(r.code, 0) << r.err;
