@@ -148,6 +148,38 @@ void pipeline(benchmark::State& state, const std::string& review) {
   state.SetLabel(data().conformance ? "istio-1.1 template" : "embedded default config");
 }
 
+// The realistic review through Istio 1.28's `sidecar` template (the chart's
+// rendered ConfigMap and values): rendered, merged and diffed per request.
+void BM_pipeline_realistic_istio_1_28(benchmark::State& state) {
+  const char* env = std::getenv("MESHINJECT_CONFORMANCE_DIR");
+  const std::filesystem::path dir =
+      std::filesystem::path(env && *env ? env : MESHINJECT_CONFORMANCE_DIR) / "istio-1.28" / "rendered";
+  if (!data().conformance || !std::filesystem::exists(dir / "config.yaml")) {
+    state.SkipWithError("Istio 1.28 conformance data not found");
+    return;
+  }
+  mp::config_sources sources;
+  sources.inject_config_text = read_file(dir / "config.yaml");
+  sources.inject_config_name = "istio-1.28/rendered/config.yaml";
+  sources.values_text = read_file(dir / "values.json");
+  sources.values_name = "istio-1.28/rendered/values.json";
+  mp::engine engine(mp::snapshot::build(sources));
+  padded body(data().realistic);
+  for (int i = 0; i < 3; ++i) engine.handle(body.buf.data(), body.len, body.buf.size());  // warm
+  const auto before = allocations.load();
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    auto r = engine.handle(body.buf.data(), body.len, body.buf.size());
+    if (r.kind != mp::outcome::injected) state.SkipWithError("not injected");
+    bytes = r.body.size();
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  report_allocations(state, before);
+  state.counters["response_bytes"] = static_cast<double>(bytes);
+  state.SetLabel("istio-1.28 sidecar template, rendered per request");
+}
+BENCHMARK(BM_pipeline_realistic_istio_1_28);
+
 void BM_pipeline_realistic(benchmark::State& s) { pipeline(s, data().realistic); }
 void BM_pipeline_1500_env(benchmark::State& s) { pipeline(s, data().many_env); }
 void BM_pipeline_64kb(benchmark::State& s) { pipeline(s, data().large); }

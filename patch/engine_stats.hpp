@@ -44,9 +44,10 @@ struct alignas(core::metrics_alignment) engine_stats {
   core::counter variant_compiles;     // misses: a variant rendered and compiled on the reactor
   core::counter variant_compile_ns;   // the misses' total cost, render and compile
   core::counter variant_evictions;    // variants dropped to make room for a miss
-  // Pods served from a variant that was not kept. Since the cache evicts, every
-  // compiled variant is kept, so this stays 0; it is exported so dashboards that
-  // alert on it keep working.
+  // Pods whose patch was rendered per request rather than served from a
+  // variant. The cache keeps every variant it compiles, so for the
+  // single-template shape this stays 0; pods of a named-templates config count
+  // here too (exported as meshinject_template_uncached_renders_total).
   core::counter uncached_renders;
   // Pods of a named-templates (Istio >= 1.9) config: rendered, merged and
   // diffed per request, not served from compiled variants.

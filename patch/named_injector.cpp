@@ -312,6 +312,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   named_workspace& w = *named_;
   w.arena.reset();
   stats_.named_renders.inc();
+  stats_.uncached_renders.inc();
   outcome kind = outcome::failed;
   if (!select_named_templates(p, kind)) return fail(r, kind);
   for (auto& names : removed_.by_list) names.clear();

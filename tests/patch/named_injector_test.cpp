@@ -11,8 +11,10 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "patch/injector.hpp"
+#include "patch/k8s_schema.hpp"
 #include "tests/support/support.hpp"
 
 namespace {
@@ -241,6 +243,22 @@ TEST(named_injector, a_one_template_config_keeps_the_1_1_path) {
   const answer a = review(e, plain_pod());
   EXPECT_EQ(a.patched["spec"]["containers"][1]["name"], "sidecar");
   EXPECT_EQ(e.stats().named_renders.value(), 0u);
+}
+
+// resource.Quantity's canonical text, which Istio's typed round trip writes.
+TEST(named_injector, quantities_are_written_in_canonical_form) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"2000m", "2"}, {"100m", "100m"}, {"0.5", "500m"},  {"1.5", "1500m"}, {"2000", "2k"},  {"128Mi", "128Mi"},
+      {"1024Mi", "1Gi"}, {"0.5Gi", "512Mi"}, {"512", "512"}, {"0", "0"},   {"1Ki", "1Ki"},  {"-100m", "-100m"},
+  };
+  for (const auto& [in, want] : cases) {
+    std::string out;
+    ASSERT_TRUE(patch::k8s::canonical_quantity(in, out)) << in;
+    EXPECT_EQ(out, want) << in;
+  }
+  std::string out;
+  EXPECT_FALSE(patch::k8s::canonical_quantity("lots", out));
+  EXPECT_FALSE(patch::k8s::canonical_quantity("1e3", out));
 }
 
 // ------------------------------------------------------------ Istio 1.28's data
