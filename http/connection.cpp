@@ -108,6 +108,9 @@ class head_parser final : public bhttp::basic_parser<true> {
   int version = 11;
   bool json = false;
   bool expect_continue = false;
+  // Set (with an error from put()) when Beast would read the body but nginx or
+  // Go's net/http would not: 400, or 501 for a transfer coding other than chunked.
+  unsigned framing_refusal = 0;
 
  private:
   span span_of(bsv v) const noexcept {
@@ -122,7 +125,14 @@ class head_parser final : public bhttp::basic_parser<true> {
   }
   void on_response_impl(int, bsv, int, error_code& ec) override { ec = bhttp::error::bad_method; }
   void on_field_impl(bhttp::field f, bsv, bsv value, error_code&) override {
-    if (f == bhttp::field::content_type) {
+    if (f == bhttp::field::content_length) {
+      ++content_lengths_;
+      // Beast also takes "5, 5" (a list of equal values); nginx and Go take digits only.
+      content_length_digits_ = content_length_digits_ && is_decimal(trim_ows(value));
+    } else if (f == bhttp::field::transfer_encoding) {
+      ++transfer_encodings_;
+      transfer_coding_chunked_ = iequals_ascii(trim_ows(value), "chunked");
+    } else if (f == bhttp::field::content_type) {
       json = is_json_content_type(std::string_view(value.data(), value.size()));
     } else if (f == bhttp::field::expect) {
       std::size_t b = 0, e = value.size();
@@ -135,10 +145,22 @@ class head_parser final : public bhttp::basic_parser<true> {
                                                                       });
     }
   }
-  void on_header_impl(error_code&) override {}
+  // The body's framing, decided as nginx does (Go's net/http agrees except where
+  // noted in http/README.md): anything that two servers could read as two
+  // different bodies is refused before a byte of the body is read.
+  void on_header_impl(error_code& ec) override {
+    if (content_lengths_ > 1 || !content_length_digits_) framing_refusal = 400;
+    else if (transfer_encodings_ > 0 && (content_lengths_ > 0 || transfer_encodings_ > 1 || version < 11))
+      framing_refusal = 400;
+    else if (transfer_encodings_ > 0 && !transfer_coding_chunked_) framing_refusal = 501;
+    if (framing_refusal != 0) ec = bhttp::error::bad_transfer_encoding;
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   std::size_t on_body_impl(bsv body, error_code&) override { return body.size(); }
-  void on_chunk_header_impl(std::uint64_t, bsv, error_code&) override {}
+  // A chunk that announces more than the limit is refused before it is read.
+  void on_chunk_header_impl(std::uint64_t size, bsv, error_code& ec) override {
+    if (size > body_limit_ - std::min(body_limit_, chunk_sink_->size())) ec = bhttp::error::body_limit;
+  }
   std::size_t on_chunk_body_impl(std::uint64_t, bsv body, error_code& ec) override {
     if (chunk_sink_->size() + body.size() > body_limit_) {
       ec = bhttp::error::body_limit;
@@ -149,9 +171,25 @@ class head_parser final : public bhttp::basic_parser<true> {
   }
   void on_finish_impl(error_code&) override {}
 
+  static bsv trim_ows(bsv v) noexcept {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  }
+  static bool is_decimal(bsv v) noexcept {
+    return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+  static bool iequals_ascii(bsv v, std::string_view lower) noexcept {
+    return v.size() == lower.size() &&
+           std::equal(v.begin(), v.end(), lower.begin(), [](char a, char b) { return (a | 0x20) == b; });
+  }
+
   const char* base_ = nullptr;
   std::string* chunk_sink_;
   std::size_t body_limit_;
+  unsigned content_lengths_ = 0, transfer_encodings_ = 0;
+  bool content_length_digits_ = true;
+  bool transfer_coding_chunked_ = false;
 };
 
 // What a listening socket (a reactor's, or the admin port's) provides to its
@@ -307,9 +345,9 @@ class session final : public responder {
     if (header_parsed_) {
       rq.method = method_of(parser_->method);
       rq.method_text = view(parser_->method_text);
-      rq.target = view(parser_->target);
+      rq.target = origin_form(view(parser_->target));
       const target_parts parts = split_target(rq.target);
-      rq.path = parts.path;
+      rq.path = parts.path.empty() ? std::string_view("/") : parts.path;
       rq.query = parts.query;
       rq.json = parser_->json;
     }
@@ -569,11 +607,13 @@ class session final : public responder {
         parser_->put(asio::const_buffer(buf_.get() + rbegin_ + hpos_, rend_ - rbegin_ - hpos_), ec);
     hpos_ += used;
     if (ec == bhttp::error::need_more) return read_more();
+    if (!ec && !is_clean_request_head(std::string_view(buf_.get() + rbegin_, hpos_))) ec = bhttp::error::bad_value;
     if (ec) {
       const bool too_large = ec == bhttp::error::header_limit;
       if (core::log_enabled(log_level::debug))
         core::log_debug("malformed request", {{"reactor", owner_.index()}, {"error", ec.message()}});
-      return reject(too_large ? 431 : 400, too_large ? request_error_kind::too_large : request_error_kind::malformed);
+      const unsigned status = parser_->framing_refusal != 0 ? parser_->framing_refusal : too_large ? 431 : 400;
+      return reject(status, too_large ? request_error_kind::too_large : request_error_kind::malformed);
     }
     header_parsed_ = true;
     head_end_ = rbegin_ + hpos_;
@@ -657,6 +697,7 @@ class session final : public responder {
       std::string_view text = "bad request\n";
       if (status == 413) text = "request body too large\n";
       else if (status == 431) text = "request header too large\n";
+      else if (status == 501) text = "transfer coding not implemented: only chunked is\n";
       respond(status, text_content_type, text);
     }
     next_ = after_write::close;
