@@ -79,11 +79,9 @@ constexpr std::size_t kept_output_bytes = 64 * 1024;
 // of ~47 KB each, at a few allocations per request on those connections only; the
 // apiservers' usual handful of busy connections stays allocation-free.
 constexpr std::size_t lean_tls_above = 128;
-// After a response with `Connection: close`, what the client still sends is read
-// and dropped for up to this long (or this many bytes) before the socket closes,
-// so that the close is a FIN and not a reset that could destroy the response.
-constexpr std::chrono::milliseconds max_linger{2000};
-constexpr std::size_t max_linger_bytes = 1 << 20;
+// A lingering close drains at most this much per turn of the event loop, so a
+// client that sends fast cannot keep the reactor from its other connections.
+constexpr std::size_t linger_bytes_per_turn = 256 * 1024;
 
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -737,25 +735,40 @@ class session final : public responder {
     ::shutdown(socket_.native_handle(), SHUT_WR);
     phase_ = phase::linger;
     lingered_ = 0;
-    deadline = owner_.now() + std::min<std::chrono::milliseconds>(owner_.lim().header_timeout, max_linger);
+    const auto at = owner_.now();
+    linger_until_ = at + owner_.lim().linger_time;
+    deadline = std::min(linger_until_, at + owner_.lim().linger_timeout);
     linger();
   }
 
+  // Reads and drops what the client still sends (the rest of a refused body,
+  // requests it pipelined) until it closes its side, the byte bound is passed,
+  // or the sweep finds the deadline passed: linger_timeout after the last bytes,
+  // linger_time after the response at most. The bytes are TLS records, dropped
+  // unread: the connection has already sent its close_notify.
   void linger() {
     char scratch[4096];
     char* into = buf_ ? buf_.get() : scratch;
     const std::size_t room = buf_ ? cap_ : sizeof scratch;
-    for (;;) {
+    const std::size_t bound = linger_byte_bound(owner_.lim());
+    std::size_t this_turn = 0;
+    while (this_turn < linger_bytes_per_turn) {
       const ssize_t n = ::recv(socket_.native_handle(), into, room, 0);
       if (n > 0) {
+        this_turn += static_cast<std::size_t>(n);
         lingered_ += static_cast<std::size_t>(n);
-        if (lingered_ > max_linger_bytes) return destroy();
-        continue;
+        if (lingered_ <= bound) continue;
+        if (core::log_enabled(log_level::debug))
+          core::log_debug("lingering close: byte bound reached",
+                          {{"reactor", owner_.index()}, {"bytes", static_cast<std::uint64_t>(lingered_)}});
+        return destroy();
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait(false, &session::linger);
-      return destroy();
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return destroy();  // the client closed its side (or reset): nothing more to protect
     }
+    if (this_turn > 0) deadline = std::min(linger_until_, owner_.now() + owner_.lim().linger_timeout);
+    wait(false, &session::linger);
   }
 
   listener& owner_;
@@ -765,6 +778,7 @@ class session final : public responder {
   clock::time_point accepted_at_;
   clock::time_point started_{};
   clock::time_point responded_at_{};
+  clock::time_point linger_until_{};
 
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;
