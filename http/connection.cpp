@@ -234,6 +234,15 @@ class listener {
 
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
+  const buffer_stats& buffers() const noexcept { return buffers_; }
+  // Only this listener's thread writes the stats: a load and a store, no locked op.
+  void note_connection_bytes(std::size_t held) noexcept {
+    if (held > buffers_.peak_connection_bytes.load(std::memory_order_relaxed))
+      buffers_.peak_connection_bytes.store(held, std::memory_order_relaxed);
+  }
+  void note_output_wait() noexcept {
+    buffers_.output_waits.store(buffers_.output_waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   int index() const noexcept { return index_; }
   clock::time_point now() const noexcept { return time_.now(); }
   bool draining() const noexcept { return draining_; }
@@ -250,6 +259,7 @@ class listener {
   limits lim_;
   std::size_t max_connections_;
   core::core_metrics& metrics_;
+  buffer_stats buffers_;
   int index_;  // reactor index; -1 for the admin port
   bool tls_enabled_;
   tcp::acceptor acceptor_;
@@ -367,6 +377,7 @@ class session final : public responder {
     wpos_ = 0;
     append_response_head(out_, status, content_type, body.size(), close_after_, extra);
     if (!header_parsed_ || parser_->method != bhttp::verb::head) out_.append(body);
+    owner_.note_connection_bytes(held_bytes());
     owner_.metrics().count_http_response(status);
     return responded_at_;
   }
@@ -480,6 +491,8 @@ class session final : public responder {
   }
 
   // ---- buffers
+  std::size_t held_bytes() const noexcept { return cap_ + out_.capacity() + chunk_.capacity(); }
+
   void reallocate(std::size_t capacity) {
     std::unique_ptr<char[]> fresh(new char[capacity]);
     const std::size_t live = rend_ - rbegin_;
@@ -568,6 +581,7 @@ class session final : public responder {
           deadline = started_ + owner_.lim().header_timeout;
         }
         rend_ += r.n;
+        owner_.note_connection_bytes(held_bytes());
         return on_bytes();
       case io_status::want_read: return wait(false, &session::read_more);
       case io_status::want_write: return wait(true, &session::read_more);
@@ -710,6 +724,8 @@ class session final : public responder {
         continue;
       }
       if (r.status == io_status::want_read || r.status == io_status::want_write) {
+        // Back-pressure: nothing more is read from this client until it reads this.
+        owner_.note_output_wait();
         deadline = owner_.now() + owner_.lim().header_timeout;
         return wait(r.status == io_status::want_write, &session::write_out);
       }
@@ -1088,6 +1104,7 @@ void reactor::check_deadlines() {
 }
 
 const core::core_metrics& reactor::metrics() const noexcept { return impl_->m; }
+const buffer_stats& reactor::buffers() const noexcept { return impl_->buffers(); }
 unsigned reactor::index() const noexcept { return impl_->settings.index; }
 
 // ---------------------------------------------------------------- admin listener
