@@ -143,9 +143,9 @@ class head_parser final : public bhttp::basic_parser<true> {
                                                                       });
     }
   }
-  // The body's framing, decided as nginx does (Go's net/http agrees except where
-  // noted in http/README.md): anything that two servers could read as two
-  // different bodies is refused before a byte of the body is read.
+  // The body's framing, decided as nginx does (Go's net/http is laxer in places;
+  // docs/operations.md, "HTTP framing", lists them): anything two servers could
+  // delimit as two different bodies is refused before a byte of the body is read.
   void on_header_impl(error_code& ec) override {
     if (content_lengths_ > 1 || !content_length_digits_) framing_refusal = 400;
     else if (transfer_encodings_ > 0 && (content_lengths_ > 0 || transfer_encodings_ > 1 || version < 11))
@@ -709,7 +709,7 @@ class session final : public responder {
       std::string_view text = "bad request\n";
       if (status == 413) text = "request body too large\n";
       else if (status == 431) text = "request header too large\n";
-      else if (status == 501) text = "transfer coding not implemented: only chunked is\n";
+      else if (status == 501) text = "unsupported transfer coding: only chunked is implemented\n";
       respond(status, text_content_type, text);
     }
     next_ = after_write::close;
