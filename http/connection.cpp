@@ -82,6 +82,13 @@ constexpr std::size_t lean_tls_above = 128;
 // A lingering close drains at most this much per turn of the event loop, so a
 // client that sends fast cannot keep the reactor from its other connections.
 constexpr std::size_t linger_bytes_per_turn = 256 * 1024;
+// A connection answers at most this many requests in a row without going back to
+// the event loop. Reading, answering and reading the next request call each
+// other, so a client that pipelines requests and reads the answers as fast as
+// they come (neither side ever blocks) would otherwise grow the reactor's stack
+// with every request until it overflowed; it would also keep the reactor from its
+// other connections.
+constexpr unsigned requests_per_turn = 16;
 
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -235,13 +242,10 @@ class listener {
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
   const buffer_stats& buffers() const noexcept { return buffers_; }
-  // Only this listener's thread writes the stats: a load and a store, no locked op.
+  // Only this listener's thread writes the stat: a load and a store, no locked op.
   void note_connection_bytes(std::size_t held) noexcept {
     if (held > buffers_.peak_connection_bytes.load(std::memory_order_relaxed))
       buffers_.peak_connection_bytes.store(held, std::memory_order_relaxed);
-  }
-  void note_output_wait() noexcept {
-    buffers_.output_waits.store(buffers_.output_waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   int index() const noexcept { return index_; }
   clock::time_point now() const noexcept { return time_.now(); }
@@ -419,6 +423,7 @@ class session final : public responder {
 
   void wait(bool for_write, void (session::*then)()) {
     waiting_ = true;
+    answered_this_turn_ = 0;  // the stack unwinds to the event loop
     socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read,
                        [this, then](const error_code& ec) {
                          waiting_ = false;
@@ -655,6 +660,8 @@ class session final : public responder {
     read_more();
   }
 
+  void begin_next_request() { begin_request(responded_at_, false); }
+
   void send_continue() {
     out_.assign(continue_response);
     wpos_ = 0;
@@ -725,7 +732,6 @@ class session final : public responder {
       }
       if (r.status == io_status::want_read || r.status == io_status::want_write) {
         // Back-pressure: nothing more is read from this client until it reads this.
-        owner_.note_output_wait();
         deadline = owner_.now() + owner_.lim().header_timeout;
         return wait(r.status == io_status::want_write, &session::write_out);
       }
@@ -735,7 +741,11 @@ class session final : public responder {
     out_.clear();
     wpos_ = 0;
     switch (next_) {
-      case after_write::next_request: return begin_request(responded_at_, false);
+      case after_write::next_request:
+        // Past the turn's share, the next request waits for a writable socket:
+        // at once in practice, but from the event loop, on a fresh stack.
+        if (++answered_this_turn_ >= requests_per_turn) return wait(true, &session::begin_next_request);
+        return begin_request(responded_at_, false);
       case after_write::read_body:
         next_ = after_write::next_request;
         return read_more();
@@ -809,6 +819,7 @@ class session final : public responder {
   bool lean_ = false;  // gives its buffers back while idle (see lean_tls_above)
   std::size_t wpos_ = 0;
   std::size_t lingered_ = 0;
+  unsigned answered_this_turn_ = 0;  // requests answered since the last wait (see requests_per_turn)
 
   const char* body_ = nullptr;
   std::size_t body_len_ = 0, body_cap_ = 0;

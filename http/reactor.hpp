@@ -56,8 +56,6 @@ struct buffer_stats {
   // previous response is written, so a client that pipelines requests and never
   // reads stops being read (TCP then stops the client) instead of being buffered.
   std::atomic<std::uint64_t> peak_connection_bytes{0};
-  // Times a response waited for the client to read (the socket buffer was full).
-  std::atomic<std::uint64_t> output_waits{0};
 };
 
 struct reactor_settings {

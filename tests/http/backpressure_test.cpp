@@ -17,7 +17,10 @@ namespace {
 constexpr std::size_t kib = 1024;
 
 TEST(Backpressure, AClientThatPipelinesAndNeverReadsIsNotBufferedWithoutLimit) {
-  stepped_reactor server(hour_limits());
+  // A 256 KiB stack: a connection that answered pipelined requests by recursion,
+  // without going back to the event loop, would overflow it within a few
+  // thousand requests here (and within ~50,000 on a default 8 MiB stack).
+  stepped_reactor server(hour_limits(), 256 * kib);
   // The client gives up a write that makes no progress for 2 s: that is how it
   // sees that the server stopped reading it. (A server that read on would take
   // everything, and the write would succeed.)
@@ -31,12 +34,10 @@ TEST(Backpressure, AClientThatPipelinesAndNeverReadsIsNotBufferedWithoutLimit) {
   while (pipelined.size() < 24 * kib * kib) pipelined += one;
 
   EXPECT_FALSE(c.try_send_raw(pipelined)) << "the server read every pipelined request without the client reading";
-  EXPECT_GT(server.server().buffers().output_waits.load(), 0u) << "no response waited for the client";
   // What the connection held: its 16 KiB read buffer and one response, never
   // the megabytes the client pushed.
   const std::uint64_t peak = server.server().buffers().peak_connection_bytes.load();
   RecordProperty("peak_connection_bytes", std::to_string(peak));
-  RecordProperty("output_waits", std::to_string(server.server().buffers().output_waits.load()));
   EXPECT_LE(peak, 64 * kib);
   EXPECT_GT(peak, 0u);
 

@@ -6,11 +6,12 @@
 // out would instead hang until ctest stops it.
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <thread>
 
 #include "core/metrics.hpp"
 #include "http/clock.hpp"
@@ -39,7 +40,9 @@ inline limits hour_limits() {
 
 class stepped_reactor {
  public:
-  explicit stepped_reactor(limits lim) {
+  // `stack_bytes`: the reactor thread's stack, when a test wants recursion that
+  // grows with input to overflow early (0: the default, 8 MiB on Linux).
+  explicit stepped_reactor(limits lim, std::size_t stack_bytes = 0) {
     reactor_settings s;
     s.lim = lim;
     s.clock = &time;
@@ -50,7 +53,19 @@ class stepped_reactor {
     server_ = std::make_unique<reactor>(
         s, [](core::core_metrics&) { return std::make_unique<ok_handler>(); }, tls_context::build(m));
     port = server_->listen({"127.0.0.1", 0});
-    thread_ = std::thread([this] { server_->run(); });
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (stack_bytes != 0) pthread_attr_setstacksize(&attr, stack_bytes);
+    const int started = pthread_create(
+        &thread_, &attr,
+        [](void* self) -> void* {
+          static_cast<stepped_reactor*>(self)->server_->run();
+          return nullptr;
+        },
+        this);
+    pthread_attr_destroy(&attr);
+    running_ = started == 0;
+    if (!running_) ADD_FAILURE() << "cannot start the reactor thread";
   }
   ~stepped_reactor() { stop(); }
   stepped_reactor(const stepped_reactor&) = delete;
@@ -58,9 +73,10 @@ class stepped_reactor {
 
   // Stops the reactor and joins its thread: its counters are then final.
   void stop() {
-    if (!thread_.joinable()) return;
+    if (!running_) return;
+    running_ = false;
     server_->shutdown();
-    thread_.join();
+    pthread_join(thread_, nullptr);
   }
 
   void step(clock::duration by) {
@@ -79,7 +95,8 @@ class stepped_reactor {
 
  private:
   std::unique_ptr<reactor> server_;
-  std::thread thread_;
+  pthread_t thread_{};
+  bool running_ = false;
 };
 
 }  // namespace meshinject::http
