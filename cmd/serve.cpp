@@ -74,6 +74,7 @@ int serve(args a, io streams) {
   std::string threads, log_level = "info", log_format = "json";
   std::string max_body = "6Mi", header_timeout = "10s", idle_timeout = "120s", max_connections = "10000";
   std::string max_age = "0", drain = "10", grace = "5s";
+  std::string linger_timeout = "5s", linger_time = "30s", max_linger = "0";
 
   flag_set flags(usage);
   flags.value({"--listen"}, &o.listen, "TLS webhook address", "ADDR:PORT")
@@ -96,6 +97,12 @@ int serve(args a, io streams) {
       .value({"--header-timeout"}, &header_timeout, "time to send a request header (and each body read)", "DURATION")
       .value({"--idle-timeout"}, &idle_timeout, "keep-alive connections idle longer are closed", "DURATION")
       .value({"--max-connections"}, &max_connections, "open connections, split across the reactors", "N")
+      .value({"--linger-timeout"}, &linger_timeout,
+             "closing after an error, wait this long for more of the client's body", "DURATION")
+      .value({"--linger-time"}, &linger_time, "closing after an error, drain the client's body this long in all",
+             "DURATION")
+      .value({"--max-linger-bytes"}, &max_linger,
+             "closing after an error, drain at most this much (0: 4 x --max-body-bytes)", "BYTES")
       .value({"--max-connection-age"}, &max_age,
              "answer `Connection: close` once a connection is this old (+-10%); 0: never", "DURATION")
       .value({"--drain-seconds"}, &drain, "on SIGTERM, keep serving with `Connection: close` this long", "DURATION")
@@ -126,6 +133,9 @@ int serve(args a, io streams) {
   const auto body = parse_bytes(max_body);
   if (!body || *body == 0) return usage_error("--max-body-bytes must be a positive size (6Mi, 1048576), not '" + max_body + "'");
   o.lim.max_body_bytes = *body;
+  const auto linger_bytes = parse_bytes(max_linger);
+  if (!linger_bytes) return usage_error("--max-linger-bytes must be a size (24Mi, 0), not '" + max_linger + "'");
+  o.lim.max_linger_bytes = *linger_bytes;
   const auto connections = parse_count(max_connections, 10'000'000);
   if (!connections || *connections == 0)
     return usage_error("--max-connections must be a positive number, not '" + max_connections + "'");
@@ -138,6 +148,8 @@ int serve(args a, io streams) {
   } durations[] = {
       {"--header-timeout", &header_timeout, &o.lim.header_timeout, true},
       {"--idle-timeout", &idle_timeout, &o.lim.idle_timeout, true},
+      {"--linger-timeout", &linger_timeout, &o.lim.linger_timeout, true},
+      {"--linger-time", &linger_time, &o.lim.linger_time, true},
       {"--max-connection-age", &max_age, &o.lim.max_connection_age, false},
       {"--drain-seconds", &drain, &o.drain, false},
       {"--shutdown-grace", &grace, &o.shutdown_grace, false},

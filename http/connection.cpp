@@ -79,11 +79,16 @@ constexpr std::size_t kept_output_bytes = 64 * 1024;
 // of ~47 KB each, at a few allocations per request on those connections only; the
 // apiservers' usual handful of busy connections stays allocation-free.
 constexpr std::size_t lean_tls_above = 128;
-// After a response with `Connection: close`, what the client still sends is read
-// and dropped for up to this long (or this many bytes) before the socket closes,
-// so that the close is a FIN and not a reset that could destroy the response.
-constexpr std::chrono::milliseconds max_linger{2000};
-constexpr std::size_t max_linger_bytes = 1 << 20;
+// A lingering close drains at most this much per turn of the event loop, so a
+// client that sends fast cannot keep the reactor from its other connections.
+constexpr std::size_t linger_bytes_per_turn = 256 * 1024;
+// A connection answers at most this many requests in a row without going back to
+// the event loop. Reading, answering and reading the next request call each
+// other, so a client that pipelines requests and reads the answers as fast as
+// they come (neither side ever blocks) would otherwise grow the reactor's stack
+// with every request until it overflowed; it would also keep the reactor from its
+// other connections.
+constexpr unsigned requests_per_turn = 16;
 
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -108,6 +113,9 @@ class head_parser final : public bhttp::basic_parser<true> {
   int version = 11;
   bool json = false;
   bool expect_continue = false;
+  // Set (with an error from put()) when Beast would read the body but nginx or
+  // Go's net/http would not: 400, or 501 for a transfer coding other than chunked.
+  unsigned framing_refusal = 0;
 
  private:
   span span_of(bsv v) const noexcept {
@@ -122,7 +130,14 @@ class head_parser final : public bhttp::basic_parser<true> {
   }
   void on_response_impl(int, bsv, int, error_code& ec) override { ec = bhttp::error::bad_method; }
   void on_field_impl(bhttp::field f, bsv, bsv value, error_code&) override {
-    if (f == bhttp::field::content_type) {
+    if (f == bhttp::field::content_length) {
+      ++content_lengths_;
+      // Beast also takes "5, 5" (a list of equal values); nginx and Go take digits only.
+      content_length_digits_ = content_length_digits_ && is_decimal(trim_ows(value));
+    } else if (f == bhttp::field::transfer_encoding) {
+      ++transfer_encodings_;
+      transfer_coding_chunked_ = iequals_ascii(trim_ows(value), "chunked");
+    } else if (f == bhttp::field::content_type) {
       json = is_json_content_type(std::string_view(value.data(), value.size()));
     } else if (f == bhttp::field::expect) {
       std::size_t b = 0, e = value.size();
@@ -135,10 +150,22 @@ class head_parser final : public bhttp::basic_parser<true> {
                                                                       });
     }
   }
-  void on_header_impl(error_code&) override {}
+  // The body's framing, decided as nginx does (Go's net/http is laxer in places;
+  // docs/operations.md, "HTTP framing", lists them): anything two servers could
+  // delimit as two different bodies is refused before a byte of the body is read.
+  void on_header_impl(error_code& ec) override {
+    if (content_lengths_ > 1 || !content_length_digits_) framing_refusal = 400;
+    else if (transfer_encodings_ > 0 && (content_lengths_ > 0 || transfer_encodings_ > 1 || version < 11))
+      framing_refusal = 400;
+    else if (transfer_encodings_ > 0 && !transfer_coding_chunked_) framing_refusal = 501;
+    if (framing_refusal != 0) ec = bhttp::error::bad_transfer_encoding;
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   std::size_t on_body_impl(bsv body, error_code&) override { return body.size(); }
-  void on_chunk_header_impl(std::uint64_t, bsv, error_code&) override {}
+  // A chunk that announces more than the limit is refused before it is read.
+  void on_chunk_header_impl(std::uint64_t size, bsv, error_code& ec) override {
+    if (size > body_limit_ - std::min(body_limit_, chunk_sink_->size())) ec = bhttp::error::body_limit;
+  }
   std::size_t on_chunk_body_impl(std::uint64_t, bsv body, error_code& ec) override {
     if (chunk_sink_->size() + body.size() > body_limit_) {
       ec = bhttp::error::body_limit;
@@ -149,9 +176,25 @@ class head_parser final : public bhttp::basic_parser<true> {
   }
   void on_finish_impl(error_code&) override {}
 
+  static bsv trim_ows(bsv v) noexcept {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  }
+  static bool is_decimal(bsv v) noexcept {
+    return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+  static bool iequals_ascii(bsv v, std::string_view lower) noexcept {
+    return v.size() == lower.size() &&
+           std::equal(v.begin(), v.end(), lower.begin(), [](char a, char b) { return (a | 0x20) == b; });
+  }
+
   const char* base_ = nullptr;
   std::string* chunk_sink_;
   std::size_t body_limit_;
+  unsigned content_lengths_ = 0, transfer_encodings_ = 0;
+  bool content_length_digits_ = true;
+  bool transfer_coding_chunked_ = false;
 };
 
 // What a listening socket (a reactor's, or the admin port's) provides to its
@@ -198,6 +241,12 @@ class listener {
 
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
+  const buffer_stats& buffers() const noexcept { return buffers_; }
+  // Only this listener's thread writes the stat: a load and a store, no locked op.
+  void note_connection_bytes(std::size_t held) noexcept {
+    if (held > buffers_.peak_connection_bytes.load(std::memory_order_relaxed))
+      buffers_.peak_connection_bytes.store(held, std::memory_order_relaxed);
+  }
   int index() const noexcept { return index_; }
   clock::time_point now() const noexcept { return time_.now(); }
   bool draining() const noexcept { return draining_; }
@@ -214,6 +263,7 @@ class listener {
   limits lim_;
   std::size_t max_connections_;
   core::core_metrics& metrics_;
+  buffer_stats buffers_;
   int index_;  // reactor index; -1 for the admin port
   bool tls_enabled_;
   tcp::acceptor acceptor_;
@@ -307,9 +357,9 @@ class session final : public responder {
     if (header_parsed_) {
       rq.method = method_of(parser_->method);
       rq.method_text = view(parser_->method_text);
-      rq.target = view(parser_->target);
+      rq.target = origin_form(view(parser_->target));
       const target_parts parts = split_target(rq.target);
-      rq.path = parts.path;
+      rq.path = parts.path.empty() ? std::string_view("/") : parts.path;
       rq.query = parts.query;
       rq.json = parser_->json;
     }
@@ -331,6 +381,7 @@ class session final : public responder {
     wpos_ = 0;
     append_response_head(out_, status, content_type, body.size(), close_after_, extra);
     if (!header_parsed_ || parser_->method != bhttp::verb::head) out_.append(body);
+    owner_.note_connection_bytes(held_bytes());
     owner_.metrics().count_http_response(status);
     return responded_at_;
   }
@@ -372,6 +423,7 @@ class session final : public responder {
 
   void wait(bool for_write, void (session::*then)()) {
     waiting_ = true;
+    answered_this_turn_ = 0;  // the stack unwinds to the event loop
     socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read,
                        [this, then](const error_code& ec) {
                          waiting_ = false;
@@ -444,6 +496,8 @@ class session final : public responder {
   }
 
   // ---- buffers
+  std::size_t held_bytes() const noexcept { return cap_ + out_.capacity() + chunk_.capacity(); }
+
   void reallocate(std::size_t capacity) {
     std::unique_ptr<char[]> fresh(new char[capacity]);
     const std::size_t live = rend_ - rbegin_;
@@ -532,6 +586,7 @@ class session final : public responder {
           deadline = started_ + owner_.lim().header_timeout;
         }
         rend_ += r.n;
+        owner_.note_connection_bytes(held_bytes());
         return on_bytes();
       case io_status::want_read: return wait(false, &session::read_more);
       case io_status::want_write: return wait(true, &session::read_more);
@@ -569,11 +624,13 @@ class session final : public responder {
         parser_->put(asio::const_buffer(buf_.get() + rbegin_ + hpos_, rend_ - rbegin_ - hpos_), ec);
     hpos_ += used;
     if (ec == bhttp::error::need_more) return read_more();
+    if (!ec && !is_clean_request_head(std::string_view(buf_.get() + rbegin_, hpos_))) ec = bhttp::error::bad_value;
     if (ec) {
       const bool too_large = ec == bhttp::error::header_limit;
       if (core::log_enabled(log_level::debug))
         core::log_debug("malformed request", {{"reactor", owner_.index()}, {"error", ec.message()}});
-      return reject(too_large ? 431 : 400, too_large ? request_error_kind::too_large : request_error_kind::malformed);
+      const unsigned status = parser_->framing_refusal != 0 ? parser_->framing_refusal : too_large ? 431 : 400;
+      return reject(status, too_large ? request_error_kind::too_large : request_error_kind::malformed);
     }
     header_parsed_ = true;
     head_end_ = rbegin_ + hpos_;
@@ -602,6 +659,8 @@ class session final : public responder {
     if (parser_->expect_continue && parser_->version >= 11 && rend_ == head_end_) return send_continue();
     read_more();
   }
+
+  void begin_next_request() { begin_request(responded_at_, false); }
 
   void send_continue() {
     out_.assign(continue_response);
@@ -657,6 +716,7 @@ class session final : public responder {
       std::string_view text = "bad request\n";
       if (status == 413) text = "request body too large\n";
       else if (status == 431) text = "request header too large\n";
+      else if (status == 501) text = "unsupported transfer coding: only chunked is implemented\n";
       respond(status, text_content_type, text);
     }
     next_ = after_write::close;
@@ -671,6 +731,7 @@ class session final : public responder {
         continue;
       }
       if (r.status == io_status::want_read || r.status == io_status::want_write) {
+        // Back-pressure: nothing more is read from this client until it reads this.
         deadline = owner_.now() + owner_.lim().header_timeout;
         return wait(r.status == io_status::want_write, &session::write_out);
       }
@@ -680,7 +741,11 @@ class session final : public responder {
     out_.clear();
     wpos_ = 0;
     switch (next_) {
-      case after_write::next_request: return begin_request(responded_at_, false);
+      case after_write::next_request:
+        // Past the turn's share, the next request waits for a writable socket:
+        // at once in practice, but from the event loop, on a fresh stack.
+        if (++answered_this_turn_ >= requests_per_turn) return wait(true, &session::begin_next_request);
+        return begin_request(responded_at_, false);
       case after_write::read_body:
         next_ = after_write::next_request;
         return read_more();
@@ -696,25 +761,40 @@ class session final : public responder {
     ::shutdown(socket_.native_handle(), SHUT_WR);
     phase_ = phase::linger;
     lingered_ = 0;
-    deadline = owner_.now() + std::min<std::chrono::milliseconds>(owner_.lim().header_timeout, max_linger);
+    const auto at = owner_.now();
+    linger_until_ = at + owner_.lim().linger_time;
+    deadline = std::min(linger_until_, at + owner_.lim().linger_timeout);
     linger();
   }
 
+  // Reads and drops what the client still sends (the rest of a refused body,
+  // requests it pipelined) until it closes its side, the byte bound is passed,
+  // or the sweep finds the deadline passed: linger_timeout after the last bytes,
+  // linger_time after the response at most. The bytes are TLS records, dropped
+  // unread: the connection has already sent its close_notify.
   void linger() {
     char scratch[4096];
     char* into = buf_ ? buf_.get() : scratch;
     const std::size_t room = buf_ ? cap_ : sizeof scratch;
-    for (;;) {
+    const std::size_t bound = linger_byte_bound(owner_.lim());
+    std::size_t this_turn = 0;
+    while (this_turn < linger_bytes_per_turn) {
       const ssize_t n = ::recv(socket_.native_handle(), into, room, 0);
       if (n > 0) {
+        this_turn += static_cast<std::size_t>(n);
         lingered_ += static_cast<std::size_t>(n);
-        if (lingered_ > max_linger_bytes) return destroy();
-        continue;
+        if (lingered_ <= bound) continue;
+        if (core::log_enabled(log_level::debug))
+          core::log_debug("lingering close: byte bound reached",
+                          {{"reactor", owner_.index()}, {"bytes", static_cast<std::uint64_t>(lingered_)}});
+        return destroy();
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait(false, &session::linger);
-      return destroy();
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return destroy();  // the client closed its side (or reset): nothing more to protect
     }
+    if (this_turn > 0) deadline = std::min(linger_until_, owner_.now() + owner_.lim().linger_timeout);
+    wait(false, &session::linger);
   }
 
   listener& owner_;
@@ -724,6 +804,7 @@ class session final : public responder {
   clock::time_point accepted_at_;
   clock::time_point started_{};
   clock::time_point responded_at_{};
+  clock::time_point linger_until_{};
 
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;
@@ -738,6 +819,7 @@ class session final : public responder {
   bool lean_ = false;  // gives its buffers back while idle (see lean_tls_above)
   std::size_t wpos_ = 0;
   std::size_t lingered_ = 0;
+  unsigned answered_this_turn_ = 0;  // requests answered since the last wait (see requests_per_turn)
 
   const char* body_ = nullptr;
   std::size_t body_len_ = 0, body_cap_ = 0;
@@ -1033,6 +1115,7 @@ void reactor::check_deadlines() {
 }
 
 const core::core_metrics& reactor::metrics() const noexcept { return impl_->m; }
+const buffer_stats& reactor::buffers() const noexcept { return impl_->buffers(); }
 unsigned reactor::index() const noexcept { return impl_->settings.index; }
 
 // ---------------------------------------------------------------- admin listener

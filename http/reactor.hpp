@@ -18,6 +18,7 @@
 // parses in place), answers each with one contiguous buffer (one TLS record), and
 // reuses its buffers: once warm, a request allocates nothing.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +47,16 @@ struct listen_address {
 // "ADDR:PORT", "[V6ADDR]:PORT", ":PORT" (all interfaces), "localhost:PORT".
 // Throws std::invalid_argument with a message for anything else.
 listen_address parse_listen_address(std::string_view text);
+
+// What a reactor's connections hold, for tests and debugging. Written by the
+// reactor's thread alone; read with relaxed loads from any thread.
+struct buffer_stats {
+  // The most one connection has held at once: its read buffer, its unsent output
+  // and a chunked body. A connection reads its next request only once the
+  // previous response is written, so a client that pipelines requests and never
+  // reads stops being read (TCP then stops the client) instead of being buffered.
+  std::atomic<std::uint64_t> peak_connection_bytes{0};
+};
 
 struct reactor_settings {
   unsigned index = 0;
@@ -87,6 +98,7 @@ class reactor {
 
   // This reactor's counters, for scrapes (relaxed loads from any thread).
   const core::core_metrics& metrics() const noexcept;
+  const buffer_stats& buffers() const noexcept;
   unsigned index() const noexcept;
 
  private:

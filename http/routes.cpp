@@ -36,6 +36,29 @@ target_parts split_target(std::string_view target) noexcept {
   return {target.substr(0, q), target.substr(q + 1)};
 }
 
+std::string_view origin_form(std::string_view target) noexcept {
+  if (target.empty() || target.front() == '/') return target;
+  std::size_t scheme_end = 0;
+  if (iequals(target.substr(0, 7), "http://")) scheme_end = 7;
+  else if (iequals(target.substr(0, 8), "https://")) scheme_end = 8;
+  else return target;
+  const std::size_t path_at = target.find_first_of("/?", scheme_end);
+  return path_at == std::string_view::npos ? std::string_view() : target.substr(path_at);
+}
+
+bool is_clean_request_head(std::string_view head) noexcept {
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(head[i]);
+    if (c >= 0x20 && c != 0x7f) continue;
+    const char after = i + 1 < head.size() ? head[i + 1] : '\0';
+    if (c == '\t') continue;
+    if (c == '\r' && after == '\n') continue;
+    if (c == '\n' && after != ' ' && after != '\t') continue;
+    return false;
+  }
+  return true;
+}
+
 std::string_view query_value(std::string_view query, std::string_view key) noexcept {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');

@@ -19,6 +19,19 @@ struct target_parts {
 // `?timeout=...` to every webhook call.
 target_parts split_target(std::string_view target) noexcept;
 
+// The origin form ("/inject?x") of a request target. RFC 9112 section 3.2.2: a
+// server accepts the absolute form ("https://host/inject?x", what a client
+// talking to a proxy sends) and routes it by its path and query; for an
+// authority without a path the result has no path (callers route it as "/").
+// Other forms are returned as they are.
+std::string_view origin_form(std::string_view target) noexcept;
+
+// Whether a request head (request line and header fields, up to the blank line)
+// is free of what nginx and Go's net/http refuse and Beast lets through: bytes
+// below 0x20 other than HT, CR and LF, DEL, a CR not followed by LF, and obsolete
+// line folding (a line that starts with SP or HT, RFC 9112 section 5.2).
+bool is_clean_request_head(std::string_view head) noexcept;
+
 // The value of `key` in an `a=1&b=2` query (percent-encoding is not decoded;
 // callers use it for plain tokens such as log levels). Empty when absent.
 std::string_view query_value(std::string_view query, std::string_view key) noexcept;

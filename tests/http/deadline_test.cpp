@@ -5,78 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include "core/metrics.hpp"
 #include "http/clock.hpp"
-#include "http/handler.hpp"
-#include "http/reactor.hpp"
-#include "http/tls.hpp"
+#include "tests/http/stepped_reactor.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace meshinject::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Waiting for an event, not bounding it: the real limit is ctest's timeout.
-constexpr std::chrono::milliseconds event_wait = 10min;
-
-class ok_handler final : public request_handler {
- public:
-  void handle(const request&, responder& out) noexcept override { out.respond(200, "text/plain", "ok\n"); }
-};
-
-class stepped_reactor {
- public:
-  explicit stepped_reactor(limits lim) {
-    reactor_settings s;
-    s.lim = lim;
-    s.clock = &time;
-    const self_signed_material generated = make_self_signed();
-    tls_material m;
-    m.cert_chain_pem = generated.cert_chain_pem;
-    m.key_pem = generated.key_pem;
-    server_ = std::make_unique<reactor>(
-        s, [](core::core_metrics&) { return std::make_unique<ok_handler>(); }, tls_context::build(m));
-    port = server_->listen({"127.0.0.1", 0});
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~stepped_reactor() { stop(); }
-
-  // Stops the reactor and joins its thread: its counters are then final.
-  void stop() {
-    if (!thread_.joinable()) return;
-    server_->shutdown();
-    thread_.join();
-  }
-
-  void step(clock::duration by) {
-    time.advance(by);
-    server_->check_deadlines();
-  }
-
-  std::uint64_t errors(core::request_error_kind kind) const {
-    return server_->metrics().request_errors[static_cast<std::size_t>(kind)].value();
-  }
-
-  manual_clock time;
-  std::uint16_t port = 0;
-
- private:
-  std::unique_ptr<reactor> server_;
-  std::thread thread_;
-};
-
-limits hour_limits() {
-  limits lim;
-  lim.header_timeout = 1h;
-  lim.idle_timeout = 1h;
-  return lim;
-}
 
 TEST(Deadlines, IdleConnectionClosesOnceTheClockPassesTheIdleTimeout) {
   stepped_reactor server(hour_limits());

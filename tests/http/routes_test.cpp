@@ -17,6 +17,30 @@ TEST(Routes, SplitTarget) {
   EXPECT_EQ(query_value("", "level"), "");
 }
 
+TEST(Routes, AbsoluteFormTargetsAreRoutedByTheirPath) {
+  EXPECT_EQ(origin_form("/inject?timeout=10s"), "/inject?timeout=10s");
+  EXPECT_EQ(origin_form("https://meshinject.istio-system.svc:443/inject?timeout=10s"), "/inject?timeout=10s");
+  EXPECT_EQ(origin_form("HTTP://host/inject/net/n1"), "/inject/net/n1");
+  EXPECT_EQ(origin_form("https://host?x=1"), "?x=1");
+  EXPECT_EQ(origin_form("https://host"), "");
+  EXPECT_EQ(origin_form("*"), "*") << "asterisk form is not an absolute URI";
+  EXPECT_EQ(origin_form("ftp://host/inject"), "ftp://host/inject") << "only http and https";
+  EXPECT_EQ(origin_form("host:443"), "host:443") << "authority form";
+}
+
+TEST(Routes, RequestHeadsWithCtlBytesBareCrOrFoldingAreNotClean) {
+  EXPECT_TRUE(is_clean_request_head("POST /inject HTTP/1.1\r\nHost: x\r\nX-Tab:\ta\tb\r\nX-Utf8: \xc3\xa9\r\n\r\n"));
+  EXPECT_TRUE(is_clean_request_head("GET / HTTP/1.1\nHost: x\n\n")) << "bare LF ends a line, as in nginx and Go";
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n")) << "obs-fold with SP";
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n")) << "obs-fold with HT";
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\n Host: x\r\n\r\n")) << "folded request line";
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n")) << "bare CR";
+  constexpr char nul_in_value[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
+  EXPECT_FALSE(is_clean_request_head(std::string_view(nul_in_value, sizeof nul_in_value - 1))) << "NUL";
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\nX: a\x01\r\n\r\n"));
+  EXPECT_FALSE(is_clean_request_head("GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n")) << "DEL";
+}
+
 TEST(Routes, JsonContentType) {
   EXPECT_TRUE(is_json_content_type("application/json"));
   EXPECT_TRUE(is_json_content_type("Application/JSON"));
