@@ -166,6 +166,28 @@ bool go_bool(std::string_view v, reason& why) {
   why = {{}, "not a boolean (true or false)"};
   return false;
 }
+// Istio's ValidateInterfaceNames: comma-separated Linux interface names, each
+// trimmed, 1 to 15 characters, a letter then letters, digits, '_', '.' or '-'.
+bool interface_names(std::string_view s, reason& why) {
+  if (s.empty()) return true;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = s.find(',', start);
+    const std::string_view item = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view name = trim(item);
+    bool ok = !name.empty() && name.size() <= 15 &&
+              ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'));
+    for (char c : name)
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '.' || c == '-');
+    if (!ok) {
+      why = {item, "is not an interface name (a letter, then letters, digits, _ . -; at most 15)", true};
+      return false;
+    }
+    if (comma == std::string_view::npos) return true;
+    start = comma + 1;
+  }
+}
 bool ports_or_star(std::string_view v, reason& why) { return v == "*" || valid_port_list(v, why); }
 bool ports(std::string_view v, reason& why) { return valid_port_list(v, why); }
 bool cidrs_or_star(std::string_view v, reason& why) { return v == "*" || valid_cidr_list(v, why); }
@@ -193,6 +215,9 @@ constexpr rule rules[] = {
     {"sidecar.istio.io/proxyMemory", quantity},
     {"sidecar.istio.io/proxyMemoryLimit", quantity},
     {"prometheus.istio.io/merge-metrics", go_bool},
+    {"traffic.sidecar.istio.io/excludeInterfaces", interface_names},
+    {"traffic.sidecar.istio.io/kubevirtInterfaces", interface_names},
+    {"istio.io/reroute-virtual-interfaces", interface_names},
 };
 
 }  // namespace

@@ -111,6 +111,17 @@ TEST_F(Lifecycle, ABadConfigAtStartIsAliveNotReadyUntilFixed) {
       << served.body;
 }
 
+// The warnings check-config prints are logged when serve loads the config.
+TEST_F(Lifecycle, ConfigWarningsAreLoggedAtLoad) {
+  write_file(dir_.path() / "mesh.yaml", "defaultConfig:\n  discoveryAdress: istiod:15012\n");
+  server_process server({"--mesh-config", (dir_.path() / "mesh.yaml").string()}, dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  EXPECT_EQ(admin(server, "/readyz").status, 200) << "a warning is not an error";
+  EXPECT_TRUE(eventually([&] { return server.log().find("discoveryAdress") != std::string::npos; }, 10s))
+      << server.log();
+  EXPECT_NE(server.log().find("did you mean 'discoveryAddress'?"), std::string::npos) << server.log();
+}
+
 TEST_F(Lifecycle, AMissingOrInvalidConfigAtStartIsNotReadyWithTheReason) {
   const fs::path config_dir = dir_.path() / "config";
   fs::create_directories(config_dir);

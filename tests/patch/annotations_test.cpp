@@ -165,6 +165,15 @@ TEST(annotation_rules, resource_quantities) {
             "as 100m, 0.5, 128Mi or 1Gi");
 }
 
+TEST(annotation_rules, interface_name_lists) {
+  for (const char* k : {"traffic.sidecar.istio.io/excludeInterfaces", "traffic.sidecar.istio.io/kubevirtInterfaces",
+                        "istio.io/reroute-virtual-interfaces"}) {
+    for (const char* v : {"", "net1", "net1,net2", "net1ps5,net2qr9", " eth0 , eth1", "veth-a_b.1", "abcdefghijklmno"})
+      expect_valid(k, v);
+    for (const char* v : {"net1,,", "1net", "eth0;rm", "abcdefghijklmnop", "net/1", " , "}) expect_invalid(k, v);
+  }
+}
+
 TEST(annotation_rules, merge_metrics_is_a_go_bool) {
   const std::string k = "prometheus.istio.io/merge-metrics";
   for (const char* v : {"true", "false", "1", "0", "T", "False"}) expect_valid(k, v);
@@ -189,7 +198,6 @@ TEST(annotation_rules, other_annotations_are_not_checked) {
   const json annotations = {{"sidecar.istio.io/proxyImage", "anything: at all"},
                             {"sidecar.istio.io/inject", "maybe"},
                             {"sidecar.istio.io/userVolume", "not json"},
-                            {"traffic.sidecar.istio.io/kubevirtInterfaces", "net1,,"},
                             {"sidecar.istio.io/interceptionmode", "lowercase key is a different key"},
                             {"example.com/port", "x"},
                             {"", ""}};
