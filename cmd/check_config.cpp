@@ -1,7 +1,9 @@
 // meshinject check-config: compile an injection config (and its mesh and values
 // files) with the compiler `serve` uses, and report every error it can find as
 // file:line:column: message.
+#include <algorithm>
 #include <ostream>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +20,27 @@ namespace meshinject::cmd {
 namespace {
 
 constexpr char usage[] =
-    "usage: meshinject check-config FILE|- [--mesh-config FILE] [--values FILE]\n"
+    "usage: meshinject check-config FILE|- [--mesh-config FILE] [--values FILE] [--strict]\n"
     "\n"
-    "Compiles an injection config (the ConfigMap's `config` key) as `serve` would load it.\n"
-    "Exit 0 when it loads (warnings go to stderr); exit 1 with one `file:line:column: message`\n"
-    "per error otherwise.";
+    "Compiles an injection config (the ConfigMap's `config` key, or the ConfigMap manifest itself)\n"
+    "as `serve` would load it. Exit 0 when it loads; warnings (unknown keys and the like) go to\n"
+    "stderr as `file:line:column: warning: message`. Exit 1 with one `file:line:column: message`\n"
+    "per error otherwise, every error of each file in file order. --strict makes warnings fail too.";
+
+// "f:3:5: unknown key ..." -> "f:3:5: warning: unknown key ...": the severity goes
+// after the position, as compilers print it, so editors jump to the line.
+std::string as_warning(const std::string& text) {
+  static const std::regex position(R"(:[0-9]+(:[0-9]+)?: )");
+  std::smatch m;
+  if (!std::regex_search(text, m, position)) return "warning: " + text;
+  const auto after = static_cast<std::size_t>(m.position(0) + m.length(0));
+  return text.substr(0, after) + "warning: " + text.substr(after);
+}
+
+void add_unique(std::vector<std::string>& to, const std::vector<std::string>& from) {
+  for (const std::string& s : from)
+    if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
+}
 
 // A config of a shape meshinject does not render is named as such after its
 // errors, so that a user who brought a newer Istio's ConfigMap knows at once why.
@@ -44,6 +62,8 @@ int check_config(args a, io streams) {
   config_flags config;
   flag_set flags(usage);
   config.add_to(flags, /*inject_config_required=*/true);
+  bool strict = false;
+  flags.boolean({"--strict"}, &strict, "treat warnings as errors (exit 1), for CI gates");
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
   const auto& positional = flags.positional();
@@ -79,7 +99,7 @@ int check_config(args a, io streams) {
     return 1;
 
   // Each file on its own first, so an error in one does not hide another's.
-  std::vector<std::string> errors;
+  std::vector<std::string> errors, warnings;
   auto attempt = [&](auto&& load) {
     try {
       load();
@@ -89,10 +109,23 @@ int check_config(args a, io streams) {
       errors.emplace_back(e.what());
     }
   };
-  attempt([&] { core::load_injection_config(sources.inject_config_text, sources.inject_config_name); });
+  auto keep = [&](const std::vector<core::config_error>& found) {
+    for (const auto& e : found) errors.emplace_back(e.what());
+  };
+  attempt([&] {
+    std::vector<core::config_error> found;
+    const core::injection_config cfg =
+        core::read_injection_config(sources.inject_config_text, sources.inject_config_name, found);
+    keep(found);
+    add_unique(warnings, cfg.warnings);
+  });
   if (!sources.mesh_text.empty() || !config.mesh_config.empty())
-    attempt([&] { core::load_mesh_config(sources.mesh_text, sources.mesh_name); });
-  if (!sources.values_text.empty()) attempt([&] { core::load_values(sources.values_text, sources.values_name); });
+    attempt([&] { keep(core::check_mesh_config(sources.mesh_text, sources.mesh_name, &warnings)); });
+  if (!sources.values_text.empty())
+    attempt([&] {
+      core::load_values(sources.values_text, sources.values_name);
+      add_unique(warnings, core::values_warnings(sources.values_text, sources.values_name));
+    });
   // Then the whole snapshot, template included, exactly as serve builds it.
   std::shared_ptr<const patch::snapshot> snapshot;
   if (errors.empty()) {
@@ -103,13 +136,19 @@ int check_config(args a, io streams) {
       attempt([&] { snapshot = patch::snapshot::build(sources); });
     }
   }
+  if (snapshot) add_unique(warnings, snapshot->warnings());
+  for (const std::string& w : warnings) streams.err << as_warning(w) << '\n';
   if (!errors.empty()) {
     for (const std::string& e : errors) streams.err << e << '\n';
     if (const std::string note = shape_note(sources.inject_config_text); !note.empty())
       streams.err << "note: " << sources.inject_config_name << ": " << note << '\n';
     return 1;
   }
-  for (const std::string& w : snapshot->warnings()) streams.err << "warning: " << w << '\n';
+  if (strict && !warnings.empty()) {
+    streams.err << "check-config: " << warnings.size() << (warnings.size() == 1 ? " warning" : " warnings")
+                << ", and --strict makes warnings fail\n";
+    return 1;
+  }
   const core::injection_config& c = snapshot->config();
   streams.out << sources.inject_config_name << ": ok (policy " << core::policy_name(c.rules.policy) << ", "
               << c.rules.never_inject.size() << " neverInjectSelector, " << c.rules.always_inject.size()

@@ -22,6 +22,8 @@ constexpr char usage[] =
     "/debug/config, GET|PUT /debug/loglevel?level=debug). Without --tls-cert/--tls-key a\n"
     "self-signed certificate for localhost, 127.0.0.1 and ::1 is made in memory. The config,\n"
     "mesh, values, certificate and key files are watched and reloaded when they change.\n"
+    "A config that does not load at start-up does not stop the server: /readyz answers 503\n"
+    "with the error and /inject answers 503 until a config loads.\n"
     "SIGTERM: /readyz fails at once, responses carry `Connection: close` for --drain-seconds,\n"
     "then the server stops and exits 0.\n"
     "\n"

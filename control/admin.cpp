@@ -61,6 +61,11 @@ void readyz(const admin_view& view, admin_response& rs) {
   } else if (!*view.started) {
     rs.status = 503;
     rs.body = "not ready: starting\n";
+  } else if (!view.config->current()) {
+    rs.status = 503;
+    rs.body = "not ready: no valid config loaded";
+    if (const auto& failure = view.config->last_failure()) rs.body += ": " + failure->message;
+    rs.body += '\n';
   } else {
     rs.body = "ok\n";
   }
@@ -100,15 +105,16 @@ void loglevel(const admin_request& rq, admin_response& rs) {
 }
 
 void append_config(std::string& out, const admin_view& view) {
-  const patch::snapshot& config = **view.config;
+  // Null until a config loads, when serve started without a valid one.
+  const patch::snapshot* config = view.config->current().get();
   const server_options& opt = *view.options;
   const core::control_metrics& control = *view.control;
   out += "{\"version\":";
   append_json_string(out, control.config_version);
   out += ",\"template_version\":";
-  append_json_string(out, config.template_version());
+  if (config) append_json_string(out, config->template_version()); else out += "null";
   out += ",\"content_hash\":";
-  append_json_string(out, config.content_hash());
+  if (config) append_json_string(out, config->content_hash()); else out += "null";
   out += ",\"sources\":{\"inject_config\":";
   append_json_string(out, opt.inject_config.empty() ? "embedded default" : opt.inject_config);
   out += ",\"mesh_config\":";
@@ -119,7 +125,7 @@ void append_config(std::string& out, const admin_view& view) {
   append_json_string(out, *view.config_loaded_at);
   out += ",\"warnings\":[";
   bool first = true;
-  for (const auto& w : config.warnings()) {
+  for (const auto& w : config ? config->warnings() : std::vector<std::string>{}) {
     if (!first) out += ',';
     first = false;
     append_json_string(out, w);

@@ -2,7 +2,8 @@
 // The admin port's endpoints, answered on the control thread (cold path: they
 // allocate, and may throw, which the admin listener answers with a 500):
 //   /health, /livez     200 while the process runs
-//   /readyz             200 once serving, 503 while starting or draining
+//   /readyz             200 once serving, 503 while starting, draining, or without a
+//                       valid config (the body says why)
 //   /metrics            Prometheus text: every reactor's block summed, the control block
 //   /debug/config       JSON: the serving config and certificate, reload history, reactors
 //   /debug/loglevel     GET the level; PUT|POST ?level=debug (or a form body) to change it

@@ -87,6 +87,13 @@ void admission_route::admit(const http::request& rq, http::responder& out) noexc
     metrics_.injection_failure.inc();
     return answer(rq, out, 400, "invalid percent-encoding in the path\n");
   }
+  if (!engine_.current_ptr()) {
+    // Started without a valid config: a 503 lets the apiserver apply the webhook's
+    // failurePolicy, where allowed:false would refuse the pod outright.
+    metrics_.injection_failure.inc();
+    metrics_.count_admission_failure(core::admission_failure_reason::no_config);
+    return answer(rq, out, 503, "no valid injection config loaded yet (see /readyz and /debug/config on the admin port)\n");
+  }
   patch::injection_result r;
   try {
     r = engine_.handle(rq.body, rq.body_size, rq.body_capacity, env_);

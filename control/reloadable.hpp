@@ -74,6 +74,32 @@ class reloadable {
     swap_in(s.build(), true);
   }
 
+  // Start-up that survives bad files: reads and builds, or records the failure as
+  // a reload would (counted, logged, failing) and returns false, leaving no value.
+  // A later reload() installs the first value that builds.
+  bool try_load_initial() {
+    const std::string text = "no valid " + hooks_.what + " at start-up; not ready until the files load";
+    try {
+      staged<T> s = hooks_.read();
+      attempt_ = std::move(s.bytes);
+      try {
+        swap_in(s.build(), true);
+        return true;
+      } catch (const core::config_error& e) {
+        attempt_failed_ = true;
+        fail(e.what(), e.where(), text);
+      } catch (const std::exception& e) {
+        attempt_failed_ = true;
+        fail(e.what(), {}, text);
+      }
+    } catch (const read_error& e) {
+      unreadable_ = true;
+      fail(e.what(), {e.path, 0, 0}, text);
+    }
+    if (counters_.failing) counters_.failing->set(1);
+    return false;
+  }
+
   // Start-up with a value that has no files behind it (a self-signed certificate).
   void set_initial(std::shared_ptr<const T> value) { swap_in(std::move(value), true); }
 
@@ -149,10 +175,12 @@ class reloadable {
     if (hooks_.installed) hooks_.installed(current_, initial);
   }
 
-  void fail(const std::string& message, const core::source_position& where) {
+  void fail(const std::string& message, const core::source_position& where, std::string text = {}) {
     count(counters_.failures);
     last_failure_ = reload_failure{message, hooks_.timestamp ? hooks_.timestamp() : std::string()};
-    const std::string text = hooks_.what + " reload failed; the previous " + hooks_.what + " keeps serving";
+    if (text.empty())
+      text = current_ ? hooks_.what + " reload failed; the previous " + hooks_.what + " keeps serving"
+                      : hooks_.what + " reload failed; still no valid " + hooks_.what + ", not ready";
     if (hooks_.log_position) {
       core::log_error(text, {{"error", message}, {"file", where.file}, {"line", where.line}, {"column", where.column}});
     } else {

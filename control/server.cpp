@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -193,6 +194,8 @@ struct server::impl {
     if (!initial)
       for (std::size_t i = 0; i < reactors.size(); ++i)
         reactors[i]->post([route = routes[i], snap] { route->set_snapshot(snap); });
+    // The first valid config after a start without one: ready from now on.
+    if (started && !draining) control.ready.set(1);
     control.config_version = snap->content_hash().substr(0, 12);
     control.config_source = opt.inject_config.empty() ? "embedded" : opt.inject_config;
     control.config_last_reload_success_timestamp_seconds.set(now_unix());
@@ -308,20 +311,18 @@ struct server::impl {
     control.reactors.set(static_cast<std::int64_t>(n));
     for (auto& r : reactors) threads.emplace_back([p = r.get()] { p->run(); });
     started = true;
-    control.ready.set(1);
+    control.ready.set(config.current() ? 1 : 0);
 
     if (!opt.ready_file.empty()) write_ready_file(n);
     log_listening(n);
   }
 
+  // A bad or missing config does not stop the start: a crash loop would outlast
+  // the fix by the restart back-off, and block every scale-up meanwhile. The
+  // server starts not ready (admission requests get a 503, so the apiserver's
+  // failurePolicy applies) and the watcher installs the first config that loads.
   void load_config() {
-    try {
-      config.load_initial();
-    } catch (const read_error& e) {
-      throw startup_error(e.what(), 1);
-    } catch (const std::exception& e) {
-      throw startup_error(std::string("config: ") + e.what(), 1);
-    }
+    if (!config.try_load_initial() && config.unreadable()) schedule_retry();
   }
 
   void load_certificate() {
@@ -352,9 +353,33 @@ struct server::impl {
     }
   }
 
+  // SO_REUSEPORT, which the reactors share the port with, would just as well let a
+  // second `serve` on the same --listen bind it and silently take half of the
+  // connections, maybe with another config. A bind without SO_REUSEPORT fails while
+  // any socket listens on the port (SO_REUSEADDR keeps TIME_WAIT from counting), so
+  // this probe makes that a start-up error. A process binding in the microseconds
+  // between the probe and reactor 0's bind still slips through.
+  void probe_port_is_free(const http::listen_address& where) {
+    if (where.port == 0) return;  // the kernel picks a port no one holds
+    boost::system::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(where.host, ec);
+    if (ec) return;  // reactor 0's bind reports it
+    const asio::ip::tcp::endpoint endpoint(address, where.port);
+    asio::ip::tcp::acceptor probe(io);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec == boost::system::errc::address_in_use)
+      throw startup_error("cannot listen on " + where.to_string() +
+                              ": the port is already in use by another process (another meshinject serve?); "
+                              "refusing to share it through SO_REUSEPORT",
+                          1);
+  }
+
   // Reactor 0 binds first (port 0 picks a port); the others bind the same port
   // with SO_REUSEPORT.
   void open_sockets(unsigned n) {
+    probe_port_is_free(webhook_address);
     try {
       for (unsigned i = 0; i < n; ++i) {
         http::reactor_settings s;
@@ -407,6 +432,7 @@ struct server::impl {
                                  {"client_auth", tls->requires_client_certificate()},
                                  {"certificate_not_after", cert.not_after},
                                  {"config", control.config_source},
+                                 {"config_loaded", config.current() != nullptr},
                                  {"version", control.config_version}});
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/config_keys.hpp"
 #include "core/error.hpp"
 
 namespace meshinject::core {
@@ -127,7 +128,50 @@ void read_injected_annotations(const YAML::Node& value, const std::string& file,
 
 }  // namespace
 
-injection_config load_injection_config(std::string_view yaml_text, const std::string& file_name) {
+namespace {
+
+constexpr std::string_view config_keys[] = {"policy",   "neverInjectSelector", "alwaysInjectSelector",
+                                            "injectedAnnotations", "template", "templates",
+                                            "defaultTemplates", "aliases"};
+
+// One top-level key of the config into `cfg`; throws config_error for a bad value.
+void read_key(const std::string& key, const YAML::Node& key_node, const YAML::Node& value, std::string_view yaml_text,
+              const std::string& file_name, injection_config& cfg, bool& have_policy, bool& have_template) {
+  if (key == "policy") {
+    have_policy = true;
+    cfg.rules.policy = read_policy(value, file_name);
+  } else if (key == "neverInjectSelector") {
+    cfg.rules.never_inject = selector_list::compile(value, file_name, "neverInjectSelector");
+  } else if (key == "alwaysInjectSelector") {
+    cfg.rules.always_inject = selector_list::compile(value, file_name, "alwaysInjectSelector");
+  } else if (key == "injectedAnnotations") {
+    read_injected_annotations(value, file_name, cfg);
+  } else if (key == "template") {
+    have_template = true;
+    if (!value.IsScalar() && !value.IsNull())
+      throw config_error(mark_of(file_name, value), "template must be a string (use `template: |-`)");
+    cfg.template_text = value.IsNull() ? std::string() : value.Scalar();
+    const text_location where = locate_scalar(yaml_text, value);
+    cfg.template_first_line = where.first_line;
+    cfg.template_indent = where.indent;
+    cfg.template_is_block = where.is_block;
+  } else if (key == "templates") {
+    cfg.shape = config_shape::named_templates;
+    cfg.templates_line = mark_of(file_name, key_node).line;
+    read_templates(value, yaml_text, file_name, cfg);
+  } else if (key == "defaultTemplates") {
+    cfg.default_templates = string_list(value, file_name, "defaultTemplates");
+  } else if (key == "aliases") {
+    read_aliases(value, file_name, cfg);
+  } else {
+    cfg.warnings.push_back(config_error::format(mark_of(file_name, key_node), unknown_key_message("", key, config_keys)));
+  }
+}
+
+}  // namespace
+
+injection_config read_injection_config(std::string_view yaml_text, const std::string& file_name,
+                                       std::vector<config_error>& errors) {
   injection_config cfg;
   cfg.source = file_name;
   const YAML::Node root = parse(yaml_text, file_name);
@@ -135,55 +179,41 @@ injection_config load_injection_config(std::string_view yaml_text, const std::st
     throw config_error({file_name, 1, 1}, "the injection config is empty (it needs at least policy and template)");
   if (!root.IsMap()) throw config_error(mark_of(file_name, root), "the injection config must be a mapping");
 
+  // Each key on its own, so that one bad value does not hide the next.
   bool have_policy = false, have_template = false;
   for (const auto& kv : root) {
-    const std::string key = kv.first.Scalar();
-    const YAML::Node& value = kv.second;
-    if (key == "policy") {
-      cfg.rules.policy = read_policy(value, file_name);
-      have_policy = true;
-    } else if (key == "neverInjectSelector") {
-      cfg.rules.never_inject = selector_list::compile(value, file_name, "neverInjectSelector");
-    } else if (key == "alwaysInjectSelector") {
-      cfg.rules.always_inject = selector_list::compile(value, file_name, "alwaysInjectSelector");
-    } else if (key == "injectedAnnotations") {
-      read_injected_annotations(value, file_name, cfg);
-    } else if (key == "template") {
-      if (!value.IsScalar() && !value.IsNull())
-        throw config_error(mark_of(file_name, value), "template must be a string (use `template: |-`)");
-      cfg.template_text = value.IsNull() ? std::string() : value.Scalar();
-      const text_location where = locate_scalar(yaml_text, value);
-      cfg.template_first_line = where.first_line;
-      cfg.template_indent = where.indent;
-      cfg.template_is_block = where.is_block;
-      have_template = true;
-    } else if (key == "templates") {
-      read_templates(value, yaml_text, file_name, cfg);
-      cfg.shape = config_shape::named_templates;
-      cfg.templates_line = mark_of(file_name, kv.first).line;
-    } else if (key == "defaultTemplates") {
-      cfg.default_templates = string_list(value, file_name, "defaultTemplates");
-    } else if (key == "aliases") {
-      read_aliases(value, file_name, cfg);
-    } else {
-      const source_position p = mark_of(file_name, kv.first);
-      cfg.warnings.push_back(config_error::format(p, "unknown key '" + key + "' is ignored"));
+    try {
+      read_key(kv.first.Scalar(), kv.first, kv.second, yaml_text, file_name, cfg, have_policy, have_template);
+    } catch (const config_error& e) {
+      errors.push_back(e);
     }
   }
-  if (!have_policy) throw config_error({file_name, 1, 1}, "the injection config has no policy (enabled or disabled)");
+  if (!have_policy) errors.emplace_back(source_position{file_name, 1, 1}, "the injection config has no policy (enabled or disabled)");
   if (cfg.shape == config_shape::single_template) {
-    if (!have_template) throw config_error({file_name, 1, 1}, "the injection config has no template (nor templates)");
+    if (!have_template) errors.emplace_back(source_position{file_name, 1, 1}, "the injection config has no template (nor templates)");
     if (!cfg.default_templates.empty() || !cfg.aliases.empty())
-      throw config_error({file_name, 1, 1}, "defaultTemplates and aliases need templates (Istio >= 1.9's shape)");
+      errors.emplace_back(source_position{file_name, 1, 1}, "defaultTemplates and aliases need templates (Istio >= 1.9's shape)");
   } else {
     // Istio >= 1.9 ignores `template` once `templates` is present, and the pods of
     // such a config are decided by today's rules.
     cfg.rules.dialect = decision_dialect::istio_1_28;
     cfg.template_text.clear();
     cfg.template_first_line = 0;
-    check_template_names(root, file_name, cfg);
+    try {
+      check_template_names(root, file_name, cfg);
+    } catch (const config_error& e) {
+      errors.push_back(e);
+    }
   }
+  sort_in_file_order(errors);
   std::sort(cfg.injected_annotations.begin(), cfg.injected_annotations.end());
+  return cfg;
+}
+
+injection_config load_injection_config(std::string_view yaml_text, const std::string& file_name) {
+  std::vector<config_error> errors;
+  injection_config cfg = read_injection_config(yaml_text, file_name, errors);
+  throw_first(errors);
   return cfg;
 }
 
@@ -198,6 +228,34 @@ std::string_view values_revision(const config_node& values) noexcept {
   const config_node* revision = values.find("revision");
   if (revision && revision->type() == config_node::kind::string) return revision->text();
   return {};
+}
+
+std::vector<std::string> values_warnings(std::string_view yaml_text, const std::string& file_name) {
+  // The top-level keys Istio's charts give the injector (1.1 to 1.28). Values are
+  // free-form, so only a near miss of one of them is worth a word.
+  static constexpr std::string_view known[] = {
+      "global",   "sidecarInjectorWebhook", "istio_cni", "pilot",         "gateways",
+      "revision", "meshConfig",             "base",      "revisionTags",  "defaultRevision",
+      "ownerName", "istiodRemote",          "telemetry", "experimental",  "compatibilityVersion",
+      "profile",  "ztunnel",                "platform"};
+  std::vector<std::string> out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception&) {
+    return out;  // load_values reports it
+  }
+  if (!root.IsMap()) return out;
+  for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string& key = kv.first.Scalar();
+    if (std::find(std::begin(known), std::end(known), key) != std::end(known)) continue;
+    if (const std::string_view meant = closest_key(key, known); !meant.empty())
+      out.push_back(config_error::format(mark_of(file_name, kv.first),
+                                         "values: top-level key '" + key + "' is not one Istio's charts set (did you mean '" +
+                                             std::string(meant) + "'?)"));
+  }
+  return out;
 }
 
 source_position template_position(const injection_config& cfg, int line, int column) {

@@ -69,12 +69,19 @@ struct injection_config {
   std::vector<std::string> warnings;   // ignored keys and the like, with positions
 };
 
-// Throws config_error with file:line:column.
+// Throws config_error with file:line:column: the first error in file order.
 injection_config load_injection_config(std::string_view yaml_text, const std::string& file_name);
+// Every error of the file, in file order, into `errors` (check-config reports them
+// all); throws only when the file is not a YAML mapping at all.
+injection_config read_injection_config(std::string_view yaml_text, const std::string& file_name,
+                                       std::vector<config_error>& errors);
 
 // The values file (Helm-style values, read by templates as `.Values`). Empty text
 // gives an empty mapping.
 config_node load_values(std::string_view yaml_text, const std::string& file_name);
+// Top-level keys of a values file that look like typos of the keys Istio's charts
+// set (`globl`), as file:line:column: message.
+std::vector<std::string> values_warnings(std::string_view yaml_text, const std::string& file_name);
 
 // The values' top-level `revision` string (the chart's; istiod runs as that
 // revision), or "" when there is none. `serve --revision` and kube-inject's fall

@@ -2,10 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 
+#include "core/config_keys.hpp"
 #include "core/error.hpp"
 
 namespace meshinject::core {
@@ -221,66 +223,136 @@ statusPort: 15020
 
 source_position where(const std::string& file, const config_node& n) { return {file, n.line(), n.column()}; }
 
+// Fields that Istio releases after 1.1 (up to 1.28, istio/api's mesh/v1alpha1)
+// added to MeshConfig and ProxyConfig. They are known, so they draw no unknown-key
+// warning, but not typed: the templates meshinject renders do not read them.
+constexpr std::string_view later_mesh_fields[] = {
+    "proxyInboundListenPort", "tcpKeepalive", "ingressSelector", "enableEnvoyAccessLogService",
+    "disableEnvoyListenerLog", "inboundTrafficPolicy", "enableAutoMtls", "caCertificates", "h2UpgradePolicy",
+    "inboundClusterStatName", "outboundClusterStatName", "certificates", "thriftConfig", "serviceSettings",
+    "enablePrometheusMerge", "verifyCertificateAtClient", "ca", "extensionProviders", "defaultProviders",
+    "discoverySelectors", "pathNormalization", "defaultHttpRetryPolicy", "meshMTLS", "tlsDefaults",
+    "serviceScopeConfigs", "accessLogFormat", "localityLbSetting", "trustDomainAliases"};
+constexpr std::string_view later_proxy_fields[] = {
+    "sds", "envoyAccessLogService", "envoyMetricsService", "runtimeValues", "extraStatTags", "gatewayTopology",
+    "terminationDrainDuration", "meshId", "readinessProbe", "proxyStatsMatcher", "holdApplicationUntilProxyStarts",
+    "caCertificatesPem", "image", "privateKeyProvider", "proxyHeaders", "tracingServiceName", "fileFlushInterval",
+    "fileFlushMinSizeKb", "statsCompression", "envoyMetricsServiceAddress"};
+constexpr std::string_view later_tracing_fields[] = {
+    "stackdriver", "openCensusAgent", "customTags", "maxPathTagLength", "sampling", "tlsSettings"};
+
+std::span<const std::string_view> later_fields(const go_message& msg) {
+  if (msg.type_name == "MeshConfig") return later_mesh_fields;
+  if (msg.type_name == "ProxyConfig") return later_proxy_fields;
+  if (msg.type_name == "Tracing") return later_tracing_fields;
+  return {};
+}
+
+// Every key a message may hold, for did-you-mean hints.
+std::vector<std::string_view> known_keys(const go_message& msg) {
+  std::vector<std::string_view> keys;
+  for (const auto& f : msg.fields) keys.push_back(f.json_name);
+  for (std::string_view later : later_fields(msg)) keys.push_back(later);
+  return keys;
+}
+
+// Type-checks one known field's value as protobuf's JSON decoder would.
+// Returns the problem, or an empty string.
+std::string field_problem(const go_field& f, const config_node& value, const std::string& field_path) {
+  switch (f.k) {
+    case K::string:
+      if (value.type() == config_node::kind::list || value.type() == config_node::kind::map)
+        return field_path + ": expected a string";
+      break;
+    case K::integer:
+      if (value.type() != config_node::kind::integer)
+        return field_path + ": expected an integer, got '" + value.text() + "'";
+      break;
+    case K::boolean:
+      if (value.type() != config_node::kind::boolean)
+        return field_path + ": expected true or false, got '" + value.text() + "'";
+      break;
+    case K::duration:
+      if (value.type() != config_node::kind::string || !parse_go_duration(value.text()))
+        return field_path + ": expected a duration such as 10s or 1m0s, got '" + value.text() + "'";
+      break;
+    case K::enumeration: {
+      bool ok = false;
+      for (const auto& e : f.enums)
+        ok = ok || (value.type() == config_node::kind::string && value.text() == e.name) ||
+             (value.type() == config_node::kind::integer && value.as_int() == e.number);
+      if (!ok) {
+        std::string names;
+        for (const auto& e : f.enums) names += (names.empty() ? "" : ", ") + std::string(e.name);
+        return field_path + ": unknown value '" + value.text() + "' (expected one of " + names + ")";
+      }
+      break;
+    }
+    case K::list:
+      if (value.type() != config_node::kind::list) return field_path + ": expected a list";
+      break;
+    case K::map:
+      if (value.type() != config_node::kind::map) return field_path + ": expected a mapping";
+      break;
+    case K::message:
+    case K::any:
+      break;
+  }
+  return {};
+}
+
+struct mesh_findings {
+  std::vector<config_error> errors;
+  std::vector<config_error> warnings;
+};
+
+// Unknown keys, at the key's own position (the value tree keeps keys sorted and
+// without positions, so this walks the YAML itself). They are warnings: Istio's
+// decoder would refuse them, but a newer Istio may know them.
+void warn_unknown_keys(const YAML::Node& node, const go_message& msg, const std::string& file,
+                       const std::string& path, mesh_findings& found) {
+  if (!node.IsMap()) return;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string& key = kv.first.Scalar();
+    const YAML::Mark m = kv.first.Mark();
+    if (const go_field* f = msg.find_json(key)) {
+      if (f->k == K::message) warn_unknown_keys(kv.second, *f->message, file, path.empty() ? key : path + "." + key, found);
+      continue;
+    }
+    const auto later = later_fields(msg);
+    if (std::find(later.begin(), later.end(), key) != later.end()) continue;
+    std::string message = unknown_key_message(path, key, known_keys(msg));
+    // A proxy setting at the top level (`discoveryAddress:` beside `defaultConfig:`)
+    // is a common slip: name where it belongs.
+    if (&msg == &mesh_message && closest_key(key, known_keys(mesh_message)).empty())
+      if (const std::string_view meant = closest_key(key, known_keys(proxy_message)); !meant.empty())
+        message += " (did you mean 'defaultConfig." + std::string(meant) + "'?)";
+    found.warnings.emplace_back(source_position{file, m.line + 1, m.column + 1}, std::move(message));
+  }
+}
+
 // Checks a tree against a message schema the way protobuf's JSON decoder would
-// reject it. Unknown fields are accepted (newer Istio releases add fields), but
-// a known field of the wrong type is an error.
-void check_message(const config_node& node, const go_message& msg, const std::string& file, const std::string& path) {
+// reject it, collecting every problem instead of stopping at the first: a known
+// field of the wrong type is an error.
+void check_message(const config_node& node, const go_message& msg, const std::string& file, const std::string& path,
+                   mesh_findings& found) {
   if (node.is_null()) return;
-  if (node.type() != config_node::kind::map)
-    throw config_error(where(file, node), path + ": expected a mapping for " + std::string(msg.type_name));
+  if (node.type() != config_node::kind::map) {
+    found.errors.emplace_back(where(file, node), path + ": expected a mapping for " + std::string(msg.type_name));
+    return;
+  }
   for (const auto& [key, value] : node.members()) {
     const go_field* f = msg.find_json(key);
     if (!f || value.is_null()) continue;
     const std::string field_path = path.empty() ? key : path + "." + key;
-    switch (f->k) {
-      case K::string:
-        if (value.type() == config_node::kind::list || value.type() == config_node::kind::map)
-          throw config_error(where(file, value), field_path + ": expected a string");
-        break;
-      case K::integer:
-        if (value.type() != config_node::kind::integer)
-          throw config_error(where(file, value), field_path + ": expected an integer, got '" + value.text() + "'");
-        break;
-      case K::boolean:
-        if (value.type() != config_node::kind::boolean)
-          throw config_error(where(file, value), field_path + ": expected true or false, got '" + value.text() + "'");
-        break;
-      case K::duration:
-        if (value.type() != config_node::kind::string || !parse_go_duration(value.text()))
-          throw config_error(where(file, value),
-                             field_path + ": expected a duration such as 10s or 1m0s, got '" + value.text() + "'");
-        break;
-      case K::enumeration: {
-        bool ok = false;
-        for (const auto& e : f->enums)
-          ok = ok || (value.type() == config_node::kind::string && value.text() == e.name) ||
-               (value.type() == config_node::kind::integer && value.as_int() == e.number);
-        if (!ok) {
-          std::string names;
-          for (const auto& e : f->enums) names += (names.empty() ? "" : ", ") + std::string(e.name);
-          throw config_error(where(file, value),
-                             field_path + ": unknown value '" + value.text() + "' (expected one of " + names + ")");
-        }
-        break;
-      }
-      case K::message:
-        if (f->message == &bool_value) {
-          if (value.type() != config_node::kind::boolean)
-            throw config_error(where(file, value), field_path + ": expected true or false, got '" + value.text() + "'");
-          break;
-        }
-        check_message(value, *f->message, file, field_path);
-        break;
-      case K::list:
-        if (value.type() != config_node::kind::list)
-          throw config_error(where(file, value), field_path + ": expected a list");
-        break;
-      case K::map:
-        if (value.type() != config_node::kind::map)
-          throw config_error(where(file, value), field_path + ": expected a mapping");
-        break;
-      case K::any:
-        break;
+    if (f->k == K::message && f->message == &bool_value) {
+      if (value.type() != config_node::kind::boolean)
+        found.errors.emplace_back(where(file, value), field_path + ": expected true or false, got '" + value.text() + "'");
+    } else if (f->k == K::message) {
+      check_message(value, *f->message, file, field_path, found);
+    } else if (std::string problem = field_problem(*f, value, field_path); !problem.empty()) {
+      found.errors.emplace_back(where(file, value), problem);
     }
   }
 }
@@ -418,11 +490,26 @@ mesh_config default_mesh_config(mesh_defaults release) {
   return m;
 }
 
-mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name, mesh_defaults release) {
+std::vector<config_error> check_mesh_config(std::string_view yaml_text, const std::string& file_name,
+                                           std::vector<std::string>* warnings) {
   const config_node file = parse_yaml(yaml_text, file_name);
   if (!file.is_null() && file.type() != config_node::kind::map)
-    throw config_error({file_name, file.line(), file.column()}, "the mesh config must be a mapping");
-  check_message(file, mesh_message, file_name, "");
+    return {config_error({file_name, file.line(), file.column()}, "the mesh config must be a mapping")};
+  mesh_findings found;
+  check_message(file, mesh_message, file_name, "", found);
+  warn_unknown_keys(YAML::Load(std::string(yaml_text)), mesh_message, file_name, "", found);
+  sort_in_file_order(found.errors);
+  sort_in_file_order(found.warnings);
+  if (warnings)
+    for (const auto& w : found.warnings) warnings->push_back(w.what());
+  return found.errors;
+}
+
+mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name, mesh_defaults release) {
+  std::vector<std::string> warnings;
+  std::vector<config_error> errors = check_mesh_config(yaml_text, file_name, &warnings);
+  throw_first(errors);
+  const config_node file = parse_yaml(yaml_text, file_name);
   mesh_config m = default_mesh_config(release);
   // As Istio does: the file applies over the mesh defaults, and its defaultConfig
   // applies over the built-in proxy defaults (not over nothing).
@@ -442,6 +529,7 @@ mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file
   }
   m.root.set_member("defaultConfig", std::move(proxy));
   m.source = file_name;
+  m.warnings = std::move(warnings);
   return m;
 }
 

@@ -11,8 +11,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config_tree.hpp"
+#include "core/error.hpp"
 
 namespace meshinject::core {
 
@@ -50,6 +52,7 @@ const go_message& bool_value_message() noexcept;
 struct mesh_config {
   config_node root;     // built-in defaults with the file applied over them
   std::string source;   // file name, or "built-in defaults"
+  std::vector<std::string> warnings;  // unknown keys, as file:line:column: message
 
   const config_node& proxy_config() const noexcept;
 };
@@ -65,9 +68,16 @@ std::string format_go_duration(std::int64_t nanoseconds);
 enum class mesh_defaults : std::uint8_t { istio_1_1, istio_1_28 };
 
 // Throws config_error (file:line:column) for YAML errors, wrong types, unknown
-// enum names and bad durations.
+// enum names and bad durations: the first of them in file order. Unknown keys are
+// warnings (mesh_config::warnings).
 mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name,
                              mesh_defaults release = mesh_defaults::istio_1_1);
 mesh_config default_mesh_config(mesh_defaults release = mesh_defaults::istio_1_1);
+
+// Every error of a mesh config file, in file order (empty: it loads), for
+// check-config; unknown keys go to `warnings` when given. Throws only for invalid
+// YAML, which hides whatever follows it.
+std::vector<config_error> check_mesh_config(std::string_view yaml_text, const std::string& file_name,
+                                           std::vector<std::string>* warnings = nullptr);
 
 }  // namespace meshinject::core

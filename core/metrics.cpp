@@ -72,7 +72,8 @@ constexpr std::string_view all_names[] = {
 
 constexpr std::string_view histogram_names[] = {injection_time};
 
-constexpr std::string_view admission_failure_names[] = {"invalid-annotation", "template", "internal"};
+constexpr std::string_view admission_failure_names[] = {"invalid-annotation", "template", "internal",
+                                                             "no-config"};
 constexpr std::string_view passthrough_names[] = {"not-a-pod", "not-create"};
 constexpr std::string_view request_error_names[] = {"header-timeout", "idle-timeout", "too-large", "malformed",
                                                     "disconnect"};
@@ -284,7 +285,7 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
     w.series(decisions, {{"decision", decision_labels[i].decision}, {"reason", decision_labels[i].reason}})
         .value(sum(cores, &core_metrics::decisions, i));
 
-  w.family(admission_failures, "counter", "Admission requests answered allowed:false, by cause.");
+  w.family(admission_failures, "counter", "Admission requests refused (allowed:false) or failed (500; 503 without a config), by cause.");
   for (std::size_t i = 0; i < admission_failure_reason_count; ++i)
     w.series(admission_failures, {{"reason", admission_failure_names[i]}})
         .value(sum(cores, &core_metrics::admission_failures, i));

@@ -116,8 +116,9 @@ class latency_histogram {
 // check that the two agree.
 inline constexpr std::size_t decision_reason_counters = 10;
 
-enum class admission_failure_reason : std::uint8_t { invalid_annotation, template_error, internal };
-inline constexpr std::size_t admission_failure_reason_count = 3;
+// no_config: answered 503 because no valid config has loaded since start-up.
+enum class admission_failure_reason : std::uint8_t { invalid_annotation, template_error, internal, no_config };
+inline constexpr std::size_t admission_failure_reason_count = 4;
 
 enum class passthrough_reason : std::uint8_t { not_a_pod, not_create };
 inline constexpr std::size_t passthrough_reason_count = 2;

@@ -129,6 +129,65 @@ bool uint32_value(std::string_view v, reason& why) {
   why = {{}, "not an unsigned 32-bit integer"};
   return false;
 }
+// resource.ParseQuantity's grammar: a signed decimal number, then a binary SI
+// (Ki..Ei), decimal SI (n, u, m, k, M..E) or exponent (e3, E-2) suffix. The
+// template copies the value into the proxy's resources, where the apiserver would
+// refuse the pod with an error that never names the annotation.
+bool valid_quantity(std::string_view s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  bool digits = false;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, digits = true;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, digits = true;
+  }
+  if (!digits) return false;
+  const std::string_view suffix = s.substr(i);
+  for (std::string_view unit : {"", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"})
+    if (suffix == unit) return true;
+  if (suffix[0] != 'e' && suffix[0] != 'E') return false;
+  std::size_t e = 1;
+  if (e < suffix.size() && (suffix[e] == '+' || suffix[e] == '-')) ++e;
+  if (e == suffix.size()) return false;
+  for (; e < suffix.size(); ++e)
+    if (suffix[e] < '0' || suffix[e] > '9') return false;
+  return true;
+}
+
+bool quantity(std::string_view v, reason& why) {
+  if (valid_quantity(v)) return true;
+  why = {{}, "not a Kubernetes resource quantity such as 100m, 0.5, 128Mi or 1Gi"};
+  return false;
+}
+bool go_bool(std::string_view v, reason& why) {
+  bool ignored;
+  if (parse_go_bool(v, ignored)) return true;
+  why = {{}, "not a boolean (true or false)"};
+  return false;
+}
+// Istio's ValidateInterfaceNames: comma-separated Linux interface names, each
+// trimmed, 1 to 15 characters, a letter then letters, digits, '_', '.' or '-'.
+bool interface_names(std::string_view s, reason& why) {
+  if (s.empty()) return true;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = s.find(',', start);
+    const std::string_view item = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view name = trim(item);
+    bool ok = !name.empty() && name.size() <= 15 &&
+              ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'));
+    for (char c : name)
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '.' || c == '-');
+    if (!ok) {
+      why = {item, "is not an interface name (a letter, then letters, digits, _ . -; at most 15)", true};
+      return false;
+    }
+    if (comma == std::string_view::npos) return true;
+    start = comma + 1;
+  }
+}
 bool ports_or_star(std::string_view v, reason& why) { return v == "*" || valid_port_list(v, why); }
 bool ports(std::string_view v, reason& why) { return valid_port_list(v, why); }
 bool cidrs_or_star(std::string_view v, reason& why) { return v == "*" || valid_cidr_list(v, why); }
@@ -151,6 +210,14 @@ constexpr rule rules[] = {
     {"traffic.sidecar.istio.io/includeInboundPorts", ports_or_star},
     {"traffic.sidecar.istio.io/excludeInboundPorts", ports},
     {"traffic.sidecar.istio.io/excludeOutboundPorts", ports},
+    {"sidecar.istio.io/proxyCPU", quantity},
+    {"sidecar.istio.io/proxyCPULimit", quantity},
+    {"sidecar.istio.io/proxyMemory", quantity},
+    {"sidecar.istio.io/proxyMemoryLimit", quantity},
+    {"prometheus.istio.io/merge-metrics", go_bool},
+    {"traffic.sidecar.istio.io/excludeInterfaces", interface_names},
+    {"traffic.sidecar.istio.io/kubevirtInterfaces", interface_names},
+    {"istio.io/reroute-virtual-interfaces", interface_names},
 };
 
 }  // namespace

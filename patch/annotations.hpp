@@ -1,7 +1,9 @@
 #pragma once
-// Istio's per-pod annotations that are checked before rendering, as Istio 1.1
-// checks them: a bad value answers `allowed: false` with a message naming the
-// annotation, instead of a sidecar that cannot start.
+// Istio's per-pod annotations that are checked before rendering, as Istio checks
+// them (1.1's set, plus today's resource quantities, merge-metrics bool and
+// interface-name lists): a bad value answers `allowed: false` with a message naming
+// the annotation, instead of a sidecar that cannot start or a pod the apiserver
+// refuses without saying why.
 
 #include <string>
 

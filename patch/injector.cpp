@@ -109,6 +109,8 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   s->version_ = sources.version_override.empty() ? sha256_hex(s->config_.template_text) : sources.version_override;
   s->content_hash_ = sha256_hex(config_text + '\0' + sources.mesh_text + '\0' + sources.values_text);
   s->warnings_ = s->config_.warnings;
+  s->warnings_.insert(s->warnings_.end(), s->mesh_.warnings.begin(), s->mesh_.warnings.end());
+  for (auto& w : core::values_warnings(sources.values_text, sources.values_name)) s->warnings_.push_back(std::move(w));
   const core::config_node* sds = s->mesh_.root.find("enableSdsTokenMount");
   const core::config_node* uds = s->mesh_.root.find("sdsUdsPath");
   s->sds_token_mount_ = sds && sds->type() == core::config_node::kind::boolean && sds->as_bool() && uds &&

@@ -62,8 +62,98 @@ TEST_F(CheckConfigTest, WarningsGoToStderrAndStillPass) {
   const cli_result r = run_cli({"check-config", (dir / "istio-1.1" / "injector-config.yaml").string(), "--mesh-config",
                                 (dir / "istio-1.1" / "mesh.yaml").string()});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.err.rfind("warning: ", 0), 0u) << r.err;
+  // As compilers print them: the position, then the severity.
+  EXPECT_NE(r.err.find("injector-config.yaml:38:20: warning: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("restartPolicy"), std::string::npos) << r.err;
+  // Istio 1.1's production mesh config has no unknown key.
+  EXPECT_EQ(r.err.find("unknown key"), std::string::npos) << r.err;
+}
+
+TEST_F(CheckConfigTest, UnknownMeshKeysWarnWithTheKeyTheyProbablyMeant) {
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto mesh = file("mesh.yaml",
+                         "enableTracing: true\n"
+                         "defaultConfig:\n"
+                         "  discoveryAdress: istiod:15012\n"
+                         "  someNewSetting: 1\n"
+                         "discoveryAddress: istiod:15012\n"
+                         "enablePrometheusMerge: true\n");
+  const cli_result r = run_cli({"check-config", config, "--mesh-config", mesh});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            mesh + ":3:3: warning: unknown key 'defaultConfig.discoveryAdress' is ignored (did you mean "
+                   "'discoveryAddress'?)\n" +
+                mesh + ":4:3: warning: unknown key 'defaultConfig.someNewSetting' is ignored\n" + mesh +
+                ":5:1: warning: unknown key 'discoveryAddress' is ignored (did you mean "
+                "'defaultConfig.discoveryAddress'?)\n");
+}
+
+TEST_F(CheckConfigTest, UnknownInjectionConfigAndNearMissValuesKeysWarn) {
+  const auto config = file("typo.yaml", injection_config_text("containers: []\n") + "neverInjectSelectors: []\n");
+  const auto values = file("values.yaml", "globl:\n  hub: x\nmyOwnKey: 1\n");
+  const cli_result r = run_cli({"check-config", config, "--values", values});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: unknown key 'neverInjectSelectors' is ignored (did you mean 'neverInjectSelector'?)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(values + ":1:1: warning: values: top-level key 'globl'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'global'?"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("myOwnKey"), std::string::npos) << "values are free-form: " << r.err;
+}
+
+TEST_F(CheckConfigTest, StrictTurnsWarningsIntoFailure) {
+  const auto config = file("ok.yaml", injection_config_text("containers: []\n"));
+  const auto mesh = file("mesh.yaml", "defaultConfig:\n  discoveryAdress: x\n");
+  EXPECT_EQ(run_cli({"check-config", config, "--mesh-config", mesh}).code, 0);
+  const cli_result r = run_cli({"check-config", config, "--mesh-config", mesh, "--strict"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(mesh + ":2:3: warning: unknown key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--strict"), std::string::npos) << r.err;
+  // Without warnings, --strict passes.
+  EXPECT_EQ(run_cli({"check-config", config, "--strict"}).code, 0);
+}
+
+TEST_F(CheckConfigTest, EveryErrorOfAFileIsReportedInFileOrder) {
+  // Keys out of alphabetical order: the tree sorts keys, the report must not.
+  const auto mesh = file("mesh.yaml",
+                         "enableTracing: maybe\n"
+                         "defaultConfig:\n"
+                         "  proxyAdminPort: lots\n"
+                         "  drainDuration: forever\n"
+                         "accessLogEncoding: XML\n");
+  const auto config = file("config.yaml",
+                           "policy: sometimes\n"
+                           "neverInjectSelector: 3\n"
+                           "template: |\n"
+                           "  containers: []\n"
+                           "injectedAnnotations: [a]\n");
+  const cli_result r = run_cli({"check-config", config, "--mesh-config", mesh});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, config + ":1:9: policy: 'sometimes' is not a valid policy (use enabled or disabled)\n" + config +
+                       ":2:22: neverInjectSelector: must be a list of label selectors, found a scalar\n" + config +
+                       ":5:22: injectedAnnotations must be a mapping\n" + mesh +
+                       ":1:16: enableTracing: expected true or false, got 'maybe'\n" + mesh +
+                       ":3:19: defaultConfig.proxyAdminPort: expected an integer, got 'lots'\n" + mesh +
+                       ":4:18: defaultConfig.drainDuration: expected a duration such as 10s or 1m0s, got 'forever'\n" +
+                       mesh + ":5:20: accessLogEncoding: unknown value 'XML' (expected one of TEXT, JSON)\n");
+}
+
+TEST_F(CheckConfigTest, ReadsWhatKubectlCreateConfigMapPrints) {
+  // `kubectl create configmap --from-file=config=... -o yaml`: no namespace, a
+  // creationTimestamp: null, and the key as a literal block.
+  const std::string config = injection_config_text("containers:\n- name: istio-proxy\n  image: p\n");
+  std::string manifest = "apiVersion: v1\ndata:\n  config: |\n";
+  for (std::size_t at = 0; at < config.size();) {
+    const std::size_t end = config.find('\n', at);
+    manifest += "    " + config.substr(at, end - at) + "\n";
+    at = end + 1;
+  }
+  manifest += "kind: ConfigMap\nmetadata:\n  creationTimestamp: null\n  name: istio-sidecar-injector\n";
+  const auto cm = file("cm.yaml", manifest);
+  const cli_result r = run_cli({"check-config", cm});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(cm + " (data.config): ok", 0), 0u) << r.out;
 }
 
 TEST_F(CheckConfigTest, YamlErrors) {

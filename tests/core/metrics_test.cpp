@@ -389,11 +389,12 @@ meshinject_decisions_total{decision="skip",reason="never-inject-selector"} 0
 meshinject_decisions_total{decision="inject",reason="always-inject-selector"} 0
 meshinject_decisions_total{decision="inject",reason="policy-enabled"} 7
 meshinject_decisions_total{decision="skip",reason="policy-disabled"} 0
-# HELP meshinject_admission_failures_total Admission requests answered allowed:false, by cause.
+# HELP meshinject_admission_failures_total Admission requests refused (allowed:false) or failed (500; 503 without a config), by cause.
 # TYPE meshinject_admission_failures_total counter
 meshinject_admission_failures_total{reason="invalid-annotation"} 1
 meshinject_admission_failures_total{reason="template"} 1
 meshinject_admission_failures_total{reason="internal"} 0
+meshinject_admission_failures_total{reason="no-config"} 0
 # HELP meshinject_admission_passthrough_total Admission requests allowed without a patch, by cause.
 # TYPE meshinject_admission_passthrough_total counter
 meshinject_admission_passthrough_total{reason="not-a-pod"} 2

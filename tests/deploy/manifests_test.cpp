@@ -86,7 +86,7 @@ std::optional<int> resolve_container_port(const YAML::Node& container, const YAM
 std::vector<std::string> expanded_args(const YAML::Node& container, Problems& problems) {
   std::map<std::string, std::string> env;
   const YAML::Node envs = container["env"];
-  if (envs.IsSequence()) {
+  if (envs.IsDefined() && envs.IsSequence()) {
     for (const auto& e : envs) {
       const std::string name = str(e["name"]);
       if (e["value"].IsDefined()) {
@@ -347,20 +347,19 @@ void check_pod_security_and_resources(const Manifests& m, const Install& in, con
   if (str(csc["seccompProfile"]["type"], str(psc["seccompProfile"]["type"])) != "RuntimeDefault")
     problems.push_back("no RuntimeDefault seccomp profile");
 
-  // Resources, and one reactor thread per CPU of the limit.
+  // Resources; the reactor count is the binary's own reading of its cgroup quota.
   const YAML::Node res = in.container["resources"];
   for (const char* section : {"requests", "limits"})
     for (const char* r : {"cpu", "memory"})
       if (str(res[section][r]).empty()) problems.push_back(std::string("no resources.") + section + "." + r);
-  const auto threads = flag_value(args, "--threads");
   const std::string cpu_limit = str(res["limits"]["cpu"]);
-  if (!threads) {
-    problems.push_back("no --threads flag");
-  } else if (!cpu_limit.empty()) {
+  if (const auto threads = flag_value(args, "--threads"))
+    problems.push_back("--threads is set (" + *threads +
+                       "): let serve read its cgroup CPU quota (the downward API's limits.cpu is the node's core count "
+                       "without a limit)");
+  if (!cpu_limit.empty()) {
     const double cores = cpu_cores(cpu_limit);
     if (cores != std::floor(cores)) problems.push_back("the CPU limit " + cpu_limit + " is not a whole number of cores");
-    if (*threads != std::to_string(static_cast<long>(std::ceil(cores))))
-      problems.push_back("--threads is " + *threads + " but the CPU limit is " + cpu_limit);
   }
 
   // Args must be strings to Kubernetes (an unquoted 15 is an int and is rejected).
@@ -402,7 +401,13 @@ void check_pod_security_and_resources(const Manifests& m, const Install& in, con
 void check_availability(const Manifests& m, const Install& in, Problems& problems) {
   const Labels labels = pod_labels(in);
   const std::string name = str(in.deployment["metadata"]["name"]);
-  const int replicas = in.deployment["spec"]["replicas"].as<int>(1);
+  // The HPA owns the count: a `replicas` in the Deployment would be re-applied by
+  // every `kubectl apply -k`, resetting a scaled-up count.
+  const auto hpa_list = m.all("HorizontalPodAutoscaler");
+  if (in.deployment["spec"]["replicas"].IsDefined() && !hpa_list.empty())
+    problems.push_back("the Deployment sets replicas beside a HorizontalPodAutoscaler (kubectl apply resets the scaled count)");
+  const int replicas = hpa_list.size() == 1 ? hpa_list[0]["spec"]["minReplicas"].as<int>(1)
+                                            : in.deployment["spec"]["replicas"].as<int>(1);
   if (replicas < 3) problems.push_back("fewer than 3 replicas");
   if (!selector_matches(in.deployment["spec"]["selector"], labels)) problems.push_back("the Deployment's selector does not match its pods");
 
@@ -444,7 +449,6 @@ void check_availability(const Manifests& m, const Install& in, Problems& problem
     if (str(spec["scaleTargetRef"]["kind"]) != "Deployment" || str(spec["scaleTargetRef"]["name"]) != name)
       problems.push_back("the HorizontalPodAutoscaler does not scale the Deployment");
     const int min = spec["minReplicas"].as<int>(1), max = spec["maxReplicas"].as<int>(0);
-    if (min != replicas) problems.push_back("the HPA's minReplicas differs from the Deployment's replicas");
     if (max <= min) problems.push_back("the HPA's maxReplicas is not above minReplicas");
     bool cpu = false;
     for (const auto& metric : spec["metrics"])
@@ -770,8 +774,47 @@ struct SelfSigned {
 TEST_F(Deploy, BaseRendersEveryResource) {
   const auto m = kustomize(deploy_dir() / "base");
   for (const char* kind : {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget",
-                           "HorizontalPodAutoscaler", "Service", "MutatingWebhookConfiguration"})
+                           "HorizontalPodAutoscaler", "Service", "MutatingWebhookConfiguration", "NetworkPolicy"})
     EXPECT_EQ(m.all(kind).size(), 1u) << kind;
+}
+
+// As Istio's webhook: opted-out pods are never sent, so an outage under
+// failurePolicy Fail does not block them.
+TEST_F(Deploy, BaseWebhookSkipsOptedOutPods) {
+  const auto hook = kustomize(deploy_dir() / "base").one("MutatingWebhookConfiguration")["webhooks"][0];
+  const YAML::Node selector = hook["objectSelector"];
+  ASSERT_TRUE(selector.IsDefined());
+  EXPECT_FALSE(selector_matches(selector, {{"sidecar.istio.io/inject", "false"}}));
+  EXPECT_TRUE(selector_matches(selector, {{"sidecar.istio.io/inject", "true"}}));
+  EXPECT_TRUE(selector_matches(selector, {{"app", "x"}}));
+}
+
+TEST_F(Deploy, NetworkPolicyOpensTheWebhookAndLimitsTheAdminPort) {
+  const auto m = kustomize(deploy_dir() / "base");
+  const YAML::Node policy = m.one("NetworkPolicy");
+  Problems located;
+  const auto in = locate(m, located);
+  ASSERT_TRUE(in);
+  EXPECT_TRUE(selector_matches(policy["spec"]["podSelector"], pod_labels(*in)));
+  bool webhook_open = false, admin_limited = false;
+  for (const auto& rule : policy["spec"]["ingress"]) {
+    for (const auto& port : rule["ports"]) {
+      const auto number = resolve_container_port(in->container, port["port"]);
+      ASSERT_TRUE(number) << "the policy names a port the container does not have: " << str(port["port"]);
+      if (*number == 9443) webhook_open = !rule["from"].IsDefined();
+      if (*number == 15014) {
+        bool monitoring = false, nodes = false;
+        for (const auto& peer : rule["from"]) {
+          if (peer["namespaceSelector"].IsDefined())
+            monitoring |= str(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]) == "monitoring";
+          if (peer["ipBlock"].IsDefined()) nodes |= !str(peer["ipBlock"]["cidr"]).empty();
+        }
+        admin_limited = monitoring && nodes && rule["from"].size() == 2;
+      }
+    }
+  }
+  EXPECT_TRUE(webhook_open) << "the apiserver's address is unknown: the webhook port must be open to all";
+  EXPECT_TRUE(admin_limited) << "the admin port must be open to the monitoring namespace and the nodes only";
 }
 
 TEST_F(Deploy, BaseIsWired) {
@@ -993,7 +1036,9 @@ TEST(Metrics, AlertsUseOnlyExportedMetrics) {
     for (const auto& bad : unknown_metrics(names, known)) ADD_FAILURE() << alert << " uses " << bad;
     used.insert(names.begin(), names.end());
   }
-  for (const char* must : {"sidecar_injection_failure_total", "sidecar_injection_time_seconds_bucket",
+  // Admission failures (allowed:false, 500, 503 without a config), not
+  // sidecar_injection_failure_total, which counts malformed requests too.
+  for (const char* must : {"meshinject_admission_failures_total", "sidecar_injection_time_seconds_bucket",
                            "meshinject_config_reload_failures_total", "meshinject_certificate_expiry_timestamp_seconds"})
     EXPECT_TRUE(used.count(must)) << "no alert on " << must;
 }
@@ -1092,7 +1137,11 @@ TEST_F(DeployMutations, MountsForHotReload) {
 }
 
 TEST_F(DeployMutations, ThreadsSecurityAndTermination) {
-  EXPECT_TRUE(mentions(after([](Manifests& m) { set_flag(m, "--threads", "4"); }), "--threads"));
+  EXPECT_TRUE(mentions(after([](Manifests& m) {
+                         container(m)["args"].push_back("--threads");
+                         container(m)["args"].push_back("4");
+                       }),
+                       "--threads"));
   EXPECT_TRUE(mentions(after([](Manifests& m) { container(m)["resources"]["limits"]["cpu"] = "1500m"; }), "whole number"));
   EXPECT_TRUE(mentions(after([](Manifests& m) { container(m)["securityContext"]["allowPrivilegeEscalation"] = true; }), "allowPrivilegeEscalation"));
   EXPECT_TRUE(mentions(after([](Manifests& m) { container(m)["securityContext"]["capabilities"]["drop"][0] = "NET_RAW"; }), "drop ALL"));
@@ -1110,7 +1159,10 @@ TEST_F(DeployMutations, ThreadsSecurityAndTermination) {
 }
 
 TEST_F(DeployMutations, Availability) {
-  EXPECT_TRUE(mentions(after([](Manifests& m) { m.one("Deployment")["spec"]["replicas"] = 1; }), "replicas"));
+  EXPECT_TRUE(mentions(after([](Manifests& m) { m.one("Deployment")["spec"]["replicas"] = 3; }),
+                       "sets replicas beside a HorizontalPodAutoscaler"));
+  EXPECT_TRUE(mentions(after([](Manifests& m) { m.one("HorizontalPodAutoscaler")["spec"]["minReplicas"] = 1; }),
+                       "fewer than 3 replicas"));
   EXPECT_TRUE(mentions(after([](Manifests& m) { m.one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = "x"; }),
                        "PodDisruptionBudget does not select"));
   EXPECT_TRUE(mentions(after([](Manifests& m) { m.one("HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] = "x"; }),

@@ -58,15 +58,16 @@ const std::vector<pod_case> kPods = {
 // One string per namespace row, one character per pod column: 1 = called.
 using table = std::vector<std::string>;
 
-// istio-injection=enabled only, outside the system namespaces and meshinject's own.
-const table kBase = {"0000000", "1111111", "0000000", "0000000", "0000000", "0000000",
-                     "1111111", "0000000", "0000000", "0000000", "1111111"};
+// istio-injection=enabled only, outside the system namespaces and meshinject's own;
+// as with Istio's webhooks, a pod labelled sidecar.istio.io/inject=false is never sent.
+const table kBase = {"0000000", "1101111", "0000000", "0000000", "0000000", "0000000",
+                     "1101111", "0000000", "0000000", "0000000", "1101111"};
 // The same, with istio-system (where the install runs) excluded by name.
-const table kBesideIstiod = {"0000000", "1111111", "0000000", "0000000", "0000000", "0000000",
-                             "1111111", "0000000", "0000000", "0000000", "0000000"};
+const table kBesideIstiod = {"0000000", "1101111", "0000000", "0000000", "0000000", "0000000",
+                             "1101111", "0000000", "0000000", "0000000", "0000000"};
 // Only the trial labels, which istiod's webhooks never select.
 const table kTrial = {"0000001", "0000000", "0000000", "0000000", "0000000", "0000000",
-                      "0000000", "1111111", "0000000", "0000000", "0000000"};
+                      "0000000", "1101111", "0000000", "0000000", "0000000"};
 // Revision mi-1-28, not the default: istio.io/rev=mi-1-28 on the namespace (unless
 // istio-injection is set, which wins), or on the pod in an unlabelled namespace.
 const table kCanary = {"0000100", "0000000", "0000000", "0000000", "1101111", "0000000",
@@ -76,8 +77,8 @@ const table kCanaryWithTag = {"0000110", "0000000", "0000000", "0000000", "11011
                               "0000000", "0000110", "0000000", "0000000", "0000000"};
 // The default revision, as istiod's default webhooks: istio-injection=enabled,
 // istio.io/rev=default, and labelled pods in unlabelled namespaces.
-const table kDefaultRevision = {"0101000", "1111111", "0000000", "1101111", "0000000", "0000000",
-                                "1111111", "0101000", "0000000", "0000000", "0000000"};
+const table kDefaultRevision = {"0101000", "1101111", "0000000", "1101111", "0000000", "0000000",
+                                "1101111", "0101000", "0000000", "0000000", "0000000"};
 
 // A setup: a kustomization to render (a directory under deploy/, or a kustomization
 // written on the fly) and what it must select.

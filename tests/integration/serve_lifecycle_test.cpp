@@ -1,5 +1,6 @@
 // `meshinject serve` start-up and shutdown: clear failures (exit 2 for flags, 1 for
-// config, certificates and ports) with nothing left running, and the SIGTERM drain.
+// certificates and ports) with nothing left running; a bad config starts alive but
+// not ready; and the SIGTERM drain.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -64,30 +65,86 @@ TEST_F(Lifecycle, BadFlagsExitTwoWithAMessage) {
   }
 }
 
-TEST_F(Lifecycle, BadConfigOrCertificateExitsOneWithThePosition) {
-  const fs::path bad = dir_.path() / "config.yaml";
-  write_file(bad, "policy: enabled\ntemplate: |-\n  containers:\n  - name: x\n    image: \"{{ .Values.nope \"\n");
-  auto r = serve({"--inject-config", bad.string()});
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_TRUE(std::regex_search(r.output, std::regex(bad.string() + ":5:[0-9]+: "))) << r.output;
-
-  write_file(bad, "policy: sometimes\n");
-  r = serve({"--inject-config", bad.string()});
-  EXPECT_EQ(r.status, 1) << r.output;
-
-  r = serve({"--inject-config", (dir_.path() / "missing.yaml").string()});
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("missing.yaml"), std::string::npos) << r.output;
-
-  write_file(dir_.path() / "empty.yaml", "");
-  r = serve({"--inject-config", (dir_.path() / "empty.yaml").string()});
-  EXPECT_EQ(r.status, 1) << r.output;
-
+TEST_F(Lifecycle, BadCertificateExitsOneWithTheFile) {
   write_file(dir_.path() / "cert.pem", "not a certificate");
   write_file(dir_.path() / "key.pem", "not a key");
-  r = serve({"--tls-cert", (dir_.path() / "cert.pem").string(), "--tls-key", (dir_.path() / "key.pem").string()});
+  const auto r =
+      serve({"--tls-cert", (dir_.path() / "cert.pem").string(), "--tls-key", (dir_.path() / "key.pem").string()});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("cert.pem"), std::string::npos) << r.output;
+}
+
+// A broken ConfigMap must not crash-loop every new replica: serve starts alive but
+// not ready, refuses admission with a 503 (the apiserver's failurePolicy decides),
+// and becomes ready once the kubelet swaps in a config that loads.
+TEST_F(Lifecycle, ABadConfigAtStartIsAliveNotReadyUntilFixed) {
+  const fs::path config_dir = dir_.path() / "config";
+  const std::string broken =
+      "policy: enabled\ntemplate: |-\n  containers:\n  - name: x\n    image: \"{{ .Values.nope \"\n";
+  kubelet_write(config_dir, {{"config", broken}});
+  const std::string config = (config_dir / "config").string();
+  server_process server({"--inject-config", config, "--self-signed-ca-out", (dir_.path() / "ca.pem").string()},
+                        dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << "a bad config must not stop the start\n" << server.log();
+  EXPECT_EQ(admin(server, "/livez").status, 200);
+  const http_response not_ready = admin(server, "/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_TRUE(std::regex_search(not_ready.body, std::regex("no valid config loaded: .*config:5:[0-9]+: ")))
+      << not_ready.body;
+  EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_ready"), 0);
+  EXPECT_TRUE(json::parse(admin(server, "/debug/config").body)["content_hash"].is_null());
+  EXPECT_NE(server.log().find("config:5:"), std::string::npos) << "the log names file:line:column";
+
+  const std::string review = read_file(source_dir() / "load" / "reviews" / "orders-pod.json");
+  http_response refused = fetch(server.port(), "POST", "/inject", review, tls());
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("no valid injection config"), std::string::npos) << refused.body;
+  EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_admission_failures_total{reason=\"no-config\"}"), 1);
+
+  kubelet_write(config_dir, {{"config", "policy: enabled\ntemplate: |-\n  containers:\n  - name: istio-proxy\n"
+                                        "    image: example/proxy:v1\n"}});
+  ASSERT_TRUE(eventually([&] { return admin(server, "/readyz").status == 200; }, 30s)) << server.log();
+  EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_ready"), 1);
+  const http_response served = fetch(server.port(), "POST", "/inject", review, tls());
+  EXPECT_EQ(served.status, 200) << served.body;
+  EXPECT_NE(response_patch(json::parse(served.body)).dump().find("example/proxy:v1"), std::string::npos)
+      << served.body;
+}
+
+// The warnings check-config prints are logged when serve loads the config.
+TEST_F(Lifecycle, ConfigWarningsAreLoggedAtLoad) {
+  write_file(dir_.path() / "mesh.yaml", "defaultConfig:\n  discoveryAdress: istiod:15012\n");
+  server_process server({"--mesh-config", (dir_.path() / "mesh.yaml").string()}, dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  EXPECT_EQ(admin(server, "/readyz").status, 200) << "a warning is not an error";
+  EXPECT_TRUE(eventually([&] { return server.log().find("discoveryAdress") != std::string::npos; }, 10s))
+      << server.log();
+  EXPECT_NE(server.log().find("did you mean 'discoveryAddress'?"), std::string::npos) << server.log();
+}
+
+TEST_F(Lifecycle, AMissingOrInvalidConfigAtStartIsNotReadyWithTheReason) {
+  const fs::path config_dir = dir_.path() / "config";
+  fs::create_directories(config_dir);
+  const std::string config = (config_dir / "config").string();
+  {
+    server_process server({"--inject-config", config}, dir_.path() / "missing");
+    ASSERT_TRUE(server.wait_ready()) << server.log();
+    const http_response r = admin(server, "/readyz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_NE(r.body.find("cannot read " + config), std::string::npos) << r.body;
+    // The file appears (a ConfigMap created after the Deployment): ready.
+    kubelet_write(config_dir, {{"config", "policy: enabled\ntemplate: |-\n  containers: []\n"}});
+    EXPECT_TRUE(eventually([&] { return admin(server, "/readyz").status == 200; }, 30s)) << server.log();
+  }
+  for (const std::string text : {"policy: sometimes\ntemplate: x\n", ""}) {
+    kubelet_write(config_dir, {{"config", text}});
+    server_process server({"--inject-config", config}, dir_.path() / ("bad" + std::to_string(text.size())));
+    ASSERT_TRUE(server.wait_ready()) << server.log();
+    const http_response r = admin(server, "/readyz");
+    EXPECT_EQ(r.status, 503) << text;
+    EXPECT_NE(r.body.find(text.empty() ? "empty" : "not a valid policy"), std::string::npos) << r.body;
+    EXPECT_EQ(admin(server, "/livez").status, 200);
+  }
 }
 
 TEST_F(Lifecycle, PortInUseExitsOne) {
@@ -109,6 +166,29 @@ TEST_F(Lifecycle, PortInUseExitsOne) {
   r = run_command(argv, 10s);
   EXPECT_EQ(r.status, 1) << r.output;
   ::close(fd);
+}
+
+// SO_REUSEPORT would let a second serve share the port and half the traffic.
+TEST_F(Lifecycle, ASecondServeOnTheSameListenAddressFailsAtStart) {
+  server_process first({"--threads", "2"}, dir_.path() / "first");
+  ASSERT_TRUE(first.wait_ready()) << first.log();
+  const std::string taken = "127.0.0.1:" + std::to_string(first.port());
+  const auto second = run_command({meshinject_binary().string(), "serve", "--threads", "2", "--listen", taken,
+                                   "--admin-listen", "127.0.0.1:0"},
+                                  30s);
+  EXPECT_EQ(second.status, 1) << second.output;
+  EXPECT_NE(second.output.find("cannot listen on " + taken + ": the port is already in use by another process"),
+            std::string::npos)
+      << second.output;
+  // All interfaces overlap the loopback address the first one holds.
+  const auto wildcard = run_command({meshinject_binary().string(), "serve", "--listen",
+                                     "0.0.0.0:" + std::to_string(first.port()), "--admin-listen", "127.0.0.1:0"},
+                                    30s);
+  EXPECT_EQ(wildcard.status, 1) << wildcard.output;
+  // The first one still serves.
+  client_options plain;
+  plain.tls = false;
+  EXPECT_EQ(fetch(first.admin_port(), "GET", "/readyz", {}, plain).status, 200);
 }
 
 TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {

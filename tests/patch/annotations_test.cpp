@@ -1,4 +1,5 @@
-// Istio 1.1's checks of its per-pod annotations (SPEC section 5): each rule, Go's
+// Istio's checks of its per-pod annotations (SPEC section 5; 1.1's set plus today's
+// resource quantities and merge-metrics): each rule, Go's
 // parsing quirks (strconv.ParseUint, net.ParseCIDR, strings.TrimSpace where
 // Istio trims and nowhere else), and the rejected inputs of Istio 1.2's
 // kube-inject tests, which must answer allowed:false naming the annotation.
@@ -148,12 +149,55 @@ TEST(annotation_rules, exclude_outbound_ports) {
   for (const char* v : {"bad", "*", "65536"}) expect_invalid(k, v);
 }
 
+// Copied into the proxy's resources by the template: a bad one made the apiserver
+// refuse the pod with an error about container resources, never naming the annotation.
+TEST(annotation_rules, resource_quantities) {
+  for (const char* k : {"sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyCPULimit", "sidecar.istio.io/proxyMemory",
+                        "sidecar.istio.io/proxyMemoryLimit"}) {
+    for (const char* v : {"100m", "2", "0.5", ".5", "1.", "+1", "128Mi", "1Gi", "1k", "1e3", "1E-2", "250u", "4000m"})
+      expect_valid(k, v);
+    for (const char* v : {"lots", "", "m", "1.5.2", "1 Gi", " 1", "1gi", "1KB", "1e", "1e+", "1ex", "100m\n", "Gi"})
+      expect_invalid(k, v);
+  }
+  const verdict v = validate({{"sidecar.istio.io/proxyCPU", "lots"}});
+  EXPECT_EQ(v.error,
+            "invalid value \"lots\" for annotation sidecar.istio.io/proxyCPU: not a Kubernetes resource quantity such "
+            "as 100m, 0.5, 128Mi or 1Gi");
+}
+
+TEST(annotation_rules, interface_name_lists) {
+  for (const char* k : {"traffic.sidecar.istio.io/excludeInterfaces", "traffic.sidecar.istio.io/kubevirtInterfaces",
+                        "istio.io/reroute-virtual-interfaces"}) {
+    for (const char* v : {"", "net1", "net1,net2", "net1ps5,net2qr9", " eth0 , eth1", "veth-a_b.1", "abcdefghijklmno"})
+      expect_valid(k, v);
+    for (const char* v : {"net1,,", "1net", "eth0;rm", "abcdefghijklmnop", "net/1", " , "}) expect_invalid(k, v);
+  }
+}
+
+TEST(annotation_rules, merge_metrics_is_a_go_bool) {
+  const std::string k = "prometheus.istio.io/merge-metrics";
+  for (const char* v : {"true", "false", "1", "0", "T", "False"}) expect_valid(k, v);
+  for (const char* v : {"yes", "", "on", "truee"}) expect_invalid(k, v);
+}
+
+TEST(annotation_rules, a_bad_quantity_is_refused_at_admission_naming_the_annotation) {
+  const auto snap = mt::make_snapshot(mt::injection_config_text("containers:\n- name: x\n  image: i\n"));
+  patch::engine e(snap);
+  json pod = {{"metadata", {{"name", "p"}, {"annotations", {{"sidecar.istio.io/proxyCPU", "lots"}}}}},
+              {"spec", {{"containers", json::array({{{"name", "a"}}})}}}};
+  patch::injection_result r;
+  const json response = mt::run_review(e, mt::make_review(pod), &r);
+  EXPECT_EQ(r.kind, patch::outcome::rejected);
+  EXPECT_FALSE(response["response"]["allowed"].get<bool>());
+  const std::string message = response["response"]["status"]["message"];
+  EXPECT_NE(message.find("sidecar.istio.io/proxyCPU"), std::string::npos) << message;
+  EXPECT_NE(message.find("\"lots\""), std::string::npos) << message;
+}
+
 TEST(annotation_rules, other_annotations_are_not_checked) {
   const json annotations = {{"sidecar.istio.io/proxyImage", "anything: at all"},
                             {"sidecar.istio.io/inject", "maybe"},
                             {"sidecar.istio.io/userVolume", "not json"},
-                            {"sidecar.istio.io/proxyCPU", "lots"},
-                            {"traffic.sidecar.istio.io/kubevirtInterfaces", "net1,,"},
                             {"sidecar.istio.io/interceptionmode", "lowercase key is a different key"},
                             {"example.com/port", "x"},
                             {"", ""}};
