@@ -230,52 +230,6 @@ value fn_join(call_context& cx, std::span<value> a) {
   return cx.text(out);
 }
 
-// Go's %q of a string: printable ASCII as is, the rest escaped as Go does.
-void go_quote(std::string_view s, std::string& out) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t k = 0; k < s.size();) {
-    const auto c = static_cast<unsigned char>(s[k]);
-    if (c >= 0x80) {
-      // Valid multi-byte UTF-8 stays (Go keeps printable runes); a stray byte is \x..
-      const std::size_t n = rune_length(s, k);
-      bool valid = n > 1;
-      for (std::size_t m = 1; m < n && valid; ++m) valid = (static_cast<unsigned char>(s[k + m]) & 0xC0) == 0x80;
-      if (valid) {
-        out.append(s.substr(k, n));
-        k += n;
-      } else {
-        out += "\\x";
-        out += hex[c >> 4];
-        out += hex[c & 15];
-        ++k;
-      }
-      continue;
-    }
-    ++k;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 // quote / squote: every non-nil argument, space-separated.
 value quote_all(call_context& cx, std::span<value> a, bool single) {
   std::string& out = cx.scratch(0);
@@ -293,7 +247,7 @@ value quote_all(call_context& cx, std::span<value> a, bool single) {
       out += text;
       out += '\'';
     } else {
-      go_quote(text, out);
+      sprig::go_quote(text, out);
     }
   }
   return cx.text(out);

@@ -561,3 +561,72 @@ bool marshal_json(call_context& cx, const value& v, std::string& out, int indent
 }
 
 }  // namespace meshinject::tmpl
+
+namespace meshinject::tmpl::sprig {
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i] and its code point; 0 if invalid.
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  cp = n == 1 ? c : c & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  static constexpr std::uint32_t min_for[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+// Go's unicode.IsPrint for the code points templates meet: controls, format
+// characters and private use are not printable.
+bool printable(std::uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xAD) return false;
+  if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064)) return false;
+  if (cp == 0xFEFF || (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFFF9 && cp <= 0xFFFB) || cp >= 0xF0000) return false;
+  return true;
+}
+
+void append_hex(std::string& out, std::uint32_t v, int digits) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (int k = digits - 1; k >= 0; --k) out += hex[(v >> (4 * k)) & 0xF];
+}
+
+}  // namespace
+
+void go_quote(std::string_view s, std::string& out) {
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t n = decode_utf8(s, i, cp);
+    if (n == 0) {
+      out += "\\x";
+      append_hex(out, static_cast<unsigned char>(s[i]), 2);
+      ++i;
+      continue;
+    }
+    switch (cp) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default:
+        if (printable(cp)) out.append(s.substr(i, n));
+        else if (cp < 0x80) out += "\\x", append_hex(out, cp, 2);
+        else if (cp < 0x10000) out += "\\u", append_hex(out, cp, 4);
+        else out += "\\U", append_hex(out, cp, 8);
+    }
+    i += n;
+  }
+  out += '"';
+}
+
+}  // namespace meshinject::tmpl::sprig

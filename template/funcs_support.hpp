@@ -36,6 +36,10 @@ bool is_nil(const value& v) noexcept;
 // resolves a host value to its basic value (a host enum is an int); see go_kind.
 std::string_view kind_name(const value& v) noexcept;
 
+// Go's strconv.Quote, which fmt's %q and sprig's quote both print: printable
+// runes as they are, the rest escaped as Go escapes them.
+void go_quote(std::string_view s, std::string& out);
+
 // sprig's strval: a string as is, anything else as fmt.Sprintf("%v").
 void strval(const value& v, std::string& out);
 // spf13/cast's ToInt64 / ToFloat64 as sprig uses them: nil, a bad string or an

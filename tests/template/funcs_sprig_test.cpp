@@ -82,6 +82,10 @@ TEST(sprig_strings, quote) {
   EXPECT_EQ(sout(R"({{ quote "a" 1 nil "b\"c" }})"), R"("a" "1" "b\"c")");
   EXPECT_EQ(sout(R"({{ .Name | quote }} {{ quote "tab\there" }})"), R"("web-1" "tab\there")");
   EXPECT_EQ(sout(R"({{ quote "é\x01" }})"), R"("é\x01")");
+  // Go's strconv.Quote escapes runes unicode.IsPrint refuses (a zero-width
+  // space, a private-use rune), as printf's %q does.
+  EXPECT_EQ(sout("{{ quote \"a\u200Bb\ue000\" }}"), R"("a\u200bb\ue000")");
+  EXPECT_EQ(sout("{{ quote \"a\u200Bb\" }}"), sout("{{ printf \"%q\" \"a\u200Bb\" }}"));
 }
 
 TEST(sprig_strings, squote) { EXPECT_EQ(sout(R"({{ squote "a" 2 }})"), "'a' '2'"); }
