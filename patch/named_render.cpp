@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/json_text.hpp"
 #include "core/yaml_scalar.hpp"
 #include "template/binding.hpp"
 
@@ -81,24 +82,6 @@ bool substitute(reading& r, yaml::node at, std::string_view text, std::string_vi
   return ok || out_of_memory(r);
 }
 
-void append_utf8(std::string& out, std::uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 // strconv.Unquote of a double-quoted Go string (what `quote` writes), which
 // YAML would have read as a double-quoted scalar. False when it is not one.
 bool go_unquote(std::string_view q, std::string& out) {
@@ -120,7 +103,7 @@ bool go_unquote(std::string_view q, std::string& out) {
       const auto [end, ec] = std::from_chars(q.data() + i + 1, q.data() + i + 1 + digits, v, 16);
       if (ec != std::errc() || end != q.data() + i + 1 + digits) return false;
       if (e == 'x') out += static_cast<char>(v);
-      else append_utf8(out, v);
+      else core::append_utf8(out, v);
       i += digits;
       continue;
     }
