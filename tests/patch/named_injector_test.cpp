@@ -15,6 +15,7 @@
 
 #include "patch/injector.hpp"
 #include "patch/k8s_schema.hpp"
+#include "tests/support/engine_fixture.hpp"
 #include "tests/support/support.hpp"
 
 namespace {
@@ -25,14 +26,7 @@ using mt::json;
 
 std::shared_ptr<const patch::snapshot> load(const std::string& config, const std::string& mesh = "",
                                             const std::string& values = "") {
-  patch::config_sources s;
-  s.inject_config_text = config;
-  s.inject_config_name = "config.yaml";
-  s.mesh_text = mesh;
-  s.mesh_name = "mesh.yaml";
-  s.values_text = values;
-  s.values_name = "values.yaml";
-  return patch::snapshot::build(s);
+  return mt::make_snapshot(config, mesh, "", values);
 }
 
 struct answer {

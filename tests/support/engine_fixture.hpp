@@ -22,12 +22,15 @@ inline std::string injection_config_text(const std::string& template_text, const
 
 inline std::shared_ptr<const patch::snapshot> make_snapshot(const std::string& config_text,
                                                             const std::string& mesh_text = "",
-                                                            const std::string& version = "") {
+                                                            const std::string& version = "",
+                                                            const std::string& values_text = "") {
   patch::config_sources s;
   s.inject_config_text = config_text;
   s.inject_config_name = "test-config.yaml";
   s.mesh_text = mesh_text;
   s.mesh_name = "test-mesh.yaml";
+  s.values_text = values_text;
+  s.values_name = "test-values.yaml";
   s.version_override = version;
   return patch::snapshot::build(s);
 }
