@@ -225,6 +225,9 @@ class injector {
         return true;
       }
       case patch::outcome::skipped:
+        if (r.decision.reason == core::decision_reason::foreign_injection)
+          err_ << source_ << ':' << t.line << ": " << where(t)
+               << ": warning: " << core::foreign_injection_warning(r.decision) << '\n';
         err_ << source_ << ':' << t.line << ": " << where(t) << ": skipping injection ("
              << core::reason_code(r.decision.reason) << ")\n";
         return false;

@@ -65,7 +65,90 @@ std::string ignored_namespace_detail(std::string_view ns, decision_dialect diale
   return detail + ")";
 }
 
+
+// JSON text scanning for find_status_revision: each returns the index just past
+// what it skipped, or npos when the text ends first.
+constexpr std::size_t npos = std::string_view::npos;
+
+std::size_t skip_space(std::string_view s, std::size_t i) noexcept {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
+
+// s[i] is the opening quote.
+std::size_t skip_string(std::string_view s, std::size_t i) noexcept {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return npos;
+}
+
+// Any value: a string, a nested object or array (strings inside may hold
+// brackets), or a bare literal up to the next delimiter.
+std::size_t skip_value(std::string_view s, std::size_t i) noexcept {
+  if (i >= s.size()) return npos;
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    std::size_t depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i);
+        if (i == npos) return npos;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return npos;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
+  return i;
+}
+
+// Step 2b: a status annotation some other injector wrote.
+bool is_foreign_injection(const pod_facts& pod, const injection_rules& rules, decision& d) noexcept {
+  const label* status = find_label(pod.annotations, status_key);
+  if (status == nullptr) return false;
+  const status_revision found = find_status_revision(status->value);
+  if (!found.present) return false;  // the 1.1 shape: any config may re-inject it
+  if (rules.dialect == decision_dialect::istio_1_28 && found.value == rules.revision) return false;
+  d.foreign_revision = found.value;
+  d.own_revision = rules.dialect == decision_dialect::istio_1_28 ? std::string_view(rules.revision)
+                                                                  : std::string_view();
+  return true;
+}
+
 }  // namespace
+
+status_revision find_status_revision(std::string_view s) noexcept {
+  std::size_t i = skip_space(s, 0);
+  if (i >= s.size() || s[i] != '{') return {};
+  i = skip_space(s, i + 1);
+  while (i < s.size() && s[i] == '"') {
+    const std::size_t key_end = skip_string(s, i);
+    if (key_end == npos) return {};
+    const std::string_view key = s.substr(i + 1, key_end - i - 2);
+    i = skip_space(s, key_end);
+    if (i >= s.size() || s[i] != ':') return {};
+    i = skip_space(s, i + 1);
+    if (key == "revision") {
+      if (i >= s.size() || s[i] != '"') return {};
+      const std::size_t value_end = skip_string(s, i);
+      if (value_end == npos) return {};
+      return {true, s.substr(i + 1, value_end - i - 2)};
+    }
+    i = skip_value(s, i);
+    if (i == npos) return {};
+    i = skip_space(s, i);
+    if (i < s.size() && s[i] == ',') i = skip_space(s, i + 1);
+  }
+  return {};
+}
 
 std::span<const std::string_view> ignored_namespaces(decision_dialect dialect) noexcept {
   if (dialect == decision_dialect::istio_1_28) return istio_1_28_ignored;
@@ -109,6 +192,8 @@ std::string_view reason_code(decision_reason reason) noexcept {
       return "policy-enabled";
     case decision_reason::policy_disabled:
       return "policy-disabled";
+    case decision_reason::foreign_injection:
+      return "foreign-injection";
   }
   return "unknown";
 }
@@ -122,6 +207,10 @@ decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
   }
   if (is_ignored_namespace(pod.namespace_name, rules.dialect)) {
     d.reason = decision_reason::ignored_namespace;
+    return d;
+  }
+  if (is_foreign_injection(pod, rules, d)) {
+    d.reason = decision_reason::foreign_injection;
     return d;
   }
 
@@ -160,6 +249,27 @@ decision decide(const pod_facts& pod, const injection_rules& rules) noexcept {
   d.inject = rules.policy == injection_policy_mode::enabled;
   d.reason = d.inject ? decision_reason::policy_enabled : decision_reason::policy_disabled;
   return d;
+}
+
+void append_foreign_injection_warning(std::string& out, const decision& d) {
+  out.clear();
+  if (d.reason != decision_reason::foreign_injection) return;
+  out += "sidecar.istio.io/status names revision \"";
+  append_escaped(out, d.foreign_revision.substr(0, 63), escape_style::human);
+  if (d.own_revision.empty())
+    out += "\": injected from a newer config shape (named templates) than the loaded Istio 1.1-style config; "
+           "not re-injected";
+  else {
+    out += "\", not this injector's revision \"";
+    append_escaped(out, d.own_revision.substr(0, 63), escape_style::human);
+    out += "\"; not re-injected";
+  }
+}
+
+std::string foreign_injection_warning(const decision& d) {
+  std::string out;
+  append_foreign_injection_warning(out, d);
+  return out;
 }
 
 std::string ignored_value_warning(const decision& d) {
@@ -268,6 +378,27 @@ void explain_selectors(explainer& ex, const selector_list& list, std::string_vie
   }
 }
 
+void explain_previous_injection(explainer& ex, const pod_facts& pod, const injection_rules& rules) {
+  // Listed only for pods that carry a status: a fresh pod's explanation stays as it was.
+  const label* status = find_label(pod.annotations, status_key);
+  if (status == nullptr) return;
+  decision_step& s = ex.step("previous injection", {});
+  decision found;
+  if (!is_foreign_injection(pod, rules, found)) {
+    const status_revision r = find_status_revision(status->value);
+    s.detail = r.present ? "injected by this revision (" + quote_value(r.value) + "): re-injected"
+                         : "no revision (an Istio 1.1-style injection): re-injected";
+    return;
+  }
+  found.reason = decision_reason::foreign_injection;
+  s.detail = foreign_injection_warning(found);
+  if (!ex.decided()) {
+    ex.result.verdict.foreign_revision = found.foreign_revision;
+    ex.result.verdict.own_revision = found.own_revision;
+  }
+  ex.settle(s, false, decision_reason::foreign_injection);
+}
+
 }  // namespace
 
 explanation explain_decision(const pod_facts& pod, const injection_rules& rules) {
@@ -281,6 +412,8 @@ explanation explain_decision(const pod_facts& pod, const injection_rules& rules)
   const bool ignored = is_ignored_namespace(pod.namespace_name, rules.dialect);
   decision_step& ns = ex.step("ignored namespace", ignored_namespace_detail(pod.namespace_name, rules.dialect));
   if (ignored) ex.settle(ns, false, decision_reason::ignored_namespace);
+
+  explain_previous_injection(ex, pod, rules);
 
   const label* from_label = find_label(pod.labels, inject_key);
   explain_value(ex, from_label, true, rules.dialect);
@@ -301,7 +434,9 @@ explanation explain_decision(const pod_facts& pod, const injection_rules& rules)
   decision_step& policy = ex.step("policy", "policy is " + std::string(policy_name(rules.policy)));
   ex.settle(policy, enabled, enabled ? decision_reason::policy_enabled : decision_reason::policy_disabled);
 
-  ex.result.warning = ignored_value_warning(ex.result.verdict);
+  ex.result.warning = ex.result.verdict.reason == decision_reason::foreign_injection
+                          ? foreign_injection_warning(ex.result.verdict)
+                          : ignored_value_warning(ex.result.verdict);
   return std::move(ex.result);
 }
 

@@ -10,6 +10,11 @@
 // Steps, in order (SPEC section 4); the first that decides wins:
 //   1. spec.hostNetwork true                      -> skip  (host-network)
 //   2. namespace kube-system or kube-public       -> skip  (ignored-namespace)
+//   2b. sidecar.istio.io/status written by another injector -> skip (foreign-injection):
+//      its status names a revision other than this injector's, or has the newer
+//      shape (a `revision` member, Istio >= 1.9) while the config has the 1.1 shape.
+//      Rewriting it would replace someone else's proxy; same revision and shape
+//      re-inject as before (reinvocation, kube-inject on its own output).
 //   3. label sidecar.istio.io/inject if the key is present, else the annotation
 //      of the same name, lower-cased: y yes true on -> inject, n no false off ->
 //      skip, empty or absent -> go on, anything else -> warn and go on
@@ -58,13 +63,14 @@ enum class decision_reason : std::uint8_t {
   always_inject_selector,
   policy_enabled,
   policy_disabled,
+  foreign_injection,
 };
-inline constexpr std::size_t decision_reason_count = 10;
+inline constexpr std::size_t decision_reason_count = 11;
 
 // Stable kebab-case code for logs, metrics labels, explain and auditAnnotations:
 // "host-network", "ignored-namespace", "label-opt-in", "label-opt-out",
 // "annotation-opt-in", "annotation-opt-out", "never-inject-selector",
-// "always-inject-selector", "policy-enabled", "policy-disabled".
+// "always-inject-selector", "policy-enabled", "policy-disabled", "foreign-injection".
 std::string_view reason_code(decision_reason reason) noexcept;
 
 // What the decision looks at. Views only: they must outlive the call (and any
@@ -95,7 +101,23 @@ struct injection_rules {
   selector_list never_inject;
   selector_list always_inject;
   decision_dialect dialect = decision_dialect::istio_1_1;
+  // This injector's revision for the named-templates shape ("default" when none
+  // is set): a status annotation naming another one is a foreign injection.
+  std::string revision = "default";
 };
+
+// The annotation a previous injection left, and what step 2b reads from it.
+inline constexpr std::string_view status_key = "sidecar.istio.io/status";
+
+// The top-level "revision" member of a status annotation's JSON object, found
+// without parsing the rest (no allocation). `value` is the raw string content
+// (escapes left as written). Absent when the text is not an object, has no such
+// member, or the member is not a string.
+struct status_revision {
+  bool present = false;
+  std::string_view value;
+};
+status_revision find_status_revision(std::string_view status_json) noexcept;
 
 struct decision {
   bool inject = false;
@@ -108,7 +130,12 @@ struct decision {
   bool ignored_value_from_label = false;
   decision_dialect dialect = decision_dialect::istio_1_1;  // which values the warning names
 
-  bool has_warning() const noexcept { return !ignored_value.empty(); }
+  // reason == foreign_injection: the revision the pod's status names (views the
+  // pod_facts input), and this injector's (views the rules).
+  std::string_view foreign_revision;
+  std::string_view own_revision;
+
+  bool has_warning() const noexcept { return !ignored_value.empty(); }  // the ignored value's
 };
 
 decision decide(const pod_facts& pod, const injection_rules& rules) noexcept;
@@ -117,6 +144,12 @@ decision decide(const pod_facts& pod, const injection_rules& rules) noexcept;
 // "" when there is none. The value is quoted with control characters escaped and
 // cut to 63 bytes, so a hostile annotation cannot flood the response.
 std::string ignored_value_warning(const decision& d);
+
+// The AdmissionResponse warning for a foreign injection, or "" for any other
+// decision. Writes into `out` (cleared first) so the request path can reuse a
+// buffer; the pod's revision is quoted and cut like ignored values.
+void append_foreign_injection_warning(std::string& out, const decision& d);
+std::string foreign_injection_warning(const decision& d);
 
 // One step of explain_decision, shaped so text and JSON renderings are direct:
 //   text:  "<name>: <outcome> - <detail>"
@@ -148,7 +181,7 @@ std::string_view outcome_name(decision_step::outcome o) noexcept;  // "passed", 
 struct explanation {
   std::vector<decision_step> steps;  // every step, in order
   decision verdict;                  // taken from the deciding step, not from decide()
-  std::string warning;               // ignored_value_warning(verdict)
+  std::string warning;               // ignored_value_warning or foreign_injection_warning of verdict
 };
 
 // Cold path for `meshinject explain`. verdict.ignored_value views `pod`.

@@ -111,10 +111,10 @@ class latency_histogram {
 // The names rendered for them are fixed by the renderer (see metrics.cpp), except
 // the decision reasons, whose names the caller passes in.
 
-// One counter per decision reason code (core/decision's decision_reason, 0..9).
+// One counter per decision reason code (core/decision's decision_reason, 0..10).
 // Kept apart from that enum so metrics does not depend on the decision; the tests
 // check that the two agree.
-inline constexpr std::size_t decision_reason_counters = 10;
+inline constexpr std::size_t decision_reason_counters = 11;
 
 // no_config: answered 503 because no valid config has loaded since start-up.
 enum class admission_failure_reason : std::uint8_t { invalid_annotation, template_error, internal, no_config };
@@ -141,7 +141,7 @@ struct alignas(metrics_alignment) core_metrics {
   counter injection_failure;
   latency_histogram injection_time;  // whole admission handling time
 
-  // Indexed by the decision's reason code (0..9, the order of `decision_label`s
+  // Indexed by the decision's reason code (0..10, the order of `decision_label`s
   // handed to render_prometheus).
   std::array<counter, decision_reason_counters> decisions;
   std::array<counter, admission_failure_reason_count> admission_failures;

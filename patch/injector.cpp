@@ -90,6 +90,9 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   const std::string config_text = embedded ? std::string(default_injection_config()) : sources.inject_config_text;
   const std::string config_name = embedded ? "embedded default" : sources.inject_config_name;
   s->config_ = core::load_injection_config(config_text, config_name);
+  // The revision the status annotation carries (Istio's "default" when unset);
+  // the decision skips pods another revision injected.
+  s->config_.rules.revision = sources.revision.empty() ? "default" : sources.revision;
   const core::mesh_defaults release =
       s->named_templates() ? core::mesh_defaults::istio_1_28 : core::mesh_defaults::istio_1_1;
   s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config(release)
@@ -381,7 +384,12 @@ void engine::write_response(injection_result& r, const review& rv) {
     body_ += "]\"";
   }
   body_ += '}';
-  if (r.has_decision && !r.decision.ignored_value.empty()) {
+  if (r.has_decision && r.decision.reason == core::decision_reason::foreign_injection) {
+    body_ += ",\"warnings\":[";
+    core::append_foreign_injection_warning(scratch_, r.decision);
+    append_json_string(body_, scratch_);
+    body_ += ']';
+  } else if (r.has_decision && !r.decision.ignored_value.empty()) {
     body_ += ",\"warnings\":[";
     scratch_.clear();
     scratch_ += r.decision.ignored_value_from_label ? "label" : "annotation";

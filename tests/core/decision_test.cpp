@@ -118,7 +118,7 @@ TEST(reason_code, every_reason_has_a_distinct_kebab_case_code) {
   const std::vector<std::string_view> want = {
       "host-network",      "ignored-namespace",  "label-opt-in",          "label-opt-out",
       "annotation-opt-in", "annotation-opt-out", "never-inject-selector", "always-inject-selector",
-      "policy-enabled",    "policy-disabled"};
+      "policy-enabled",    "policy-disabled",    "foreign-injection"};
   ASSERT_EQ(want.size(), decision_reason_count);
   std::set<std::string_view> seen;
   for (std::size_t i = 0; i < decision_reason_count; ++i) {
@@ -457,6 +457,7 @@ TEST(decide, does_not_allocate) {
   pods.emplace_back().label_kv = {{"tier", "c"}, {"canary", ""}};
   pods.emplace_back().host_network = true;
   pods.emplace_back().ns = "kube-system";
+  pods.emplace_back().annotation_kv = {{std::string(status_key), R"({"containers":["istio-proxy"],"revision":"x"})"}};
   std::vector<pod_facts> facts;
   for (test_pod& p : pods) facts.push_back(p.facts());
 
@@ -577,6 +578,99 @@ TEST(explain_decision_1_28, agrees_with_decide_and_lists_the_1_28_namespaces) {
   EXPECT_EQ(e.verdict.reason, decision_reason::policy_disabled);
   EXPECT_NE(e.steps[2].detail.find("is not one of true, false"), std::string::npos) << e.steps[2].detail;
   EXPECT_EQ(e.warning, ignored_value_warning(decide(p.facts(), rules_1_28(disabled))));
+}
+
+}  // namespace
+}  // namespace meshinject::core
+
+// ---- step 2b: injections by another revision or a newer config shape -------
+
+namespace meshinject::core {
+namespace {
+
+constexpr const char* status_1_1 =
+    R"({"version":"abc","initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy"],"imagePullSecrets":null})";
+constexpr const char* status_1_28 =
+    R"({"initContainers":["istio-init","istio-proxy"],"containers":null,"volumes":["istio-envoy"],"imagePullSecrets":null,"revision":"default"})";
+
+test_pod injected_by(std::string status, std::string inject_label = "") {
+  test_pod p;
+  p.annotation_kv = {{std::string(status_key), std::move(status)}};
+  if (!inject_label.empty()) p.label_kv = {{std::string(inject_key), std::move(inject_label)}};
+  return p;
+}
+
+TEST(find_status_revision, reads_the_top_level_member_only) {
+  EXPECT_FALSE(find_status_revision(status_1_1).present);
+  const status_revision r = find_status_revision(status_1_28);
+  EXPECT_TRUE(r.present);
+  EXPECT_EQ(r.value, "default");
+  EXPECT_EQ(find_status_revision(R"( { "revision" : "canary" } )").value, "canary");
+  // Nested or quoted "revision" is not the member.
+  EXPECT_FALSE(find_status_revision(R"({"x":{"revision":"a"},"y":["\"revision\":\"b\""]})").present);
+  EXPECT_EQ(find_status_revision(R"({"x":{"revision":"a"},"revision":"c"})").value, "c");
+  EXPECT_EQ(find_status_revision(R"({"a\"b":"}","revision":"c"})").value, "c");
+  for (const char* bad : {"", "null", "[]", R"({"revision":null})", R"({"revision":1})", R"({"revision":"unterminated)",
+                          R"({"x":[1,2)", "{\"x\"", "{\"x\":"})
+    EXPECT_FALSE(find_status_revision(bad).present) << bad;
+}
+
+TEST(decide_foreign, a_1_28_injection_is_not_rewritten_by_a_1_1_config) {
+  test_pod p = injected_by(status_1_28);
+  decision d = decide(p.facts(), rules(enabled));
+  EXPECT_FALSE(d.inject);
+  EXPECT_EQ(d.reason, decision_reason::foreign_injection);
+  EXPECT_EQ(d.foreign_revision, "default");
+  EXPECT_EQ(foreign_injection_warning(d),
+            "sidecar.istio.io/status names revision \"default\": injected from a newer config shape (named "
+            "templates) than the loaded Istio 1.1-style config; not re-injected");
+  // An explicit opt-in does not make it ours.
+  p = injected_by(status_1_28, "true");
+  EXPECT_EQ(decide(p.facts(), rules(enabled)).reason, decision_reason::foreign_injection);
+  // Earlier steps still come first.
+  p.host_network = true;
+  EXPECT_EQ(decide(p.facts(), rules(enabled)).reason, decision_reason::host_network);
+}
+
+TEST(decide_foreign, same_shape_and_revision_reinject_as_before) {
+  test_pod p = injected_by(status_1_1);
+  EXPECT_EQ(decide(p.facts(), rules(enabled)).reason, decision_reason::policy_enabled);
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::policy_enabled);  // an upgrade
+  p = injected_by(status_1_28);
+  EXPECT_EQ(decide(p.facts(), rules_1_28(enabled)).reason, decision_reason::policy_enabled);
+  test_pod garbled = injected_by("not json");
+  EXPECT_EQ(decide(garbled.facts(), rules(enabled)).reason, decision_reason::policy_enabled);
+}
+
+TEST(decide_foreign, another_revision_is_foreign) {
+  test_pod p = injected_by(status_1_28);
+  injection_rules r = rules_1_28(enabled);
+  r.revision = "canary";
+  const decision d = decide(p.facts(), r);
+  EXPECT_EQ(d.reason, decision_reason::foreign_injection);
+  EXPECT_EQ(d.own_revision, "canary");
+  EXPECT_EQ(foreign_injection_warning(d),
+            "sidecar.istio.io/status names revision \"default\", not this injector's revision \"canary\"; not "
+            "re-injected");
+  EXPECT_EQ(foreign_injection_warning(decide(injected_by(status_1_1).facts(), r)), "");
+}
+
+TEST(explain_decision_foreign, lists_the_previous_injection_and_agrees_with_decide) {
+  test_pod p = injected_by(status_1_28);
+  explanation e = explain_decision(p.facts(), rules(enabled));
+  EXPECT_EQ(names(e), (std::vector<std::string>{"hostNetwork", "ignored namespace", "previous injection",
+                                                "label sidecar.istio.io/inject",
+                                                "annotation sidecar.istio.io/inject", "neverInjectSelector",
+                                                "alwaysInjectSelector", "policy"}));
+  EXPECT_EQ(e.steps[2].result, decision_step::outcome::decided);
+  EXPECT_EQ(e.verdict.reason, decision_reason::foreign_injection);
+  EXPECT_EQ(e.warning, foreign_injection_warning(decide(p.facts(), rules(enabled))));
+  p = injected_by(status_1_28);
+  e = explain_decision(p.facts(), rules_1_28(enabled));
+  EXPECT_EQ(e.steps[2].result, decision_step::outcome::passed);
+  EXPECT_EQ(e.steps[2].detail, "injected by this revision (\"default\"): re-injected");
+  EXPECT_EQ(e.verdict.reason, decision_reason::policy_enabled);
+  EXPECT_EQ(e.warning, "");
 }
 
 }  // namespace

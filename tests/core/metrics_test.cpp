@@ -36,6 +36,7 @@ constexpr std::array<decision_label, decision_reason_counters> reasons = {{
     {"inject", "always-inject-selector"},
     {"inject", "policy-enabled"},
     {"skip", "policy-disabled"},
+    {"skip", "foreign-injection"},
 }};
 
 std::string render(std::span<const core_metrics* const> cores, const control_metrics& control,
@@ -389,6 +390,7 @@ meshinject_decisions_total{decision="skip",reason="never-inject-selector"} 0
 meshinject_decisions_total{decision="inject",reason="always-inject-selector"} 0
 meshinject_decisions_total{decision="inject",reason="policy-enabled"} 7
 meshinject_decisions_total{decision="skip",reason="policy-disabled"} 0
+meshinject_decisions_total{decision="skip",reason="foreign-injection"} 0
 # HELP meshinject_admission_failures_total Admission requests refused (allowed:false) or failed (500; 503 without a config), by cause.
 # TYPE meshinject_admission_failures_total counter
 meshinject_admission_failures_total{reason="invalid-annotation"} 1
@@ -560,7 +562,7 @@ TEST(metrics, label_values_and_help_are_escaped) {
   control.config_source = "C:\\configs\\\"quoted\"\nsecond line";
   const std::array<decision_label, decision_reason_counters> odd = {{
       {"skip", "back\\slash"}, {"skip", "quo\"te"}, {"skip", "new\nline"}, {"skip", "all\\\"\n"},
-      {"skip", "e"}, {"skip", "f"}, {"skip", "g"}, {"skip", "h"}, {"skip", "i"}, {"skip", "j"}}};
+      {"skip", "e"}, {"skip", "f"}, {"skip", "g"}, {"skip", "h"}, {"skip", "i"}, {"skip", "j"}, {"skip", "k"}}};
   std::string out;
   render_prometheus(out, {}, control, odd, {});
   EXPECT_NE(out.find(R"(meshinject_config_info{version="abc",source="C:\\configs\\\"quoted\"\nsecond line"} 1)"),
