@@ -19,7 +19,7 @@ constexpr char usage[] =
     "\n"
     "Serves the mutating admission webhook over HTTPS (POST /inject, /inject/<k>/<v>/...,\n"
     "GET /health) and a plain-HTTP admin port (/health, /livez, /readyz, /metrics,\n"
-    "/debug/config, GET|PUT /debug/loglevel?level=debug). Without --tls-cert/--tls-key a\n"
+    "/debug/config, GET|PUT /debug/loglevel?level=debug; PUT from loopback only). Without --tls-cert/--tls-key a\n"
     "self-signed certificate for localhost, 127.0.0.1 and ::1 is made in memory. The config,\n"
     "mesh, values, certificate and key files are watched and reloaded when they change.\n"
     "A config that does not load at start-up does not stop the server: /readyz answers 503\n"
@@ -109,6 +109,8 @@ int serve(args a, io streams) {
              "answer `Connection: close` once a connection is this old (+-10%); 0: never", "DURATION")
       .value({"--drain-seconds"}, &drain, "on SIGTERM, keep serving with `Connection: close` this long", "DURATION")
       .value({"--shutdown-grace"}, &grace, "after the drain, time for in-flight requests to finish", "DURATION")
+      .boolean({"--admin-remote-writes"}, &o.admin_remote_writes,
+               "let non-loopback clients PUT /debug/loglevel (the admin port has no authentication)")
       .value({"--ready-file"}, &o.ready_file, "once serving, write the bound ports here as JSON", "FILE");
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;

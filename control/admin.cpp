@@ -66,6 +66,11 @@ void readyz(const admin_view& view, admin_response& rs) {
     rs.body = "not ready: no valid config loaded";
     if (const auto& failure = view.config->last_failure()) rs.body += ": " + failure->message;
     rs.body += '\n';
+  } else if (!view.tls->current()) {
+    rs.status = 503;
+    rs.body = "not ready: no valid certificate loaded";
+    if (const auto& failure = view.tls->last_failure()) rs.body += ": " + failure->message;
+    rs.body += '\n';
   } else {
     rs.body = "ok\n";
   }
@@ -79,7 +84,7 @@ void metrics(const admin_view& view, admin_response& rs) {
   core::render_prometheus(rs.body, cores, *view.control, decision_labels(), core::read_process_stats());
 }
 
-void loglevel(const admin_request& rq, admin_response& rs) {
+void loglevel(const admin_view& view, const admin_request& rq, admin_response& rs) {
   rs.content_type = std::string(http::json_content_type);
   const core::log_level before = core::global_logger().level();
   if (is_get(rq)) {
@@ -87,6 +92,13 @@ void loglevel(const admin_request& rq, admin_response& rs) {
     return;
   }
   if (rq.method != "PUT" && rq.method != "POST") return method_not_allowed(rs, "GET, HEAD, PUT");
+  if (!rq.from_loopback && !view.options->admin_remote_writes) {
+    rs.status = 403;
+    rs.body =
+        "{\"error\":\"the log level can be changed only from loopback (kubectl port-forward, kubectl exec); "
+        "serve --admin-remote-writes allows it from anywhere\"}\n";
+    return;
+  }
   std::string_view wanted = http::query_value(rq.query, "level");
   if (wanted.empty()) wanted = http::query_value(rq.body, "level");
   const auto level = core::parse_log_level(wanted);
@@ -136,12 +148,8 @@ void append_config(std::string& out, const admin_view& view) {
   append_error(out, view.config->last_failure());
 }
 
-void append_certificate(std::string& out, const admin_view& view) {
-  const http::tls_context& tls = **view.tls;
+void append_certificate_details(std::string& out, const http::tls_context& tls) {
   const http::certificate_info& c = tls.certificate();
-  const core::control_metrics& control = *view.control;
-  out += ",\"certificate\":{\"source\":";
-  append_json_string(out, *view.self_signed ? "self-signed" : view.options->tls_cert);
   out += ",\"subject\":";
   append_json_string(out, c.subject);
   out += ",\"serial\":";
@@ -152,6 +160,17 @@ void append_certificate(std::string& out, const admin_view& view) {
   append_json_string(out, c.sans);
   out += ",\"client_auth\":";
   out += tls.requires_client_certificate() ? "true" : "false";
+}
+
+void append_certificate(std::string& out, const admin_view& view) {
+  // Null until a certificate loads, when serve started without a valid one.
+  const http::tls_context* loaded = view.tls->current().get();
+  const core::control_metrics& control = *view.control;
+  out += ",\"certificate\":{\"source\":";
+  append_json_string(out, *view.self_signed ? "self-signed" : view.options->tls_cert);
+  out += ",\"loaded\":";
+  out += loaded ? "true" : "false";
+  if (loaded) append_certificate_details(out, *loaded);
   out += ",\"loaded_at\":";
   append_json_string(out, *view.tls_loaded_at);
   out += ",\"reloads\":" + std::to_string(control.certificate_reloads.value());
@@ -208,7 +227,7 @@ void handle_admin(const admin_view& view, const admin_request& rq, admin_respons
     rs.content_type = std::string(http::json_content_type);
     rs.body = debug_config(view);
   } else if (rq.path == "/debug/loglevel") {
-    loglevel(rq, rs);
+    loglevel(view, rq, rs);
   } else {
     rs.status = 404;
     rs.body = "not found\n";

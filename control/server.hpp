@@ -49,6 +49,9 @@ struct server_options {
   http::limits lim;
   std::chrono::milliseconds drain{10'000};
   std::chrono::milliseconds shutdown_grace{5'000};  // after the drain, for in-flight requests
+  // PUT /debug/loglevel from a non-loopback client: refused (403) unless set,
+  // since the admin port has no authentication (--admin-remote-writes).
+  bool admin_remote_writes = false;
   std::string ready_file;  // written once serving: {"webhook_port":..,"admin_port":..}
   bool handle_signals = true;
   core::watcher_options watch{};

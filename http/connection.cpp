@@ -317,6 +317,16 @@ class session final : public responder {
 
   // Closes from outside (timeouts, shutdown): cancels the pending wait, whose
   // handler destroys the connection.
+  bool peer_is_loopback() const noexcept {
+    error_code ec;
+    const tcp::endpoint peer = socket_.remote_endpoint(ec);
+    if (ec) return false;
+    const asio::ip::address a = peer.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+    return a.is_loopback();
+  }
+
   void close_now() noexcept {
     if (closing_) return;
     closing_ = true;
@@ -1127,7 +1137,8 @@ struct admin_listener::impl final : listener {
   // Cold path: the control thread's handler may allocate and throw.
   void handle(session& s) override {
     const request r = s.current_request();
-    admin_request rq{r.method_text, r.target, r.path, r.query, std::string_view(r.body, r.body_size)};
+    admin_request rq{r.method_text, r.target, r.path, r.query, std::string_view(r.body, r.body_size),
+                     s.peer_is_loopback()};
     admin_response rs;
     try {
       on_request(rq, rs);

@@ -113,6 +113,9 @@ struct admin_request {
   std::string_view path;
   std::string_view query;
   std::string_view body;
+  // The client connected from a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x):
+  // the admin handler lets only such clients change state unless told otherwise.
+  bool from_loopback = false;
 };
 
 struct admin_response {
