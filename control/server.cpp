@@ -194,8 +194,9 @@ struct server::impl {
     if (!initial)
       for (std::size_t i = 0; i < reactors.size(); ++i)
         reactors[i]->post([route = routes[i], snap] { route->set_snapshot(snap); });
-    // The first valid config after a start without one: ready from now on.
-    if (started && !draining) control.ready.set(1);
+    // The first valid config after a start without one: ready from now on (when
+    // a certificate has loaded too).
+    if (started && !draining) control.ready.set(serving_ready() ? 1 : 0);
     control.config_version = snap->content_hash().substr(0, 12);
     control.config_source = opt.inject_config.empty() ? "embedded" : opt.inject_config;
     control.config_last_reload_success_timestamp_seconds.set(now_unix());
@@ -239,9 +240,13 @@ struct server::impl {
     return h;
   }
 
+  // Both halves of readiness: a config to answer with and a certificate to answer over.
+  bool serving_ready() const { return config.current() != nullptr && tls.current() != nullptr; }
+
   void tls_installed(const std::shared_ptr<const tls_context>& ctx, bool initial) {
     if (!initial)
       for (auto& r : reactors) r->set_tls(ctx);
+    if (started && !draining) control.ready.set(serving_ready() ? 1 : 0);
     control.certificate_expiry_timestamp_seconds.set(ctx->certificate().not_after_unix);
     tls_loaded_at = now_rfc3339();
     if (!initial) {
@@ -311,7 +316,7 @@ struct server::impl {
     control.reactors.set(static_cast<std::int64_t>(n));
     for (auto& r : reactors) threads.emplace_back([p = r.get()] { p->run(); });
     started = true;
-    control.ready.set(config.current() ? 1 : 0);
+    control.ready.set(serving_ready() ? 1 : 0);
 
     if (!opt.ready_file.empty()) write_ready_file(n);
     log_listening(n);
@@ -325,9 +330,15 @@ struct server::impl {
     if (!config.try_load_initial() && config.unreadable()) schedule_retry();
   }
 
+  // A bad or missing certificate or key is treated as a bad config is: alive and
+  // not ready, the webhook port closing connections before the handshake, until
+  // the watcher sees a pair that loads. (The self-signed certificate cannot be bad.)
   void load_certificate() {
+    if (!opt.tls_cert.empty()) {
+      if (!tls.try_load_initial() && tls.unreadable()) schedule_retry();
+      return;
+    }
     try {
-      if (!opt.tls_cert.empty()) return tls.load_initial();
       self_signed = true;
       const http::self_signed_material generated = http::make_self_signed();
       if (!opt.self_signed_ca_out.empty()) {
@@ -422,14 +433,16 @@ struct server::impl {
   }
 
   void log_listening(unsigned n) {
-    const http::certificate_info& cert = tls->certificate();
+    static const http::certificate_info none{};
+    const http::certificate_info& cert = tls.current() ? tls->certificate() : none;
     core::log_info("listening", {{"webhook", webhook_address.to_string()},
                                  {"webhook_port", webhook_port},
                                  {"admin", admin_address.to_string()},
                                  {"admin_port", admin_port},
                                  {"threads", n},
                                  {"tls", self_signed ? std::string_view("self-signed") : std::string_view(opt.tls_cert)},
-                                 {"client_auth", tls->requires_client_certificate()},
+                                 {"client_auth", tls.current() && tls->requires_client_certificate()},
+                                 {"certificate_loaded", tls.current() != nullptr},
                                  {"certificate_not_after", cert.not_after},
                                  {"config", control.config_source},
                                  {"config_loaded", config.current() != nullptr},

@@ -1,6 +1,6 @@
 // `meshinject serve` start-up and shutdown: clear failures (exit 2 for flags, 1 for
-// certificates and ports) with nothing left running; a bad config starts alive but
-// not ready; and the SIGTERM drain.
+// ports) with nothing left running; a bad config, certificate or key starts alive
+// but not ready; and the SIGTERM drain.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "http/tls.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/support.hpp"
@@ -65,13 +66,52 @@ TEST_F(Lifecycle, BadFlagsExitTwoWithAMessage) {
   }
 }
 
-TEST_F(Lifecycle, BadCertificateExitsOneWithTheFile) {
-  write_file(dir_.path() / "cert.pem", "not a certificate");
-  write_file(dir_.path() / "key.pem", "not a key");
-  const auto r =
-      serve({"--tls-cert", (dir_.path() / "cert.pem").string(), "--tls-key", (dir_.path() / "key.pem").string()});
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("cert.pem"), std::string::npos) << r.output;
+// A certificate Secret that is broken or not there yet must not crash-loop the
+// replicas either: alive, not ready (with the error in /readyz, /debug/config and
+// the log), the webhook port closing connections, and ready on the first pair that
+// loads.
+TEST_F(Lifecycle, ABadCertificateAtStartIsAliveNotReadyUntilFixed) {
+  const fs::path tls_dir = dir_.path() / "tls";
+  kubelet_write(tls_dir, {{"tls.crt", "not a certificate"}, {"tls.key", "not a key"}});
+  server_process server({"--tls-cert", (tls_dir / "tls.crt").string(), "--tls-key", (tls_dir / "tls.key").string()},
+                        dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << "a bad certificate must not stop the start\n" << server.log();
+  EXPECT_EQ(admin(server, "/livez").status, 200);
+  const http_response not_ready = admin(server, "/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("no valid certificate loaded"), std::string::npos) << not_ready.body;
+  EXPECT_NE(not_ready.body.find("tls.crt"), std::string::npos) << not_ready.body;
+  EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_ready"), 0);
+  const json certificate = json::parse(admin(server, "/debug/config").body)["certificate"];
+  EXPECT_EQ(certificate["loaded"], false) << certificate.dump();
+  EXPECT_NE(certificate["last_reload_error"].dump().find("tls.crt"), std::string::npos) << certificate.dump();
+  EXPECT_NE(server.log().find("tls.crt"), std::string::npos) << server.log();
+
+  const auto pair = http::make_self_signed();
+  write_file(dir_.path() / "ca.pem", pair.ca_pem);
+  EXPECT_THROW(fetch(server.port(), "GET", "/health", {}, tls()), std::exception)
+      << "no certificate: the webhook port must not answer";
+
+  kubelet_write(tls_dir, {{"tls.crt", pair.cert_chain_pem}, {"tls.key", pair.key_pem}});
+  ASSERT_TRUE(eventually([&] { return admin(server, "/readyz").status == 200; }, 30s)) << server.log();
+  EXPECT_EQ(metric(admin(server, "/metrics").body, "meshinject_ready"), 1);
+  EXPECT_EQ(json::parse(admin(server, "/debug/config").body)["certificate"]["loaded"], true);
+  const std::string review = read_file(source_dir() / "load" / "reviews" / "orders-pod.json");
+  EXPECT_EQ(fetch(server.port(), "POST", "/inject", review, tls()).status, 200);
+}
+
+TEST_F(Lifecycle, AMissingCertificateAtStartIsNotReadyUntilItAppears) {
+  const fs::path tls_dir = dir_.path() / "tls";
+  fs::create_directories(tls_dir);
+  server_process server({"--tls-cert", (tls_dir / "tls.crt").string(), "--tls-key", (tls_dir / "tls.key").string()},
+                        dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const http_response r = admin(server, "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("no valid certificate loaded"), std::string::npos) << r.body;
+  const auto pair = http::make_self_signed();
+  kubelet_write(tls_dir, {{"tls.crt", pair.cert_chain_pem}, {"tls.key", pair.key_pem}});
+  EXPECT_TRUE(eventually([&] { return admin(server, "/readyz").status == 200; }, 30s)) << server.log();
 }
 
 // A broken ConfigMap must not crash-loop every new replica: serve starts alive but
