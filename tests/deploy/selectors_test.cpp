@@ -100,6 +100,12 @@ const std::vector<setup>& setups() {
       {"examples/canary", "examples/canary", "", kCanary},
       {"examples/tag", "examples/tag", "", kCanaryWithTag},
       {"examples/instead-of-istiod", "examples/instead-of-istiod", "", kDefaultRevision},
+      // deploy/README.md's safe trial: its own image, trial labels on the plain install.
+      {"cert-manager with trial-label and image", "",
+       "resources: [DEPLOY/overlays/cert-manager]\ncomponents: [DEPLOY/components/trial-label, DEPLOY/components/image]\n"
+       "configMapGenerator:\n- name: meshinject-image\n  literals: [image=registry.internal/meshinject:1]\n"
+       "  options: {disableNameSuffixHash: true, annotations: {config.kubernetes.io/local-config: \"true\"}}\n",
+       kTrial},
   };
   return all;
 }
