@@ -436,7 +436,8 @@ TEST_F(Serve, LogLevelChangesAtRunTime) {
     while (std::getline(lines, line))
       if (line.find("\"msg\":\"admission\"") != std::string::npos && line.find(pod) != std::string::npos &&
           line.find("\"reason\":\"policy-enabled\"") != std::string::npos &&
-          line.find("\"namespace\":\"shop\"") != std::string::npos)
+          line.find("\"namespace\":\"shop\"") != std::string::npos &&
+          line.find("\"uid\":\"u") != std::string::npos)  // docs/operations.md, section 5 step 3
         return true;
     return false;
   };
