@@ -387,7 +387,9 @@ void engine::write_response(injection_result& r, const review& rv) {
     scratch_ += r.decision.ignored_value_from_label ? "label" : "annotation";
     scratch_ += " sidecar.istio.io/inject=\"";
     scratch_.append(r.decision.ignored_value);
-    scratch_ += "\" is not one of y, yes, true, on, n, no, false, off; it is ignored";
+    scratch_ += "\" is not one of ";
+    scratch_ += core::accepted_inject_values(r.decision.dialect);  // 1.28's configs accept only true, false
+    scratch_ += "; it is ignored";
     append_json_string(body_, scratch_);
     body_ += ']';
   }
