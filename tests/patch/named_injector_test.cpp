@@ -117,6 +117,50 @@ TEST(named_injector, mesh_default_config_applies_over_1_28_defaults) {
   EXPECT_EQ(a.patched["metadata"]["annotations"]["prometheus.io/port"], "15099");
 }
 
+// mesh.ApplyProxyConfig: the pod's proxy.istio.io/config over the mesh's
+// defaultConfig, per pod; the next pod without it sees the mesh's alone.
+TEST(named_injector, the_pods_proxy_config_annotation_applies_over_the_mesh) {
+  const std::string config = std::string(small_config) +
+                             "  meta: |\n"
+                             "    metadata:\n"
+                             "      labels:\n"
+                             "        foo: \"{{ index .ProxyConfig.ProxyMetadata `FOO` }}\"\n"
+                             "        kept: \"{{ index .ProxyConfig.ProxyMetadata `KEPT` }}\"\n"
+                             "        json: '{{ protoToJSON .ProxyConfig }}'\n";
+  patch::engine e(load(config, "defaultConfig:\n  statusPort: 15099\n  proxyMetadata: {KEPT: mesh, FOO: mesh}\n",
+                       small_values));
+  json pod = plain_pod();
+  pod["metadata"]["annotations"]["inject.istio.io/templates"] = "first,meta";
+  pod["metadata"]["annotations"]["proxy.istio.io/config"] =
+      "discoveryAddress: \"x\\\": 1\"\nstatusPort: null\nconcurrency: 0\nproxyMetadata: {FOO: pod}\n";
+  const answer a = review(e, pod);
+  ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+  const json& labels = a.patched["metadata"]["labels"];
+  EXPECT_EQ(labels["discovery"], "x\": 1");     // pod data stays inside its string
+  EXPECT_EQ(labels["status-port"], "15099");  // a null sets nothing
+  EXPECT_EQ(labels["foo"], "pod");            // proxyMetadata merges key by key
+  EXPECT_EQ(labels["kept"], "mesh");
+  EXPECT_EQ(json::parse(labels["json"].get<std::string>())["concurrency"], 0);  // a set Int32Value
+
+  pod["metadata"]["annotations"].erase("proxy.istio.io/config");
+  const answer next = review(e, pod);
+  EXPECT_EQ(next.patched["metadata"]["labels"]["discovery"], "istiod.istio-system.svc:15012");
+  EXPECT_EQ(next.patched["metadata"]["labels"]["foo"], "mesh");
+}
+
+TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_injection) {
+  patch::engine e(load(small_config, "", small_values));
+  for (const char* bad : {"[not, a, mapping]", "a: [unclosed"}) {
+    json pod = plain_pod();
+    pod["metadata"]["annotations"]["proxy.istio.io/config"] = bad;
+    const answer a = review(e, pod);
+    EXPECT_EQ(a.response["response"]["allowed"], false) << bad;
+    const std::string message = a.response["response"]["status"]["message"];
+    EXPECT_NE(message.find("could not parse proxy config (annotation proxy.istio.io/config)"), std::string::npos)
+        << message;
+  }
+}
+
 TEST(named_injector, the_pods_annotation_selects_templates_through_aliases) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
