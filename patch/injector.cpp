@@ -299,6 +299,7 @@ injection_result engine::handle_review(const char* body, std::size_t len, std::s
     write_response(r, review_);
     return r;
   }
+  serving_review_ = true;
   build_patch(pod_, nullptr, path_env, r);
   write_response(r, review_);
   return r;
@@ -323,6 +324,7 @@ injection_result engine::inject_pod(simdjson::dom::element pod_object, std::stri
     r.kind = outcome::skipped;
     return r;
   }
+  serving_review_ = false;
   build_patch(pod_, deployment, {}, r);
   return r;
 }

@@ -213,6 +213,9 @@ class engine {
   void write_error_body(injection_result& r);
 
   std::shared_ptr<const snapshot> snapshot_;
+  // The request came as an AdmissionReview (handle), not from kube-inject:
+  // Istio's webhook does a few things istioctl does not (OpenShift's user reset).
+  bool serving_review_ = false;
   engine_stats stats_;
   std::unique_ptr<named_workspace> named_;
   variant_cache variants_;

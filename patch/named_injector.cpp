@@ -76,6 +76,10 @@ json::value* member(json::value* obj, std::string_view key) noexcept {
   return obj && obj->is_object() ? obj->find(key) : nullptr;
 }
 
+const json::value* member(const json::value* obj, std::string_view key) noexcept {
+  return obj && obj->is_object() ? obj->find(key) : nullptr;
+}
+
 // obj[key] as an object, made when absent or null; nullptr when out of memory
 // or when it holds something else.
 json::value* object_member(json::value& obj, std::string_view key, core::arena& a) noexcept {
@@ -249,6 +253,39 @@ bool apply_pod_proxy_config(std::string_view text, const core::config_node& mesh
   return true;
 }
 
+// The runAsUser a container's securityContext sets (Go's nil pointer: none).
+const json::value* run_as_user(const json::value& container) noexcept {
+  const json::value* user = member(member(&container, "securityContext"), "runAsUser");
+  return user && user->is_integer() ? user : nullptr;
+}
+
+// The webhook on OpenShift (webhook.go, isSidecarUserMatchingAppUser):
+// OpenShift gives every container of a pod the same runAsUser, and a proxy
+// running as the app's user cannot tell its own traffic from the app's. When
+// the user's istio-proxy has the runAsUser of the (last) app container that
+// sets one, its runAsUser and runAsGroup are dropped from the pod as received,
+// so the template's user stands; a different one the user chose is kept.
+void reset_proxy_user_matching_app(json::value& pod) noexcept {
+  json::value* sidecar = find_sidecar(pod);
+  json::value* context = member(sidecar, "securityContext");
+  if (!context || !context->is_object()) return;
+  std::int64_t proxy_user = 0, app_user = 0;
+  for (std::string_view list : {"containers", "initContainers"}) {
+    json::value* containers = spec_list(pod, list);
+    if (!containers || !containers->is_array()) continue;
+    for (const json::value& c : containers->items()) {
+      const std::string_view name = name_of(c);
+      const json::value* user = run_as_user(c);
+      if (!user) continue;
+      if (name == proxy_container_name) proxy_user = user->as_integer();
+      else if (name != "istio-validation" && name != "istio-init") app_user = user->as_integer();
+    }
+  }
+  if (proxy_user != app_user) return;
+  context->erase("runAsUser");
+  context->erase("runAsGroup");
+}
+
 }  // namespace
 
 // inject.istio.io/templates, else defaultTemplates; each through `aliases`.
@@ -361,6 +398,8 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   json::value original, merged;
   json::value template_pod = json::value::object();
   json::error e = json::from_simdjson(p.object, w.arena, original);
+  // An OpenShift UID range is how the webhook knows it runs on OpenShift.
+  if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
   if (!e) e = json::deep_copy(original, w.arena, merged);
   for (const named_program* t : w.selected) {
     if (e) break;
