@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/injection_config.hpp"
 #include "core/mesh_config.hpp"
+#include "patch/istio_functions.hpp"
 
 namespace meshinject::cmd {
 namespace {
@@ -42,18 +43,66 @@ void add_unique(std::vector<std::string>& to, const std::vector<std::string>& fr
     if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
 }
 
-// A config of a shape meshinject does not render is named as such after its
-// errors, so that a user who brought a newer Istio's ConfigMap knows at once why.
-std::string shape_note(std::string_view text) {
+// Which Istio a config that does not load looks written for, and what of it
+// the release meshinject reads it as lacks, so that a user who brought another
+// release's ConfigMap knows at once why: the shape (`templates` and
+// `defaultTemplates`: 1.9+, read as Istio 1.28 reads it; one `template` with
+// `[[ ]]`: 1.1; with `{{ }}`: 1.2-1.8), and each function or data field the
+// errors name, with the releases that have it. Nothing for errors of another
+// kind (syntax, a bad value): the error says it all.
+std::string shape_note(std::string_view text, const std::vector<std::string>& errors) {
   auto has_top_level_key = [&](std::string_view key) {
     for (std::size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1))
       if ((at == 0 || text[at - 1] == '\n') && text.substr(at + key.size(), 1) == ":") return true;
     return false;
   };
-  if (has_top_level_key("templates") || has_top_level_key("defaultTemplates"))
-    return "it looks like an Istio >= 1.9 config (`templates`, `defaultTemplates`); meshinject renders "
-           "Istio 1.1-1.8's shape (one `template`) so far";
-  return "";
+  const bool named = has_top_level_key("templates") || has_top_level_key("defaultTemplates");
+  std::string note;
+  if (named) note = "it looks like an Istio >= 1.9 config (`templates`, `defaultTemplates`), read as Istio 1.28 reads it";
+  else if (!has_top_level_key("template")) {
+    // Not for a file the reader could not read or that is empty: its error says why.
+    for (const std::string& e : errors)
+      if (e.find("invalid YAML") != std::string::npos || e.find("is empty") != std::string::npos) return "";
+    return "it has neither `template` (Istio 1.1-1.8) nor `templates` (Istio >= 1.9): it does not look like an "
+           "injection config of any Istio release";
+  }
+  else if (text.find("[[") != std::string_view::npos)
+    note = "it looks like an Istio 1.1 config (one `template`, `[[ ]]` delimiters), read as Istio 1.1 reads it";
+  else
+    note = "it looks like an Istio 1.2-1.8 config (one `template`, `{{ }}` delimiters), read as Istio 1.1/1.2 read it";
+
+  // Data fields Istio >= 1.9 gives templates and 1.1/1.2 do not.
+  constexpr std::string_view newer_fields[] = {"TypeMeta",  "ProxyImage",       "NativeSidecars",
+                                               "Revision",  "ProxyUID",         "ProxyGID",
+                                               "CompliancePolicy", "InboundTrafficPolicyMode"};
+  static const std::regex function(R"(function \"([^"]+)\" not defined)");
+  static const std::regex field(R"(can't evaluate field (\w+))");
+  std::vector<std::string> said;
+  for (const std::string& e : errors) {
+    std::smatch m;
+    std::string missing;
+    if (std::regex_search(e, m, function)) {
+      const std::string name = m[1];
+      if (!named && patch::istio_functions_1_28().find(name))
+        missing = "`" + name + "` is a function of Istio >= 1.9's injector, which reads it only in the named-templates "
+                  "shape (`templates`)";
+      else
+        missing = "`" + name + "` is not a function Istio " + (named ? "1.28" : "1.1/1.2") +
+                  "'s injector has: the file may come from a newer Istio or a customised injector";
+    } else if (std::regex_search(e, m, field)) {
+      const std::string name = m[1];
+      const bool newer = std::find(std::begin(newer_fields), std::end(newer_fields), name) != std::end(newer_fields);
+      if (!named && newer)
+        missing = "`." + name + "` is data Istio >= 1.9 gives templates, only in the named-templates shape (`templates`)";
+      else
+        missing = "`" + name + "` is not a field Istio " + (named ? "1.28" : "1.1/1.2") +
+                  " gives templates: the file may come from a newer Istio";
+    }
+    if (!missing.empty() && std::find(said.begin(), said.end(), missing) == said.end()) said.push_back(missing);
+  }
+  if (said.empty()) return "";  // a plain mistake (syntax, a bad value): the errors say it all
+  for (const std::string& m : said) note += "; " + m;
+  return note;
 }
 
 }  // namespace
@@ -140,7 +189,7 @@ int check_config(args a, io streams) {
   for (const std::string& w : warnings) streams.err << as_warning(w) << '\n';
   if (!errors.empty()) {
     for (const std::string& e : errors) streams.err << e << '\n';
-    if (const std::string note = shape_note(sources.inject_config_text); !note.empty())
+    if (const std::string note = shape_note(sources.inject_config_text, errors); !note.empty())
       streams.err << "note: " << sources.inject_config_name << ": " << note << '\n';
     return 1;
   }

@@ -13,6 +13,7 @@
 #include "cmd/cli.hpp"
 #include "cmd/config_flags.hpp"
 #include "cmd/flags.hpp"
+#include "cmd/json_patch.hpp"
 #include "cmd/workloads.hpp"
 #include "cmd/yaml_io.hpp"
 #include "core/decision.hpp"
@@ -320,6 +321,15 @@ struct pod_explanation {
   std::string decided;
   bool inject = false;
   std::string reason, verdict;
+  // Istio >= 1.9's configs, when the pod is injected: the templates merged, in
+  // order, each with why it was chosen, and where the proxy ended up.
+  struct chosen_template {
+    std::string name;
+    std::string from;  // "annotation inject.istio.io/templates", "defaultTemplates", "alias X (from ...)"
+  };
+  std::vector<chosen_template> templates;
+  std::string sidecar_mode;  // "native" or "classic"; empty: no istio-proxy in the result
+  std::string sidecar_why;
 };
 
 struct explainer {
@@ -416,7 +426,53 @@ struct explainer {
     e.engine_message = std::string(r.message);
     if (r.kind == patch::outcome::injected) e.patch_text = std::string(r.patch);
     settle_verdict(r.kind, e);
+    if (snap.named_templates() && r.kind == patch::outcome::injected) describe_named(facts_pod, *pod, e);
     return true;
+  }
+
+  // The templates a pod gets (the engine's select_named_templates, told) and
+  // whether its proxy runs as a native sidecar, read from the patched pod.
+  void describe_named(const patch::pod& facts_pod, const value& pod, pod_explanation& e) const {
+    constexpr std::string_view templates_annotation = "inject.istio.io/templates";
+    const core::label* chosen = facts_pod.annotation(templates_annotation);
+    const std::string source = chosen ? "annotation " + std::string(templates_annotation) : "defaultTemplates";
+    auto add = [&](std::string name) {
+      name.erase(0, name.find_first_not_of(" \t\n\r\v\f"));
+      name.erase(name.find_last_not_of(" \t\n\r\v\f") + 1);
+      for (const core::template_alias& alias : snap.config().aliases) {
+        if (alias.name != name) continue;
+        for (const std::string& t : alias.templates) e.templates.push_back({t, "alias " + name + " (from " + source + ")"});
+        return;
+      }
+      e.templates.push_back({name, source});
+    };
+    if (chosen) {
+      std::string_view rest = chosen->value;
+      for (std::size_t comma; (comma = rest.find(',')) != std::string_view::npos; rest.remove_prefix(comma + 1))
+        add(std::string(rest.substr(0, comma)));
+      add(std::string(rest));
+    } else {
+      for (const std::string& name : snap.config().default_templates) add(name);
+    }
+
+    value patched = pod;
+    if (!json_patch::apply(patched, e.patch_text).empty()) return;
+    auto has_proxy = [&](std::string_view list) {
+      const value* spec = patched.find("spec");
+      const value* items = spec ? spec->find(list) : nullptr;
+      if (!items) return false;
+      for (const value& c : items->items)
+        if (const value* n = c.find("name"); n && n->s == "istio-proxy") return true;
+      return false;
+    };
+    if (has_proxy("initContainers")) e.sidecar_mode = "native";
+    else if (has_proxy("containers")) e.sidecar_mode = "classic";
+    else return;
+    if (const core::label* a = facts_pod.annotation("sidecar.istio.io/nativeSidecar"); a && !a->value.empty())
+      e.sidecar_why = "the pod's annotation sidecar.istio.io/nativeSidecar=" + std::string(a->value);
+    else
+      e.sidecar_why = std::string("the injector's native-sidecar setting is ") +
+                      (snap.named_settings().native_sidecars ? "on" : "off") + " (--native-sidecars)";
   }
 
   // Would the apiserver call the webhook for this pod (--webhook-config)?
@@ -567,6 +623,20 @@ struct explainer {
       set(o, "patch", value{});
     }
     if (e.refused && e.ex.verdict.inject) set(o, "error", str(e.engine_message));
+    if (snap.named_templates()) {
+      value list = sequence();
+      for (const auto& t : e.templates) {
+        value tj = value::mapping();
+        set(tj, "name", str(t.name));
+        set(tj, "from", str(t.from));
+        list.items.push_back(std::move(tj));
+      }
+      set(o, "templates", std::move(list));
+      value sidecar = value::mapping();
+      set(sidecar, "mode", e.sidecar_mode.empty() ? value{} : str(e.sidecar_mode));
+      set(sidecar, "why", e.sidecar_why.empty() ? value{} : str(e.sidecar_why));
+      set(o, "sidecar", std::move(sidecar));
+    }
     value ws = sequence();
     for (const auto& w : e.warnings) ws.items.push_back(str(w));
     set(o, "warnings", std::move(ws));
@@ -639,6 +709,18 @@ struct explainer {
     print_steps_text(e.ex);
     for (const auto& w : e.warnings) out << "\nWarning: " << w << '\n';
     out << "\nVerdict: " << e.verdict << '\n';
+    if (!e.templates.empty()) {
+      out << "\nTemplates (merged in this order):\n";
+      std::size_t width = 0;
+      for (const auto& t : e.templates) width = std::max(width, t.name.size());
+      for (const auto& t : e.templates)
+        out << "  " << t.name << std::string(width - t.name.size() + 2, ' ') << "from " << t.from << '\n';
+    }
+    if (!e.sidecar_mode.empty())
+      out << "Sidecar:   " << e.sidecar_mode
+          << (e.sidecar_mode == "native" ? " (istio-proxy in initContainers, restartPolicy: Always)"
+                                         : " (istio-proxy in containers)")
+          << ": " << e.sidecar_why << '\n';
     if (!e.called) out << "  (if the webhook were called: " << e.decided << ")\n";
     if (!e.patch_text.empty() && e.called) {
       simdjson::dom::parser pp;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/yaml_reader.hpp"
 #include "core/yaml_scalar.hpp"
 
 namespace meshinject::core {
@@ -66,6 +67,38 @@ config_node config_node::from_yaml_within(const YAML::Node& node, yaml_budget& b
         out.set_member(std::move(key), from_yaml_within(kv.second, budget, depth + 1));
       }
       break;
+  }
+  return out;
+}
+
+config_node config_node::from_reader(const yaml::node& node) {
+  config_node out;
+  if (!node) return out;
+  const yaml::position at = node.pos();
+  out.line_ = static_cast<int>(at.line);
+  out.column_ = static_cast<int>(at.column);
+  if (node.is_null()) return out;
+  if (node.is_sequence()) {
+    out.kind_ = kind::list;
+    out.items_.reserve(node.size());
+    for (const yaml::node item : node.items()) out.items_.push_back(from_reader(item));
+    return out;
+  }
+  if (node.is_mapping()) {
+    out.kind_ = kind::map;
+    for (const yaml::node::entry e : node.entries()) out.set_member(std::string(e.key.text()), from_reader(e.value));
+    return out;
+  }
+  out.text_ = node.text();
+  out.kind_ = kind::string;
+  if (node.style() != yaml::scalar_style::plain) return out;  // quoted or block: always a string
+  const yaml_scalar s = resolve_plain_scalar(out.text_);
+  switch (s.k) {
+    case yaml_scalar::kind::null: out.kind_ = kind::null; break;
+    case yaml_scalar::kind::boolean: out.kind_ = kind::boolean; out.b_ = s.b; break;
+    case yaml_scalar::kind::integer: out.kind_ = kind::integer; out.i_ = s.i; break;
+    case yaml_scalar::kind::floating: out.kind_ = kind::floating; out.f_ = s.f; break;
+    case yaml_scalar::kind::string: break;
   }
   return out;
 }

@@ -18,6 +18,10 @@ class Node;
 
 namespace meshinject::core {
 
+namespace yaml {
+class node;
+}
+
 // Bounds on what one config document may cost once its aliases are expanded. YAML
 // aliases share a node, so nine nested aliases of nine items each ("billion
 // laughs") parse in microseconds and expand to 9^9 nodes; Go's yaml.v2, which Istio
@@ -44,6 +48,10 @@ class config_node {
   // key order).
   // Throws config_error ("file:line:column: ...") when the document exceeds `limits`.
   static config_node from_yaml(const YAML::Node& node, const std::string& file = {}, const yaml_limits& limits = {});
+  // Builds from a node of core/yaml_reader, typed as from_yaml types, without
+  // yaml-cpp or exceptions (but std::bad_alloc): for pod data on the request path
+  // (a pod's proxy.istio.io/config). The reader bounds the depth it recurses.
+  static config_node from_reader(const yaml::node& node);
   static config_node make_string(std::string s);
   static config_node make_map();
 

@@ -302,6 +302,7 @@ injection_result engine::handle_review(const char* body, std::size_t len, std::s
     write_response(r, review_);
     return r;
   }
+  serving_review_ = true;
   build_patch(pod_, nullptr, path_env, r);
   write_response(r, review_);
   return r;
@@ -326,6 +327,7 @@ injection_result engine::inject_pod(simdjson::dom::element pod_object, std::stri
     r.kind = outcome::skipped;
     return r;
   }
+  serving_review_ = false;
   build_patch(pod_, deployment, {}, r);
   return r;
 }
@@ -395,7 +397,9 @@ void engine::write_response(injection_result& r, const review& rv) {
     scratch_ += r.decision.ignored_value_from_label ? "label" : "annotation";
     scratch_ += " sidecar.istio.io/inject=\"";
     scratch_.append(r.decision.ignored_value);
-    scratch_ += "\" is not one of y, yes, true, on, n, no, false, off; it is ignored";
+    scratch_ += "\" is not one of ";
+    scratch_ += core::accepted_inject_values(r.decision.dialect);  // 1.28's configs accept only true, false
+    scratch_ += "; it is ignored";
     append_json_string(body_, scratch_);
     body_ += ']';
   }

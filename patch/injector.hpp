@@ -204,8 +204,8 @@ class engine {
   bool select_named_templates(const pod& p, outcome& kind);
   template_data named_data_for(const pod& view, const workload_meta* deployment);
   bool render_named(const named_program& t, const template_data& data, core::json::value& out);
-  bool post_process_named(core::json::value& merged, const core::json::value& template_pod, const pod& p,
-                          std::span<const env_pair> path_env);
+  core::json::error post_process_named(core::json::value& merged, const core::json::value& template_pod,
+                                       const pod& p, std::span<const env_pair> path_env);
 
   // The cached variant for trace_, else one compiled now and cached (counted in stats_).
   const sidecar_variant* variant_for(const template_data& data, injection_result& r);
@@ -213,6 +213,9 @@ class engine {
   void write_error_body(injection_result& r);
 
   std::shared_ptr<const snapshot> snapshot_;
+  // The request came as an AdmissionReview (handle), not from kube-inject:
+  // Istio's webhook does a few things istioctl does not (OpenShift's user reset).
+  bool serving_review_ = false;
   engine_stats stats_;
   std::unique_ptr<named_workspace> named_;
   variant_cache variants_;

@@ -644,7 +644,9 @@ class data_binding final : public tmpl::binding {
       }
       break;
     }
-    return {true, false, -1};
+    // Istio 1.28 merges the pod's proxy.istio.io/config into .ProxyConfig, so
+    // there it is read per request; 1.1's is the mesh's alone and folds at load.
+    return {true, proxy && d.istio_1_28, -1};
   }
 };
 

@@ -133,10 +133,13 @@ bool duration_is(const config_node& n, std::int64_t seconds) noexcept {
 }
 
 // cleanProxyConfig: fields equal to Istio's DefaultProxyConfig() are dropped to
-// keep the pod small; proto3 JSON also leaves out zero values.
+// keep the pod small; proto3 JSON also leaves out zero values, but not a set
+// wrapper (`concurrency: 0` and `holdApplicationUntilProxyStarts: false` are
+// Int32Value and BoolValue messages: a pod's proxy.istio.io/config sets them).
 bool is_proxy_default(std::string_view key, const config_node& n) noexcept {
   using K = config_node::kind;
-  if (n.type() != K::map && zero_scalar(n)) return true;
+  const bool wrapper = key == "concurrency" || key == "holdApplicationUntilProxyStarts";
+  if (n.type() != K::map && zero_scalar(n)) return !wrapper || n.is_null();
   if (key == "proxyMetadata") return n.type() == K::map && n.members().empty();
   if (n.type() == K::string) {
     const std::string& s = n.text();

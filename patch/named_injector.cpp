@@ -25,6 +25,7 @@ constexpr std::string_view proxy_image_type_annotation = "sidecar.istio.io/proxy
 constexpr std::string_view merge_metrics_annotation = "prometheus.istio.io/merge-metrics";
 constexpr std::string_view prometheus_scrapes_env = "ISTIO_PROMETHEUS_ANNOTATIONS";
 constexpr std::string_view network_label = "topology.istio.io/network";
+constexpr std::string_view proxy_config_annotation = "proxy.istio.io/config";
 
 std::string_view trim_space(std::string_view s) noexcept {
   while (!s.empty() && std::strchr(" \t\n\r\v\f", s.front())) s.remove_prefix(1);
@@ -72,6 +73,10 @@ bool sanitized_is(std::string_view key, std::string_view want) noexcept {
 // --------------------------------------------------------------- json helpers
 
 json::value* member(json::value* obj, std::string_view key) noexcept {
+  return obj && obj->is_object() ? obj->find(key) : nullptr;
+}
+
+const json::value* member(const json::value* obj, std::string_view key) noexcept {
   return obj && obj->is_object() ? obj->find(key) : nullptr;
 }
 
@@ -217,6 +222,70 @@ void derive_workload(const pod& p, workload_meta& w) {
   w.has_labels = w.has_annotations = false;
 }
 
+// mesh.ApplyProxyConfig: the pod's proxy.istio.io/config (YAML or JSON of a
+// ProxyConfig) over the mesh's defaultConfig. As protobuf's JSON decode into the
+// message does, each field the annotation sets replaces the mesh's whole (a null
+// sets nothing); proxyMetadata merges key by key, as Istio merges it by hand.
+// Istio fails the injection when the annotation does not parse; so do we.
+bool apply_pod_proxy_config(std::string_view text, const core::config_node& mesh_default, core::yaml::reader& reader,
+                            core::config_node& out, std::string& error) {
+  const bool parsed = reader.read(text);
+  const core::yaml::node root = parsed ? reader.root() : core::yaml::node();
+  if (!parsed || (root && !root.is_null() && !root.is_mapping())) {
+    error = "could not parse proxy config (annotation proxy.istio.io/config): ";
+    error += parsed ? std::string_view("not a mapping of ProxyConfig fields") : reader.error().message;
+    return false;
+  }
+  out = mesh_default;
+  if (!root || root.is_null()) return true;
+  const core::config_node overlay = core::config_node::from_reader(root);
+  for (const auto& [key, v] : overlay.members()) {
+    if (v.is_null()) continue;
+    const core::config_node* before = key == "proxyMetadata" ? out.find(key) : nullptr;
+    if (before && before->type() == core::config_node::kind::map && v.type() == core::config_node::kind::map) {
+      core::config_node metadata = *before;
+      for (const auto& [name, value] : v.members()) metadata.set_member(name, value);
+      out.set_member(key, std::move(metadata));
+    } else {
+      out.set_member(key, v);
+    }
+  }
+  return true;
+}
+
+// The runAsUser a container's securityContext sets (Go's nil pointer: none).
+const json::value* run_as_user(const json::value& container) noexcept {
+  const json::value* user = member(member(&container, "securityContext"), "runAsUser");
+  return user && user->is_integer() ? user : nullptr;
+}
+
+// The webhook on OpenShift (webhook.go, isSidecarUserMatchingAppUser):
+// OpenShift gives every container of a pod the same runAsUser, and a proxy
+// running as the app's user cannot tell its own traffic from the app's. When
+// the user's istio-proxy has the runAsUser of the (last) app container that
+// sets one, its runAsUser and runAsGroup are dropped from the pod as received,
+// so the template's user stands; a different one the user chose is kept.
+void reset_proxy_user_matching_app(json::value& pod) noexcept {
+  json::value* sidecar = find_sidecar(pod);
+  json::value* context = member(sidecar, "securityContext");
+  if (!context || !context->is_object()) return;
+  std::int64_t proxy_user = 0, app_user = 0;
+  for (std::string_view list : {"containers", "initContainers"}) {
+    json::value* containers = spec_list(pod, list);
+    if (!containers || !containers->is_array()) continue;
+    for (const json::value& c : containers->items()) {
+      const std::string_view name = name_of(c);
+      const json::value* user = run_as_user(c);
+      if (!user) continue;
+      if (name == proxy_container_name) proxy_user = user->as_integer();
+      else if (name != "istio-validation" && name != "istio-init") app_user = user->as_integer();
+    }
+  }
+  if (proxy_user != app_user) return;
+  context->erase("runAsUser");
+  context->erase("runAsGroup");
+}
+
 }  // namespace
 
 // inject.istio.io/templates, else defaultTemplates; each through `aliases`.
@@ -278,11 +347,12 @@ template_data engine::named_data_for(const pod& view, const workload_meta* deplo
     if (!deployment->api_version.empty()) w.owner.api_version = deployment->api_version;
   }
   d.deployment = &w.owner;
+  d.proxy_config = w.proxy_config;
   d.type_kind = w.owner.kind;
   d.type_api_version = w.owner.api_version;
   const core::config_node& values = snap.values();
   std::string_view image_type = text_at(values, {"global", "variant"});
-  if (const core::config_node* image = node_at(snap.mesh().proxy_config(), {"image"}))
+  if (const core::config_node* image = node_at(*w.proxy_config, {"image"}))
     image_type = text_at(*image, {"imageType"});
   if (const core::label* t = view.annotation(proxy_image_type_annotation)) image_type = t->value;
   const std::string_view image_name = text_at(values, {"global", "proxy", "image"});
@@ -317,11 +387,19 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   if (!select_named_templates(p, kind)) return fail(r, kind);
   for (auto& names : removed_.by_list) names.clear();
   if (const core::label* st = p.annotation(status_annotation)) read_status_names(st->value);
+  w.proxy_config = &snapshot_->mesh().proxy_config();
+  if (const core::label* pc = p.annotation(proxy_config_annotation)) {
+    if (!apply_pod_proxy_config(pc->value, *w.proxy_config, w.yaml.reader, w.pod_proxy_config, message_))
+      return fail(r, outcome::failed);
+    w.proxy_config = &w.pod_proxy_config;
+  }
   const template_data data = named_data_for(pod_after_removals(p), deployment);
 
   json::value original, merged;
   json::value template_pod = json::value::object();
   json::error e = json::from_simdjson(p.object, w.arena, original);
+  // An OpenShift UID range is how the webhook knows it runs on OpenShift.
+  if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
   if (!e) e = json::deep_copy(original, w.arena, merged);
   for (const named_program* t : w.selected) {
     if (e) break;
@@ -329,10 +407,10 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     if (!render_named(*t, data, rendered)) return fail(r, outcome::failed);
     e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena);
   }
-  const core::config_node* mode = snapshot_->mesh().proxy_config().find("interceptionMode");
+  const core::config_node* mode = w.proxy_config->find("interceptionMode");
   const reapply_options options{.tproxy_interception = mode && mode->text() == "TPROXY"};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
-  if (!e && !post_process_named(merged, template_pod, p, path_env)) e = {json::errc::out_of_memory, "out of memory"};
+  if (!e) e = post_process_named(merged, template_pod, p, path_env);
   patch_.clear();
   if (!e) e = w.differ.diff(original, merged, &smp::pod(), w.arena, patch_);
   if (e) {
@@ -464,10 +542,21 @@ bool overwrite_cluster_info(json::value& pod, std::span<const env_pair> proxy_en
   return true;
 }
 
+// applyRewrite's settings: the values' switch and the mesh's status port.
+probe_rewrite_settings probe_settings(const snapshot& snap) noexcept {
+  probe_rewrite_settings s;
+  const core::config_node* rewrite = node_at(snap.values(), {"sidecarInjectorWebhook", "rewriteAppHTTPProbe"});
+  s.enabled_by_values = rewrite && rewrite->type() == core::config_node::kind::boolean && rewrite->as_bool();
+  const core::config_node* port = node_at(snap.mesh().proxy_config(), {"statusPort"});
+  if (port && port->type() == core::config_node::kind::integer) s.mesh_status_port = port->as_int();
+  return s;
+}
+
 }  // namespace
 
-bool engine::post_process_named(json::value& merged, const json::value& template_pod, const pod& p,
+core::json::error engine::post_process_named(json::value& merged, const json::value& template_pod, const pod& p,
                                 std::span<const env_pair> path_env) {
+  constexpr json::error oom{json::errc::out_of_memory, "out of memory"};
   named_workspace& w = *named_;
   const snapshot& snap = *snapshot_;
   // extractClusterAndNetwork: values.global, then the webhook path, then the pod's network label.
@@ -485,28 +574,29 @@ bool engine::post_process_named(json::value& merged, const json::value& template
     if (e.name == "ISTIO_META_CLUSTER_ID" || e.name == "ISTIO_META_NETWORK") put(e.name, e.value);
   if (const core::label* n = p.label(network_label)) put("ISTIO_META_NETWORK", n->value);
   // Go ranges the sorted keys: CLUSTER_ID before NETWORK, as put() keeps them.
-  if (!overwrite_cluster_info(merged, {cluster_env.data(), cluster_count}, w.arena)) return false;
-  if (!merge_prometheus(merged, snap.mesh(), w.text, w.arena)) return false;
+  if (!overwrite_cluster_info(merged, {cluster_env.data(), cluster_count}, w.arena)) return oom;
+  if (!merge_prometheus(merged, snap.mesh(), w.text, w.arena)) return oom;
+  if (json::error e = w.probes.apply(merged, probe_settings(snap), w.arena)) return e;
 
   json::value* meta = object_member(merged, "metadata", w.arena);
   json::value* labels = meta ? object_member(*meta, "labels", w.arena) : nullptr;
   json::value* annotations = meta ? object_member(*meta, "annotations", w.arena) : nullptr;
-  if (!labels || !annotations) return false;
+  if (!labels || !annotations) return oom;
   for (std::size_t i = 0; i < cluster_count; ++i)
     if (cluster_env[i].name == "ISTIO_META_NETWORK" && !set_text(*labels, network_label, cluster_env[i].value, w.arena))
-      return false;
+      return oom;
   write_status(w.text, template_pod, snap.named_settings().revision);
-  if (!set_text(*annotations, status_annotation, w.text, w.arena)) return false;
+  if (!set_text(*annotations, status_annotation, w.text, w.arena)) return oom;
   for (const auto& [key, v] : snap.config().injected_annotations)
-    if (!set_text(*annotations, key, v, w.arena)) return false;
+    if (!set_text(*annotations, key, v, w.arena)) return oom;
 
-  const core::config_node* hold = node_at(snap.mesh().proxy_config(), {"holdApplicationUntilProxyStarts"});
+  const core::config_node* hold = node_at(*w.proxy_config, {"holdApplicationUntilProxyStarts"});
   const core::config_node* hold_values = node_at(snap.values(), {"global", "proxy", "holdApplicationUntilProxyStarts"});
   const bool hold_application = (hold && hold->type() == core::config_node::kind::boolean && hold->as_bool()) ||
                                 (hold_values && hold_values->type() == core::config_node::kind::boolean &&
                                  hold_values->as_bool());
   reorder_pod(merged, hold_application);
-  return true;
+  return {};
 }
 
 }  // namespace meshinject::patch

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/arena.hpp"
+#include "core/config_tree.hpp"
+#include "patch/app_probe_rewrite.hpp"
 #include "patch/json_diff.hpp"
 #include "patch/named_render.hpp"
 #include "patch/pod.hpp"
@@ -22,6 +24,7 @@ struct named_program;
 struct named_workspace {
   core::arena arena;  // the request's trees, rewound per request
   pod_overlay overlay;
+  app_probe_rewriter probes;
   json_differ differ;
   yaml_reader_state yaml;
   tmpl::render_result rendered;
@@ -29,6 +32,10 @@ struct named_workspace {
   workload_meta owner;      // .DeploymentMeta derived from the pod's controller
   std::string proxy_image;  // .ProxyImage for this pod
   std::string text;         // values written into the pod (status, env)
+  // This request's .ProxyConfig: the mesh's defaultConfig, or pod_proxy_config
+  // when the pod carries proxy.istio.io/config (built per request, on the heap).
+  const core::config_node* proxy_config = nullptr;
+  core::config_node pod_proxy_config;
 };
 
 }  // namespace meshinject::patch

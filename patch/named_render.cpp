@@ -214,11 +214,16 @@ bool scalar_value(reading& r, yaml::node n, const type_node* t, json::value& out
 
 bool node_value(reading& r, yaml::node n, const type_node* t, json::value& out);
 
-// encoding/json leaves out an `omitempty` int32 that is 0: a Probe's counts
-// (initialDelaySeconds: 0 disappears in Istio's typed round trip).
-bool omitted_when_zero(const type_node* parent, const type_node* field, const json::value& v) noexcept {
-  return parent && parent->name == "Probe" && field && field->t == field_type::integer && v.is_integer() &&
-         v.as_integer() == 0;
+// encoding/json leaves out an `omitempty` field that is empty, so Istio's typed
+// round trip drops it: a Probe's counts (initialDelaySeconds: 0), and an env
+// var's empty value (`value: ""` of ISTIO_META_APP_CONTAINERS when the pod has
+// no app container).
+bool omitted_when_zero(const type_node* parent, const type_node* field, std::string_view key,
+                       const json::value& v) noexcept {
+  if (!parent || !field) return false;
+  if (parent->name == "Probe") return field->t == field_type::integer && v.is_integer() && v.as_integer() == 0;
+  if (parent->name == "EnvVar") return key == "value" && v.is_string() && v.as_string().empty();
+  return false;
 }
 
 bool mapping_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
@@ -244,7 +249,7 @@ bool mapping_value(reading& r, yaml::node n, const type_node* t, json::value& ou
     }
     json::value v;
     if (!node_value(r, e.value, field, v)) return false;
-    if (omitted_when_zero(t, field, v)) continue;
+    if (omitted_when_zero(t, field, key, v)) continue;
     if (out.set(r.a, key, v)) return out_of_memory(r);
   }
   // Go writes a struct field that is not a pointer even when empty: the typed

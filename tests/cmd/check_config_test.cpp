@@ -201,7 +201,62 @@ TEST_F(CheckConfigTest, UnknownFunctions) {
   const auto f =
       file("function.yaml",
            "policy: enabled\ntemplate: |\n  containers:\n  - name: proxy\n    image: \"{{ nosuchfn .Spec }}\"\n");
-  expect_error({f}, f, 5, 16, "template: function \"nosuchfn\" not defined");
+  const cli_result r = run_cli({"check-config", f});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind(f + ":5:16: template: function \"nosuchfn\" not defined", 0), 0u) << r.err;
+  // Then which Istio the file looks like, and what is missing.
+  EXPECT_NE(r.err.find("\nnote: " + f + ": it looks like an Istio 1.2-1.8 config (one `template`, `{{ }}` delimiters)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("`nosuchfn` is not a function Istio 1.1/1.2's injector has"), std::string::npos) << r.err;
+}
+
+// Each release's sample file, with a function or data field it does not have:
+// the note names the release the file looks like and what is missing.
+TEST_F(CheckConfigTest, SaysWhichIstioTheFileLooksLikeAndWhatIsMissing) {
+  MESHINJECT_REQUIRE_CONFORMANCE(dir);
+  struct sample {
+    std::string name, text, looks_like, missing;
+  };
+  const std::string v11 = read_file(dir / "istio-1.1" / "injector-config.yaml");
+  std::string v12_template = read_file(dir / "istio-1.2" / "webhook" / "TestWebhookInject_http_probe_rewrite_template.yaml");
+  std::string v12 = "policy: enabled\ntemplate: |\n";
+  for (std::size_t at = 0; at < v12_template.size();) {
+    const std::size_t eol = v12_template.find('\n', at);
+    v12 += "  " + v12_template.substr(at, eol - at) + "\n";
+    at = eol == std::string::npos ? v12_template.size() : eol + 1;
+  }
+  const std::string v128 = read_file(dir / "istio-1.28" / "rendered" / "config.yaml");
+  auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+    const std::size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+  };
+  const std::vector<sample> samples = {
+      {"1.1", replaced(v11, "[[ toYaml $value | indent 2 ]]", "[[ nindent 2 $value ]]"),
+       "an Istio 1.1 config (one `template`, `[[ ]]` delimiters)",
+       "`nindent` is a function of Istio >= 1.9's injector, which reads it only in the named-templates shape"},
+      {"1.2", replaced(v12, "{{ if eq .Spec.ServiceAccountName", "{{ if eq .ProxyImage"),
+       "an Istio 1.2-1.8 config (one `template`, `{{ }}` delimiters)",
+       "`.ProxyImage` is data Istio >= 1.9 gives templates, only in the named-templates shape"},
+      {"1.28", replaced(v128, "{{ toYaml $value | indent 6 }}", "{{ toYaml $value | indent2 6 }}"),
+       "an Istio >= 1.9 config (`templates`, `defaultTemplates`), read as Istio 1.28 reads it",
+       "`indent2` is not a function Istio 1.28's injector has: the file may come from a newer Istio"},
+  };
+  for (const sample& s : samples) {
+    SCOPED_TRACE(s.name);
+    const auto f = file("sample-" + s.name + ".yaml", s.text);
+    const cli_result r = run_cli({"check-config", f});
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("note: " + f + ": it looks like " + s.looks_like), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(s.missing), std::string::npos) << r.err;
+  }
+  // Neither shape: said so.
+  const auto none = file("none.yaml", "policy: enabled\ntempaltes: {}\n");
+  const cli_result r = run_cli({"check-config", none});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("it does not look like an injection config of any Istio release"), std::string::npos) << r.err;
 }
 
 TEST_F(CheckConfigTest, BadMeshAndValuesFiles) {

@@ -71,11 +71,12 @@ TEST_F(Decision128, KubeInjectDecidesTheSame) {
 
 TEST_F(Decision128, TheWebhookDecidesTheSame) {
   patch::engine webhook(make_snapshot(named_config));
+  json response;
   auto review = [&](const std::string& ns, const std::string& value) {
     const json pod = {{"metadata", {{"name", "web"}, {"annotations", {{"sidecar.istio.io/inject", value}}}}},
                       {"spec", {{"containers", {{{"name", "web"}, {"image", "web"}}}}}}};
     patch::injection_result r;
-    run_review(webhook, make_review(pod, "admission.k8s.io/v1", "uid", ns), &r);
+    response = run_review(webhook, make_review(pod, "admission.k8s.io/v1", "uid", ns), &r);
     return r;
   };
   patch::injection_result r = review("local-path-storage", "true");
@@ -84,6 +85,10 @@ TEST_F(Decision128, TheWebhookDecidesTheSame) {
   EXPECT_TRUE(r.decision.inject);
   EXPECT_EQ(r.decision.reason, core::decision_reason::policy_enabled);
   EXPECT_TRUE(r.decision.has_warning());  // the value itself viewed the request buffer, gone now
+  // The warning names the values 1.28 accepts, not 1.1's yes/on/no/off.
+  ASSERT_EQ(response["response"]["warnings"].size(), 1u) << response.dump();
+  EXPECT_EQ(response["response"]["warnings"][0],
+            "annotation sidecar.istio.io/inject=\"Yes\" is not one of true, false; it is ignored");
   r = review("shop", "false");
   EXPECT_EQ(r.decision.reason, core::decision_reason::annotation_opt_out);
 }

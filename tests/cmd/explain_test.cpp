@@ -373,6 +373,75 @@ TEST_F(ExplainTest, Errors) {
   EXPECT_NE(r.err.find("--namespace-labels takes key=value pairs"), std::string::npos) << r.err;
 }
 
+// Istio >= 1.9's configs: which templates were merged and why (the pod's
+// annotation, defaultTemplates, an alias), and whether the proxy is a native
+// sidecar, read from the pod the patch gives.
+TEST(ExplainNamedTemplates, SaysWhichTemplatesAndWhyAndNativeOrClassic) {
+  temp_dir dir;
+  const std::filesystem::path config = dir.path() / "named.yaml";
+  write_file(config,
+             "policy: enabled\n"
+             "defaultTemplates: [sidecar]\n"
+             "aliases:\n"
+             "  both: [sidecar, extra]\n"
+             "templates:\n"
+             "  sidecar: |\n"
+             "    {{ $native := ne (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf \"%t\" .NativeSidecars)) \"false\" }}\n"
+             "    spec:\n"
+             "      {{- if $native }}\n"
+             "      initContainers:\n"
+             "      - name: istio-proxy\n"
+             "        image: proxy\n"
+             "        restartPolicy: Always\n"
+             "      {{- else }}\n"
+             "      containers:\n"
+             "      - name: istio-proxy\n"
+             "        image: proxy\n"
+             "      {{- end }}\n"
+             "  extra: |\n"
+             "    metadata:\n"
+             "      labels:\n"
+             "        extra: \"yes\"\n");
+  auto run = [&](const std::string& annotations, const std::string& output) {
+    const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {" + annotations +
+                            "}\nspec:\n  containers:\n  - name: app\n    image: app\n";
+    return run_cli({"explain", "-f", "-", "--inject-config", config.string(), "--output", output}, pod);
+  };
+
+  cli_result r = run("", "json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["templates"], json::parse(R"([{"name": "sidecar", "from": "defaultTemplates"}])")) << r.out;
+  EXPECT_EQ(j["sidecar"]["mode"], "native");
+  EXPECT_EQ(j["sidecar"]["why"], "the injector's native-sidecar setting is on (--native-sidecars)");
+
+  r = run("inject.istio.io/templates: both, sidecar.istio.io/nativeSidecar: 'false'", "json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["templates"], json::parse(R"j([
+      {"name": "sidecar", "from": "alias both (from annotation inject.istio.io/templates)"},
+      {"name": "extra", "from": "alias both (from annotation inject.istio.io/templates)"}])j"))
+      << r.out;
+  EXPECT_EQ(j["sidecar"]["mode"], "classic");
+  EXPECT_EQ(j["sidecar"]["why"], "the pod's annotation sidecar.istio.io/nativeSidecar=false");
+
+  r = run("inject.istio.io/templates: ' extra,sidecar'", "text");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Templates (merged in this order):\n"
+                       "  extra    from annotation inject.istio.io/templates\n"
+                       "  sidecar  from annotation inject.istio.io/templates\n"
+                       "Sidecar:   native (istio-proxy in initContainers, restartPolicy: Always): "
+                       "the injector's native-sidecar setting is on (--native-sidecars)\n"),
+            std::string::npos)
+      << r.out;
+
+  // Not injected: nothing is merged, so no templates are named.
+  r = run("sidecar.istio.io/inject: 'false'", "json");
+  j = json::parse(r.out);
+  EXPECT_TRUE(j["templates"].empty()) << r.out;
+  EXPECT_TRUE(j["sidecar"]["mode"].is_null());
+}
+
 TEST(ExplainBinary, ExitsZeroWhateverTheVerdictAndSaysWhichConfig) {
   MESHINJECT_REQUIRE_BINARY();
   const std::string p =

@@ -117,6 +117,103 @@ TEST(named_injector, mesh_default_config_applies_over_1_28_defaults) {
   EXPECT_EQ(a.patched["metadata"]["annotations"]["prometheus.io/port"], "15099");
 }
 
+// mesh.ApplyProxyConfig: the pod's proxy.istio.io/config over the mesh's
+// defaultConfig, per pod; the next pod without it sees the mesh's alone.
+TEST(named_injector, the_pods_proxy_config_annotation_applies_over_the_mesh) {
+  const std::string config = std::string(small_config) +
+                             "  meta: |\n"
+                             "    metadata:\n"
+                             "      labels:\n"
+                             "        foo: \"{{ index .ProxyConfig.ProxyMetadata `FOO` }}\"\n"
+                             "        kept: \"{{ index .ProxyConfig.ProxyMetadata `KEPT` }}\"\n"
+                             "        json: '{{ protoToJSON .ProxyConfig }}'\n";
+  patch::engine e(load(config, "defaultConfig:\n  statusPort: 15099\n  proxyMetadata: {KEPT: mesh, FOO: mesh}\n",
+                       small_values));
+  json pod = plain_pod();
+  pod["metadata"]["annotations"]["inject.istio.io/templates"] = "first,meta";
+  pod["metadata"]["annotations"]["proxy.istio.io/config"] =
+      "discoveryAddress: \"x\\\": 1\"\nstatusPort: null\nconcurrency: 0\nproxyMetadata: {FOO: pod}\n";
+  const answer a = review(e, pod);
+  ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+  const json& labels = a.patched["metadata"]["labels"];
+  EXPECT_EQ(labels["discovery"], "x\": 1");     // pod data stays inside its string
+  EXPECT_EQ(labels["status-port"], "15099");  // a null sets nothing
+  EXPECT_EQ(labels["foo"], "pod");            // proxyMetadata merges key by key
+  EXPECT_EQ(labels["kept"], "mesh");
+  EXPECT_EQ(json::parse(labels["json"].get<std::string>())["concurrency"], 0);  // a set Int32Value
+
+  pod["metadata"]["annotations"].erase("proxy.istio.io/config");
+  const answer next = review(e, pod);
+  EXPECT_EQ(next.patched["metadata"]["labels"]["discovery"], "istiod.istio-system.svc:15012");
+  EXPECT_EQ(next.patched["metadata"]["labels"]["foo"], "mesh");
+}
+
+TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_injection) {
+  patch::engine e(load(small_config, "", small_values));
+  for (const char* bad : {"[not, a, mapping]", "a: [unclosed"}) {
+    json pod = plain_pod();
+    pod["metadata"]["annotations"]["proxy.istio.io/config"] = bad;
+    const answer a = review(e, pod);
+    EXPECT_EQ(a.response["response"]["allowed"], false) << bad;
+    const std::string message = a.response["response"]["status"]["message"];
+    EXPECT_NE(message.find("could not parse proxy config (annotation proxy.istio.io/config)"), std::string::npos)
+        << message;
+  }
+}
+
+// The webhook on OpenShift (a UID range given) drops the user's istio-proxy
+// runAsUser/runAsGroup when it equals the app's, so the template's user
+// stands; kube-inject (istioctl) does not, and a different user is kept.
+TEST(named_injector, openshift_resets_a_proxy_user_equal_to_the_apps) {
+  const std::string config = std::string(small_config) +
+                             "  proxy: |\n"
+                             "    spec:\n"
+                             "      containers:\n"
+                             "      - name: istio-proxy\n"
+                             "        image: proxy\n"
+                             "        securityContext:\n"
+                             "          runAsUser: {{ .ProxyUID }}\n";
+  patch::config_sources s;
+  s.inject_config_text = config;
+  s.inject_config_name = "test-config.yaml";
+  s.values_text = small_values;
+  s.values_name = "test-values.json";
+  s.proxy_uid = 1000629999;
+  s.proxy_gid = 1000629999;
+  patch::engine e(patch::snapshot::build(s));
+  auto pod_with_users = [](int app_user, int proxy_user) {
+    json pod = plain_pod();
+    pod["metadata"]["annotations"]["inject.istio.io/templates"] = "proxy";
+    pod["spec"]["containers"][0]["securityContext"] = {{"runAsUser", app_user}};
+    pod["spec"]["containers"].push_back(
+        {{"name", "istio-proxy"}, {"image", "auto"},
+         {"securityContext", {{"runAsUser", proxy_user}, {"runAsGroup", proxy_user}}}});
+    return pod;
+  };
+  auto proxy_of = [](const json& pod) {
+    for (const json& c : pod["spec"]["containers"])
+      if (c["name"] == "istio-proxy") return c;
+    return json();
+  };
+
+  answer a = review(e, pod_with_users(1000620000, 1000620000));
+  ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+  EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000629999);
+  const json overrides = json::parse(a.patched["metadata"]["annotations"]["proxy.istio.io/overrides"].get<std::string>());
+  EXPECT_FALSE(overrides["containers"][0]["securityContext"].contains("runAsUser")) << overrides.dump();
+
+  a = review(e, pod_with_users(1000620000, 1000620001));  // the user's own choice
+  EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000620001);
+
+  // kube-inject's path (inject_pod) keeps the user's proxy user, as istioctl does.
+  simdjson::dom::parser parser;
+  const std::string text = pod_with_users(1000620000, 1000620000).dump();
+  const patch::injection_result r = e.inject_pod(parser.parse(text), "default", nullptr);
+  ASSERT_EQ(r.kind, patch::outcome::injected) << r.message;
+  const json patched = mt::apply_patch(pod_with_users(1000620000, 1000620000), json::parse(r.patch));
+  EXPECT_EQ(proxy_of(patched)["securityContext"]["runAsUser"], 1000620000);
+}
+
 TEST(named_injector, the_pods_annotation_selects_templates_through_aliases) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
