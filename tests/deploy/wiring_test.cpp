@@ -7,7 +7,8 @@
 //  (c) `serve` accepts every flag the Deployment passes, with its files laid out the
 //      way the kubelet mounts the ConfigMap and the Secret (..data symlink swaps); the
 //      probe paths answer on the admin port; /health answers on the TLS port with a
-//      certificate for the Service's name from gen-certs.sh; /inject takes a review;
+//      certificate for the Service's name from gen-certs.sh; /inject takes a review and
+//      answers with the embedded default's proxy (Istio 1.28's shape);
 //  (d) hot reload through a kubelet-style ..data swap of the ConfigMap directory;
 //  (e) SIGTERM: /readyz fails at once, the process exits 0 after --drain-seconds;
 //  (f) the beside-istiod overlay's Deployment serves from Istio 1.28's own ConfigMap
@@ -297,6 +298,11 @@ TEST_F(Wiring, ServeAcceptsTheDeploymentAndAnswersItsProbes) {
   EXPECT_EQ(answer.code, 200) << answer.body;
   EXPECT_NE(answer.body.find("\"uid\":\"u-1\""), std::string::npos) << answer.body;
   EXPECT_NE(answer.body.find("\"patch\""), std::string::npos) << answer.body;
+  // The ConfigMap's config is the embedded default: a proxy today's istiod accepts.
+  const std::string patch = base64_decode(str(YAML::Load(answer.body)["response"]["patch"]));
+  EXPECT_NE(patch.find("docker.io/istio/proxyv2:1.28.0"), std::string::npos) << patch;
+  EXPECT_NE(patch.find(R"("restartPolicy":"Always")"), std::string::npos) << patch;
+  EXPECT_NE(patch.find(R"({"name":"CA_ADDR","value":"istiod.istio-system.svc:15012"})"), std::string::npos) << patch;
 }
 
 TEST_F(Wiring, ServerExportsExactlyTheListedMetrics) {
