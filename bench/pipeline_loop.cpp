@@ -6,7 +6,7 @@
 //
 //   pipeline_loop N [REVIEW.json]
 // Config: the Istio 1.1 production template and mesh config from the conformance
-// data (MESHINJECT_CONFORMANCE_DIR), else the embedded default config.
+// data (MESHINJECT_CONFORMANCE_DIR), else docs/examples/istio-1.1-injector-config.yaml.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
     sources.mesh_name = "istio-1.1/mesh.yaml";
     if (review.empty()) review = dir / "reviews" / "checkout-pod.json";
   } else {
-    std::cerr << "pipeline_loop: no conformance data; the embedded default config\n";
-    if (review.empty())
-      review = std::filesystem::path(__FILE__).parent_path().parent_path() / "load" / "reviews" / "orders-pod.json";
+    std::cerr << "pipeline_loop: no conformance data; docs/examples/istio-1.1-injector-config.yaml\n";
+    const std::filesystem::path src = std::filesystem::path(__FILE__).parent_path().parent_path();
+    sources.inject_config_text = read_file(src / "docs" / "examples" / "istio-1.1-injector-config.yaml");
+    sources.inject_config_name = "docs/examples/istio-1.1-injector-config.yaml";
+    if (review.empty()) review = src / "load" / "reviews" / "orders-pod.json";
   }
   const auto snap = mp::snapshot::build(sources);
   mp::engine engine(snap);

@@ -132,7 +132,8 @@ void append_config(std::string& out, const admin_view& view) {
   out += ",\"mesh_config\":";
   append_json_string(out, opt.mesh_config.empty() ? "built-in defaults" : opt.mesh_config);
   out += ",\"values\":";
-  append_json_string(out, opt.values);
+  // The embedded config comes with its own values unless --values names a file.
+  append_json_string(out, !opt.values.empty() ? opt.values : opt.inject_config.empty() ? "embedded default" : "");
   out += "},\"loaded_at\":";
   append_json_string(out, *view.config_loaded_at);
   out += ",\"warnings\":[";

@@ -290,7 +290,10 @@ else
   if [[ -n ${SERVER_CMD:-} ]]; then
     server_cmd=$SERVER_CMD
   else
-    server_cmd="$server_bin serve --listen 127.0.0.1:$server_port --admin-listen 127.0.0.1:$admin_port --threads $threads --tls-cert $TLS_CERT --tls-key $TLS_KEY --log-level warn"
+    # The Istio 1.1 example config: the compiled-variant path whose figures
+    # bench/RESULTS.md tracks. The embedded default (Istio 1.28's shape) renders per
+    # request; bench/engine_bench's BM_pipeline_realistic_embedded_default times it.
+    server_cmd="$server_bin serve --listen 127.0.0.1:$server_port --admin-listen 127.0.0.1:$admin_port --threads $threads --tls-cert $TLS_CERT --tls-key $TLS_KEY --log-level warn --inject-config $repo/docs/examples/istio-1.1-injector-config.yaml"
   fi
   server_desc=$server_cmd
   echo "run-local.sh: starting server: $server_cmd" >&2

@@ -93,12 +93,19 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   // The revision the status annotation carries (Istio's "default" when unset);
   // the decision skips pods another revision injected.
   s->config_.rules.revision = sources.revision.empty() ? "default" : sources.revision;
+  // The embedded template reads its own values; --values replaces them whole, as
+  // a ConfigMap's `values` key would.
+  if (embedded && sources.values_text.empty()) {
+    s->sources_.values_text = std::string(default_values());
+    s->sources_.values_name = "embedded default values";
+  }
   const core::mesh_defaults release =
       s->named_templates() ? core::mesh_defaults::istio_1_28 : core::mesh_defaults::istio_1_1;
   s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config(release)
                                        : core::load_mesh_config(sources.mesh_text, sources.mesh_name, release);
-  s->values_ = sources.values_text.empty() ? core::config_node::make_map()
-                                           : core::load_values(sources.values_text, sources.values_name);
+  const config_sources& given = s->sources_;
+  s->values_ = given.values_text.empty() ? core::config_node::make_map()
+                                         : core::load_values(given.values_text, given.values_name);
   if (s->named_templates()) {
     s->compile_named(config_text);
     return s;
@@ -110,10 +117,10 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
     throw core::config_error(core::template_position(s->config_, line, col), "template: " + e.message);
   }
   s->version_ = sources.version_override.empty() ? sha256_hex(s->config_.template_text) : sources.version_override;
-  s->content_hash_ = sha256_hex(config_text + '\0' + sources.mesh_text + '\0' + sources.values_text);
+  s->content_hash_ = sha256_hex(config_text + '\0' + sources.mesh_text + '\0' + given.values_text);
   s->warnings_ = s->config_.warnings;
   s->warnings_.insert(s->warnings_.end(), s->mesh_.warnings.begin(), s->mesh_.warnings.end());
-  for (auto& w : core::values_warnings(sources.values_text, sources.values_name)) s->warnings_.push_back(std::move(w));
+  for (auto& w : core::values_warnings(given.values_text, given.values_name)) s->warnings_.push_back(std::move(w));
   const core::config_node* sds = s->mesh_.root.find("enableSdsTokenMount");
   const core::config_node* uds = s->mesh_.root.find("sdsUdsPath");
   s->sds_token_mount_ = sds && sds->type() == core::config_node::kind::boolean && sds->as_bool() && uds &&
@@ -187,6 +194,8 @@ void snapshot::compile_named(const std::string& config_text) {
   version_ = sources_.version_override.empty() ? sha256_hex(all_templates) : sources_.version_override;
   content_hash_ = sha256_hex(config_text + '\0' + sources_.mesh_text + '\0' + sources_.values_text);
   warnings_ = config_.warnings;
+  warnings_.insert(warnings_.end(), mesh_.warnings.begin(), mesh_.warnings.end());
+  for (auto& w : core::values_warnings(sources_.values_text, sources_.values_name)) warnings_.push_back(std::move(w));
 }
 
 const named_program* snapshot::find_named(std::string_view name) const noexcept {

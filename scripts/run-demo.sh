@@ -19,6 +19,8 @@ cat <<MSG
 
 meshinject serve: https://$listen (self-signed certificate; its CA is written to $ca)
                   admin on http://$admin
+                  config: the embedded default, Istio 1.28's shape (docs/default-config.md):
+                  istio-proxy as a native sidecar, istiod on istiod.istio-system.svc:15012
 
 Try it from another terminal:
 

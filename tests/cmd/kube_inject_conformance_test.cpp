@@ -13,7 +13,6 @@
 #include <gtest/gtest.h>
 
 #include "cmd/yaml_io.hpp"
-#include "patch/default_config.hpp"
 #include "tests/cmd/cli_runner.hpp"
 #include "tests/support/engine_fixture.hpp"
 
@@ -141,11 +140,12 @@ void expect_webhook_equivalence(const config_case& cfg, const std::filesystem::p
   EXPECT_GE(refused, 5) << cfg.name;
 }
 
-TEST(KubeInjectConformance, GivesTheWebhooksResultWithTheDefaultConfig) {
+// The Istio 1.1 example (the former default). The embedded default's 1.28 shape
+// is checked against the webhook by istio128_goldens_conformance_test.cpp.
+TEST(KubeInjectConformance, GivesTheWebhooksResultWithTheIstio11Example) {
   MESHINJECT_REQUIRE_CONFORMANCE(dir);
-  const std::string config =
-      replace_all(std::string(patch::default_injection_config()), ".DeploymentMeta", ".ObjectMeta");
-  expect_webhook_equivalence({"embedded default", config, ""}, dir);
+  const std::string config = replace_all(istio_1_1_example_config(), ".DeploymentMeta", ".ObjectMeta");
+  expect_webhook_equivalence({"istio 1.1 example", config, ""}, dir);
 }
 
 TEST(KubeInjectConformance, GivesTheWebhooksResultWithIstio11sTemplate) {

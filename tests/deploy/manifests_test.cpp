@@ -470,9 +470,16 @@ void check_configmap(const Install& in, const Manifests& m, Problems& problems) 
     const YAML::Node config = YAML::Load(str((*cm)["data"]["config"]));
     const std::string policy = str(config["policy"]);
     if (policy != "enabled" && policy != "disabled") problems.push_back("the config's policy is '" + policy + "'");
-    const std::string tmpl = str(config["template"]);
-    for (const char* part : {"istio-init", "istio-proxy", "istio-envoy", "istio-certs"})
+    // Istio >= 1.9's shape (the embedded default's): the `sidecar` template, certificates
+    // over SDS with the istio-token projected volume, and the values it reads beside it.
+    const bool named = config["templates"].IsMap();
+    const std::string tmpl = named ? str(config["templates"]["sidecar"]) : str(config["template"]);
+    const std::vector<const char*> parts = named ? std::vector<const char*>{"istio-init", "istio-proxy", "istio-token", "istiod-ca-cert"}
+                                                 : std::vector<const char*>{"istio-init", "istio-proxy", "istio-envoy", "istio-certs"};
+    for (const char* part : parts)
       if (tmpl.find(part) == std::string::npos) problems.push_back(std::string("the config's template has no ") + part);
+    if (named && !YAML::Load(str((*cm)["data"]["values"])).IsMap())
+      problems.push_back("the config is in the named-templates shape but the ConfigMap has no values");
     const YAML::Node mesh = YAML::Load(str((*cm)["data"]["mesh"]));
     if (!mesh["defaultConfig"].IsMap()) problems.push_back("the mesh config has no defaultConfig");
   } catch (const YAML::Exception& e) {
@@ -832,6 +839,7 @@ TEST_F(Deploy, ConfigMapShipsTheRepositoryFiles) {
   const auto m = kustomize(deploy_dir() / "base");
   const auto cm = m.one("ConfigMap");
   EXPECT_EQ(str(cm["data"]["config"]), read_file(deploy_dir() / "base" / "injector-config.yaml"));
+  EXPECT_EQ(str(cm["data"]["values"]), read_file(deploy_dir() / "base" / "injector-values.json"));
   EXPECT_EQ(str(cm["data"]["mesh"]), read_file(deploy_dir() / "base" / "mesh.yaml"));
   // No hash suffix: the ConfigMap is updated in place, so hot reload (not a rollout) applies it.
   EXPECT_EQ(str(cm["metadata"]["name"]), "meshinject-config");

@@ -7,9 +7,12 @@
 //  (c) `serve` accepts every flag the Deployment passes, with its files laid out the
 //      way the kubelet mounts the ConfigMap and the Secret (..data symlink swaps); the
 //      probe paths answer on the admin port; /health answers on the TLS port with a
-//      certificate for the Service's name from gen-certs.sh; /inject takes a review;
+//      certificate for the Service's name from gen-certs.sh; /inject takes a review and
+//      answers with the embedded default's proxy (Istio 1.28's shape);
 //  (d) hot reload through a kubelet-style ..data swap of the ConfigMap directory;
-//  (e) SIGTERM: /readyz fails at once, the process exits 0 after --drain-seconds.
+//  (e) SIGTERM: /readyz fails at once, the process exits 0 after --drain-seconds;
+//  (f) the beside-istiod overlay's Deployment serves from Istio 1.28's own ConfigMap
+//      keys, mounted where the overlay mounts them, and injects Istio's sidecar.
 #include "tests/deploy/deploy_support.hpp"
 
 #include <gtest/gtest.h>
@@ -114,6 +117,9 @@ void kubelet_write(const fs::path& dir, const std::map<std::string, std::string>
   if (!old_target.empty()) fs::remove_all(dir / old_target);
 }
 
+// The ConfigMap keys mounted at each directory of the container (mountPath -> key -> text).
+using mounted_files = std::map<std::string, std::map<std::string, std::string>>;
+
 class Server {
  public:
   explicit Server(const std::vector<std::string>& args, const fs::path& log) {
@@ -174,11 +180,16 @@ class Wiring : public ::testing::Test {
     base_ = kustomize(deploy_dir() / "base");
     const auto cm = base_.one("ConfigMap");
     config_ = str(cm["data"]["config"]);
+    values_ = str(cm["data"]["values"]);
     mesh_ = str(cm["data"]["mesh"]);
     container_ = base_.one("Deployment")["spec"]["template"]["spec"]["containers"][0];
   }
   Manifests base_;
-  std::string config_, mesh_;
+  // The base ConfigMap's keys, mounted at /etc/meshinject/config.
+  mounted_files files(const std::string& config) const {
+    return {{"/etc/meshinject/config", {{"config", config}, {"values", values_}, {"mesh", mesh_}}}};
+  }
+  std::string config_, values_, mesh_;
   YAML::Node container_;
 };
 
@@ -187,9 +198,11 @@ class Wiring : public ::testing::Test {
 TEST_F(Wiring, ConfigMapConfigPassesCheckConfig) {
   TempDir tmp;
   write_file(tmp.path() / "config", config_);
+  write_file(tmp.path() / "values", values_);
   write_file(tmp.path() / "mesh", mesh_);
   const auto r = run_command(shell_quote(binary().string()) + " check-config " + shell_quote((tmp.path() / "config").string()) +
-                             " --mesh-config " + shell_quote((tmp.path() / "mesh").string()));
+                             " --mesh-config " + shell_quote((tmp.path() / "mesh").string()) + " --values " +
+                             shell_quote((tmp.path() / "values").string()));
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
@@ -205,21 +218,25 @@ TEST_F(Wiring, CheckConfigRejectsABrokenConfigWithAPosition) {
 // ---- (b), (c), (d), (e): serve with the Deployment's flags ---------------------------------------
 
 // The Deployment's args, with ports moved to free loopback ports and files moved into
-// kubelet-style directories under `root`.
+// kubelet-style directories under `root`, one for each directory the flags read from.
 struct Layout {
   std::vector<std::string> args;
   int port = 0, admin = 0;
   fs::path config_dir, tls_dir, ca;
 };
 
-Layout layout_from_deployment(const YAML::Node& container, const fs::path& root, const std::string& config,
-                              const std::string& mesh, int drain_seconds) {
+Layout layout_from_deployment(const YAML::Node& container, const fs::path& root, const mounted_files& files,
+                              int drain_seconds) {
   Layout l;
   l.port = free_port();
   l.admin = free_port();
-  l.config_dir = root / "config";
+  std::map<std::string, fs::path> local;
+  for (const auto& [mount, keys] : files) {
+    local[mount] = root / ("mount-" + fs::path(mount).filename().string());
+    kubelet_write(local[mount], keys);
+  }
+  if (local.count("/etc/meshinject/config")) l.config_dir = local["/etc/meshinject/config"];
   l.tls_dir = root / "tls";
-  kubelet_write(l.config_dir, {{"config", config}, {"mesh", mesh}});
   const fs::path certs = root / "certs";
   const auto gen = run_command("bash " + shell_quote((deploy_dir() / "gen-certs.sh").string()) + " " + shell_quote(certs.string()));
   if (gen.status != 0) throw std::runtime_error("gen-certs.sh failed: " + gen.err);
@@ -238,9 +255,11 @@ Layout layout_from_deployment(const YAML::Node& container, const fs::path& root,
     if (prev == "--listen") a = "127.0.0.1:" + std::to_string(l.port);
     else if (prev == "--admin-listen") a = "127.0.0.1:" + std::to_string(l.admin);
     else if (prev == "--drain-seconds") a = std::to_string(drain_seconds);
-    else if (prev == "--inject-config" || prev == "--mesh-config" || prev == "--values")
-      a = (l.config_dir / fs::path(a).filename()).string();
-    else if (prev == "--tls-cert" || prev == "--tls-key" || prev == "--client-ca")
+    else if (prev == "--inject-config" || prev == "--mesh-config" || prev == "--values") {
+      const std::string dir = fs::path(a).parent_path().string();
+      if (!local.count(dir)) throw std::runtime_error(prev + " reads " + a + ", from a directory the test mounts nothing at");
+      a = (local[dir] / fs::path(a).filename()).string();
+    } else if (prev == "--tls-cert" || prev == "--tls-key" || prev == "--client-ca")
       a = (l.tls_dir / fs::path(a).filename()).string();
     l.args.push_back(a);
   }
@@ -253,7 +272,7 @@ std::string admin_url(const Layout& l, const std::string& path) {
 
 TEST_F(Wiring, ServeAcceptsTheDeploymentAndAnswersItsProbes) {
   TempDir tmp;
-  const auto l = layout_from_deployment(container_, tmp.path(), config_, mesh_, 1);
+  const auto l = layout_from_deployment(container_, tmp.path(), files(config_), 1);
   Server server(l.args, tmp.path() / "serve.log");
   ASSERT_GT(server.pid(), 0);
   ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s))
@@ -279,11 +298,16 @@ TEST_F(Wiring, ServeAcceptsTheDeploymentAndAnswersItsProbes) {
   EXPECT_EQ(answer.code, 200) << answer.body;
   EXPECT_NE(answer.body.find("\"uid\":\"u-1\""), std::string::npos) << answer.body;
   EXPECT_NE(answer.body.find("\"patch\""), std::string::npos) << answer.body;
+  // The ConfigMap's config is the embedded default: a proxy today's istiod accepts.
+  const std::string patch = base64_decode(str(YAML::Load(answer.body)["response"]["patch"]));
+  EXPECT_NE(patch.find("docker.io/istio/proxyv2:1.28.0"), std::string::npos) << patch;
+  EXPECT_NE(patch.find(R"("restartPolicy":"Always")"), std::string::npos) << patch;
+  EXPECT_NE(patch.find(R"({"name":"CA_ADDR","value":"istiod.istio-system.svc:15012"})"), std::string::npos) << patch;
 }
 
 TEST_F(Wiring, ServerExportsExactlyTheListedMetrics) {
   TempDir tmp;
-  const auto l = layout_from_deployment(container_, tmp.path(), config_, mesh_, 1);
+  const auto l = layout_from_deployment(container_, tmp.path(), files(config_), 1);
   Server server(l.args, tmp.path() / "serve.log");
   ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s))
       << read_file(tmp.path() / "serve.log");
@@ -312,18 +336,18 @@ TEST_F(Wiring, ServerExportsExactlyTheListedMetrics) {
 
 TEST_F(Wiring, HotReloadThroughAKubeletSwap) {
   TempDir tmp;
-  const auto l = layout_from_deployment(container_, tmp.path(), config_, mesh_, 1);
+  const auto l = layout_from_deployment(container_, tmp.path(), files(config_), 1);
   Server server(l.args, tmp.path() / "serve.log");
   ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s));
   const auto before = http(shell_quote(admin_url(l, "/debug/config"))).body;
   std::string changed = config_;
   changed = replace_all(changed, "policy: enabled", "policy: disabled");
   ASSERT_NE(changed, config_);
-  kubelet_write(l.config_dir, {{"config", changed}, {"mesh", mesh_}});
+  kubelet_write(l.config_dir, files(changed).begin()->second);
   EXPECT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/debug/config"))).body != before; }, 10s))
       << "the config did not reload after a ..data swap";
   // A broken config keeps the previous one and counts a failure.
-  kubelet_write(l.config_dir, {{"config", "policy: sometimes\n"}, {"mesh", mesh_}});
+  kubelet_write(l.config_dir, files("policy: sometimes\n").begin()->second);
   EXPECT_TRUE(wait_for([&] {
     return counter_value(http(shell_quote(admin_url(l, "/metrics"))).body, "meshinject_config_reload_failures_total") >= 1;
   }, 10s));
@@ -335,7 +359,7 @@ TEST_F(Wiring, SigtermDrainsThenExitsZero) {
   // Long enough for the checks inside the drain to happen inside it on a loaded
   // machine; the waits below are give-ups, not bounds.
   const int drain = 10;
-  const auto l = layout_from_deployment(container_, tmp.path(), config_, mesh_, drain);
+  const auto l = layout_from_deployment(container_, tmp.path(), files(config_), drain);
   Server server(l.args, tmp.path() / "serve.log");
   ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s));
   const auto start = std::chrono::steady_clock::now();
@@ -350,6 +374,60 @@ TEST_F(Wiring, SigtermDrainsThenExitsZero) {
   // The Deployment leaves room for it.
   const int grace = base_.one("Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as<int>(30);
   EXPECT_GT(grace, std::stoi(flag_value(args_of(container_), "--drain-seconds").value_or("10")));
+}
+
+// ---- (f) beside istiod ---------------------------------------------------------------------------
+
+std::optional<fs::path> istio_1_28_rendered() {
+  const char* env = std::getenv("MESHINJECT_CONFORMANCE_DIR");
+  const fs::path dir = (env && *env ? fs::path(env) : source_dir() / ".." / "shared" / "conformance") / "istio-1.28" / "rendered";
+  if (!fs::exists(dir / "config.yaml") || !fs::exists(dir / "values.json")) return std::nullopt;
+  return dir;
+}
+
+TEST_F(Wiring, BesideIstiodServesIstiosOwnConfigMaps) {
+  const auto rendered = istio_1_28_rendered();
+  if (!rendered) GTEST_SKIP() << "conformance data not found (MESHINJECT_CONFORMANCE_DIR): no Istio 1.28 ConfigMap to mount";
+  const Manifests m = kustomize(deploy_dir() / "overlays" / "beside-istiod");
+  const YAML::Node container = m.one("Deployment")["spec"]["template"]["spec"]["containers"][0];
+  // Where the overlay mounts Istio's ConfigMaps, and what each one's keys hold: the
+  // istio-sidecar-injector ConfigMap as Istio 1.28's chart renders it, and a mesh
+  // config in the shape of the `istio` ConfigMap's `mesh` key.
+  std::map<std::string, std::string> mount_of;
+  for (const auto& vm : container["volumeMounts"]) mount_of[str(vm["name"])] = str(vm["mountPath"]);
+  std::map<std::string, std::string> config_map_of;
+  for (const auto& v : m.one("Deployment")["spec"]["template"]["spec"]["volumes"])
+    if (is_set(v["configMap"])) config_map_of[str(v["configMap"]["name"])] = mount_of[str(v["name"])];
+  ASSERT_TRUE(config_map_of.count("istio-sidecar-injector") && config_map_of.count("istio"));
+  const mounted_files istio = {
+      {config_map_of["istio-sidecar-injector"],
+       {{"config", read_file(*rendered / "config.yaml")}, {"values", read_file(*rendered / "values.json")}}},
+      {config_map_of["istio"], {{"mesh", mesh_}}}};
+
+  TempDir tmp;
+  const auto l = layout_from_deployment(container, tmp.path(), istio, 1);
+  Server server(l.args, tmp.path() / "serve.log");
+  ASSERT_GT(server.pid(), 0);
+  ASSERT_TRUE(wait_for([&] { return http(shell_quote(admin_url(l, "/readyz"))).code == 200; }, 10s))
+      << read_file(tmp.path() / "serve.log");
+  const std::string host = "meshinject.meshinject-system.svc";  // the name gen-certs.sh's certificate carries
+  const std::string tls = "--cacert " + shell_quote(l.ca.string()) + " --resolve " + host + ":" + std::to_string(l.port) +
+                          ":127.0.0.1 https://" + host + ":" + std::to_string(l.port);
+  const std::string review =
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Pod"},)"
+      R"("resource":{"group":"","version":"v1","resource":"pods"},"namespace":"shop","operation":"CREATE",)"
+      R"("object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"busybox"}]}}}})";
+  write_file(tmp.path() / "review.json", review);
+  const auto answer = http("-H 'Content-Type: application/json' --data-binary @" + shell_quote((tmp.path() / "review.json").string()) +
+                           " " + tls + "/inject");
+  ASSERT_EQ(answer.code, 200) << answer.body;
+  const YAML::Node response = YAML::Load(answer.body)["response"];
+  ASSERT_TRUE(is_set(response["patch"])) << answer.body;
+  // Istio 1.28's own sidecar template: its development image, its native sidecar.
+  const std::string patch = base64_decode(str(response["patch"]));
+  EXPECT_NE(patch.find("gcr.io/istio-testing/proxyv2:latest"), std::string::npos) << patch;
+  EXPECT_NE(patch.find(R"("restartPolicy":"Always")"), std::string::npos) << patch;
+  EXPECT_NE(patch.find("istiod.istio-system.svc:15012"), std::string::npos) << patch;
 }
 
 }  // namespace

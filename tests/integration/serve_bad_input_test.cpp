@@ -218,8 +218,10 @@ class BadInput : public ::testing::Test {
   static void SetUpTestSuite() {
     if (meshinject_binary().empty()) return;
     dir_ = new temp_dir();
+    // The Istio 1.1 example, whose proxy container carries /inject path pairs (checked below).
     server_ = new server_process({"--threads", "2", "--header-timeout", "2s", "--max-body-bytes", "1Mi",
-                                  "--drain-seconds", "0", "--self-signed-ca-out", (dir_->path() / "ca.pem").string()},
+                                  "--drain-seconds", "0", "--self-signed-ca-out", (dir_->path() / "ca.pem").string(),
+                                  "--inject-config", istio_1_1_example_config_path().string()},
                                  dir_->path() / "server");
     ready_ = server_->wait_ready();
   }

@@ -48,8 +48,11 @@ class Serve : public ::testing::Test {
   static void SetUpTestSuite() {
     if (meshinject_binary().empty()) return;
     dir_ = new temp_dir();
+    // The Istio 1.1 example: these tests check its patches (a proxy container, every
+    // /inject path pair as proxy environment, as Istio 1.1 did).
     server_ = new server_process({"--threads", "2", "--header-timeout", "1s", "--max-body-bytes", "1Mi",
-                                  "--self-signed-ca-out", (dir_->path() / "ca.pem").string(), "--log-level", "info"},
+                                  "--self-signed-ca-out", (dir_->path() / "ca.pem").string(), "--log-level", "info",
+                                  "--inject-config", istio_1_1_example_config_path().string()},
                                  dir_->path() / "server");
     ready_ = server_->wait_ready();
   }
@@ -197,7 +200,7 @@ TEST_F(Serve, AdminEndpoints) {
   const http_response d = admin("GET", "/debug/config");
   ASSERT_EQ(d.status, 200);
   const json config = json::parse(d.body);
-  EXPECT_EQ(config["sources"]["inject_config"], "embedded default");
+  EXPECT_EQ(config["sources"]["inject_config"], istio_1_1_example_config_path().string());
   EXPECT_EQ(config["version"].get<std::string>().size(), 12u);
   EXPECT_FALSE(config["template_version"].get<std::string>().empty());
   EXPECT_FALSE(config["loaded_at"].get<std::string>().empty());

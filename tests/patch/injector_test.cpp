@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include "patch/default_config.hpp"
 #include "tests/support/engine_fixture.hpp"
 
 namespace {
@@ -102,10 +101,12 @@ TEST(injector, list_add_rules_follow_the_pod_as_it_arrived) {
   EXPECT_EQ(out["spec"]["volumes"].size(), 1u);
 }
 
-TEST(injector, embedded_default_config_injects_an_istio_1_1_shaped_sidecar) {
-  mp::config_sources sources;  // no --inject-config: the embedded default
+TEST(injector, istio_1_1_example_config_injects_an_istio_1_1_shaped_sidecar) {
+  mp::config_sources sources;
+  sources.inject_config_text = mt::istio_1_1_example_config();
+  sources.inject_config_name = "istio-1.1-injector-config.yaml";
   auto snap = mp::snapshot::build(sources);
-  EXPECT_EQ(snap->config().source, "embedded default");
+  EXPECT_EQ(snap->config().source, "istio-1.1-injector-config.yaml");
   mp::engine e(snap);
   json pod = app_pod();
   pod["metadata"]["annotations"] = {{"sidecar.istio.io/userVolumeMount", R"({"extra":{"mountPath":"/extra","readonly":true}})"},
@@ -372,18 +373,6 @@ TEST(injector_conformance, decision_table_through_the_engine) {
     ++rows;
   }
   EXPECT_EQ(rows, 50);
-}
-
-}  // namespace
-
-namespace {
-
-// deploy/base ships the embedded default config in its ConfigMap; the two must
-// not drift apart.
-TEST(injector, deployed_config_is_the_embedded_default) {
-  const auto path = mt::source_dir() / "deploy" / "base" / "injector-config.yaml";
-  ASSERT_TRUE(std::filesystem::exists(path)) << path;
-  EXPECT_EQ(mt::read_file(path), std::string(mp::default_injection_config()));
 }
 
 }  // namespace

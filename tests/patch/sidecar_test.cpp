@@ -365,7 +365,9 @@ TEST(sidecar_splices, a_label_map_splices_as_members) {
 
 // -------------------------------------------- every fragment is valid JSON
 
-TEST(sidecar_fragments, every_fragment_of_the_embedded_default_is_json) {
+// Fragments are the compiled-variant path of Istio 1.1's shape: the former
+// default, now the documented example, exercises every one of its holes.
+TEST(sidecar_fragments, every_fragment_of_the_istio_11_example_is_json) {
   const json annotation_sets[] = {
       json::object(),
       {{"sidecar.istio.io/interceptionMode", "TPROXY"}, {"sidecar.istio.io/proxyCPU", "3"},
@@ -378,7 +380,7 @@ TEST(sidecar_fragments, every_fragment_of_the_embedded_default_is_json) {
     SCOPED_TRACE(annotations.dump());
     json pod = default_pod();
     pod["metadata"]["annotations"] = annotations;
-    patch::engine e(patch::snapshot::build(patch::config_sources{}));
+    patch::engine e(mt::make_snapshot(mt::istio_1_1_example_config()));
     patch::injection_result r;
     const json response = mt::run_review(e, mt::make_review(pod), &r);
     ASSERT_EQ(r.kind, patch::outcome::injected) << response.dump();

@@ -25,6 +25,12 @@ std::filesystem::path source_dir() {
   return std::filesystem::current_path();
 }
 
+std::filesystem::path istio_1_1_example_config_path() {
+  return source_dir() / "docs" / "examples" / "istio-1.1-injector-config.yaml";
+}
+
+std::string istio_1_1_example_config() { return read_file(istio_1_1_example_config_path()); }
+
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + p.string());

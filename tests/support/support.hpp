@@ -27,6 +27,12 @@ std::optional<std::filesystem::path> conformance_dir();
   const std::filesystem::path var = *var##_opt
 
 std::filesystem::path source_dir();
+
+// docs/examples/istio-1.1-injector-config.yaml: the Istio 1.1-shaped config that
+// was the embedded default before Istio 1.28's shape became it. Tests of the
+// compiled-variant path (fragments, zero allocations once warm) pin it.
+std::filesystem::path istio_1_1_example_config_path();
+std::string istio_1_1_example_config();
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, std::string_view content);
 
