@@ -14,18 +14,33 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 // Below this many members a pairwise comparison is cheaper than sorting.
-constexpr std::size_t pairwise_limit = 8;
+constexpr std::size_t pairwise_limit = 16;
 
-bool has_repeat(std::vector<std::string_view>::iterator first, std::vector<std::string_view>::iterator last) {
+std::uint64_t fingerprint(std::string_view k) noexcept {
+  std::uint64_t f = k.size();
+  if (!k.empty()) {
+    f |= std::uint64_t{static_cast<unsigned char>(k.front())} << 32;
+    f |= std::uint64_t{static_cast<unsigned char>(k[k.size() / 2])} << 40;
+    f |= std::uint64_t{static_cast<unsigned char>(k.back())} << 48;
+  }
+  return f;
+}
+
+template <typename It>
+bool has_repeat(It first, It last) {
   const auto n = static_cast<std::size_t>(last - first);
   if (n <= pairwise_limit) {
-    for (auto i = first; i != last; ++i)
-      for (auto j = i + 1; j != last; ++j)
-        if (*i == *j) return true;
+    for (It i = first; i != last; ++i)
+      for (It j = i + 1; j != last; ++j)
+        if (i->fingerprint == j->fingerprint && i->key == j->key) return true;
     return false;
   }
-  std::sort(first, last);
-  return std::adjacent_find(first, last) != last;
+  std::sort(first, last, [](const auto& a, const auto& b) {
+    return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : a.key < b.key;
+  });
+  return std::adjacent_find(first, last, [](const auto& a, const auto& b) {
+           return a.fingerprint == b.fingerprint && a.key == b.key;
+         }) != last;
 }
 
 void write_number(element e, std::string& out) {
@@ -50,34 +65,35 @@ void write_number(element e, std::string& out) {
 
 }  // namespace
 
-key_scan_result key_scan::scan(element root) {
+key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
   key_scan_result result;
   keys_.clear();
+  check_nul_ = keys_may_hold_nul;
   walk(root, result);
   return result;
 }
 
+// One pass: an object's keys are collected while its members' values are walked
+// (their keys go above and come off again), then checked together.
 void key_scan::walk(element e, key_scan_result& result) {
-  if (result.nul_in_key) return;
-  if (e.is_array()) {
-    for (element item : as_array(e)) walk(item, result);
+  if (e.type() == element_type::ARRAY) {
+    for (element item : as_array(e)) {
+      const element_type t = item.type();
+      if (t == element_type::OBJECT || t == element_type::ARRAY) walk(item, result);
+    }
     return;
   }
-  if (!e.is_object()) return;
-  const simdjson::dom::object o = as_object(e);
+  if (e.type() != element_type::OBJECT) return;
   const std::size_t base = keys_.size();
-  for (auto member : o) {
-    if (member.key.find('\0') != std::string_view::npos) {
-      result.nul_in_key = true;
-      keys_.resize(base);
-      return;
-    }
-    keys_.push_back(member.key);
+  for (auto member : as_object(e)) {
+    if (check_nul_ && member.key.find('\0') != std::string_view::npos) result.nul_in_key = true;
+    keys_.push_back({fingerprint(member.key), member.key});
+    const element_type t = member.value.type();
+    if (t == element_type::OBJECT || t == element_type::ARRAY) walk(member.value, result);
   }
   if (!result.duplicate && has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(base), keys_.end()))
     result.duplicate = true;
   keys_.resize(base);
-  for (auto member : o) walk(member.value, result);
 }
 
 void write_last_wins(element e, std::string& out) {

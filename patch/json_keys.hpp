@@ -13,6 +13,7 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,12 +28,20 @@ struct key_scan_result {
 class key_scan {
  public:
   // Walks every object under `root` (simdjson bounds the depth at parse time).
-  key_scan_result scan(simdjson::dom::element root);
+  // `keys_may_hold_nul`: false when the text has no `\u0000` escape (simdjson
+  // refuses a raw NUL), which spares looking into every key.
+  key_scan_result scan(simdjson::dom::element root, bool keys_may_hold_nul = true);
 
  private:
+  struct key_entry {
+    std::uint64_t fingerprint;  // length and three bytes: most different keys differ here
+    std::string_view key;
+  };
   void walk(simdjson::dom::element e, key_scan_result& result);
-  // Keys of the objects being checked, reused as a stack across nested objects.
-  std::vector<std::string_view> keys_;
+  // Keys of the objects being walked: an object's keys sit above its parent's,
+  // and are dropped once it is checked.
+  std::vector<key_entry> keys_;
+  bool check_nul_ = true;
 };
 
 // Appends `root` as compact JSON text in which every object keeps only the last
