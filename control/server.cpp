@@ -506,6 +506,9 @@ struct server::impl {
     stopping = true;
     for (auto& r : reactors) r->stop_accepting();
     grace_deadline = steady::now() + opt.shutdown_grace;
+    core::log_info("drain over: not accepting, answering the requests already sent",
+                   {{"open_connections", open_connections()},
+                    {"grace_ms", static_cast<std::int64_t>(opt.shutdown_grace.count())}});
     poll_connections();
   }
 

@@ -285,7 +285,7 @@ injection_result engine::handle_review(const char* body, std::size_t len, std::s
     data = own_buffer_.data();
     capacity = own_buffer_.size();
   }
-  if (!parse_review(parser_, data, len, capacity, review_, pod_, error_)) {
+  if (!parse_review(parser_, review_scratch_, data, len, capacity, review_, pod_, error_)) {
     r.message = error_;
     write_error_body(r);
     return r;

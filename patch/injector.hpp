@@ -221,6 +221,7 @@ class engine {
   variant_cache variants_;
 
   simdjson::dom::parser parser_;
+  review_scratch review_scratch_;  // the key scan's scratch; a review whose keys repeat, rewritten
   simdjson::dom::parser status_parser_;
   std::string status_buffer_;
   std::string own_buffer_;  // a padded copy, for callers that cannot pad
