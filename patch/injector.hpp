@@ -55,6 +55,13 @@ struct config_sources {
   std::int64_t proxy_uid = -1;
   std::int64_t proxy_gid = -1;
   std::string compliance_policy;
+
+  // What rendering the templates may cost per pod (--max-template-steps,
+  // --max-patch-bytes): a pod past a bound is refused with a message naming it.
+  tmpl::eval_limits template_limits;
+  // What the mesh and values documents may expand to (--max-config-nodes,
+  // --max-config-depth).
+  core::yaml_limits config_limits;
 };
 
 // One of Istio >= 1.9's named templates, compiled at load.
