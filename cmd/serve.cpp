@@ -79,6 +79,7 @@ int serve(args a, io streams) {
   std::string linger_timeout = "5s", linger_time = "30s", max_linger = "0";
 
   flag_set flags(usage);
+  bound_flags bounds;
   flags.value({"--listen"}, &o.listen, "TLS webhook address", "ADDR:PORT")
       .value({"--admin-listen"}, &o.admin_listen, "plain-HTTP admin address (health, metrics, debug)", "ADDR:PORT")
       .value({"--tls-cert"}, &o.tls_cert, "serving certificate chain (PEM); reloaded when it changes", "FILE")
@@ -110,8 +111,13 @@ int serve(args a, io streams) {
       .value({"--drain-seconds"}, &drain, "on SIGTERM, keep serving with `Connection: close` this long", "DURATION")
       .value({"--shutdown-grace"}, &grace, "after the drain, time for in-flight requests to finish", "DURATION")
       .value({"--ready-file"}, &o.ready_file, "once serving, write the bound ports here as JSON", "FILE");
+  bounds.add_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
+  if (!bounds.parse("serve", streams.err)) return 2;
+  o.max_config_bytes = bounds.max_config_bytes;
+  o.config_limits = bounds.config_limits;
+  o.template_limits = bounds.template_limits;
   if (!flags.positional().empty()) {
     streams.err << "serve: unexpected argument '" << flags.positional().front() << "'\n";
     return 2;
