@@ -173,5 +173,16 @@ TEST_F(HostileInput, BadBoundFlagsAreUsageErrors) {
   }
 }
 
+TEST_F(HostileInput, EverySubcommandDocumentsTheBoundsInItsHelp) {
+  for (const char* command : {"serve", "kube-inject", "explain", "check-config"}) {
+    const cli_result r = run_binary({command, "--help"});
+    EXPECT_EQ(r.code, 0) << command;
+    for (const char* flag : {"--max-config-bytes BYTES", "--max-config-nodes N", "--max-config-depth N",
+                             "--max-template-steps N", "--max-patch-bytes BYTES"})
+      EXPECT_NE(r.out.find(flag), std::string::npos) << command << " --help lacks " << flag << "\n" << r.out;
+    EXPECT_NE(r.out.find("(default 30000)"), std::string::npos) << command;
+  }
+}
+
 }  // namespace
 }  // namespace meshinject::test
