@@ -35,15 +35,15 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
 }
 
 void bound_flags::add_to(flag_set& flags) {
-  flags.value({"--max-config-bytes"}, &config_bytes, "larger config, mesh, values (serve: certificate, key) files are refused unread (default 4Mi)",
+  flags.value({"--max-config-bytes"}, &config_bytes, "larger config, mesh, values (serve: certificate, key) files are refused unread",
               "BYTES")
       .value({"--max-config-nodes"}, &config_nodes,
-             "mesh and values documents expanding (YAML aliases) to more values are refused (default 100000)", "N")
-      .value({"--max-config-depth"}, &config_depth, "mesh and values documents nesting deeper are refused (default 512)", "N")
+             "mesh and values documents expanding (YAML aliases) to more values are refused", "N")
+      .value({"--max-config-depth"}, &config_depth, "mesh and values documents nesting deeper are refused", "N")
       .value({"--max-template-steps"}, &template_steps,
-             "template evaluation steps per pod; a pod past it is refused naming the bound (default 30000)", "N")
+             "template evaluation steps per pod; a pod past it is refused naming the bound", "N")
       .value({"--max-patch-bytes"}, &patch_bytes,
-             "text a template may produce per pod (its rendered patch); a pod past it is refused (default 4Mi)", "BYTES");
+             "text a template may produce per pod (its rendered patch); a pod past it is refused", "BYTES");
 }
 
 std::optional<std::size_t> parse_byte_size(std::string_view text) {
