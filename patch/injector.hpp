@@ -186,6 +186,7 @@ class engine {
   bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
                    injection_result& r);
   bool fail(injection_result& r, outcome kind);  // with message_
+  bool patch_within_bound(injection_result& r);  // r.patch against --max-patch-bytes
   void collect_removals(const pod& p);
   void read_status_names(std::string_view status);
   const pod& pod_after_removals(const pod& p);

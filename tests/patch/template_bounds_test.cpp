@@ -107,6 +107,29 @@ TEST(template_bounds, output_bytes_on_both_paths) {
                              "bound of 20000 bytes of output for one pod (--max-patch-bytes)");
 }
 
+TEST(template_bounds, the_whole_patch_is_bounded_too) {
+  // A template of about 50 bytes passes a bound of 150 bytes; the patch the engine
+  // builds around it (operations, paths, the status annotation) does not.
+  meshinject::tmpl::eval_limits limits;
+  limits.max_output_bytes = 150;
+  const std::string configs[] = {
+      mt::injection_config_text("containers:\n- name: istio-proxy\n  image: proxy\n"),
+      "policy: enabled\ndefaultTemplates: [s]\ntemplates:\n  s: |\n    spec:\n      containers:\n"
+      "      - name: istio-proxy\n        image: proxy\n"};
+  for (const std::string& config : configs) {
+    patch::engine bounded(build(config, limits));
+    for (int round = 0; round < 2; ++round) {  // refused alike twice: nothing left half-done
+      const json refused = review(bounded, pod_with(1, 1));
+      EXPECT_EQ(refused["response"]["allowed"], false) << refused.dump();
+      EXPECT_FALSE(refused["response"].contains("patch")) << refused.dump();
+      const std::string message = refused["response"]["status"]["message"].get<std::string>();
+      EXPECT_NE(message.find("bytes, past the bound of 150 (--max-patch-bytes)"), std::string::npos) << message;
+    }
+    patch::engine unbounded(build(config, {}));
+    EXPECT_EQ(review(unbounded, pod_with(1, 1))["response"]["allowed"], true);
+  }
+}
+
 TEST(template_bounds, the_default_bound_refuses_a_pod_built_to_pass_it) {
   // 60 containers of 40 ports each: 60 x 60 x 40 = 144,000 iterations.
   expect_refused_then_served(nested_1_28, {}, pod_with(60, 40), "steps for one pod (--max-template-steps)");
