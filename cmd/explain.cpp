@@ -787,7 +787,7 @@ bool collect_targets(const std::string& input, const std::string& source, std::v
       if (!node.IsDefined() || node.IsNull()) continue;
       ++document;
       if (!may_hold_pod(node)) continue;
-      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line)));
+      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line, c.body.size())));
       scan_result scan = find_pod_templates(*docs.back());
       for (const auto& note : scan.notes) err << source << ": document " << document << ", " << note << '\n';
       for (auto& t : scan.targets) targets.push_back({document, docs.back().get(), std::move(t)});

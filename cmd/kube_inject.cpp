@@ -125,7 +125,7 @@ class injector {
       yaml::value doc;
       bool changed = false;
       try {
-        doc = yaml::from_yaml(node, c.first_line);
+        doc = yaml::from_yaml(node, c.first_line, c.body.size());
         changed = inject_document(doc);
       } catch (const yaml::input_error& e) {
         error(e.line, e.column, "document " + std::to_string(document_) + ": " + e.what());

@@ -144,8 +144,9 @@ TEST_F(HostileInput, AliasBombs) {
     at = nl + 1;
   }
   const std::string bomb_pod = file("bomb-pod.yaml", pod);
-  expect_refused({"kube-inject", "-f", bomb_pod}, bomb_pod + ":7:9: document 1: the document is too large");
-  expect_refused({"explain", "-f", bomb_pod}, "the document is too large");
+  expect_refused({"kube-inject", "-f", bomb_pod},
+                 bomb_pod + ":7:9: document 1: the document expands to more than 100000 values (excessive aliasing?)");
+  expect_refused({"explain", "-f", bomb_pod}, "excessive aliasing");
   // In the values and the mesh config, with the bound named.
   expect_config_refused("--values", bomb, "expands to more than 100000 values");
   expect_config_refused("--mesh-config", bomb, "expands to more than 100000 values");
