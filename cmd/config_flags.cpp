@@ -30,7 +30,9 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
               "FILE");
   flags.value({"--mesh-config", "--meshConfigFile"}, &mesh_config,
               "mesh config: the `mesh` key (default: Istio's built-in mesh defaults)", "FILE");
-  flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
+  flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values (default: none; with the embedded default config, "
+              "its own values)",
+              "FILE");
   bounds.add_to(flags);
 }
 
