@@ -120,6 +120,7 @@ int check_config(args a, io streams) {
     streams.err << "check-config: give one injection config file\n";
     return 2;
   }
+  if (!config.bounds.parse("check-config", streams.err)) return 2;
   if (positional.size() == 1) config.inject_config = positional.front();
   if (config.inject_config.empty()) {
     streams.err << "check-config: FILE is required (- reads stdin)\n\n";
@@ -134,11 +135,12 @@ int check_config(args a, io streams) {
   }
 
   patch::config_sources sources;
+  config.bounds.apply_to(sources);
   std::string problem;
   auto read = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
     name = display_name(path);
-    if (read_input(path, streams, text, problem, core::max_config_file_bytes)) return true;
+    if (read_input(path, streams, text, problem, config.bounds.max_config_bytes, config_bound)) return true;
     streams.err << problem << '\n';
     return false;
   };
@@ -169,10 +171,12 @@ int check_config(args a, io streams) {
     add_unique(warnings, cfg.warnings);
   });
   if (!sources.mesh_text.empty() || !config.mesh_config.empty())
-    attempt([&] { keep(core::check_mesh_config(sources.mesh_text, sources.mesh_name, &warnings)); });
+    attempt([&] {
+      keep(core::check_mesh_config(sources.mesh_text, sources.mesh_name, &warnings, config.bounds.config_limits));
+    });
   if (!sources.values_text.empty())
     attempt([&] {
-      core::load_values(sources.values_text, sources.values_name);
+      core::load_values(sources.values_text, sources.values_name, config.bounds.config_limits);
       add_unique(warnings, core::values_warnings(sources.values_text, sources.values_name));
     });
   // Then the whole snapshot, template included, exactly as serve builds it.

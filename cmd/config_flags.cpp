@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,69 @@ void config_flags::add_to(flag_set& flags, bool inject_config_required) {
               "FILE");
   flags.value({"--mesh-config", "--meshConfigFile"}, &mesh_config,
               "mesh config: the `mesh` key (default: Istio's built-in mesh defaults)", "FILE");
-  flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values", "FILE");
+  flags.value({"--values", "--valuesFile"}, &values, "Helm-style values the template reads as .Values (default: none; with the embedded default config, "
+              "its own values)",
+              "FILE");
+  bounds.add_to(flags);
+}
+
+void bound_flags::add_to(flag_set& flags) {
+  flags.value({"--max-config-bytes"}, &config_bytes, "larger config, mesh, values (serve: certificate, key) files are refused unread",
+              "BYTES")
+      .value({"--max-config-nodes"}, &config_nodes,
+             "mesh and values documents expanding (YAML aliases) to more values are refused", "N")
+      .value({"--max-config-depth"}, &config_depth, "mesh and values documents nesting deeper are refused", "N")
+      .value({"--max-template-steps"}, &template_steps,
+             "template evaluation steps per pod; a pod past it is refused naming the bound", "N")
+      .value({"--max-patch-bytes"}, &patch_bytes,
+             "text a template may produce per pod (its rendered patch); a pod past it is refused", "BYTES");
+}
+
+std::optional<std::size_t> parse_byte_size(std::string_view text) {
+  std::size_t value = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (r.ec != std::errc() || r.ptr == text.data()) return std::nullopt;
+  const std::string_view unit(r.ptr, static_cast<std::size_t>(text.data() + text.size() - r.ptr));
+  std::size_t scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "Ki" || unit == "KiB") scale = std::size_t{1} << 10;
+  else if (unit == "Mi" || unit == "MiB") scale = std::size_t{1} << 20;
+  else if (unit == "Gi" || unit == "GiB") scale = std::size_t{1} << 30;
+  else if (unit == "K" || unit == "KB" || unit == "k") scale = 1000;
+  else if (unit == "M" || unit == "MB") scale = 1000 * 1000;
+  else if (unit == "G" || unit == "GB") scale = 1000 * 1000 * 1000;
+  if (scale == 0 || value > SIZE_MAX / scale) return std::nullopt;
+  return value * scale;
+}
+
+bool bound_flags::parse(std::string_view command, std::ostream& err) {
+  auto count = [](const std::string& text, std::uint64_t& out) {
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+    return r.ec == std::errc() && r.ptr == text.data() + text.size() && !text.empty() && out > 0;
+  };
+  auto bad = [&](std::string_view flag, const std::string& text, std::string_view want) {
+    err << command << ": " << flag << " must be " << want << ", not '" << text << "'\n";
+    return false;
+  };
+  const auto bytes = parse_byte_size(config_bytes);
+  if (!bytes || *bytes == 0) return bad("--max-config-bytes", config_bytes, "a positive size (4Mi, 1048576)");
+  max_config_bytes = *bytes;
+  std::uint64_t n = 0;
+  if (!count(config_nodes, n)) return bad("--max-config-nodes", config_nodes, "a positive number");
+  config_limits.max_nodes = static_cast<std::size_t>(n);
+  if (!count(config_depth, n) || n > 100'000) return bad("--max-config-depth", config_depth, "a number from 1 to 100000");
+  config_limits.max_depth = static_cast<int>(n);
+  if (!count(template_steps, n)) return bad("--max-template-steps", template_steps, "a positive number");
+  template_limits.max_steps = n;
+  const auto patch = parse_byte_size(patch_bytes);
+  if (!patch || *patch == 0) return bad("--max-patch-bytes", patch_bytes, "a positive size (4Mi, 1048576)");
+  template_limits.max_output_bytes = *patch;
+  return true;
+}
+
+void bound_flags::apply_to(patch::config_sources& sources) const {
+  sources.config_limits = config_limits;
+  sources.template_limits = template_limits;
 }
 
 void config_flags::add_injector_settings_to(flag_set& flags) {
@@ -144,38 +207,68 @@ bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text) {
   return true;
 }
 
-std::string too_large(const std::string& name, std::size_t max_bytes) {
-  return "cannot read " + name + ": larger than " + std::to_string(max_bytes >> 20) +
-         " MiB, the bound on config files (a ConfigMap holds at most 1 MiB)";
+std::string too_large(const std::string& name, std::size_t max_bytes, std::string_view bound) {
+  std::string m = "cannot read " + name + ": larger than ";
+  m += max_bytes % (1 << 20) == 0 ? std::to_string(max_bytes >> 20) + " MiB" : std::to_string(max_bytes) + " bytes";
+  m += ", ";
+  m += bound;
+  return m;
 }
 
 }  // namespace
 
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes) {
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes,
+                std::string_view bound) {
   if (path == "-") {
     if (read_bounded(streams.in, max_bytes, text)) return true;
-    error = too_large("<stdin>", max_bytes);
+    error = too_large("<stdin>", max_bytes, bound);
     return false;
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  // Non-blocking, so that opening a FIFO without a writer returns at once; only a
+  // regular file is read, so a FIFO, a device (/dev/zero) or a socket is refused
+  // before anything is read from it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
     error = "cannot read " + path + ": it is a directory";
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) {
+    error = "cannot read " + path + ": not a regular file (a FIFO, socket or device is never read; pipe it to `-` instead)";
     return false;
   }
-  if (!read_bounded(in, max_bytes, text)) {
-    error = too_large(path, max_bytes);
+  if (max_bytes != 0 && static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    error = too_large(path, max_bytes, bound);
     return false;
   }
-  if (in.bad()) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
+  text.clear();
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = "cannot read " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    text.append(chunk, static_cast<std::size_t>(n));
+    if (max_bytes != 0 && text.size() > max_bytes) {  // grew while being read
+      error = too_large(path, max_bytes, bound);
+      return false;
+    }
   }
-  return true;
 }
 
 bool config_flags::read(patch::config_sources& out, io streams) const {
@@ -189,9 +282,10 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
   }
   out.proxy_uid = ids.uid;
   out.proxy_gid = ids.gid;
+  bounds.apply_to(out);
   auto load = [&](const std::string& path, std::string& text, std::string& name) {
     if (path.empty()) return true;
-    if (!read_input(path, streams, text, error, core::max_config_file_bytes)) {
+    if (!read_input(path, streams, text, error, bounds.max_config_bytes, config_bound)) {
       streams.err << error << '\n';
       return false;
     }
@@ -207,14 +301,15 @@ bool config_flags::read(patch::config_sources& out, io streams) const {
   if (!load(mesh_config, out.mesh_text, out.mesh_name) || !load(values, out.values_text, out.values_name) ||
       !unwrap_configmaps(out, streams.err))
     return false;
-  if (out.revision.empty()) out.revision = values_revision(out.values_text, out.values_name);
+  if (out.revision.empty()) out.revision = values_revision(out.values_text, out.values_name, bounds.config_limits);
   return true;
 }
 
-std::string values_revision(const std::string& values_text, const std::string& values_name) {
+std::string values_revision(const std::string& values_text, const std::string& values_name,
+                            const core::yaml_limits& limits) {
   if (values_text.empty()) return {};
   try {
-    return std::string(core::values_revision(core::load_values(values_text, values_name)));
+    return std::string(core::values_revision(core::load_values(values_text, values_name, limits)));
   } catch (const core::config_error&) {
     // Building the snapshot reports the broken values file with its position.
   }

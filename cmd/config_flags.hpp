@@ -6,14 +6,38 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "cmd/cli.hpp"
 #include "cmd/flags.hpp"
+#include "core/config_tree.hpp"
 #include "patch/injector.hpp"
 
 namespace meshinject::cmd {
+
+// The bounds on what config input and template evaluation may cost, shared by
+// serve, kube-inject, explain and check-config: --max-config-bytes,
+// --max-config-nodes, --max-config-depth, --max-template-steps, --max-patch-bytes.
+// Counts, not time: a loaded machine refuses exactly what an idle one does.
+struct bound_flags {
+  std::string config_bytes = "4Mi", config_nodes = "100000", config_depth = "512";
+  std::string template_steps = std::to_string(tmpl::eval_limits::default_max_steps), patch_bytes = "4Mi";
+
+  // Filled in by parse().
+  std::size_t max_config_bytes = core::max_config_file_bytes;
+  core::yaml_limits config_limits;
+  tmpl::eval_limits template_limits;
+
+  void add_to(flag_set& flags);
+  // Checks the values; false after printing why (prefixed by `command`).
+  bool parse(std::string_view command, std::ostream& err);
+  void apply_to(patch::config_sources& sources) const;
+};
+
+// A byte size: a number with an optional unit (Ki, Mi, Gi, KiB, MiB, GiB, K, M, G).
+std::optional<std::size_t> parse_byte_size(std::string_view text);
 
 struct config_flags {
   std::string inject_config;  // empty: the embedded default config
@@ -22,6 +46,7 @@ struct config_flags {
   std::string revision;  // empty: the values' `revision` (read() fills it in), else "default"
   bool native_sidecars = true;        // false: ENABLE_NATIVE_SIDECARS=false
   std::string namespace_annotations;  // k=v,...: what the API would show of the namespace
+  bound_flags bounds;
 
   // --inject-config/--injectConfigFile, --mesh-config/--meshConfigFile,
   // --values/--valuesFile. `inject_config_required`: the subcommand has no use for
@@ -49,7 +74,8 @@ bool unwrap_configmaps(patch::config_sources& sources, std::ostream& err);
 
 // The values' `revision` (the chart's; istiod runs with it as its REVISION), or ""
 // when there is none; what --revision falls back to before "default".
-std::string values_revision(const std::string& values_text, const std::string& values_name);
+std::string values_revision(const std::string& values_text, const std::string& values_name,
+                            const core::yaml_limits& limits = {});
 
 // Why `revision` cannot name a revision, or "" when it can. Istio's revisions are
 // DNS-1123 labels (they name istiod-<rev> and label values), so a name that is not
@@ -74,10 +100,18 @@ inline constexpr char revision_help[] =
     "revision the injected pods are stamped with (.Revision, the status annotation's revision); "
     "default: the values' `revision`, else \"default\"";
 
-// Reads `path` ("-": the input stream). Returns false with `error` set, also when
-// the input holds more than `max_bytes` (0: no bound; config files pass
-// core::max_config_file_bytes).
-bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes = 0);
+// Reads `path` ("-": the input stream). Returns false with `error` set when the
+// path is not a regular file (a FIFO, a device, a directory: never read, never
+// waited on) or holds more than `max_bytes` (0: no bound), which the error calls
+// `bound` (which flag sets it and why).
+bool read_input(const std::string& path, io streams, std::string& text, std::string& error, std::size_t max_bytes,
+                std::string_view bound);
+
+// What `-f` (kube-inject, explain) reads at most: a manifest stream of many
+// workloads, far past any one config file, yet not "all the memory there is".
+inline constexpr std::size_t max_manifest_bytes = std::size_t{64} << 20;
+inline constexpr std::string_view manifest_bound = "the bound on -f input";
+inline constexpr std::string_view config_bound = "the bound on config files (--max-config-bytes; a ConfigMap holds at most 1 MiB)";
 
 // The name errors use for `path`: "<stdin>" for "-".
 std::string display_name(const std::string& path);

@@ -787,7 +787,7 @@ bool collect_targets(const std::string& input, const std::string& source, std::v
       if (!node.IsDefined() || node.IsNull()) continue;
       ++document;
       if (!may_hold_pod(node)) continue;
-      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line)));
+      docs.push_back(std::make_unique<value>(yaml::from_yaml(node, c.first_line, c.body.size())));
       scan_result scan = find_pod_templates(*docs.back());
       for (const auto& note : scan.notes) err << source << ": document " << document << ", " << note << '\n';
       for (auto& t : scan.targets) targets.push_back({document, docs.back().get(), std::move(t)});
@@ -842,7 +842,8 @@ int explain(args a, io streams) {
   config.add_injector_settings_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
-  if (!config.check_injector_settings(flags, "explain", streams.err)) return 2;
+  if (!config.check_injector_settings(flags, "explain", streams.err) || !config.bounds.parse("explain", streams.err))
+    return 2;
   opt.labels_given = flags.given("--namespace-labels");
   std::size_t selected = 0;
   if (const int bad = check_options(opt, config, pod_number, selected, flags, streams)) return bad;
@@ -852,8 +853,9 @@ int explain(args a, io streams) {
   if (config.inject_config.empty())
     streams.err << "explain: using the embedded default injection config (--inject-config FILE for yours)\n";
   std::string input, problem;
-  if (!read_input(opt.file, streams, input, problem) ||
-      (!opt.webhook_config.empty() && !read_input(opt.webhook_config, streams, opt.webhook_config_text, problem))) {
+  if (!read_input(opt.file, streams, input, problem, max_manifest_bytes, manifest_bound) ||
+      (!opt.webhook_config.empty() && !read_input(opt.webhook_config, streams, opt.webhook_config_text, problem,
+                                                  config.bounds.max_config_bytes, config_bound))) {
     streams.err << problem << '\n';
     return 1;
   }

@@ -125,7 +125,7 @@ class injector {
       yaml::value doc;
       bool changed = false;
       try {
-        doc = yaml::from_yaml(node, c.first_line);
+        doc = yaml::from_yaml(node, c.first_line, c.body.size());
         changed = inject_document(doc);
       } catch (const yaml::input_error& e) {
         error(e.line, e.column, "document " + std::to_string(document_) + ": " + e.what());
@@ -268,7 +268,9 @@ int kube_inject(args a, io streams) {
                 << "' (give the input with -f FILE)\n";
     return 2;
   }
-  if (!config.check_injector_settings(flags, "kube-inject", streams.err)) return 2;
+  if (!config.check_injector_settings(flags, "kube-inject", streams.err) ||
+      !config.bounds.parse("kube-inject", streams.err))
+    return 2;
   if (file.empty()) {
     streams.err << "kube-inject: -f FILE is required (-f - reads stdin)\n\n";
     flags.print_help(streams.err);
@@ -285,7 +287,7 @@ int kube_inject(args a, io streams) {
   patch::config_sources sources;
   if (!config.read(sources, streams)) return 1;
   std::string input, problem;
-  if (!read_input(file, streams, input, problem)) {
+  if (!read_input(file, streams, input, problem, max_manifest_bytes, manifest_bound)) {
     streams.err << problem << '\n';
     return 1;
   }

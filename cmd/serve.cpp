@@ -79,6 +79,7 @@ int serve(args a, io streams) {
   std::string linger_timeout = "5s", linger_time = "30s", max_linger = "0";
 
   flag_set flags(usage);
+  bound_flags bounds;
   flags.value({"--listen"}, &o.listen, "TLS webhook address", "ADDR:PORT")
       .value({"--admin-listen"}, &o.admin_listen, "plain-HTTP admin address (health, metrics, debug)", "ADDR:PORT")
       .value({"--tls-cert"}, &o.tls_cert, "serving certificate chain (PEM); reloaded when it changes", "FILE")
@@ -112,8 +113,13 @@ int serve(args a, io streams) {
       .boolean({"--admin-remote-writes"}, &o.admin_remote_writes,
                "let non-loopback clients PUT /debug/loglevel (the admin port has no authentication)")
       .value({"--ready-file"}, &o.ready_file, "once serving, write the bound ports here as JSON", "FILE");
+  bounds.add_to(flags);
   int code = 0;
   if (!flags.parse(a, streams, code)) return code;
+  if (!bounds.parse("serve", streams.err)) return 2;
+  o.max_config_bytes = bounds.max_config_bytes;
+  o.config_limits = bounds.config_limits;
+  o.template_limits = bounds.template_limits;
   if (!flags.positional().empty()) {
     streams.err << "serve: unexpected argument '" << flags.positional().front() << "'\n";
     return 2;

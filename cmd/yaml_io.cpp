@@ -157,10 +157,13 @@ namespace {
 
 constexpr std::string_view core_tag = "tag:yaml.org,2002:";
 constexpr int max_depth = 256;
-constexpr std::size_t max_nodes = 2'000'000;  // aliases can multiply a small file
+// Aliases can multiply a small file ("billion laughs"): a document may hold at most
+// one value per byte of its text, or kube_input_min_node_bound, whichever is larger.
+// A document without aliases never comes near it (every value takes a byte or more).
 
 struct converter {
   int line_offset;
+  std::size_t max_nodes;
   std::size_t nodes = 0;
 
   void position(const YAML::Node& n, value& v, int parent_line, int parent_column) const {
@@ -246,7 +249,10 @@ struct converter {
 
   value convert(const YAML::Node& n, int depth, int parent_line, int parent_column) {
     if (depth > max_depth) throw input_error(parent_line, parent_column, "the document is nested too deeply");
-    if (++nodes > max_nodes) throw input_error(parent_line, parent_column, "the document is too large (aliases?)");
+    if (++nodes > max_nodes)
+      throw input_error(parent_line, parent_column,
+                        "the document expands to more than " + std::to_string(max_nodes) +
+                            " values (excessive aliasing?)");
     value v;
     int line = parent_line, column = parent_column;
     {
@@ -307,8 +313,8 @@ struct converter {
 
 }  // namespace
 
-value from_yaml(const YAML::Node& node, int line_offset) {
-  converter c{line_offset};
+value from_yaml(const YAML::Node& node, int line_offset, std::size_t source_bytes) {
+  converter c{line_offset, std::max(kube_input_min_node_bound, source_bytes)};
   return c.convert(node, 0, line_offset, 1);
 }
 

@@ -106,7 +106,10 @@ bool operator==(const value& a, const value& b);  // JSON equality (1 == 1.0; ke
 // strings, `!!str`/`!!int`/... tags honoured, `<<` merge keys applied, mapping
 // keys turned into strings. `line_offset` is added to yaml-cpp's 0-based line.
 // Throws input_error for duplicate keys, complex keys and unknown tags.
-value from_yaml(const YAML::Node& node, int line_offset);
+// A document expands to at most max(kube_input_min_node_bound, source_bytes) values,
+// so an alias bomb is refused before it fills memory.
+inline constexpr std::size_t kube_input_min_node_bound = 100'000;
+value from_yaml(const YAML::Node& node, int line_offset, std::size_t source_bytes = 0);
 
 // From parsed JSON (a patch value).
 value from_json(simdjson::dom::element e);

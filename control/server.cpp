@@ -49,15 +49,17 @@ using core::append_json_string;
 using http::tls_context;
 
 std::string too_large(const std::string& path, std::size_t limit) {
-  return "cannot read " + path + ": larger than " + std::to_string(limit >> 20) +
-         " MiB, the bound on config files (a ConfigMap holds at most 1 MiB)";
+  const std::string size =
+      limit % (1 << 20) == 0 ? std::to_string(limit >> 20) + " MiB" : std::to_string(limit) + " bytes";
+  return "cannot read " + path + ": larger than " + size +
+         ", the bound on config files (--max-config-bytes; a ConfigMap holds at most 1 MiB)";
 }
 
 // Reads a mounted config, mesh, values, certificate or key file. Only regular
-// files are read, and only up to core::max_config_file_bytes: a path swapped for a
+// files are read, and only up to `limit` (--max-config-bytes): a path swapped for a
 // FIFO would block the control thread (and with it every later reload), and one
 // pointing at /dev/zero would never end.
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, std::size_t limit) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw read_error(path, "cannot read " + path + ": " + std::strerror(errno));
   struct fd_closer {
@@ -70,7 +72,6 @@ std::string read_file(const std::string& path) {
   if (S_ISDIR(st.st_mode)) throw read_error(path, "cannot read " + path + ": it is a directory");
   if (!S_ISREG(st.st_mode))
     throw read_error(path, "cannot read " + path + ": not a regular file (a FIFO, socket or device is never read)");
-  const std::size_t limit = core::max_config_file_bytes;
   if (static_cast<std::uint64_t>(st.st_size) > limit) throw read_error(path, too_large(path, limit));
   std::string text;
   char chunk[64 * 1024];
@@ -108,7 +109,8 @@ std::shared_ptr<const patch::snapshot> compile(patch::config_sources s, const st
     throw core::config_error({file, 0, 0}, "the injection config is empty");
   // Without --revision, the revision the values name (read again on every reload).
   if (s.revision.empty() && !s.values_text.empty())
-    s.revision = std::string(core::values_revision(core::load_values(s.values_text, s.values_name)));
+    s.revision =
+        std::string(core::values_revision(core::load_values(s.values_text, s.values_name, s.config_limits)));
   return patch::snapshot::build(s);
 }
 
@@ -162,16 +164,18 @@ struct server::impl {
     patch::config_sources s;
     s.revision = opt.revision;
     s.native_sidecars = opt.native_sidecars;
+    s.config_limits = opt.config_limits;
+    s.template_limits = opt.template_limits;
     if (!opt.inject_config.empty()) {
-      s.inject_config_text = read_file(opt.inject_config);
+      s.inject_config_text = read_file(opt.inject_config, opt.max_config_bytes);
       s.inject_config_name = opt.inject_config;
     }
     if (!opt.mesh_config.empty()) {
-      s.mesh_text = read_file(opt.mesh_config);
+      s.mesh_text = read_file(opt.mesh_config, opt.max_config_bytes);
       s.mesh_name = opt.mesh_config;
     }
     if (!opt.values.empty()) {
-      s.values_text = read_file(opt.values);
+      s.values_text = read_file(opt.values, opt.max_config_bytes);
       s.values_name = opt.values;
     }
     std::string bytes = s.inject_config_text + '\0' + s.mesh_text + '\0' + s.values_text;
@@ -217,12 +221,12 @@ struct server::impl {
 
   staged<tls_context> read_tls() const {
     http::tls_material m;
-    m.cert_chain_pem = read_file(opt.tls_cert);
-    m.key_pem = read_file(opt.tls_key);
+    m.cert_chain_pem = read_file(opt.tls_cert, opt.max_config_bytes);
+    m.key_pem = read_file(opt.tls_key, opt.max_config_bytes);
     m.cert_name = opt.tls_cert;
     m.key_name = opt.tls_key;
     if (!opt.client_ca.empty()) {
-      m.client_ca_pem = read_file(opt.client_ca);
+      m.client_ca_pem = read_file(opt.client_ca, opt.max_config_bytes);
       m.client_ca_name = opt.client_ca;
     }
     std::string bytes = m.cert_chain_pem + '\0' + m.key_pem + '\0' + m.client_ca_pem;
@@ -353,7 +357,7 @@ struct server::impl {
       m.cert_name = "self-signed certificate";
       m.key_name = "self-signed key";
       if (!opt.client_ca.empty()) {
-        m.client_ca_pem = read_file(opt.client_ca);
+        m.client_ca_pem = read_file(opt.client_ca, opt.max_config_bytes);
         m.client_ca_name = opt.client_ca;
       }
       tls.set_initial(tls_context::build(m));
@@ -506,6 +510,9 @@ struct server::impl {
     stopping = true;
     for (auto& r : reactors) r->stop_accepting();
     grace_deadline = steady::now() + opt.shutdown_grace;
+    core::log_info("drain over: not accepting, answering the requests already sent",
+                   {{"open_connections", open_connections()},
+                    {"grace_ms", static_cast<std::int64_t>(opt.shutdown_grace.count())}});
     poll_connections();
   }
 

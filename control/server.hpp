@@ -29,8 +29,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/config_tree.hpp"
 #include "core/watcher.hpp"
 #include "http/limits.hpp"
+#include "template/program.hpp"
 
 namespace meshinject::control {
 
@@ -45,6 +47,10 @@ struct server_options {
   std::string values;
   std::string revision;  // --revision, passed to the engine (patch::config_sources::revision)
   bool native_sidecars = true;  // --native-sidecars, passed to the engine likewise
+  // --max-config-bytes: what one config, mesh, values, certificate or key file may hold.
+  std::size_t max_config_bytes = core::max_config_file_bytes;
+  core::yaml_limits config_limits;    // --max-config-nodes, --max-config-depth
+  tmpl::eval_limits template_limits;  // --max-template-steps, --max-patch-bytes
   unsigned threads = 0;  // 0: core::usable_cpus()
   http::limits lim;
   std::chrono::milliseconds drain{10'000};

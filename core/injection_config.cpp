@@ -217,11 +217,11 @@ injection_config load_injection_config(std::string_view yaml_text, const std::st
   return cfg;
 }
 
-config_node load_values(std::string_view yaml_text, const std::string& file_name) {
+config_node load_values(std::string_view yaml_text, const std::string& file_name, const yaml_limits& limits) {
   const YAML::Node root = parse(yaml_text, file_name);
   if (!root.IsDefined() || root.IsNull()) return config_node::make_map();
   if (!root.IsMap()) throw config_error(mark_of(file_name, root), "the values file must be a mapping");
-  return config_node::from_yaml(root, file_name);
+  return config_node::from_yaml(root, file_name, limits);
 }
 
 std::string_view values_revision(const config_node& values) noexcept {

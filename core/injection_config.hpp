@@ -78,7 +78,8 @@ injection_config read_injection_config(std::string_view yaml_text, const std::st
 
 // The values file (Helm-style values, read by templates as `.Values`). Empty text
 // gives an empty mapping.
-config_node load_values(std::string_view yaml_text, const std::string& file_name);
+// Throws config_error when the document passes `limits` (alias expansion, depth).
+config_node load_values(std::string_view yaml_text, const std::string& file_name, const yaml_limits& limits = {});
 // Top-level keys of a values file that look like typos of the keys Istio's charts
 // set (`globl`), as file:line:column: message.
 std::vector<std::string> values_warnings(std::string_view yaml_text, const std::string& file_name);

@@ -357,9 +357,9 @@ void check_message(const config_node& node, const go_message& msg, const std::st
   }
 }
 
-config_node parse_yaml(std::string_view text, const std::string& file) {
+config_node parse_yaml(std::string_view text, const std::string& file, const yaml_limits& limits = {}) {
   try {
-    return config_node::from_yaml(YAML::Load(std::string(text)), file);
+    return config_node::from_yaml(YAML::Load(std::string(text)), file, limits);
   } catch (const YAML::Exception& e) {
     throw config_error({file, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
   }
@@ -491,8 +491,8 @@ mesh_config default_mesh_config(mesh_defaults release) {
 }
 
 std::vector<config_error> check_mesh_config(std::string_view yaml_text, const std::string& file_name,
-                                           std::vector<std::string>* warnings) {
-  const config_node file = parse_yaml(yaml_text, file_name);
+                                           std::vector<std::string>* warnings, const yaml_limits& limits) {
+  const config_node file = parse_yaml(yaml_text, file_name, limits);
   if (!file.is_null() && file.type() != config_node::kind::map)
     return {config_error({file_name, file.line(), file.column()}, "the mesh config must be a mapping")};
   mesh_findings found;
@@ -505,11 +505,12 @@ std::vector<config_error> check_mesh_config(std::string_view yaml_text, const st
   return found.errors;
 }
 
-mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name, mesh_defaults release) {
+mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name, mesh_defaults release,
+                             const yaml_limits& limits) {
   std::vector<std::string> warnings;
-  std::vector<config_error> errors = check_mesh_config(yaml_text, file_name, &warnings);
+  std::vector<config_error> errors = check_mesh_config(yaml_text, file_name, &warnings, limits);
   throw_first(errors);
-  const config_node file = parse_yaml(yaml_text, file_name);
+  const config_node file = parse_yaml(yaml_text, file_name, limits);
   mesh_config m = default_mesh_config(release);
   // As Istio does: the file applies over the mesh defaults, and its defaultConfig
   // applies over the built-in proxy defaults (not over nothing).

@@ -71,13 +71,14 @@ enum class mesh_defaults : std::uint8_t { istio_1_1, istio_1_28 };
 // enum names and bad durations: the first of them in file order. Unknown keys are
 // warnings (mesh_config::warnings).
 mesh_config load_mesh_config(std::string_view yaml_text, const std::string& file_name,
-                             mesh_defaults release = mesh_defaults::istio_1_1);
+                             mesh_defaults release = mesh_defaults::istio_1_1, const yaml_limits& limits = {});
 mesh_config default_mesh_config(mesh_defaults release = mesh_defaults::istio_1_1);
 
 // Every error of a mesh config file, in file order (empty: it loads), for
 // check-config; unknown keys go to `warnings` when given. Throws only for invalid
 // YAML, which hides whatever follows it.
 std::vector<config_error> check_mesh_config(std::string_view yaml_text, const std::string& file_name,
-                                           std::vector<std::string>* warnings = nullptr);
+                                           std::vector<std::string>* warnings = nullptr,
+                                           const yaml_limits& limits = {});
 
 }  // namespace meshinject::core

@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@
 
 #include "core/logging.hpp"
 #include "http/handler.hpp"
+#include "http/head_parser.hpp"
 #include "http/reactor.hpp"
 #include "http/routes.hpp"
 
@@ -93,109 +95,6 @@ constexpr unsigned requests_per_turn = 16;
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
-
-// Parses a request line and header fields into offsets and flags; a chunked body
-// into `chunk_sink`. Constructing one allocates nothing: connections emplace a new
-// one for every request.
-class head_parser final : public bhttp::basic_parser<true> {
- public:
-  struct span {
-    std::uint32_t offset = 0, length = 0;
-  };
-
-  head_parser(std::string* chunk_sink, std::size_t body_limit) : chunk_sink_(chunk_sink), body_limit_(body_limit) {}
-
-  // The start of the buffer the next put() reads; offsets are relative to it.
-  void set_base(const char* base) noexcept { base_ = base; }
-
-  bhttp::verb method = bhttp::verb::unknown;
-  span method_text, target;
-  int version = 11;
-  bool json = false;
-  bool expect_continue = false;
-  // Set (with an error from put()) when Beast would read the body but nginx or
-  // Go's net/http would not: 400, or 501 for a transfer coding other than chunked.
-  unsigned framing_refusal = 0;
-
- private:
-  span span_of(bsv v) const noexcept {
-    return {static_cast<std::uint32_t>(v.data() - base_), static_cast<std::uint32_t>(v.size())};
-  }
-
-  void on_request_impl(bhttp::verb m, bsv m_text, bsv t, int v, error_code&) override {
-    method = m;
-    method_text = span_of(m_text);
-    target = span_of(t);
-    version = v;
-  }
-  void on_response_impl(int, bsv, int, error_code& ec) override { ec = bhttp::error::bad_method; }
-  void on_field_impl(bhttp::field f, bsv, bsv value, error_code&) override {
-    if (f == bhttp::field::content_length) {
-      ++content_lengths_;
-      // Beast also takes "5, 5" (a list of equal values); nginx and Go take digits only.
-      content_length_digits_ = content_length_digits_ && is_decimal(trim_ows(value));
-    } else if (f == bhttp::field::transfer_encoding) {
-      ++transfer_encodings_;
-      transfer_coding_chunked_ = iequals_ascii(trim_ows(value), "chunked");
-    } else if (f == bhttp::field::content_type) {
-      json = is_json_content_type(std::string_view(value.data(), value.size()));
-    } else if (f == bhttp::field::expect) {
-      std::size_t b = 0, e = value.size();
-      while (b < e && (value[b] == ' ' || value[b] == '\t')) ++b;
-      while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t')) --e;
-      const bsv v = value.substr(b, e - b);
-      expect_continue = v.size() == 12 && (v[0] == '1') && std::equal(v.begin(), v.end(), "100-continue",
-                                                                      [](char a, char c) {
-                                                                        return (a | 0x20) == (c | 0x20);
-                                                                      });
-    }
-  }
-  // The body's framing, decided as nginx does (Go's net/http is laxer in places;
-  // docs/operations.md, "HTTP framing", lists them): anything two servers could
-  // delimit as two different bodies is refused before a byte of the body is read.
-  void on_header_impl(error_code& ec) override {
-    if (content_lengths_ > 1 || !content_length_digits_) framing_refusal = 400;
-    else if (transfer_encodings_ > 0 && (content_lengths_ > 0 || transfer_encodings_ > 1 || version < 11))
-      framing_refusal = 400;
-    else if (transfer_encodings_ > 0 && !transfer_coding_chunked_) framing_refusal = 501;
-    if (framing_refusal != 0) ec = bhttp::error::bad_transfer_encoding;
-  }
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  std::size_t on_body_impl(bsv body, error_code&) override { return body.size(); }
-  // A chunk that announces more than the limit is refused before it is read.
-  void on_chunk_header_impl(std::uint64_t size, bsv, error_code& ec) override {
-    if (size > body_limit_ - std::min(body_limit_, chunk_sink_->size())) ec = bhttp::error::body_limit;
-  }
-  std::size_t on_chunk_body_impl(std::uint64_t, bsv body, error_code& ec) override {
-    if (chunk_sink_->size() + body.size() > body_limit_) {
-      ec = bhttp::error::body_limit;
-      return 0;
-    }
-    chunk_sink_->append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(error_code&) override {}
-
-  static bsv trim_ows(bsv v) noexcept {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  }
-  static bool is_decimal(bsv v) noexcept {
-    return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-  }
-  static bool iequals_ascii(bsv v, std::string_view lower) noexcept {
-    return v.size() == lower.size() &&
-           std::equal(v.begin(), v.end(), lower.begin(), [](char a, char b) { return (a | 0x20) == b; });
-  }
-
-  const char* base_ = nullptr;
-  std::string* chunk_sink_;
-  std::size_t body_limit_;
-  unsigned content_lengths_ = 0, transfer_encodings_ = 0;
-  bool content_length_digits_ = true;
-  bool transfer_coding_chunked_ = false;
-};
 
 // What a listening socket (a reactor's, or the admin port's) provides to its
 // connections, and the connections it owns.
@@ -335,8 +234,17 @@ class session final : public responder {
     socket_.cancel(ec);
   }
 
-  bool waiting_for_request() const noexcept {
-    return phase_ == phase::handshake || (phase_ == phase::idle && rbegin_ == rend_);
+  // At shutdown, whether closing now cannot drop a request the client already
+  // sent: a keep-alive connection between requests with no byte of the next one
+  // arrived. A connection still before its first request (in its handshake, or
+  // between handshake and request) is left to the shutdown grace instead, as Go's
+  // Shutdown waits for a new connection's first request: its client sends as
+  // soon as the handshake ends, and cannot know the server is leaving.
+  bool idle_between_requests() noexcept {
+    if (phase_ != phase::idle || rbegin_ != rend_ || !answered_any_) return false;
+    if (ssl_ && SSL_pending(ssl_) > 0) return false;
+    int arrived = 0;
+    return ::ioctl(socket_.native_handle(), FIONREAD, &arrived) == 0 && arrived == 0;
   }
 
   void on_deadline() noexcept {
@@ -385,6 +293,7 @@ class session final : public responder {
   clock::time_point respond(unsigned status, std::string_view content_type, std::string_view body,
                              std::string_view extra = {}) noexcept override {
     responded_ = true;
+    answered_any_ = true;
     responded_at_ = owner_.now();
     close_after_ = !keep_alive_ || owner_.draining() || responded_at_ >= age_deadline_;
     out_.clear();
@@ -626,21 +535,15 @@ class session final : public responder {
     // arrived yet (need_more with used > 0): those bytes must not be fed to it
     // again, so the parser resumes at hpos_. Its limit applies to what it has not
     // consumed, hence the shrinking limit.
-    parser_->set_base(buf_.get() + rbegin_);
-    const std::size_t max_header = owner_.lim().max_header_bytes;
-    const std::size_t left = hpos_ < max_header ? max_header - hpos_ : 1;
-    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(left, UINT32_MAX)));
-    const std::size_t used =
-        parser_->put(asio::const_buffer(buf_.get() + rbegin_ + hpos_, rend_ - rbegin_ - hpos_), ec);
-    hpos_ += used;
+    read_head_step(*parser_, std::string_view(buf_.get() + rbegin_, rend_ - rbegin_), hpos_,
+                   owner_.lim().max_header_bytes, ec);
     if (ec == bhttp::error::need_more) return read_more();
-    if (!ec && !is_clean_request_head(std::string_view(buf_.get() + rbegin_, hpos_))) ec = bhttp::error::bad_value;
     if (ec) {
       const bool too_large = ec == bhttp::error::header_limit;
       if (core::log_enabled(log_level::debug))
         core::log_debug("malformed request", {{"reactor", owner_.index()}, {"error", ec.message()}});
-      const unsigned status = parser_->framing_refusal != 0 ? parser_->framing_refusal : too_large ? 431 : 400;
-      return reject(status, too_large ? request_error_kind::too_large : request_error_kind::malformed);
+      return reject(head_refusal_status(*parser_, ec),
+                    too_large ? request_error_kind::too_large : request_error_kind::malformed);
     }
     header_parsed_ = true;
     head_end_ = rbegin_ + hpos_;
@@ -829,6 +732,7 @@ class session final : public responder {
   bool lean_ = false;  // gives its buffers back while idle (see lean_tls_above)
   std::size_t wpos_ = 0;
   std::size_t lingered_ = 0;
+  bool answered_any_ = false;        // a response was queued on this connection
   unsigned answered_this_turn_ = 0;  // requests answered since the last wait (see requests_per_turn)
 
   const char* body_ = nullptr;
@@ -982,12 +886,21 @@ void listener::sweep() {
 
 void listener::stop_accepting() {
   accepting_ = false;
+  // Connections the kernel completed but this listener has not accepted yet are
+  // taken now and answered like any other; closing the listener would reset them.
   error_code ec;
+  acceptor_.non_blocking(true, ec);
+  while (!ec) {
+    tcp::socket socket(acceptor_.get_executor());
+    acceptor_.accept(socket, ec);
+    if (!ec) on_accepted(std::move(socket));
+  }
+  ec.clear();
   acceptor_.close(ec);
   retry_timer_.cancel();
   for (session* s = head_; s != nullptr;) {
     session* following = s->next;
-    if (s->waiting_for_request()) s->close_now();
+    if (s->idle_between_requests()) s->close_now();
     s = following;
   }
 }

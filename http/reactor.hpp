@@ -90,7 +90,10 @@ class reactor {
   void post(std::function<void()> work);                 // e.g. hand the handler a new config
   void set_tls(std::shared_ptr<const tls_context> tls);  // next accepted connection uses it
   void drain();           // from now on every response carries `Connection: close`
-  void stop_accepting();  // close the listener and every connection waiting for a request
+  // Accept what waits in the listener's queue, close the listener, and close the
+  // keep-alive connections between requests that have nothing new to read; a
+  // connection before its first request is left to answer it.
+  void stop_accepting();
   void shutdown();        // close every connection; run() returns
   // Closes the connections whose deadline has passed now, by the settings' clock,
   // instead of at the next periodic sweep: tests step a manual_clock, then call it.

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <vector>
 
@@ -141,7 +142,7 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) fail(std::string("certificate extension ") + value);
 }
 
-x509_ptr new_certificate(EVP_PKEY* key, const char* common_name, X509* issuer) {
+x509_ptr new_certificate(EVP_PKEY* key, const char* common_name, X509* issuer, long valid_seconds) {
   x509_ptr x(X509_new());
   if (!x) fail("X509_new");
   X509_set_version(x.get(), 2);
@@ -150,8 +151,10 @@ x509_ptr new_certificate(EVP_PKEY* key, const char* common_name, X509* issuer) {
   serial[0] &= 0x7f;  // positive
   bn_ptr bn(BN_bin2bn(serial, sizeof serial, nullptr));
   if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(x.get()))) fail("serial number");
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);  // tolerate clock skew
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 365L * 24 * 3600);
+  // An hour back tolerates clock skew; a certificate that has already expired
+  // (negative validity, for tests) starts as long before that.
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), std::min(-3600L, 2 * valid_seconds - 3600));
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), valid_seconds);
   X509_set_pubkey(x.get(), key);
   X509_NAME* name = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("meshinject"), -1, -1, 0);
@@ -204,6 +207,13 @@ std::shared_ptr<const tls_context> tls_context::build(const tls_material& m) {
   SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
 
   auto chain = read_certificates(m.cert_chain_pem, m.cert_name);
+  // Every client would refuse an expired certificate: serving it fails every
+  // request, while refusing it keeps the pair that still works (on reload).
+  if (X509_cmp_current_time(X509_get0_notAfter(chain.front().get())) <= 0) {
+    ERR_clear_error();
+    throw tls_error(m.cert_name + ": the certificate has expired (not after " +
+                    describe_certificate(m.cert_chain_pem).not_after + ")");
+  }
   if (SSL_CTX_use_certificate(c, chain.front().get()) != 1)
     throw tls_error(m.cert_name + ": unusable certificate: " + openssl_errors());
   for (std::size_t i = 1; i < chain.size(); ++i) {
@@ -247,19 +257,20 @@ certificate_info describe_certificate(std::string_view cert_pem) {
   return describe(chain.front().get());
 }
 
-self_signed_material make_self_signed() {
+self_signed_material make_self_signed(std::chrono::seconds valid_for) {
+  const long valid_seconds = static_cast<long>(valid_for.count());
   ERR_clear_error();
   pkey_ptr ca_key(EVP_EC_gen("P-256"));
   pkey_ptr leaf_key(EVP_EC_gen("P-256"));
   if (!ca_key || !leaf_key) fail("EC P-256 key generation");
 
-  x509_ptr ca = new_certificate(ca_key.get(), "meshinject self-signed CA", nullptr);
+  x509_ptr ca = new_certificate(ca_key.get(), "meshinject self-signed CA", nullptr, valid_seconds);
   add_extension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
   add_extension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   add_extension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
   if (X509_sign(ca.get(), ca_key.get(), EVP_sha256()) <= 0) fail("signing the CA certificate");
 
-  x509_ptr leaf = new_certificate(leaf_key.get(), "localhost", ca.get());
+  x509_ptr leaf = new_certificate(leaf_key.get(), "localhost", ca.get(), valid_seconds);
   add_extension(leaf.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_extension(leaf.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
   add_extension(leaf.get(), ca.get(), NID_ext_key_usage, "serverAuth");

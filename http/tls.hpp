@@ -14,6 +14,7 @@
 
 #include <openssl/types.h>
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -68,14 +69,15 @@ class tls_context {
 };
 
 // A throw-away CA and a serving certificate it signed, both EC P-256, valid for a
-// year: the leaf is for `localhost`, 127.0.0.1 and ::1. Clients trust `ca_pem`
-// (serve writes it to --self-signed-ca-out).
+// year (`valid_for`; negative: expired that long ago, for tests): the leaf is for
+// `localhost`, 127.0.0.1 and ::1. Clients trust `ca_pem` (serve writes it to
+// --self-signed-ca-out).
 struct self_signed_material {
   std::string ca_pem;
   std::string cert_chain_pem;
   std::string key_pem;
 };
-self_signed_material make_self_signed();
+self_signed_material make_self_signed(std::chrono::seconds valid_for = std::chrono::hours(365 * 24));
 
 // Reads what the leaf certificate of a PEM chain says. Throws tls_error.
 certificate_info describe_certificate(std::string_view cert_pem);

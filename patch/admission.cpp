@@ -1,5 +1,10 @@
 #include "patch/admission.hpp"
 
+#include <cstdint>
+#include <limits>
+
+#include "patch/json_access.hpp"
+
 namespace meshinject::patch {
 namespace {
 
@@ -32,6 +37,31 @@ bool get_string(object o, std::string_view key, std::string_view& out, std::stri
     error += '.';
     error += key;
     error += ": expected a string";
+    return false;
+  }
+  // Names and identifiers: a NUL would end them early in C strings, logs and Go's
+  // validation alike, so the review is refused rather than read two ways.
+  if (out.find('\0') != std::string_view::npos) {
+    error.clear();
+    error += path;
+    error += '.';
+    error += key;
+    error += ": contains a NUL character (\\u0000)";
+    return false;
+  }
+  return true;
+}
+
+// An integer the apiserver decodes into an int32 (ports): anything outside is a
+// decode error there, and a 400 here, not a truncated number.
+bool get_int32(element e, std::int64_t& out, std::string& error, std::string_view path) {
+  if (e.get_int64().get(out)) return type_error(error, path, "an integer");
+  if (out < std::numeric_limits<std::int32_t>::min() || out > std::numeric_limits<std::int32_t>::max()) {
+    error.clear();
+    error += path;
+    error += ": ";
+    error += std::to_string(out);
+    error += " is out of range for a 32-bit integer";
     return false;
   }
   return true;
@@ -115,9 +145,7 @@ bool parse_containers(object spec, std::string_view key, std::vector<container>&
         container_port port;
         element cp;
         if (!po.at_key("containerPort").get(cp) && !cp.is_null()) {
-          std::int64_t n;
-          if (cp.get_int64().get(n)) return type_error(error, "spec.containers[].ports[].containerPort", "an integer");
-          port.container_port = n;
+          if (!get_int32(cp, port.container_port, error, "spec.containers[].ports[].containerPort")) return false;
         }
         if (!get_string(po, "name", port.name, error, "spec.containers[].ports[]")) return false;
         if (!get_string(po, "protocol", port.protocol, error, "spec.containers[].ports[]")) return false;
@@ -148,6 +176,11 @@ bool parse_containers(object spec, std::string_view key, std::vector<container>&
       element hg;
       if (probe.at_key("httpGet").get(hg) || hg.is_null()) continue;
       if (!hg.is_object()) return type_error(error, "spec.containers[].readinessProbe.httpGet", "an object");
+      element probe_port;
+      std::int64_t ignored;
+      if (!as_object(hg).at_key("port").get(probe_port) && !probe_port.is_string() && !probe_port.is_null() &&
+          !get_int32(probe_port, ignored, error, "spec.containers[].httpGet.port"))
+        return false;
       if (probe_key[0] == 'r') {
         out_c.readiness_http_get = hg;
         out_c.has_readiness_http_get = true;
@@ -175,6 +208,17 @@ bool parse_names(object spec, std::string_view key, std::string_view path, std::
     out.push_back(name);
   }
   return true;
+}
+
+bool invalid_json(simdjson::error_code err, std::string& error) {
+  error.clear();
+  error += "the body is not valid JSON: ";
+  error += simdjson::error_message(err);
+  if (err == simdjson::STRING_ERROR)
+    error += " (an invalid escape, such as a lone UTF-16 surrogate like \\ud800, or a control character)";
+  else if (err == simdjson::NUMBER_ERROR)
+    error += " (a number out of range or malformed)";
+  return false;
 }
 
 }  // namespace
@@ -232,16 +276,35 @@ bool parse_pod(element object_element, std::string_view fallback_namespace, pod&
 
 bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t len, std::size_t capacity, review& r,
                   pod& p, std::string& error) {
+  review_scratch scratch;
+  return parse_review(parser, scratch, data, len, capacity, r, p, error);
+}
+
+bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
+                  std::size_t capacity, review& r, pod& p, std::string& error) {
   r = review{};
   p.clear();
   element doc;
   const bool padded = capacity >= len + simdjson::SIMDJSON_PADDING;
-  const auto err = parser.parse(reinterpret_cast<const std::uint8_t*>(data), len, !padded).get(doc);
-  if (err) {
-    error.clear();
-    error += "the body is not valid JSON: ";
-    error += simdjson::error_message(err);
+  auto err = parser.parse(reinterpret_cast<const std::uint8_t*>(data), len, !padded).get(doc);
+  if (err) return invalid_json(err, error);
+  // simdjson refuses a raw NUL in a string, so a key can only hold one written
+  // as an escape; one search of the text spares looking into every key.
+  const bool may_hold_nul = std::string_view(data, len).find("\\u0000") != std::string_view::npos;
+  const key_scan_result keys = scratch.keys.scan(doc, may_hold_nul);
+  if (keys.nul_in_key) {
+    error = "an object key contains a NUL character (\\u0000)";
     return false;
+  }
+  if (keys.duplicate) {
+    // The apiserver's decoder keeps the last of a repeated key: read the review
+    // as it would, by parsing it again with one member per key.
+    scratch.rewritten.clear();
+    write_last_wins(doc, scratch.rewritten);
+    const std::size_t rewritten_len = scratch.rewritten.size();
+    scratch.rewritten.resize(rewritten_len + simdjson::SIMDJSON_PADDING);
+    err = parser.parse(reinterpret_cast<const std::uint8_t*>(scratch.rewritten.data()), rewritten_len, false).get(doc);
+    if (err) return invalid_json(err, error);
   }
   object top;
   if (doc.get_object().get(top)) return type_error(error, "the body", "a JSON object (an AdmissionReview)");

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "patch/json_keys.hpp"
 #include "patch/pod.hpp"
 
 namespace meshinject::patch {
@@ -33,6 +34,19 @@ struct review {
 // review is a pod creation. On failure returns false with `error` set.
 bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t len, std::size_t capacity, review& r,
                   pod& p, std::string& error);
+
+// What parse_review keeps between calls so that it allocates nothing once warm:
+// the key scan's scratch and the rewrite of a review whose keys repeat.
+struct review_scratch {
+  key_scan keys;
+  std::string rewritten;
+};
+
+// As above, with the caller's scratch (an engine keeps one). Every object of the
+// review is read as the apiserver reads it: of a repeated key the last member
+// wins; a key containing NUL is refused.
+bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
+                  std::size_t capacity, review& r, pod& p, std::string& error);
 
 // Fills `p` from a Pod object (the `request.object` of a review, or a pod
 // template in kube-inject). `fallback_namespace` is used when the pod names none.

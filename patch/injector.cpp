@@ -102,16 +102,19 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   const core::mesh_defaults release =
       s->named_templates() ? core::mesh_defaults::istio_1_28 : core::mesh_defaults::istio_1_1;
   s->mesh_ = sources.mesh_text.empty() ? core::default_mesh_config(release)
-                                       : core::load_mesh_config(sources.mesh_text, sources.mesh_name, release);
+                                       : core::load_mesh_config(sources.mesh_text, sources.mesh_name, release,
+                                                                sources.config_limits);
   const config_sources& given = s->sources_;
   s->values_ = given.values_text.empty() ? core::config_node::make_map()
-                                         : core::load_values(given.values_text, given.values_name);
+                                         : core::load_values(given.values_text, given.values_name,
+                                                             given.config_limits);
   if (s->named_templates()) {
     s->compile_named(config_text);
     return s;
   }
   try {
     s->program_ = compile_template(s->config_.template_text, s->mesh_, s->values_);
+    s->program_->set_limits(sources.template_limits);
   } catch (const tmpl::program::compile_error& e) {
     const auto [line, col] = tmpl::line_column(s->config_.template_text, e.pos);
     throw core::config_error(core::template_position(s->config_, line, col), "template: " + e.message);
@@ -183,6 +186,7 @@ void snapshot::compile_named(const std::string& config_text) {
       template_data load = d;
       load.gateway_controller = compiled.gateway_controller;
       compiled.program = compile_named_template(t.text, load);
+      compiled.program->set_limits(sources_.template_limits);
     } catch (const tmpl::program::compile_error& e) {
       const auto [line, col] = tmpl::line_column(t.text, e.pos);
       throw core::config_error(core::template_position(config_, t, line, col),
@@ -285,7 +289,7 @@ injection_result engine::handle_review(const char* body, std::size_t len, std::s
     data = own_buffer_.data();
     capacity = own_buffer_.size();
   }
-  if (!parse_review(parser_, data, len, capacity, review_, pod_, error_)) {
+  if (!parse_review(parser_, review_scratch_, data, len, capacity, review_, pod_, error_)) {
     r.message = error_;
     write_error_body(r);
     return r;

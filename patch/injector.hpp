@@ -55,6 +55,13 @@ struct config_sources {
   std::int64_t proxy_uid = -1;
   std::int64_t proxy_gid = -1;
   std::string compliance_policy;
+
+  // What rendering the templates may cost per pod (--max-template-steps,
+  // --max-patch-bytes): a pod past a bound is refused with a message naming it.
+  tmpl::eval_limits template_limits;
+  // What the mesh and values documents may expand to (--max-config-nodes,
+  // --max-config-depth).
+  core::yaml_limits config_limits;
 };
 
 // One of Istio >= 1.9's named templates, compiled at load.
@@ -179,6 +186,7 @@ class engine {
   bool build_patch(const pod& p, const workload_meta* deployment, std::span<const env_pair> path_env,
                    injection_result& r);
   bool fail(injection_result& r, outcome kind);  // with message_
+  bool patch_within_bound(injection_result& r);  // r.patch against --max-patch-bytes
   void collect_removals(const pod& p);
   void read_status_names(std::string_view status);
   const pod& pod_after_removals(const pod& p);
@@ -221,6 +229,7 @@ class engine {
   variant_cache variants_;
 
   simdjson::dom::parser parser_;
+  review_scratch review_scratch_;  // the key scan's scratch; a review whose keys repeat, rewritten
   simdjson::dom::parser status_parser_;
   std::string status_buffer_;
   std::string own_buffer_;  // a padded copy, for callers that cannot pad

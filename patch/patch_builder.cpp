@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/json_text.hpp"
 #include "patch/annotations.hpp"
 #include "patch/injector.hpp"
 #include "patch/json_patch_writer.hpp"
@@ -269,7 +270,8 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
                          injection_result& r) {
   message_.clear();
   if (!validate_annotations(p, message_)) return fail(r, outcome::rejected);
-  if (snapshot_->named_templates()) return build_named_patch(p, deployment, path_env, r);
+  if (snapshot_->named_templates())
+    return build_named_patch(p, deployment, path_env, r) && patch_within_bound(r);
   collect_removals(p);
   const template_data data = template_data_for(pod_after_removals(p), deployment);
   if (!snapshot_->program().trace(template_root(data), trace_)) {
@@ -295,13 +297,27 @@ bool engine::build_patch(const pod& p, const workload_meta* deployment, std::spa
   if (rewrite && v->proxy >= 0) write_probe_rewrites(w, p, status_port_of(in));
   r.patch = w.finish();
   r.kind = outcome::injected;
-  return true;
+  return patch_within_bound(r);
 }
 
 bool engine::fail(injection_result& r, outcome kind) {
   r.kind = kind;
   r.message = message_;
   return false;
+}
+
+// The template's output is bounded as it renders; what the engine adds to it
+// (the pod's own data spliced as structure, escaping, removals) is bounded here.
+bool engine::patch_within_bound(injection_result& r) {
+  const std::size_t limit = snapshot_->sources().template_limits.max_output_bytes;
+  if (r.patch.size() <= limit) return true;
+  message_ = "the JSON patch for this pod is ";
+  core::append_int(message_, static_cast<std::int64_t>(r.patch.size()));
+  message_ += " bytes, past the bound of ";
+  core::append_int(message_, static_cast<std::int64_t>(limit));
+  message_ += " (--max-patch-bytes)";
+  r.patch = {};
+  return fail(r, outcome::failed);
 }
 
 // What the previous injection added, to remove it first: the names in the status

@@ -39,6 +39,9 @@ fi
 mkdir -p "$corpus/selector_fuzz"
 printf -- '- matchLabels: {app: web}\n  matchExpressions:\n  - {key: tier, operator: In, values: [a, b]}\n' > "$corpus/selector_fuzz/seed-1"
 printf -- '- matchExpressions:\n  - {key: openshift.io/build.name, operator: Exists}\n- {}\n' > "$corpus/selector_fuzz/seed-2"
+# The framing cases of docs/operations.md ("HTTP framing"), each led by the byte
+# that chooses where the fuzzer splits it into two arrivals.
+seed http_head_fuzz fuzz/corpus/http_head_fuzz/*
 seed kube_inject_fuzz "$conformance"/istio-1.2/inject/*.yaml
 # One document a seed (the YAML reader refuses a stream of several).
 mkdir -p "$corpus/yaml_reader_fuzz"

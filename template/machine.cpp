@@ -304,8 +304,11 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
     // structured hole evaluates only up to the deferring call and keeps it.)
     if (x.deferred) x = materialize(x);
   }
+  if (!step(pos)) return value{};
   cx_.pos_ = pos;
-  return f.impl(cx_, a);  // the caller checks failed()
+  value result = f.impl(cx_, a);  // the caller checks failed()
+  if (result.k == kind::string && !count_output(result.s.size(), pos)) return value{};
+  return result;
 }
 
 // ------------------------------------------------------------------- walk
@@ -320,10 +323,29 @@ bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in) {
   return !failed();
 }
 
-void machine::append_text(std::string_view text, std::uint32_t template_pos) {
-  if (!out_ || text.empty()) return;
+bool machine::append_text(std::string_view text, std::uint32_t template_pos) {
+  if (!out_ || text.empty()) return true;
+  if (!count_output(text.size(), template_pos)) return false;
   out_->source_map.emplace_back(static_cast<std::uint32_t>(out_->text.size()), template_pos);
   out_->text += text;
+  return true;
+}
+
+bool machine::fail_bound(std::uint32_t pos) {
+  // Said once: a range over the failed body must not overwrite the message.
+  if (failed()) return false;
+  std::string& m = cx_.scratch(1);
+  m.clear();
+  if (steps_ > prog_.limits_.max_steps) {
+    m += "template evaluation passed its bound of ";
+    append_int(m, static_cast<std::int64_t>(prog_.limits_.max_steps));
+    m += " steps for one pod (--max-template-steps)";
+  } else {
+    m += "template evaluation passed its bound of ";
+    append_int(m, static_cast<std::int64_t>(prog_.limits_.max_output_bytes));
+    m += " bytes of output for one pod (--max-patch-bytes)";
+  }
+  return fail(pos, m);
 }
 
 void machine::push_decision(std::uint8_t b) { state_->trace.push_back(b); }
@@ -364,10 +386,10 @@ bool machine::walk(const std::vector<node>& list, const value& dot) {
 }
 
 bool machine::walk_node(const node& n, const value& dot) {
+  if (!step(n.pos)) return false;
   switch (n.k) {
     case node::kind::text:
-      if (mode_ == mode::render) append_text(n.text, n.pos);
-      return true;
+      return mode_ != mode::render || append_text(n.text, n.pos);
     case node::kind::action: return walk_action(n, dot);
     case node::kind::if_:
     case node::kind::with: return walk_if(n, dot);
@@ -393,8 +415,7 @@ bool machine::walk_action(const node& n, const value& dot) {
   std::string& s = cx_.scratch(0);
   s.clear();
   print_value(v, s);
-  append_text(s, n.pos);
-  return true;
+  return append_text(s, n.pos);
 }
 
 bool machine::walk_if(const node& n, const value& dot) {
@@ -434,8 +455,7 @@ bool machine::placeholder(const node& n) {
                                 out_->text.size() - (nl == std::string::npos ? 0 : nl + 1));
     if (line.find_first_not_of(' ') == std::string_view::npos) token += ": ~";
   }
-  append_text(token, n.pos);
-  return true;
+  return append_text(token, n.pos);
 }
 
 bool machine::emit_hole(const node& n, const value& dot) {
@@ -445,6 +465,8 @@ bool machine::emit_hole(const node& n, const value& dot) {
   if (failed()) return false;
   // A deferred value printed as text (through a variable, say): as Go prints it.
   if (v.deferred && !p.structured) v = materialize(v);
+  // A memoized value is made once and may fill many holes: each counts.
+  if (v.k == kind::string && !count_output(v.s.size(), n.pos)) return false;
   state_->holes.push_back(v);
   return true;
 }
@@ -478,7 +500,7 @@ class machine::range_body final : public range_visitor {
   range_body(machine& m, const node& n) : m_(m), n_(n) {}
   bool visit(const value& key, const value& element) override {
     m_.bind(*n_.pipe, key, element);
-    return m_.walk(n_.body, element);
+    return m_.step(n_.pos) && m_.walk(n_.body, element);
   }
 
  private:
@@ -501,7 +523,7 @@ bool machine::walk_range(const node& n, const value& dot) {
     for (std::uint64_t i = 0; i < count; ++i) {
       const value iv = value::integer(static_cast<std::int64_t>(i));
       bind(p, iv, iv);
-      if (!walk(n.body, iv)) return false;
+      if (!step(n.pos) || !walk(n.body, iv)) return false;
     }
     return true;
   }
@@ -518,7 +540,7 @@ bool machine::replay_range(const node& n, const value& dot) {
   if (count == 0) return walk(n.else_body, dot);
   for (std::uint64_t i = 0; i < count; ++i) {
     bind(*n.pipe, value::unknown(), value::unknown());
-    if (!walk(n.body, value::unknown())) return false;
+    if (!step(n.pos) || !walk(n.body, value::unknown())) return false;
   }
   return true;
 }
@@ -570,7 +592,9 @@ bool program::trace(const value& root, trace_state& state) const {
   }
   machine m(*this, root, machine::mode::trace, state.strings, state.scratch_[0], state.scratch_[1], state.error,
             state.slots_, &state.docs_, &state);
-  return m.run(nullptr, {});
+  const bool ok = m.run(nullptr, {});
+  state.steps = m.steps();
+  return ok;
 }
 
 bool program::render(const value& root, std::span<const std::uint8_t> trace, render_result& out,
@@ -581,7 +605,9 @@ bool program::render(const value& root, std::span<const std::uint8_t> trace, ren
   std::vector<value> slots;
   json_documents docs;  // the render's text is copied out before they go
   machine m(*this, root, machine::mode::render, strings, scratch[0], scratch[1], error, slots, &docs, nullptr);
-  return m.run(&out, trace);
+  const bool ok = m.run(&out, trace);
+  out.steps = m.steps();
+  return ok;
 }
 
 }  // namespace meshinject::tmpl

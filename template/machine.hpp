@@ -3,6 +3,7 @@
 // in one of three phases (fold at load, trace per request, render per variant).
 // Private to the template library.
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,22 @@ class machine {
   value materialize(const value& v);
   bool fail(std::uint32_t pos, std::string_view message);
   bool failed() const noexcept { return cx_.failed_; }
+  // Counts one step (eval_limits); false, failed, once the bound is passed.
+  bool step(std::uint32_t pos) {
+    if (++steps_ <= prog_.limits_.max_steps) return true;
+    return fail_bound(pos);
+  }
+  bool count_output(std::size_t bytes, std::uint32_t pos) {
+    output_ += bytes;
+    if (output_ <= prog_.limits_.max_output_bytes) return true;
+    return fail_bound(pos);
+  }
+  bool fail_bound(std::uint32_t pos);
+
+ public:
+  std::uint64_t steps() const noexcept { return steps_; }
+
+ private:
 
   // trace bookkeeping
   void push_decision(std::uint8_t b);
@@ -70,7 +87,7 @@ class machine {
   void push_count(std::uint64_t n);
   bool next_count(std::uint64_t& n, std::uint32_t pos);
 
-  void append_text(std::string_view text, std::uint32_t template_pos);
+  bool append_text(std::string_view text, std::uint32_t template_pos);
 
   const program& prog_;
   const value& root_;
@@ -81,6 +98,8 @@ class machine {
   render_result* out_ = nullptr;
   std::span<const std::uint8_t> trace_in_;
   std::size_t trace_pos_ = 0;
+  std::uint64_t steps_ = 0;
+  std::size_t output_ = 0;
 };
 
 // `.name` of any value, with Go's errors.

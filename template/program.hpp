@@ -44,6 +44,27 @@ std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noe
 // itself rendered by Helm uses `[[`).
 std::pair<std::string, std::string> detect_delimiters(std::string_view text);
 
+// What one trace() or one render() may cost. A template whose work grows with pod
+// data (nested `range` over containers and env, wide `printf`, a long `until`)
+// would otherwise hold a reactor for as long as the pod makes it: each is
+// counted and the walk fails with a message naming the bound when it is passed.
+// Counts, not time, so a loaded machine fails the same pods as an idle one.
+//
+// A step is a node of the template visited, a range iteration or a function
+// call. Measured (trace and render, the larger; 2026-12-06): the heaviest pod of
+// the Istio 1.1 conformance data takes 118 steps, the heaviest Istio 1.28 golden
+// 289 (resource_annotations.yaml), a 1.28 pod of 50 containers with 5 ports and
+// 5 env each 2,488. The default is about 100 times the heaviest golden. Output
+// bytes are the render's text, each function's text result and each
+// per-request value placed in the output (a memoized value counts each time):
+// Istio's sidecar renders to 2-12 KiB.
+struct eval_limits {
+  static constexpr std::uint64_t default_max_steps = 30'000;
+  static constexpr std::size_t default_max_output_bytes = std::size_t{4} << 20;
+  std::uint64_t max_steps = default_max_steps;
+  std::size_t max_output_bytes = default_max_output_bytes;
+};
+
 // Placeholder for hole n in rendered text: U+E000 n U+E001 (private-use code
 // points: valid YAML, never produced by a real config).
 inline constexpr std::string_view hole_open = "\xEE\x80\x80";
@@ -60,6 +81,7 @@ struct render_result {
   // For each text chunk appended, its template offset: lets the host turn a
   // position in `text` back into a template line:column.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> source_map;  // (text offset, template offset)
+  std::uint64_t steps = 0;  // what the render took (eval_limits' count)
 };
 
 // JSON documents parsed while evaluating (fromJSON): the n-th parse of a request
@@ -86,6 +108,7 @@ class trace_state {
   std::vector<value> holes;
   std::string error;                // set when trace() fails
   arena strings;
+  std::uint64_t steps = 0;          // what the last trace() took (eval_limits' count)
 
   void reset() noexcept;
 
@@ -134,6 +157,9 @@ class program {
   std::size_t hole_sites() const noexcept { return hole_sites_; }
   std::size_t memo_slots() const noexcept { return memo_slots_; }
   const value& load_root() const noexcept { return load_root_; }
+  // Bounds every later trace() and render(); set before the program is shared.
+  void set_limits(const eval_limits& limits) noexcept { limits_ = limits; }
+  const eval_limits& limits() const noexcept { return limits_; }
 
  private:
   friend class machine;
@@ -146,6 +172,7 @@ class program {
   std::size_t hole_sites_ = 0;
   std::size_t memo_slots_ = 0;
   arena folded_strings_;  // written only by the constructor
+  eval_limits limits_;
 };
 
 }  // namespace meshinject::tmpl

@@ -367,10 +367,18 @@ TEST_F(CheckConfigTest, ConfigFilesAreBoundedInSize) {
   const cli_result r = run_cli({"check-config", config, "--values", big});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot read " + big + ": larger than 4 MiB"), std::string::npos) << r.err.substr(0, 300);
-  // A path that never ends, as a config symlinked to /dev/zero would be.
+  // A path that never ends, as a config symlinked to /dev/zero would be: a
+  // device is never read.
   const cli_result zero = run_cli({"check-config", config, "--mesh-config", "/dev/zero"});
   EXPECT_EQ(zero.code, 1);
-  EXPECT_NE(zero.err.find("cannot read /dev/zero: larger than 4 MiB"), std::string::npos) << zero.err.substr(0, 300);
+  EXPECT_NE(zero.err.find("cannot read /dev/zero: not a regular file"), std::string::npos) << zero.err.substr(0, 300);
+  // The bound is a flag.
+  const auto small = file("small.yaml", "# " + std::string(2000, 'x') + "\n");
+  const cli_result bounded = run_cli({"check-config", config, "--values", small, "--max-config-bytes", "1Ki"});
+  EXPECT_EQ(bounded.code, 1);
+  EXPECT_NE(bounded.err.find("larger than 1024 bytes"), std::string::npos) << bounded.err.substr(0, 300);
+  EXPECT_NE(bounded.err.find("--max-config-bytes"), std::string::npos) << bounded.err.substr(0, 300);
+  EXPECT_EQ(run_cli({"check-config", config, "--values", small}).code, 0);
   const cli_result in = run_cli({"check-config", "-"}, std::string((4u << 20) + 1, '#'));
   EXPECT_EQ(in.code, 1);
   EXPECT_NE(in.err.find("cannot read <stdin>: larger than 4 MiB"), std::string::npos) << in.err.substr(0, 300);

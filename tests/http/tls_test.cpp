@@ -50,6 +50,40 @@ TEST(Tls, KeyOfAnotherCertificateIsRefused) {
   }
 }
 
+TEST(Tls, AnExpiredCertificateIsRefusedWithItsDate) {
+  const self_signed_material expired = make_self_signed(-std::chrono::hours(24));
+  EXPECT_LT(describe_certificate(expired.cert_chain_pem).not_after_unix, now_unix());
+  tls_material t;
+  t.cert_chain_pem = expired.cert_chain_pem;
+  t.key_pem = expired.key_pem;
+  t.cert_name = "tls.crt";
+  t.key_name = "tls.key";
+  try {
+    tls_context::build(t);
+    FAIL() << "an expired certificate was accepted";
+  } catch (const tls_error& e) {
+    EXPECT_NE(std::string(e.what()).find("tls.crt: the certificate has expired (not after "), std::string::npos)
+        << e.what();
+  }
+  // The same pair a day from expiring is fine: the refusal is the date's.
+  const self_signed_material fresh = make_self_signed(std::chrono::hours(24));
+  t.cert_chain_pem = fresh.cert_chain_pem;
+  t.key_pem = fresh.key_pem;
+  EXPECT_NE(tls_context::build(t)->native(), nullptr);
+}
+
+TEST(Tls, NoCompressionNoRenegotiationTls12AndUp) {
+  const self_signed_material m = make_self_signed();
+  tls_material t;
+  t.cert_chain_pem = m.cert_chain_pem;
+  t.key_pem = m.key_pem;
+  const auto ctx = tls_context::build(t);
+  const std::uint64_t options = SSL_CTX_get_options(ctx->native());
+  EXPECT_NE(options & SSL_OP_NO_COMPRESSION, 0u);
+  EXPECT_NE(options & SSL_OP_NO_RENEGOTIATION, 0u);
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx->native()), TLS1_2_VERSION);
+}
+
 TEST(Tls, UnreadableInputNamesTheFile) {
   const self_signed_material a = make_self_signed();
   tls_material t;

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -275,6 +278,104 @@ TEST_F(Lifecycle, SigtermDrainsWithConnectionCloseThenExitsZero) {
   EXPECT_GE(took, 9900ms) << "exited before the drain period";
   EXPECT_TRUE(idle.closed_by_peer(30s));
   EXPECT_NE(server.log().find("\"msg\":\"draining"), std::string::npos) << server.log();
+}
+
+// Issue 16: every request a client sent on a connection the server accepted is
+// answered, however the SIGTERM falls among them. Three kinds of clients run at
+// once: keep-alive connections sending back to back (reconnecting when told
+// `Connection: close`), a new connection per request, and connections that
+// finished their handshake before the signal and send their first request only
+// once the drain is over (the server cannot tell them from a client about to
+// send, so it must wait for them, as Go's Shutdown waits for a new connection's
+// first request). Sent and answered are counted per client; nothing is timed.
+TEST_F(Lifecycle, SigtermUnderLoadAnswersEveryRequestSent) {
+  server_process server({"--threads", "2", "--drain-seconds", "1", "--shutdown-grace", "120s",
+                         "--self-signed-ca-out", (dir_.path() / "ca.pem").string()},
+                        dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  const std::string review = read_file(source_dir() / "load" / "reviews" / "orders-pod.json");
+  const std::string request = "POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " + std::to_string(review.size()) + "\r\n\r\n" + review;
+
+  struct tally {
+    std::atomic<long> sent{0}, answered{0}, wrong{0};
+    std::mutex m;
+    std::string last_loss;
+  } keep_alive, per_request, fresh;
+  // One request on `c`: counted as sent once all its bytes were written.
+  auto exchange = [&](http_connection& c, tally& t) -> bool {
+    if (!c.try_send_raw(request)) return false;
+    t.sent++;
+    try {
+      const http_response r = c.read_response();
+      t.answered++;
+      if (r.status != 200 || r.body.find("\"allowed\":true") == std::string::npos) t.wrong++;
+      return !r.connection_close();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(t.m);
+      t.last_loss = e.what();
+      return false;
+    }
+  };
+
+  constexpr int fresh_connections = 24;
+  std::vector<std::unique_ptr<http_connection>> held;
+  for (int i = 0; i < fresh_connections; ++i) held.push_back(std::make_unique<http_connection>(server.port(), tls()));
+
+  std::atomic<bool> refused_seen{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&] {  // keep-alive, back to back
+      for (;;) {
+        std::unique_ptr<http_connection> c;
+        try {
+          c = std::make_unique<http_connection>(server.port(), tls());
+        } catch (const client_error&) {
+          return;  // refused: the server stopped accepting
+        }
+        while (exchange(*c, keep_alive)) {
+        }
+      }
+    });
+    clients.emplace_back([&] {  // a new connection per request
+      for (;;) {
+        std::unique_ptr<http_connection> c;
+        try {
+          c = std::make_unique<http_connection>(server.port(), tls());
+        } catch (const client_error&) {
+          refused_seen = true;
+          return;
+        }
+        exchange(*c, per_request);
+      }
+    });
+  }
+  // Load is flowing: both kinds have been answered (an event, not a duration).
+  EXPECT_TRUE(eventually([&] { return keep_alive.answered > 50 && per_request.answered > 50; }, 60s))
+      << server.log();
+  server.signal(SIGTERM);
+  // The drain is over once the server says so (or, were it to skip that, stops).
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string log = server.log();
+        return log.find("drain over") != std::string::npos || log.find("\"msg\":\"stopped") != std::string::npos;
+      },
+      60s))
+      << server.log();
+  for (auto& c : held) exchange(*c, fresh);
+  for (auto& t : clients) t.join();
+
+  const auto status = server.wait_exit(180s);
+  ASSERT_TRUE(status.has_value()) << server.log();
+  EXPECT_EQ(*status, 0) << server.log();
+  for (auto* t : {&keep_alive, &per_request, &fresh}) {
+    const char* what = t == &keep_alive ? "keep-alive" : t == &per_request ? "connection per request" : "fresh";
+    EXPECT_EQ(t->sent.load(), t->answered.load()) << what << ": sent requests left unanswered; last: " << t->last_loss;
+    EXPECT_EQ(t->wrong.load(), 0) << what;
+  }
+  EXPECT_EQ(fresh.sent.load(), fresh_connections) << "a connection accepted before the signal could not send";
+  EXPECT_TRUE(refused_seen.load()) << "the clients stopped before the listener closed";
+  EXPECT_NE(server.log().find("\"closed_in_flight\":0"), std::string::npos) << server.log();
 }
 
 TEST_F(Lifecycle, DrainZeroStopsPromptly) {

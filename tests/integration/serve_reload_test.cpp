@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -214,6 +215,69 @@ TEST_F(Reload, CertificateRotationUnderContinuousNewConnections) {
   const std::string metrics = get(server, "/metrics");
   EXPECT_EQ(metric(metrics, "meshinject_certificate_reloads_total"), 2);
   EXPECT_EQ(metric(metrics, "meshinject_tls_handshake_errors_total"), 0);
+}
+
+// Issue 16: a certificate/key pair that does not match, an expired certificate
+// and a key file caught mid-write are each refused on reload: the pair that
+// works keeps serving new handshakes, the log says why, and
+// meshinject_certificate_reload_failing is 1 until a good pair arrives.
+TEST_F(Reload, ABadCertificateReloadKeepsTheWorkingPairAndSetsTheFailingGauge) {
+  const auto a = http::make_self_signed();
+  const auto b = http::make_self_signed();
+  const auto expired = http::make_self_signed(-std::chrono::hours(48));
+  const std::string serial_a = http::describe_certificate(a.cert_chain_pem).serial_hex;
+  const std::string serial_b = http::describe_certificate(b.cert_chain_pem).serial_hex;
+  const fs::path tls_dir = dir_.path() / "tls";
+  kubelet_write(tls_dir, {{"tls.crt", a.cert_chain_pem}, {"tls.key", a.key_pem}});
+  write_file(dir_.path() / "bundle.pem", a.ca_pem + b.ca_pem + expired.ca_pem);
+  server_process server({"--tls-cert", (tls_dir / "tls.crt").string(), "--tls-key", (tls_dir / "tls.key").string()},
+                        dir_.path() / "server");
+  ASSERT_TRUE(server.wait_ready()) << server.log();
+  client_options tls;
+  tls.ca_file = (dir_.path() / "bundle.pem").string();
+  auto failing = [&] { return metric(get(server, "/metrics"), "meshinject_certificate_reload_failing"); };
+  auto last_error = [&] {
+    const json c = json::parse(get(server, "/debug/config"))["certificate"];
+    return c["last_reload_error"].is_object() ? c["last_reload_error"]["message"].get<std::string>() : std::string();
+  };
+  auto serving = [&] {
+    http_connection c(server.port(), tls);
+    EXPECT_EQ(c.request("GET", "/health", {}, {}).status, 200);
+    return c.peer_serial();
+  };
+  EXPECT_EQ(failing(), 0);
+  ASSERT_EQ(serving(), serial_a);
+
+  struct row {
+    const char* what;
+    std::map<std::string, std::string> files;
+    const char* message;  // in the reload error
+  };
+  const std::string half_key = b.key_pem.substr(0, b.key_pem.size() / 2);
+  const row rows[] = {
+      {"a key that does not match", {{"tls.crt", b.cert_chain_pem}, {"tls.key", a.key_pem}}, "does not match"},
+      {"an expired certificate", {{"tls.crt", expired.cert_chain_pem}, {"tls.key", expired.key_pem}}, "has expired"},
+      {"a key file mid-write", {{"tls.crt", b.cert_chain_pem}, {"tls.key", half_key}}, "cannot read a PEM private key"},
+  };
+  int failures = 0;
+  for (const row& r : rows) {
+    SCOPED_TRACE(r.what);
+    kubelet_write(tls_dir, r.files);
+    ++failures;
+    ASSERT_TRUE(eventually(
+        [&] { return metric(get(server, "/metrics"), "meshinject_certificate_reload_failures_total") == failures; },
+        30s))
+        << server.log();
+    EXPECT_NE(last_error().find(r.message), std::string::npos) << last_error();
+    EXPECT_EQ(failing(), 1);
+    EXPECT_EQ(serving(), serial_a) << "the working pair must keep serving";
+  }
+  EXPECT_NE(server.log().find("certificate reload failed; the previous certificate keeps serving"), std::string::npos)
+      << server.log();
+  // The good pair: installed, and the gauge goes back to 0.
+  kubelet_write(tls_dir, {{"tls.crt", b.cert_chain_pem}, {"tls.key", b.key_pem}});
+  ASSERT_TRUE(eventually([&] { return serving() == serial_b; }, 30s)) << server.log();
+  EXPECT_EQ(failing(), 0);
 }
 
 TEST_F(Reload, ClientCertificatesAreRequiredWithAClientCa) {
