@@ -143,6 +143,10 @@ inline void read_head_step(head_parser& p, std::string_view head, std::size_t& c
   const std::size_t left = consumed < max_header ? max_header - consumed : 1;
   p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(left, UINT32_MAX)));
   consumed += p.put(boost::asio::const_buffer(head.data() + consumed, head.size() - consumed), ec);
+  // Beast checks its limit against what it has seen when the head's end is not
+  // there yet, so a head a few bytes over the limit passed when it arrived in
+  // pieces and was refused when it arrived whole; the head's own length decides.
+  if (!ec && p.is_header_done() && consumed > max_header) ec = bhttp::error::header_limit;
   if (!ec && !is_clean_request_head(head.substr(0, consumed))) ec = bhttp::error::bad_value;
 }
 
