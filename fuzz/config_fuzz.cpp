@@ -1,7 +1,11 @@
-// The config loader and template compiler: an injection config (the ConfigMap's
-// `config` key) as bytes. Loading may only fail with core::config_error; any
-// other exception escapes and is reported as a crash. A config that loads is
-// then used once on a plain pod, which must not crash either.
+// The config loaders and template compiler. The input is one file of a config set:
+// an injection config (the ConfigMap's `config` key) by default; led by a \x01
+// byte, a values file (`values`) beside the embedded default config; led by a
+// \x02 byte, a mesh config (`mesh`). Every file goes through the default bounds
+// (core::yaml_limits, template steps), so no input may run long or grow without
+// bound. Loading may only fail with core::config_error; any other exception
+// escapes and is reported as a crash. A set that loads is then used once on a
+// plain pod, which must not crash either.
 
 #include <cstdint>
 #include <string>
@@ -11,9 +15,17 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   meshinject::patch::config_sources sources;
-  sources.inject_config_text.assign(reinterpret_cast<const char*>(data), size);
-  if (sources.inject_config_text.empty()) return 0;  // empty means "embedded default"
-  sources.inject_config_name = "fuzz.yaml";
+  const char* text = reinterpret_cast<const char*>(data);
+  if (size > 0 && (text[0] == '\x01' || text[0] == '\x02')) {
+    std::string& file = text[0] == '\x01' ? sources.values_text : sources.mesh_text;
+    file.assign(text + 1, size - 1);
+    if (file.empty()) return 0;  // empty means "none given"
+    (text[0] == '\x01' ? sources.values_name : sources.mesh_name) = "fuzz.yaml";
+  } else {
+    sources.inject_config_text.assign(text, size);
+    if (sources.inject_config_text.empty()) return 0;  // empty means "embedded default"
+    sources.inject_config_name = "fuzz.yaml";
+  }
   std::shared_ptr<const meshinject::patch::snapshot> snap;
   try {
     snap = meshinject::patch::snapshot::build(sources);

@@ -29,6 +29,16 @@ seed() {  # seed TARGET FILES...
 }
 seed admission_fuzz load/reviews/*.json "$conformance"/reviews/*.json
 seed config_fuzz deploy/base/injector-config.yaml "$conformance"/istio-1.1/injector-config.yaml
+# Values and mesh files for config_fuzz, each led by the byte that says which file it is.
+for f in deploy/base/injector-values.json "$conformance"/istio-1.28/rendered/values.json; do
+  if [[ -f "$f" ]]; then { printf '\x01'; cat "$f"; } >"$corpus/config_fuzz/seed-values-$(basename "$f")"; fi
+done
+for f in deploy/base/mesh.yaml "$conformance"/istio-1.1/mesh.yaml; do
+  if [[ -f "$f" ]]; then { printf '\x02'; cat "$f"; } >"$corpus/config_fuzz/seed-mesh-$(dirname "$f" | tr / -)-$(basename "$f")"; fi
+done
+# An alias bomb in a values file: the node bound must stop it at once.
+printf '\x01a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n' \
+  >"$corpus/config_fuzz/seed-values-alias-bomb"
 seed template_fuzz "$conformance"/istio-1.2/webhook/*_template.yaml
 if [[ -f "$conformance/istio-1.1/injector-config.yaml" ]]; then
   # The 1.1 template text itself, without the surrounding config.
