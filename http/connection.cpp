@@ -92,6 +92,10 @@ constexpr std::size_t linger_bytes_per_turn = 256 * 1024;
 // other connections.
 constexpr unsigned requests_per_turn = 16;
 
+// At the connection limit, how many of the idlest connections are looked at for
+// one that has no unread bytes before the new connection is refused instead.
+constexpr unsigned eviction_candidates = 8;
+
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
@@ -263,6 +267,14 @@ class session final : public responder {
     if (ssl_ && SSL_pending(ssl_) > 0) return false;
     int arrived = 0;
     return ::ioctl(socket_.native_handle(), FIONREAD, &arrived) == 0 && arrived == 0;
+  }
+
+  // Bytes the client sent that this connection has not read yet: the event loop
+  // is about to hand them over, so it is not idle (they may be a request).
+  bool has_unread_bytes() noexcept {
+    if (ssl_ && SSL_pending(ssl_) > 0) return true;
+    int arrived = 0;
+    return ::ioctl(socket_.native_handle(), FIONREAD, &arrived) == 0 && arrived > 0;
   }
 
   void on_deadline() noexcept {
@@ -934,7 +946,11 @@ void listener::mark_busy(session* s) noexcept {
 }
 
 bool listener::evict_idlest() noexcept {
+  // The first of the few idlest whose client has sent nothing unread: one with
+  // bytes waiting is about to become busy, and they may be a request it sent.
   session* victim = reusable_head_;
+  for (unsigned looked = 0; victim != nullptr && victim->has_unread_bytes(); victim = victim->reusable_next)
+    if (++looked == eviction_candidates) return false;
   if (victim == nullptr) return false;
   metrics_.connections_evicted.inc();
   if (core::log_enabled(log_level::debug))
