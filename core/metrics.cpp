@@ -34,6 +34,7 @@ constexpr std::string_view http_request_errors = "meshinject_http_request_errors
 constexpr std::string_view open_connections = "meshinject_open_connections";
 constexpr std::string_view connections = "meshinject_connections_total";
 constexpr std::string_view connections_rejected = "meshinject_connections_rejected_total";
+constexpr std::string_view connections_evicted = "meshinject_connections_evicted_total";
 constexpr std::string_view tls_handshakes = "meshinject_tls_handshakes_total";
 constexpr std::string_view tls_handshake_errors = "meshinject_tls_handshake_errors_total";
 constexpr std::string_view template_variants = "meshinject_template_variants";
@@ -63,7 +64,7 @@ constexpr std::string_view all_names[] = {
     injection_requests,  injection_success,     injection_skip,        injection_failure,
     injection_time,      decisions,             admission_failures,    admission_passthrough,
     http_responses,      http_request_errors,   open_connections,      connections,
-    connections_rejected, tls_handshakes,       tls_handshake_errors,  template_variants,
+    connections_rejected, connections_evicted, tls_handshakes,       tls_handshake_errors,  template_variants,
     template_variant_compiles, template_uncached_renders, template_variant_bytes, template_variant_hits,
     template_variant_compile_seconds, template_variant_evictions, config_reloads, config_reload_failures,
     config_last_success, config_failing,        config_info,           certificate_reloads,
@@ -314,6 +315,10 @@ void render_prometheus(std::string& out, std::span<const core_metrics* const> co
             sum(cores, &core_metrics::connections));
   w.single_counter(connections_rejected, "Connections closed at once because the connection limit was reached.",
             sum(cores, &core_metrics::connections_rejected));
+  w.single_counter(connections_evicted,
+                   "Idle connections (between requests or before the first one) closed to make room for a new "
+                   "connection at the connection limit.",
+                   sum(cores, &core_metrics::connections_evicted));
   w.single_counter(tls_handshakes, "TLS handshakes completed.",
             sum(cores, &core_metrics::tls_handshakes));
   w.single_counter(tls_handshake_errors, "TLS handshakes that failed.",

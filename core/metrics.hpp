@@ -152,6 +152,7 @@ struct alignas(metrics_alignment) core_metrics {
   gauge open_connections;
   counter connections;           // accepted
   counter connections_rejected;  // closed at once: over the connection limit
+  counter connections_evicted;   // idle ones closed to make room for a new one at the limit
   counter tls_handshakes;        // completed
   counter tls_handshake_errors;
 

@@ -92,6 +92,10 @@ constexpr std::size_t linger_bytes_per_turn = 256 * 1024;
 // other connections.
 constexpr unsigned requests_per_turn = 16;
 
+// At the connection limit, how many of the idlest connections are looked at for
+// one that has no unread bytes before the new connection is refused instead.
+constexpr unsigned eviction_candidates = 8;
+
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
@@ -137,6 +141,14 @@ class listener {
 
   void link(session* s) noexcept;
   void unlink(session* s) noexcept;
+  // The reusable list: connections without a request in progress (in their TLS
+  // handshake, between requests, or with a request head still arriving), the one
+  // without a byte for the longest time first. At the connection limit a new
+  // connection closes its first one instead of being refused, as nginx's
+  // ngx_drain_connections does: a flood of idle connections then cannot keep
+  // /health or a good admission request out. Per listener, intrusive, no allocation.
+  void mark_reusable(session* s) noexcept;  // (again) at the end of the list
+  void mark_busy(session* s) noexcept;      // off the list
 
   const limits& lim() const noexcept { return lim_; }
   core::core_metrics& metrics() noexcept { return metrics_; }
@@ -151,12 +163,14 @@ class listener {
   bool draining() const noexcept { return draining_; }
   void set_draining() noexcept { draining_ = true; }
   std::size_t connection_count() const noexcept { return count_; }
+  void note_closing() noexcept { ++closing_count_; }
 
  private:
   void accept();
   void on_accepted(tcp::socket socket);
   void schedule_sweep();
   clock::time_point age_deadline(clock::time_point accepted) noexcept;
+  bool evict_idlest() noexcept;
 
   const http::clock& time_;
   limits lim_;
@@ -174,6 +188,11 @@ class listener {
   bool stopped_ = false;
   session* head_ = nullptr;
   std::size_t count_ = 0;
+  session* reusable_head_ = nullptr;  // idle longest
+  session* reusable_tail_ = nullptr;
+  // Closed but not destroyed yet (their wait's handler runs on the next turn):
+  // they no longer count against the limit.
+  std::size_t closing_count_ = 0;
   std::uint64_t prng_ = 0x2545f4914f6cdd1dULL;
   clock::time_point last_accept_error_log_{};
 };
@@ -206,7 +225,7 @@ class session final : public responder {
 
   void start() {
     if (ssl_) {
-      phase_ = phase::handshake;
+      enter(phase::handshake);
       deadline = accepted_at_ + owner_.lim().header_timeout;
       do_handshake();
     } else {
@@ -229,7 +248,10 @@ class session final : public responder {
   void close_now() noexcept {
     if (closing_) return;
     closing_ = true;
+    owner_.mark_busy(this);
     if (!waiting_) return destroy();
+    counted_closing = true;
+    owner_.note_closing();
     error_code ec;
     socket_.cancel(ec);
   }
@@ -245,6 +267,14 @@ class session final : public responder {
     if (ssl_ && SSL_pending(ssl_) > 0) return false;
     int arrived = 0;
     return ::ioctl(socket_.native_handle(), FIONREAD, &arrived) == 0 && arrived == 0;
+  }
+
+  // Bytes the client sent that this connection has not read yet: the event loop
+  // is about to hand them over, so it is not idle (they may be a request).
+  bool has_unread_bytes() noexcept {
+    if (ssl_ && SSL_pending(ssl_) > 0) return true;
+    int arrived = 0;
+    return ::ioctl(socket_.native_handle(), FIONREAD, &arrived) == 0 && arrived > 0;
   }
 
   void on_deadline() noexcept {
@@ -307,7 +337,24 @@ class session final : public responder {
 
   session* prev = nullptr;
   session* next = nullptr;
+  session* reusable_prev = nullptr;
+  session* reusable_next = nullptr;
+  bool on_reusable_list = false;
+  bool counted_closing = false;  // in the listener's closing_count_
   clock::time_point deadline = clock::time_point::max();
+
+  const char* phase_name() const noexcept {
+    switch (phase_) {
+      case phase::handshake: return "handshake";
+      case phase::idle: return "idle";
+      case phase::header: return "header";
+      case phase::body: return "body";
+      case phase::chunked: return "chunked-body";
+      case phase::respond: return "respond";
+      case phase::linger: return "linger";
+    }
+    return "?";
+  }
 
  private:
   std::string_view view(head_parser::span s) const noexcept { return {buf_.get() + s.offset, s.length}; }
@@ -322,17 +369,25 @@ class session final : public responder {
     }
   }
 
-  const char* phase_name() const noexcept {
-    switch (phase_) {
-      case phase::handshake: return "handshake";
-      case phase::idle: return "idle";
-      case phase::header: return "header";
-      case phase::body: return "body";
-      case phase::chunked: return "chunked-body";
-      case phase::respond: return "respond";
-      case phase::linger: return "linger";
-    }
-    return "?";
+  // A connection may be evicted at the connection limit while nothing it was
+  // asked is lost: before its first request, between requests, or while a
+  // request head arrives (a head that stalls is a slow or idle client; a good
+  // one sends its head in one go). Never with a body read, a response
+  // being written, or in its lingering close.
+  static bool reusable_in(phase p) noexcept {
+    return p == phase::handshake || p == phase::idle || p == phase::header;
+  }
+
+  void enter(phase p) noexcept {
+    phase_ = p;
+    if (closing_) return;
+    if (reusable_in(p)) owner_.mark_reusable(this);
+    else owner_.mark_busy(this);
+  }
+
+  // Bytes arrived: the connection is the most recently active one again.
+  void note_progress() noexcept {
+    if (on_reusable_list) owner_.mark_reusable(this);
   }
 
   void destroy() noexcept {
@@ -396,6 +451,7 @@ class session final : public responder {
 
   // ---- TLS handshake
   void do_handshake() {
+    note_progress();
     const int r = SSL_do_handshake(ssl_);
     if (r == 1) {
       owner_.metrics().tls_handshakes.inc();
@@ -432,7 +488,7 @@ class session final : public responder {
 
   // ---- reading a request
   void begin_request(clock::time_point now, bool try_read) {
-    phase_ = phase::idle;
+    enter(phase::idle);
     header_parsed_ = false;
     responded_ = false;
     keep_alive_ = true;
@@ -460,7 +516,7 @@ class session final : public responder {
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(owner_.lim().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(boost::none);
     if (rend_ > 0) {
-      phase_ = phase::header;
+      enter(phase::header);
       started_ = now;
       deadline = now + owner_.lim().header_timeout;
       return parse_header();
@@ -500,11 +556,12 @@ class session final : public responder {
     switch (r.status) {
       case io_status::ok:
         if (phase_ == phase::idle) {
-          phase_ = phase::header;
+          enter(phase::header);
           started_ = owner_.now();
           deadline = started_ + owner_.lim().header_timeout;
         }
         rend_ += r.n;
+        note_progress();
         owner_.note_connection_bytes(held_bytes());
         return on_bytes();
       case io_status::want_read: return wait(false, &session::read_more);
@@ -556,7 +613,7 @@ class session final : public responder {
     if (chunked_) {
       // The header stays where it is (the handler reads the target from it); the
       // parser walks the chunks from cpos_.
-      phase_ = phase::chunked;
+      enter(phase::chunked);
       parser_->eager(true);
       cpos_ = head_end_;
       deadline = owner_.now() + lim.header_timeout;
@@ -567,7 +624,7 @@ class session final : public responder {
     const std::size_t body_end = head_end_ + content_length_;
     if (rend_ >= body_end) return dispatch();
     if (cap_ < body_end + padding) reallocate(body_end + padding);
-    phase_ = phase::body;
+    enter(phase::body);
     deadline = owner_.now() + lim.header_timeout;
     if (parser_->expect_continue && parser_->version >= 11 && rend_ == head_end_) return send_continue();
     read_more();
@@ -611,7 +668,7 @@ class session final : public responder {
       body_cap_ = cap_ - head_end_;
       consumed = head_end_ + content_length_;
     }
-    phase_ = phase::respond;
+    enter(phase::respond);
     owner_.handle(*this);
     if (!responded_) respond(500, text_content_type, "internal error\n");
     rbegin_ = consumed;
@@ -622,7 +679,7 @@ class session final : public responder {
   // Answers a request the connection cannot read (too large, malformed) and closes.
   void reject(unsigned status, request_error_kind kind) {
     owner_.metrics().count_request_error(kind);
-    phase_ = phase::respond;
+    enter(phase::respond);
     keep_alive_ = false;
     owner_.on_rejected(*this, status);
     if (!responded_) {
@@ -672,7 +729,7 @@ class session final : public responder {
       ERR_clear_error();
     }
     ::shutdown(socket_.native_handle(), SHUT_WR);
-    phase_ = phase::linger;
+    enter(phase::linger);
     lingered_ = 0;
     const auto at = owner_.now();
     linger_until_ = at + owner_.lim().linger_time;
@@ -814,7 +871,7 @@ clock::time_point listener::age_deadline(clock::time_point accepted) noexcept {
 void listener::on_accepted(tcp::socket socket) {
   metrics_.connections.inc();
   error_code ec;
-  if (count_ >= max_connections_) {
+  if (count_ - closing_count_ >= max_connections_ && !evict_idlest()) {
     metrics_.connections_rejected.inc();
     if (core::log_enabled(log_level::debug))
       core::log_debug("connection refused: limit reached",
@@ -855,12 +912,54 @@ void listener::link(session* s) noexcept {
 }
 
 void listener::unlink(session* s) noexcept {
+  mark_busy(s);
+  if (s->counted_closing) --closing_count_;
   if (s->prev) s->prev->next = s->next;
   else head_ = s->next;
   if (s->next) s->next->prev = s->prev;
   s->prev = s->next = nullptr;
   --count_;
   metrics_.open_connections.dec();
+}
+
+void listener::mark_reusable(session* s) noexcept {
+  if (s->on_reusable_list) {
+    if (s == reusable_tail_) return;
+    mark_busy(s);
+  }
+  s->reusable_prev = reusable_tail_;
+  s->reusable_next = nullptr;
+  if (reusable_tail_) reusable_tail_->reusable_next = s;
+  else reusable_head_ = s;
+  reusable_tail_ = s;
+  s->on_reusable_list = true;
+}
+
+void listener::mark_busy(session* s) noexcept {
+  if (!s->on_reusable_list) return;
+  if (s->reusable_prev) s->reusable_prev->reusable_next = s->reusable_next;
+  else reusable_head_ = s->reusable_next;
+  if (s->reusable_next) s->reusable_next->reusable_prev = s->reusable_prev;
+  else reusable_tail_ = s->reusable_prev;
+  s->reusable_prev = s->reusable_next = nullptr;
+  s->on_reusable_list = false;
+}
+
+bool listener::evict_idlest() noexcept {
+  // The first of the few idlest whose client has sent nothing unread: one with
+  // bytes waiting is about to become busy, and they may be a request it sent.
+  session* victim = reusable_head_;
+  for (unsigned looked = 0; victim != nullptr && victim->has_unread_bytes(); victim = victim->reusable_next)
+    if (++looked == eviction_candidates) return false;
+  if (victim == nullptr) return false;
+  metrics_.connections_evicted.inc();
+  if (core::log_enabled(log_level::debug))
+    core::log_debug("connection evicted: limit reached, closing the one idle longest",
+                    {{"reactor", index_},
+                     {"limit", static_cast<std::uint64_t>(max_connections_)},
+                     {"phase", victim->phase_name()}});
+  victim->close_now();
+  return true;
 }
 
 void listener::schedule_sweep() {

@@ -19,8 +19,9 @@ struct limits {
   // --idle-timeout. The apiserver keeps webhook connections idle for up to 90 s;
   // closing sooner would make it pay a TLS handshake on the next pod.
   std::chrono::milliseconds idle_timeout{120'000};
-  // --max-connections: per process, split evenly across the reactors (each
-  // reactor refuses connections beyond its share).
+  // --max-connections: per process, split evenly across the reactors. At its
+  // share a reactor makes room by closing its connection idle longest (no request
+  // in progress); it refuses the new one only when none is idle.
   std::size_t max_connections = 10'000;
   // --max-connection-age: after this age (jittered by +-10% per connection) the
   // next response carries `Connection: close`. 0: never recycle.

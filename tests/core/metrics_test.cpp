@@ -293,6 +293,7 @@ TEST(metrics, renders_exact_text_summed_over_blocks) {
   a.open_connections.add(3);
   a.connections.add(4);
   a.connections_rejected.inc();
+  a.connections_evicted.add(2);
   a.tls_handshakes.add(4);
   a.tls_handshake_errors.inc();
   a.template_variants.set(2);
@@ -427,6 +428,9 @@ meshinject_connections_total 6
 # HELP meshinject_connections_rejected_total Connections closed at once because the connection limit was reached.
 # TYPE meshinject_connections_rejected_total counter
 meshinject_connections_rejected_total 1
+# HELP meshinject_connections_evicted_total Idle connections (between requests or before the first one) closed to make room for a new connection at the connection limit.
+# TYPE meshinject_connections_evicted_total counter
+meshinject_connections_evicted_total 2
 # HELP meshinject_tls_handshakes_total TLS handshakes completed.
 # TYPE meshinject_tls_handshakes_total counter
 meshinject_tls_handshakes_total 6

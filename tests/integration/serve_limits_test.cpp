@@ -119,33 +119,90 @@ TEST_F(Limits, MetricsCountExactlyWhatWasServed) {
   EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 0; }, 30s));
 }
 
-TEST_F(Limits, ConnectionsOverTheLimitAreRefusedAndCounted) {
+// A review for `uid`, its body sent only half: the connection has a request in
+// progress until finish_review sends the rest.
+std::string uid_review(const std::string& uid) {
+  return make_review(named_pod("half-sent"), "admission.k8s.io/v1", uid, "shop");
+}
+
+std::unique_ptr<http_connection> half_sent_review(std::uint16_t port, const client_options& o, const std::string& uid) {
+  const std::string body = uid_review(uid);
+  auto c = std::make_unique<http_connection>(port, o);
+  c->send_raw("POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, body.size() / 2));
+  return c;
+}
+
+// Sends the rest and returns the answered uid (or what went wrong).
+std::string finish_review(http_connection& c, const std::string& uid) {
+  const std::string body = uid_review(uid);
+  c.send_raw(body.substr(body.size() / 2));
+  const http_response r = c.read_response();
+  if (r.status != 200) return "status " + std::to_string(r.status) + ": " + r.body;
+  return json::parse(r.body)["response"]["uid"].get<std::string>();
+}
+
+TEST_F(Limits, ConnectionsOverTheLimitWithRequestsInProgressAreRefusedAndCounted) {
   auto server = start({"--threads", "1", "--max-connections", "3"});
-  std::vector<std::unique_ptr<http_connection>> held;
-  for (int i = 0; i < 3; ++i) {
-    held.push_back(std::make_unique<http_connection>(server->port(), tls()));
-    ASSERT_EQ(held.back()->request("GET", "/health", {}, {}).status, 200);
-  }
-  // The fourth is accepted and closed at once: the handshake (or, with TLS 1.3,
-  // the first request) fails.
+  std::vector<std::unique_ptr<http_connection>> busy;
+  for (int i = 0; i < 3; ++i) busy.push_back(half_sent_review(server->port(), tls(), "busy-" + std::to_string(i)));
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 3; }, 30s));
+  // Every slot has a request in progress, none may be evicted: the fourth is
+  // accepted and closed at once (the handshake, or with TLS 1.3 the first
+  // request, fails).
   EXPECT_ANY_THROW({
     http_connection extra(server->port(), tls());
     (void)extra.request("GET", "/health", {}, {});
   });
   EXPECT_EQ(metric(metrics(*server), "meshinject_connections_rejected_total"), 1);
-  for (auto& c : held) EXPECT_EQ(c->request("GET", "/health", {}, {}).status, 200) << "held connections still work";
-  held.pop_back();
-  // Once one is gone there is room again.
-  EXPECT_TRUE(eventually(
-      [&] {
-        try {
-          http_connection again(server->port(), tls());
-          return again.request("GET", "/health", {}, {}).status == 200;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      3s));
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_evicted_total"), 0);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(finish_review(*busy[static_cast<std::size_t>(i)], "busy-" + std::to_string(i)),
+              "busy-" + std::to_string(i))
+        << "a request in progress was lost";
+  // Now they are idle between requests: a new connection takes the place of the
+  // one idle longest (the first) instead of being refused.
+  http_connection again(server->port(), tls());
+  EXPECT_EQ(again.request("GET", "/health", {}, {}).status, 200);
+  EXPECT_TRUE(busy[0]->closed_by_peer(30s)) << "the connection idle longest was not the one evicted";
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_evicted_total"), 1);
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_rejected_total"), 1);
+  for (std::size_t i = 1; i < 3; ++i)
+    EXPECT_EQ(busy[i]->request("GET", "/health", {}, {}).status, 200) << "a newer idle connection was evicted";
+}
+
+TEST_F(Limits, AtTheLimitIdleConnectionsMakeRoomAndRequestsInProgressAreKept) {
+  auto server = start({"--threads", "1", "--max-connections", "4"});
+  // Oldest first: a plain TCP connection that never starts its handshake, a TLS
+  // one that never sends a request, then two with a body half sent.
+  const int silent_tcp = connect_tcp(server->port());
+  ASSERT_GE(silent_tcp, 0);
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 1; }, 30s));
+  http_connection silent_tls(server->port(), tls());
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_tls_handshakes_total") == 1; }, 30s));
+  auto busy_a = half_sent_review(server->port(), tls(), "busy-a");
+  auto busy_b = half_sent_review(server->port(), tls(), "busy-b");
+  EXPECT_TRUE(eventually([&] { return metric(metrics(*server), "meshinject_open_connections") == 4; }, 30s));
+
+  // A good review and /health on new connections are answered: each takes the
+  // place of an idle one, the oldest first.
+  const std::string good = review_file("orders-pod");
+  http_connection review(server->port(), tls());
+  const http_response answer = review.request("POST", "/inject", good);
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  char byte = 0;
+  EXPECT_TRUE(eventually([&] { return ::recv(silent_tcp, &byte, 1, MSG_DONTWAIT) == 0; }, 30s))
+      << "the silent TCP connection (idle longest) was not evicted";
+  http_connection health(server->port(), tls());
+  EXPECT_EQ(health.request("GET", "/health", {}, {}).status, 200);
+  EXPECT_TRUE(silent_tls.closed_by_peer(30s)) << "the silent TLS connection was not evicted";
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_evicted_total"), 2);
+  EXPECT_EQ(metric(metrics(*server), "meshinject_connections_rejected_total"), 0);
+
+  // The requests in progress were never candidates.
+  EXPECT_EQ(finish_review(*busy_a, "busy-a"), "busy-a");
+  EXPECT_EQ(finish_review(*busy_b, "busy-b"), "busy-b");
+  ::close(silent_tcp);
 }
 
 TEST_F(Limits, OldConnectionsAreAskedToClose) {
