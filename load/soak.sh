@@ -266,8 +266,9 @@ ol = json.loads(open(f"{work}/soak.json").readline()) if int(status) == 0 else N
 noise = json.load(open(f"{work}/noise.json"))
 rss = [int(l.split()[1]) for l in open(f"{work}/rss.log") if len(l.split()) == 2]
 rss_start, rss_end, limit = int(rss_start), int(rss_end), int(limit)
-reloads = float(r1) - float(r0)
 refused = float(f1) - float(f0)
+# meshinject_config_reloads_total counts attempts, the refused ones included.
+reloads = float(r1) - float(r0) - refused
 cert_reloads = float(c1) - float(c0)
 problems = []
 if ol is None:
@@ -294,7 +295,7 @@ if ol:
           % (lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3, lat["max"] / 1e3, ol["reconnects"]))
 print("soak: RSS            start %d KiB (after warm-up), end %d KiB (%+.1f%%), max sampled %d KiB"
       % (rss_start, rss_end, 100.0 * (rss_end - rss_start) / rss_start, max(rss) if rss else 0))
-print("soak: config swaps   %s valid (server reloads %.0f), %s invalid (server refused %.0f)"
+print("soak: config swaps   %s valid (server loaded %.0f), %s invalid (server refused %.0f)"
       % (valid, reloads, invalid, refused))
 print("soak: cert swaps     %s (server reloads %.0f, reload failures %s)" % (certs, cert_reloads, cert_failures))
 print("soak: bad requests   %d sent (%d answered 4xx/5xx, %d closed without an answer, %d accepted); by kind %s"
