@@ -205,12 +205,12 @@ int main(int argc, char** argv) {
 
   std::snprintf(buf, sizeof buf,
                 "openloop%s%s: %.0f req/s target, %.0f achieved over %.1f s; %llu ok, %llu errors"
-                " (%llu http, %llu transport, %llu unfinished); latency p50 %.3f ms, p90 %.3f, p99 %.3f,"
+                " (%llu http, %llu transport, %llu unfinished, %llu wrong); latency p50 %.3f ms, p90 %.3f, p99 %.3f,"
                 " p99.9 %.3f, max %.3f",
                 opts.label.empty() ? "" : " ", opts.label.c_str(), opts.rate, s.achieved_rate, seconds(opts.duration),
                 static_cast<unsigned long long>(s.ok), static_cast<unsigned long long>(s.errors()),
                 static_cast<unsigned long long>(s.http_errors), static_cast<unsigned long long>(s.transport_errors),
-                static_cast<unsigned long long>(s.unfinished), us(50) / 1e3, us(90) / 1e3, us(99) / 1e3,
+                static_cast<unsigned long long>(s.unfinished), static_cast<unsigned long long>(s.wrong_answers), us(50) / 1e3, us(90) / 1e3, us(99) / 1e3,
                 us(99.9) / 1e3, us(100) / 1e3);
   std::cerr << buf << "\n";
   if (s.wrong_answers != 0) {
