@@ -175,6 +175,9 @@ answer=$(curl -sk --data-binary @"$work/reviews/review-00000.json" -H 'content-t
 [[ $answer == *'"patch"'* ]] || die "the good review is not injected: ${answer:0:300}"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
+# RSS split into anonymous memory (heap, stacks: what a leak grows) and file pages (the
+# binary's and libraries' code, paged in as new paths run for the first time).
+rss_split_kib() { awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a, f }' "/proc/$server_pid/status"; }
 metric() {  # the value of an unlabelled metric, 0 when absent
   curl -fs "$admin/metrics" | awk -v name="$1" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }'
 }
@@ -225,7 +228,7 @@ noise_pid=$!
 pids+=("$noise_pid")
 
 # RSS every 10 s, for the trend (the pass/fail figures are start and end).
-( while [[ ! -e $work/stop ]]; do echo "$(date -u +%s) $(rss_kib)"; sleep 10; done ) >"$work/rss.log" &
+( while [[ ! -e $work/stop ]]; do echo "$(date -u +%s) $(rss_kib) $(rss_split_kib)"; sleep 10; done ) >"$work/rss.log" &
 pids+=("$!")
 
 log "warm-up: ${warmup_seconds}s at $rate req/s with config and certificate swaps, $idle idle connections, $bad_rate bad req/s"
@@ -233,6 +236,7 @@ nice "$openloop_bin" --url "https://127.0.0.1:$port/inject" --insecure --rate "$
   --warmup 0s --duration "${warmup_seconds}s" --timeout 10s --check-admission --label soak-warmup "${body_args[@]}" \
   >"$work/warmup.json" 2>"$work/warmup.log" || { cat "$work/warmup.log" >&2; die "warm-up run failed"; }
 rss_start=$(rss_kib)
+read -r anon_start file_start < <(rss_split_kib)
 read -r valid0 invalid0 certs0 <"$work/swaps"
 reloads0=$(metric meshinject_config_reloads_total)
 reload_failures0=$(metric meshinject_config_reload_failures_total)
@@ -244,6 +248,7 @@ nice "$openloop_bin" --url "https://127.0.0.1:$port/inject" --insecure --rate "$
   --warmup 0s --duration "${seconds}s" --timeout 10s --check-admission --label soak "${body_args[@]}" \
   >"$work/soak.json" 2>"$work/soak.log" || openloop_status=$?
 rss_end=$(rss_kib)
+read -r anon_end file_end < <(rss_split_kib)
 read -r valid1 invalid1 certs1 <"$work/swaps"
 reloads1=$(metric meshinject_config_reloads_total)
 reload_failures1=$(metric meshinject_config_reload_failures_total)
@@ -258,13 +263,13 @@ cat "$work/soak.log" >&2
 python3 - "$work" "$openloop_status" "$rss_start" "$rss_end" "$rss_limit_percent" \
   "$((valid1 - valid0))" "$((invalid1 - invalid0))" "$((certs1 - certs0))" \
   "$reloads0" "$reloads1" "$reload_failures0" "$reload_failures1" "$cert_reloads0" "$cert_reloads1" \
-  "$cert_reload_failures" "$rejected" <<'PY'
+  "$cert_reload_failures" "$rejected" "$anon_start" "$anon_end" "$file_start" "$file_end" <<'PY'
 import json, sys
 (work, status, rss_start, rss_end, limit, valid, invalid, certs, r0, r1, f0, f1, c0, c1,
- cert_failures, rejected) = sys.argv[1:]
+ cert_failures, rejected, anon_start, anon_end, file_start, file_end) = sys.argv[1:]
 ol = json.loads(open(f"{work}/soak.json").readline()) if int(status) == 0 else None
 noise = json.load(open(f"{work}/noise.json"))
-rss = [int(l.split()[1]) for l in open(f"{work}/rss.log") if len(l.split()) == 2]
+rss = [int(l.split()[1]) for l in open(f"{work}/rss.log") if len(l.split()) >= 2]
 rss_start, rss_end, limit = int(rss_start), int(rss_end), int(limit)
 refused = float(f1) - float(f0)
 # meshinject_config_reloads_total counts attempts, the refused ones included.
@@ -295,6 +300,7 @@ if ol:
           % (lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3, lat["max"] / 1e3, ol["reconnects"]))
 print("soak: RSS            start %d KiB (after warm-up), end %d KiB (%+.1f%%), max sampled %d KiB"
       % (rss_start, rss_end, 100.0 * (rss_end - rss_start) / rss_start, max(rss) if rss else 0))
+print("soak: RSS split      anonymous %s -> %s KiB, file-backed %s -> %s KiB" % (anon_start, anon_end, file_start, file_end))
 print("soak: config swaps   %s valid (server loaded %.0f), %s invalid (server refused %.0f)"
       % (valid, reloads, invalid, refused))
 print("soak: cert swaps     %s (server reloads %.0f, reload failures %s)" % (certs, cert_reloads, cert_failures))
