@@ -1,6 +1,7 @@
 // openloop: an open-loop HTTPS latency client. See options.cpp for the usage and
 // worker.hpp for how the schedule works.
 
+#include "admission_check.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "worker.hpp"
@@ -86,6 +87,11 @@ int main(int argc, char** argv) {
     for (const auto& f : opts.body_files) {
       std::string body = read_file(f);
       body_bytes_sent += body.size();
+      if (opts.check_admission) {
+        auto uid = ml::admission_request_uid(body);
+        if (!uid) throw std::runtime_error("--check-admission: " + f + " is not an AdmissionReview with request.uid");
+        plan.request_uids.push_back(std::move(*uid));
+      }
       plan.requests.push_back(serialize_request(opts, body));
     }
     boost::asio::io_context resolver_io;
@@ -141,6 +147,7 @@ int main(int argc, char** argv) {
   std::vector<ml::sample> samples;
   samples.reserve(plan.total_requests);
   std::uint64_t responses = 0, body_bytes = 0, reconnects = 0, max_queue = 0, queued = 0;
+  std::string first_wrong_answer;
   for (const auto& w : workers) {
     const auto& log = w->log();
     for (std::uint64_t i = 0; i < w->owned_requests(); ++i) {
@@ -151,6 +158,7 @@ int main(int argc, char** argv) {
     reconnects += w->reconnects();
     max_queue = std::max(max_queue, w->max_queue());
     queued += w->queued();
+    if (first_wrong_answer.empty()) first_wrong_answer = w->first_wrong_answer();
   }
   const ml::summary s = ml::summarize(samples, opts.duration.count());
 
@@ -158,12 +166,12 @@ int main(int argc, char** argv) {
     std::sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) { return a.due_ns < b.due_ns; });
     std::ofstream out(opts.out_csv);
     out << "due_us,latency_us,outcome\n";
-    static constexpr const char* names[] = {"unfinished", "ok", "http_error", "transport_error"};
+    static constexpr const char* names[] = {"unfinished", "ok", "http_error", "transport_error", "wrong_answer"};
     char line[96];
     for (const auto& x : samples) {
       if (x.due_ns < 0 || x.due_ns >= opts.duration.count()) continue;
       std::snprintf(line, sizeof line, "%.3f,%.3f,%s\n", static_cast<double>(x.due_ns) / 1e3,
-                    static_cast<double>(x.latency_ns) / 1e3, names[x.outcome & 3]);
+                    static_cast<double>(x.latency_ns) / 1e3, names[x.outcome <= 4 ? x.outcome : 0]);
       out << line;
     }
     if (!out) std::cerr << "openloop: could not write " << opts.out_csv << "\n";
@@ -180,14 +188,14 @@ int main(int argc, char** argv) {
   std::snprintf(buf, sizeof buf,
                 "\"target_rate\":%.1f,\"achieved_rate\":%.1f,\"duration_s\":%.3f,\"warmup_s\":%.3f,"
                 "\"connections\":%u,\"threads\":%u,\"scheduled\":%llu,\"ok\":%llu,\"errors\":%llu,"
-                "\"http_errors\":%llu,\"transport_errors\":%llu,\"unfinished\":%llu,\"reconnects\":%llu,"
+                "\"http_errors\":%llu,\"transport_errors\":%llu,\"unfinished\":%llu,\"wrong_answers\":%llu,\"reconnects\":%llu,"
                 "\"queued\":%llu,\"max_queue\":%llu,\"request_body_bytes_avg\":%.0f,\"response_body_bytes_avg\":%.0f,"
                 "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,\"max\":%.1f,\"mean\":%.1f}",
                 opts.rate, s.achieved_rate, seconds(opts.duration), seconds(opts.warmup), opts.connections, n,
                 static_cast<unsigned long long>(s.scheduled), static_cast<unsigned long long>(s.ok),
                 static_cast<unsigned long long>(s.errors()), static_cast<unsigned long long>(s.http_errors),
                 static_cast<unsigned long long>(s.transport_errors), static_cast<unsigned long long>(s.unfinished),
-                static_cast<unsigned long long>(reconnects), static_cast<unsigned long long>(queued),
+                static_cast<unsigned long long>(s.wrong_answers), static_cast<unsigned long long>(reconnects), static_cast<unsigned long long>(queued),
                 static_cast<unsigned long long>(max_queue),
                 static_cast<double>(body_bytes_sent) / static_cast<double>(opts.body_files.size()), avg_body, us(50),
                 us(90), us(99), us(99.9), us(100), s.mean_ns() / 1e3);
@@ -197,13 +205,16 @@ int main(int argc, char** argv) {
 
   std::snprintf(buf, sizeof buf,
                 "openloop%s%s: %.0f req/s target, %.0f achieved over %.1f s; %llu ok, %llu errors"
-                " (%llu http, %llu transport, %llu unfinished); latency p50 %.3f ms, p90 %.3f, p99 %.3f,"
+                " (%llu http, %llu transport, %llu unfinished, %llu wrong); latency p50 %.3f ms, p90 %.3f, p99 %.3f,"
                 " p99.9 %.3f, max %.3f",
                 opts.label.empty() ? "" : " ", opts.label.c_str(), opts.rate, s.achieved_rate, seconds(opts.duration),
                 static_cast<unsigned long long>(s.ok), static_cast<unsigned long long>(s.errors()),
                 static_cast<unsigned long long>(s.http_errors), static_cast<unsigned long long>(s.transport_errors),
-                static_cast<unsigned long long>(s.unfinished), us(50) / 1e3, us(90) / 1e3, us(99) / 1e3,
+                static_cast<unsigned long long>(s.unfinished), static_cast<unsigned long long>(s.wrong_answers), us(50) / 1e3, us(90) / 1e3, us(99) / 1e3,
                 us(99.9) / 1e3, us(100) / 1e3);
   std::cerr << buf << "\n";
+  if (s.wrong_answers != 0) {
+    std::cerr << "openloop: " << s.wrong_answers << " wrong answer(s); the first: " << first_wrong_answer << "\n";
+  }
   return s.ok == 0 ? 3 : 0;
 }

@@ -31,6 +31,10 @@ to the last byte of its response (no coordinated omission).
   --out FILE           raw samples of the window as CSV
   --spectrum FILE      latency by percentile (for plots) as TSV
   --label TEXT         copied into the JSON result
+  --check-admission    a 2xx answer is ok only when it is an AdmissionReview with the
+                       request's uid, allowed and a non-empty patch (every body must be
+                       an AdmissionReview of a pod that gets injected); others count as
+                       wrong_answers
 
 Output: one JSON line on stdout, one line for people on stderr. Exit status 0 when the
 run completed (whatever the errors), 1 on a setup failure, 2 on a bad command line.
@@ -157,6 +161,8 @@ options parse_options(int argc, char** argv) {
       o.out_csv = need_value(argc, argv, i);
     } else if (a == "--spectrum") {
       o.spectrum_out = need_value(argc, argv, i);
+    } else if (a == "--check-admission") {
+      o.check_admission = true;
     } else if (a == "--label") {
       o.label = need_value(argc, argv, i);
     } else {

@@ -29,6 +29,7 @@ struct options {
   std::vector<std::string> headers;     // extra "Name: value" lines
   std::string content_type = "application/json";
   bool insecure = false;
+  bool check_admission = false;  // a 2xx answer counts as ok only with the right uid and a patch
   std::string ca_file;
   std::string out_csv;       // raw samples of the measured window
   std::string spectrum_out;  // latency by percentile, for plotting

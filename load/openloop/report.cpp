@@ -30,7 +30,7 @@ summary summarize(const std::vector<sample>& samples, std::int64_t window_ns) {
   std::uint64_t completed_in_window = 0;
   for (const auto& x : samples) {
     const auto o = static_cast<outcome>(x.outcome);
-    const bool answered = o == outcome::ok || o == outcome::http_error;
+    const bool answered = o == outcome::ok || o == outcome::http_error || o == outcome::wrong_answer;
     if (answered) {
       const std::int64_t done = x.due_ns + x.latency_ns;
       if (done >= 0 && done < window_ns) ++completed_in_window;
@@ -45,6 +45,7 @@ summary summarize(const std::vector<sample>& samples, std::int64_t window_ns) {
       case outcome::http_error: ++s.http_errors; break;
       case outcome::transport_error: ++s.transport_errors; break;
       case outcome::unfinished: ++s.unfinished; break;
+      case outcome::wrong_answer: ++s.wrong_answers; break;
     }
   }
   std::sort(s.sorted_ok_ns.begin(), s.sorted_ok_ns.end());

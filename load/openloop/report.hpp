@@ -20,12 +20,13 @@ struct summary {
   std::uint64_t http_errors = 0;  // other statuses
   std::uint64_t transport_errors = 0;
   std::uint64_t unfinished = 0;   // no answer before the run ended
+  std::uint64_t wrong_answers = 0;  // 2xx answers that failed --check-admission
   double window_s = 0;
   double achieved_rate = 0;       // answers (any status) completed inside the window, per second
   // Latency of the ok answers, in nanoseconds; sorted ascending.
   std::vector<std::int64_t> sorted_ok_ns;
 
-  std::uint64_t errors() const { return http_errors + transport_errors + unfinished; }
+  std::uint64_t errors() const { return http_errors + transport_errors + unfinished + wrong_answers; }
   /// Nearest-rank percentile (p in [0, 100]) of the ok latencies; 0 when there are none.
   std::int64_t percentile_ns(double p) const;
   double mean_ns() const;

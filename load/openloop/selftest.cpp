@@ -1,4 +1,5 @@
 // Checks of openloop's offline parts: durations, URLs, percentiles, the window.
+#include "admission_check.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "worker.hpp"
@@ -65,6 +66,23 @@ int main() {
   const std::string tsv = ml::spectrum_tsv(s);
   EXPECT(tsv.rfind("percentile\tlatency_us\tinv_tail\n", 0) == 0);
   EXPECT(tsv.find("100.000000\t1000.000\t1000.000\n") != std::string::npos);
+
+  // --check-admission: the uid sent, allowed, and a patch; anything else names its problem.
+  EXPECT(ml::admission_request_uid(R"({"kind":"AdmissionReview","request":{"uid":"u-1","object":{"metadata":{"uid":"pod"}}}})") == "u-1");
+  EXPECT(!ml::admission_request_uid(R"({"request":{}})"));
+  EXPECT(!ml::admission_request_uid("not json"));
+  EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-1","allowed":true,"patch":"W10="}})", "u-1").empty());
+  EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-2","allowed":true,"patch":"W10="}})", "u-1").find("uid") != std::string::npos);
+  EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-1","allowed":true}})", "u-1") == "response has no patch");
+  EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-1","allowed":false,"patch":"W10="}})", "u-1") == "response.allowed is not true");
+  EXPECT(ml::admission_answer_problem("<html>", "u-1") == "answer is not JSON");
+  {
+    // A wrong answer is an error and completes inside the window like any answer.
+    std::vector<ml::sample> v{{0, 1000, static_cast<std::uint8_t>(ml::outcome::ok)},
+                              {1000, 1000, static_cast<std::uint8_t>(ml::outcome::wrong_answer)}};
+    const auto s = ml::summarize(v, 1'000'000'000);
+    EXPECT(s.ok == 1 && s.wrong_answers == 1 && s.errors() == 1 && s.sorted_ok_ns.size() == 1);
+  }
 
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include "admission_check.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -68,7 +70,7 @@ public:
         if (ec) return w_.on_failure(*this, current_);
         const auto& res = parser_->get();
         keep_alive_ = res.keep_alive();
-        w_.on_response(*this, current_, res.result_int(), res.body().size());
+        w_.on_response(*this, current_, res.result_int(), res.body());
       });
     });
   }
@@ -208,12 +210,21 @@ void worker::on_ready(connection& c) {
   if (running_) advance_and_dispatch();
 }
 
-void worker::on_response(connection& c, std::uint64_t i, unsigned status, std::size_t body_bytes) {
+void worker::on_response(connection& c, std::uint64_t i, unsigned status, const std::string& body) {
   if (stopping_) return;
   const auto now = clock_type::now();
   log_.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(now - due_time(i)).count();
   log_.outcomes[i] = status >= 200 && status < 300 ? outcome::ok : outcome::http_error;
-  body_bytes_ += body_bytes;
+  if (log_.outcomes[i] == outcome::ok && plan_.opts->check_admission) {
+    const auto& uids = plan_.request_uids;
+    const std::uint64_t global = i * stride_ + index_;
+    std::string problem = admission_answer_problem(body, uids[global % uids.size()]);
+    if (!problem.empty()) {
+      log_.outcomes[i] = outcome::wrong_answer;
+      if (first_wrong_answer_.empty()) first_wrong_answer_ = std::move(problem);
+    }
+  }
+  body_bytes_ += body.size();
   ++responses_;
   ++finished_;
   if (c.keep_alive()) {

@@ -31,6 +31,7 @@ enum class outcome : std::uint8_t {
   ok,              // a 2xx response arrived in full
   http_error,      // a complete response with another status
   transport_error, // connect, TLS, write, read or timeout failure while it was in flight
+  wrong_answer,    // a 2xx response that failed --check-admission (wrong uid, no patch)
 };
 
 /// Per-request record, indexed by the worker-local request number i.
@@ -43,6 +44,7 @@ struct request_log {
 struct run_plan {
   const options* opts = nullptr;
   std::vector<std::string> requests;  // complete serialized HTTP requests, one per body
+  std::vector<std::string> request_uids;  // request.uid of each body, with --check-admission
   boost::asio::ip::tcp::resolver::results_type endpoints;
   std::uint64_t total_requests = 0;   // over all threads, warm-up included
 };
@@ -74,6 +76,7 @@ public:
   std::uint64_t reconnects() const { return reconnects_; }
   std::uint64_t max_queue() const { return max_queue_; }
   std::uint64_t queued() const { return queued_; }
+  const std::string& first_wrong_answer() const { return first_wrong_answer_; }
 
 private:
   friend class connection;
@@ -83,7 +86,7 @@ private:
   boost::asio::ssl::context& tls() { return tls_; }
   const run_plan& plan() const { return plan_; }
   void on_ready(connection& c);
-  void on_response(connection& c, std::uint64_t i, unsigned status, std::size_t body_bytes);
+  void on_response(connection& c, std::uint64_t i, unsigned status, const std::string& body);
   void on_failure(connection& c, std::uint64_t i);
   void on_connect_failed(connection& c, const std::string& what);
 
@@ -120,6 +123,7 @@ private:
   std::uint64_t reconnects_ = 0;
   std::uint64_t max_queue_ = 0;
   std::uint64_t queued_ = 0;  // requests that found no idle connection when due
+  std::string first_wrong_answer_;
 };
 
 }  // namespace meshinject::load
