@@ -24,6 +24,8 @@ to the last byte of its response (no coordinated omission).
   --threads N          threads, each with its own io_context, its
                        share of the connections and of the schedule [1]
   --timeout D          per-request timeout, and the final drain     [10s]
+  --max-idle D         a connection idle longer is reopened before it is used, as
+                       the apiserver drops webhook connections idle for 90 s [90s]
   --content-type T                                                  [application/json]
   --header 'K: V'      extra request header (repeatable)
   --insecure           do not verify the server certificate
@@ -142,6 +144,8 @@ options parse_options(int argc, char** argv) {
       o.warmup = duration_arg(a, need_value(argc, argv, i));
     } else if (a == "--timeout") {
       o.timeout = duration_arg(a, need_value(argc, argv, i));
+    } else if (a == "--max-idle") {
+      o.max_idle = duration_arg(a, need_value(argc, argv, i));
     } else if (a == "--connections") {
       o.connections = parse_number<unsigned>(a, need_value(argc, argv, i));
     } else if (a == "--threads") {
@@ -175,6 +179,7 @@ options parse_options(int argc, char** argv) {
   if (o.connections < o.threads) throw std::invalid_argument("--connections must be at least --threads");
   if (o.duration.count() <= 0) throw std::invalid_argument("--duration must be above 0");
   if (o.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
+  if (o.max_idle.count() <= 0) throw std::invalid_argument("--max-idle must be above 0");
   return o;
 }
 

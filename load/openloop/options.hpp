@@ -23,6 +23,10 @@ struct options {
   std::chrono::nanoseconds duration = std::chrono::seconds(10);
   std::chrono::nanoseconds warmup = std::chrono::seconds(2);
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // per request, and the final drain
+  // A keep-alive connection idle longer is closed and opened again before it is used,
+  // as the apiserver's webhook client drops connections idle for 90 s: so a server
+  // whose idle timeout is longer never closes one under a request being sent.
+  std::chrono::nanoseconds max_idle = std::chrono::seconds(90);
   unsigned connections = 64;
   unsigned threads = 1;
   std::vector<std::string> body_files;  // rotated in order, request k sends body k % n

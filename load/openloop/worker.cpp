@@ -76,6 +76,7 @@ public:
   }
 
   bool keep_alive() const { return keep_alive_; }
+  clock_type::time_point idle_since{};  // when it last went back to the worker's idle list
 
   void close() {
     if (!stream_) return;
@@ -188,6 +189,13 @@ void worker::advance_and_dispatch() {
   while (next_sent_ < next_due_ && !idle_.empty()) {
     connection* c = idle_.back();
     idle_.pop_back();
+    if (now - c->idle_since > plan_.opts->max_idle) {
+      // The server may be closing it right now; a fresh one comes back through on_ready.
+      ++reconnects_;
+      c->close();
+      c->connect();
+      continue;
+    }
     c->send(next_sent_++);
   }
   const std::uint64_t waiting = next_due_ - next_sent_;
@@ -206,6 +214,7 @@ void worker::maybe_finish() {
 
 void worker::on_ready(connection& c) {
   if (stopping_) return;
+  c.idle_since = clock_type::now();
   idle_.push_back(&c);
   if (running_) advance_and_dispatch();
 }
@@ -228,6 +237,7 @@ void worker::on_response(connection& c, std::uint64_t i, unsigned status, const 
   ++responses_;
   ++finished_;
   if (c.keep_alive()) {
+    c.idle_since = now;
     idle_.push_back(&c);
   } else {
     ++reconnects_;
