@@ -29,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Peak RSS a refusal may cost: the process's own start-up is about 10 MiB.
-constexpr long max_rss_kib = 128 * 1024;
+[[maybe_unused]] constexpr long max_rss_kib = 128 * 1024;  // asserted only without sanitizers
 
 struct child_run {
   int exit_code = -1;  // -1: killed by a signal
