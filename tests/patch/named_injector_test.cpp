@@ -200,7 +200,8 @@ TEST(named_injector, openshift_resets_a_proxy_user_equal_to_the_apps) {
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000629999);
   const json overrides = json::parse(a.patched["metadata"]["annotations"]["proxy.istio.io/overrides"].get<std::string>());
-  EXPECT_FALSE(overrides["containers"][0]["securityContext"].contains("runAsUser")) << overrides.dump();
+  const json& proxy_override = overrides.at("containers").at(0);
+  EXPECT_FALSE(proxy_override.value("securityContext", json::object()).contains("runAsUser")) << overrides.dump();
 
   a = review(e, pod_with_users(1000620000, 1000620001));  // the user's own choice
   EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000620001);
