@@ -10,6 +10,22 @@
 
 namespace meshinject::core {
 
+namespace {
+
+// A plain scalar typed by YAML 1.1, as both readers (yaml-cpp's and ours) type it.
+void type_plain_scalar(const std::string& text, config_node::kind& k, bool& b, std::int64_t& i, double& f) {
+  const yaml_scalar s = resolve_plain_scalar(text);
+  switch (s.k) {
+    case yaml_scalar::kind::null: k = config_node::kind::null; break;
+    case yaml_scalar::kind::boolean: k = config_node::kind::boolean; b = s.b; break;
+    case yaml_scalar::kind::integer: k = config_node::kind::integer; i = s.i; break;
+    case yaml_scalar::kind::floating: k = config_node::kind::floating; f = s.f; break;
+    case yaml_scalar::kind::string: k = config_node::kind::string; break;
+  }
+}
+
+}  // namespace
+
 struct yaml_budget {
   const std::string& file;
   const yaml_limits& limits;
@@ -46,14 +62,7 @@ config_node config_node::from_yaml_within(const YAML::Node& node, yaml_budget& b
         out.kind_ = kind::string;
         break;
       }
-      const yaml_scalar s = resolve_plain_scalar(out.text_);
-      switch (s.k) {
-        case yaml_scalar::kind::null: out.kind_ = kind::null; break;
-        case yaml_scalar::kind::boolean: out.kind_ = kind::boolean; out.b_ = s.b; break;
-        case yaml_scalar::kind::integer: out.kind_ = kind::integer; out.i_ = s.i; break;
-        case yaml_scalar::kind::floating: out.kind_ = kind::floating; out.f_ = s.f; break;
-        case yaml_scalar::kind::string: out.kind_ = kind::string; break;
-      }
+      type_plain_scalar(out.text_, out.kind_, out.b_, out.i_, out.f_);
       break;
     }
     case YAML::NodeType::Sequence:
@@ -92,14 +101,7 @@ config_node config_node::from_reader(const yaml::node& node) {
   out.text_ = node.text();
   out.kind_ = kind::string;
   if (node.style() != yaml::scalar_style::plain) return out;  // quoted or block: always a string
-  const yaml_scalar s = resolve_plain_scalar(out.text_);
-  switch (s.k) {
-    case yaml_scalar::kind::null: out.kind_ = kind::null; break;
-    case yaml_scalar::kind::boolean: out.kind_ = kind::boolean; out.b_ = s.b; break;
-    case yaml_scalar::kind::integer: out.kind_ = kind::integer; out.i_ = s.i; break;
-    case yaml_scalar::kind::floating: out.kind_ = kind::floating; out.f_ = s.f; break;
-    case yaml_scalar::kind::string: break;
-  }
+  type_plain_scalar(out.text_, out.kind_, out.b_, out.i_, out.f_);
   return out;
 }
 
