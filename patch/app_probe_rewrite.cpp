@@ -35,6 +35,17 @@ constexpr probe_slot probe_slots[] = {
     {"postStart", "/app-lifecycle/", "/poststartz", true},
 };
 
+// The agent URL a container's probe moves to (FormatProberURL), built in `scratch`
+// and copied into the arena; empty with `ok` false when the arena is full.
+std::string_view agent_url(const probe_slot& slot, std::string_view container, std::string& scratch, core::arena& a,
+                           bool& ok) noexcept {
+  scratch.assign(slot.prefix);
+  scratch.append(container);
+  scratch.append(slot.suffix);
+  ok = true;
+  return a.copy(scratch, ok);
+}
+
 const json::value* child(const json::value* v, std::string_view key) noexcept {
   const json::value* c = v && v->is_object() ? v->find(key) : nullptr;
   return c && !c->is_null() ? c : nullptr;  // Go's nil pointer either way
@@ -273,11 +284,8 @@ json::error app_probe_rewriter::collect(const json::value& pod, std::int64_t tar
         if (json::error e = entry.append_member(a, kind, resolved)) return e;
         if (const json::value* timeout = child(probe, "timeoutSeconds"); timeout && !slot.lifecycle)
           if (json::error e = entry.append_member(a, "timeoutSeconds", *timeout)) return e;
-        text_.assign(slot.prefix);
-        text_.append(name);
-        text_.append(slot.suffix);
         bool ok = true;
-        const std::string_view url = a.copy(text_, ok);
+        const std::string_view url = agent_url(slot, name, text_, a, ok);
         if (!ok) return no_memory;
         probers_.push_back({url, entry});
       }
@@ -373,11 +381,8 @@ json::error app_probe_rewriter::apply(json::value& pod, const probe_rewrite_sett
       for (const probe_slot& slot : probe_slots) {
         const json::value* probe = slot_in(c, slot);
         if (!probe || !probe->is_object()) continue;
-        text_.assign(slot.prefix);
-        text_.append(name);
-        text_.append(slot.suffix);
         bool ok = true;
-        const std::string_view url = a.copy(text_, ok);
+        const std::string_view url = agent_url(slot, name, text_, a, ok);
         if (!ok) return no_memory;
         json::value rewritten;
         json::error e;
