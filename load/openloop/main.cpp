@@ -84,15 +84,25 @@ int main(int argc, char** argv) {
   plan.opts = &opts;
   std::uint64_t body_bytes_sent = 0;
   try {
-    for (const auto& f : opts.body_files) {
-      std::string body = read_file(f);
-      body_bytes_sent += body.size();
-      if (opts.check_admission) {
-        auto uid = ml::admission_request_uid(body);
-        if (!uid) throw std::runtime_error("--check-admission: " + f + " is not an AdmissionReview with request.uid");
-        plan.request_uids.push_back(std::move(*uid));
+    std::vector<std::string> files;
+    for (const auto& f : opts.body_files) files.push_back(read_file(f));
+    // Copy-major order: request k still sends body k % n, and each copy once per cycle.
+    for (unsigned copy = 0; copy < opts.vary; ++copy) {
+      for (std::size_t b = 0; b < files.size(); ++b) {
+        std::string body = files[b];
+        if (opts.vary > 1) {
+          auto varied = ml::vary_admission_review(body, copy);
+          if (!varied) throw std::runtime_error("--vary: " + opts.body_files[b] + " is not an AdmissionReview with request.uid");
+          body = std::move(*varied);
+        }
+        if (copy == 0) body_bytes_sent += body.size();
+        if (opts.check_admission) {
+          auto uid = ml::admission_request_uid(body);
+          if (!uid) throw std::runtime_error("--check-admission: " + opts.body_files[b] + " is not an AdmissionReview with request.uid");
+          plan.request_uids.push_back(std::move(*uid));
+        }
+        plan.requests.push_back(serialize_request(opts, body));
       }
-      plan.requests.push_back(serialize_request(opts, body));
     }
     boost::asio::io_context resolver_io;
     boost::asio::ip::tcp::resolver resolver(resolver_io);

@@ -17,6 +17,9 @@ to the last byte of its response (no coordinated omission).
 
   --url URL            https URL to POST to (required)
   --body FILE          request body; repeat to rotate several bodies (required)
+  --vary N             send N copies of each body, each with its own request.uid and
+                       pod name, as an apiserver's requests differ (AdmissionReview
+                       bodies only; written compact)                 [1]
   --rate N             requests per second over all threads        [1000]
   --duration D         measured window, e.g. 10s, 500ms, 1m         [10s]
   --warmup D           sent before the window, not measured         [2s]
@@ -152,6 +155,9 @@ options parse_options(int argc, char** argv) {
       o.threads = parse_number<unsigned>(a, need_value(argc, argv, i));
     } else if (a == "--body") {
       o.body_files.push_back(need_value(argc, argv, i));
+    } else if (a == "--vary") {
+      o.vary = parse_number<unsigned>(a, need_value(argc, argv, i));
+      if (o.vary == 0 || o.vary > 1'000'000) throw std::invalid_argument("--vary must be 1 to 1000000");
     } else if (a == "--header") {
       o.headers.push_back(need_value(argc, argv, i));
       if (o.headers.back().find(':') == std::string::npos) throw std::invalid_argument("--header: want 'Name: value'");

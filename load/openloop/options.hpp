@@ -30,6 +30,9 @@ struct options {
   unsigned connections = 64;
   unsigned threads = 1;
   std::vector<std::string> body_files;  // rotated in order, request k sends body k % n
+  // Copies of each body with their own request.uid and pod name (AdmissionReviews only),
+  // sent in turn; 1 sends the files as they are.
+  unsigned vary = 1;
   std::vector<std::string> headers;     // extra "Name: value" lines
   std::string content_type = "application/json";
   bool insecure = false;

@@ -76,6 +76,20 @@ int main() {
   EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-1","allowed":true}})", "u-1") == "response has no patch");
   EXPECT(ml::admission_answer_problem(R"({"response":{"uid":"u-1","allowed":false,"patch":"W10="}})", "u-1") == "response.allowed is not true");
   EXPECT(ml::admission_answer_problem("<html>", "u-1") == "answer is not JSON");
+
+  const char* review =
+      R"({"kind":"AdmissionReview","request":{"uid":"0b5d4a4e-2f1c-4c3e-9d7a-5f0e8c2b1a90","name":"web-0",)"
+      R"("object":{"metadata":{"name":"web-0","generateName":"web-"}}}})";
+  auto copy0 = ml::vary_admission_review(review, 0), copy1 = ml::vary_admission_review(review, 0x1f);
+  EXPECT(copy0 && copy1 && *copy0 != *copy1);
+  EXPECT(ml::admission_request_uid(*copy1) == "0b5d4a4e-2f1c-4c3e-9d7a-00000000001f");
+  EXPECT(copy1->find(R"("name":"web-0-00001f")") != std::string::npos);
+  EXPECT(copy1->find(R"("metadata":{"name":"web-0-00001f","generateName":"web-"})") != std::string::npos);
+  auto unnamed = ml::vary_admission_review(R"({"request":{"uid":"u-1","object":{"metadata":{"generateName":"web-"}}}})", 2);
+  EXPECT(unnamed && ml::admission_request_uid(*unnamed) == "000000000002");
+  EXPECT(unnamed && unnamed->find(R"("metadata":{"generateName":"web-"})") != std::string::npos);
+  EXPECT(!ml::vary_admission_review(R"({"request":{"uid":7}})", 1));
+  EXPECT(!ml::vary_admission_review("[]", 1));
   {
     // A wrong answer is an error and completes inside the window like any answer.
     std::vector<ml::sample> v{{0, 1000, static_cast<std::uint8_t>(ml::outcome::ok)},
