@@ -7,8 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "patch/injector.hpp"
 #include "patch/named_render.hpp"
@@ -178,6 +182,48 @@ TEST(named_memo, a_new_snapshot_empties_the_memo) {
   const answer a = review(e, pod_named("web"), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(a.patched["metadata"]["labels"]["workload"], "web");
+}
+
+// Istio 1.28's chart config over its kube-inject inputs (as a webhook sees the
+// pods): a warm core answers each pod byte for byte as a fresh engine does, and
+// a second pass over the same pods renders nothing.
+TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
+  const auto found = mt::conformance_dir();
+  if (!found || !std::filesystem::exists(*found / "istio-1.28" / "rendered" / "config.yaml"))
+    GTEST_SKIP() << "conformance data not found (set MESHINJECT_CONFORMANCE_DIR to ../shared/conformance)";
+  const std::filesystem::path dir = *found / "istio-1.28";
+  const auto snap = mt::make_snapshot(mt::read_file(dir / "rendered" / "config.yaml"), "", "",
+                                      mt::read_file(dir / "rendered" / "values.json"));
+  std::vector<std::string> reviews;
+  for (const char* input : {"hello.yaml", "daemonset.yaml", "hello-multi.yaml", "auth.yaml", "enable-core-dump.yaml",
+                            "explicit-security-context.yaml", "hello-namespace.yaml", "hello-proxy-override.yaml",
+                            "grpc-simple.yaml", "grpc-agent.yaml", "hello-mtls-not-ready.yaml",
+                            "hello-tracing-disabled.yaml", "auth.non-default-service-account.yaml",
+                            "hello-host-network.yaml", "hello-probes.yaml", "https-probes.yaml"}) {
+    const json object = mt::yaml_to_json(mt::read_file(dir / "inject" / input));
+    json pod = object.value("kind", "") == "Pod" ? object : object["spec"]["template"];
+    pod["metadata"]["name"] = object["metadata"].value("name", "pod");
+    reviews.push_back(mt::make_review(pod, "admission.k8s.io/v1", std::string("uid-") + input, "default"));
+  }
+  auto answer_of = [](patch::engine& e, const std::string& body) {
+    const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
+    return std::string(r.body);
+  };
+  patch::engine warm(snap);
+  for (const std::string& body : reviews) answer_of(warm, body);
+  const std::uint64_t first_pass = warm.stats().uncached_renders.value();
+  const std::uint64_t injected_pods = warm.stats().named_renders.value();  // host-network pods are skipped
+  EXPECT_GT(first_pass, 0u);
+  EXPECT_LE(first_pass, reviews.size());
+  std::reverse(reviews.begin(), reviews.end());
+  for (const std::string& body : reviews) {
+    patch::engine fresh(snap);
+    EXPECT_EQ(answer_of(warm, body), answer_of(fresh, body));
+  }
+  EXPECT_EQ(warm.stats().uncached_renders.value(), first_pass);  // the second pass rendered nothing
+  EXPECT_EQ(warm.stats().named_renders.value(), 2 * injected_pods);
+  std::cout << "Istio 1.28 goldens: " << reviews.size() << " pods, " << injected_pods << " through the named path, "
+            << first_pass << " rendered on the first pass, 0 on the second\n";
 }
 
 // The bounds: over either, the next request starts with an empty memo.
