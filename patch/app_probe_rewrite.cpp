@@ -315,7 +315,14 @@ json::error app_probe_rewriter::merge_into_env(json::value& sidecar, bool previo
     }
   }
   // Go writes a map with its keys sorted; a URL two containers share keeps the later one.
-  std::stable_sort(probers_.begin(), probers_.end(), [](const prober& l, const prober& r) { return l.url < r.url; });
+  // Insertion sort: stable like std::stable_sort, without its temporary buffer
+  // (a heap allocation per request); a pod has a few probes per container.
+  for (std::size_t i = 1; i < probers_.size(); ++i) {
+    const prober moving = probers_[i];
+    std::size_t j = i;
+    for (; j > 0 && moving.url < probers_[j - 1].url; --j) probers_[j] = probers_[j - 1];
+    probers_[j] = moving;
+  }
   text_ = "{";
   for (std::size_t i = 0; i < probers_.size(); ++i) {
     if (i + 1 < probers_.size() && probers_[i + 1].url == probers_[i].url) continue;

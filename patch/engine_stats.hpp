@@ -44,13 +44,14 @@ struct alignas(core::metrics_alignment) engine_stats {
   core::counter variant_compiles;     // misses: a variant rendered and compiled on the reactor
   core::counter variant_compile_ns;   // the misses' total cost, render and compile
   core::counter variant_evictions;    // variants dropped to make room for a miss
-  // Pods whose patch was rendered per request rather than served from a
-  // variant. The cache keeps every variant it compiles, so for the
-  // single-template shape this stays 0; pods of a named-templates config count
-  // here too (exported as meshinject_template_uncached_renders_total).
+  // Pods whose request rendered template text. The variant cache keeps every
+  // variant it compiles, so for the single-template shape this stays 0; a pod
+  // of a named-templates config counts when one of its templates was not in the
+  // core's rendered_memo (its first pod of a trace, or a render the memo cannot
+  // keep). Exported as meshinject_template_uncached_renders_total.
   core::counter uncached_renders;
-  // Pods of a named-templates (Istio >= 1.9) config: rendered, merged and
-  // diffed per request, not served from compiled variants.
+  // Pods of a named-templates (Istio >= 1.9) config: traced, merged and diffed
+  // per request (from the memo or a render), not served from compiled variants.
   core::counter named_renders;
 
   void count(outcome o) noexcept { outcomes[static_cast<std::size_t>(o)].inc(); }

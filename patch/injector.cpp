@@ -233,6 +233,7 @@ engine::~engine() = default;
 void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   snapshot_ = std::move(s);
   variants_.clear();
+  named_->memo.clear();  // keyed by the old snapshot's programs
   stats_.cached_variants.set(0);
   stats_.cached_variant_bytes.set(0);
 }

@@ -3,8 +3,10 @@
 // read as Pods, merged over it (RunTemplate), the user's own containers merged
 // back (reapplyOverwrittenContainers), Istio's post-steps applied
 // (postProcessPod), and the answer is the difference between the pod as
-// received and the result. Rendered per request and counted
-// (engine_stats::named_renders); compiling these into variants is later work.
+// received and the result. Each template's render is read into a tree once per
+// core and trace (rendered_memo, named_render.hpp); per request the trace is
+// walked and the tree's per-request scalars filled. A pod that needed a render
+// is counted in engine_stats::uncached_renders.
 
 #include <algorithm>
 #include <array>
@@ -362,15 +364,29 @@ template_data engine::named_data_for(const pod& view, const workload_meta* deplo
   return d;
 }
 
-bool engine::render_named(const named_program& t, const template_data& data, json::value& out) {
+// The template's tree for this pod: from the memo when this core has read the
+// render of the same trace before, else rendered, read and kept. `rendered_now`
+// tells the request that it rendered.
+bool engine::render_named(const named_program& t, const template_data& data, json::value& out, bool& rendered_now) {
   named_workspace& w = *named_;
   const tmpl::value root = template_root(data);
   if (!t.program->trace(root, trace_)) {
     message_ = "template " + t.name + ": " + trace_.error;
     return false;
   }
-  if (!t.program->render(root, trace_.trace, w.rendered, error_) ||
-      !read_rendered_pod(w.rendered.text, trace_.holes, w.rendered.holes, w.yaml, w.arena, out, error_)) {
+  const rendered_skeleton* kept = w.memo.find(t.program.get(), trace_.trace);
+  if (!kept) {
+    rendered_now = true;
+    if (!t.program->render(root, trace_.trace, w.rendered, error_)) {
+      message_ = "template " + t.name + ": " + error_;
+      return false;
+    }
+    auto skeleton = std::make_unique<rendered_skeleton>();
+    if (read_rendered_skeleton(w.rendered.text, w.rendered.holes, w.yaml, *skeleton))
+      kept = w.memo.insert(t.program.get(), trace_.trace, std::move(skeleton));
+  }
+  if (kept ? !instantiate_rendered_pod(*kept, trace_.holes, w.yaml, w.arena, out, error_)
+           : !read_rendered_pod(w.rendered.text, trace_.holes, w.rendered.holes, w.yaml, w.arena, out, error_)) {
     message_ = "template " + t.name + ": " + error_;
     return false;
   }
@@ -381,8 +397,8 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
                                injection_result& r) {
   named_workspace& w = *named_;
   w.arena.reset();
+  w.memo.start_request();
   stats_.named_renders.inc();
-  stats_.uncached_renders.inc();
   outcome kind = outcome::failed;
   if (!select_named_templates(p, kind)) return fail(r, kind);
   for (auto& names : removed_.by_list) names.clear();
@@ -401,12 +417,18 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   // An OpenShift UID range is how the webhook knows it runs on OpenShift.
   if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
   if (!e) e = json::deep_copy(original, w.arena, merged);
+  bool rendered_now = false;
   for (const named_program* t : w.selected) {
     if (e) break;
     json::value rendered;
-    if (!render_named(*t, data, rendered)) return fail(r, outcome::failed);
+    const bool ok = render_named(*t, data, rendered, rendered_now);
+    if (!ok) {
+      if (rendered_now) stats_.uncached_renders.inc();
+      return fail(r, outcome::failed);
+    }
     e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena);
   }
+  if (rendered_now) stats_.uncached_renders.inc();
   const core::config_node* mode = w.proxy_config->find("interceptionMode");
   const reapply_options options{.tproxy_interception = mode && mode->text() == "TPROXY"};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);

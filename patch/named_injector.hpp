@@ -27,6 +27,7 @@ struct named_workspace {
   app_probe_rewriter probes;
   json_differ differ;
   yaml_reader_state yaml;
+  rendered_memo memo;  // renders read once, by template and trace
   tmpl::render_result rendered;
   std::vector<const named_program*> selected;
   workload_meta owner;      // .DeploymentMeta derived from the pod's controller

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 #include "core/json_text.hpp"
@@ -27,15 +28,21 @@ struct reading {
   core::arena& a;
   std::string& scratch;
   std::string& error;
+  // Reading a skeleton: scalars with placeholders are recorded here instead.
+  std::vector<rendered_skeleton::hole_site>* sites = nullptr;
 };
 
-bool fail(reading& r, yaml::node at, std::string_view what, std::string_view detail = {}) {
+bool fail(reading& r, std::uint32_t line, std::string_view what, std::string_view detail = {}) {
   r.error = "rendered line ";
-  r.error += std::to_string(at.pos().line);
+  r.error += std::to_string(line);
   r.error += ": ";
   r.error += what;
   r.error += detail;
   return false;
+}
+
+bool fail(reading& r, yaml::node at, std::string_view what, std::string_view detail = {}) {
+  return fail(r, at.pos().line, what, detail);
 }
 
 bool out_of_memory(reading& r) {
@@ -58,7 +65,7 @@ long single_hole(std::string_view text) noexcept {
 }
 
 // The text with every placeholder replaced by its value as Go prints it.
-bool substitute(reading& r, yaml::node at, std::string_view text, std::string_view& out) {
+bool substitute(reading& r, std::uint32_t line, std::string_view text, std::string_view& out) {
   r.scratch.clear();
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -73,7 +80,7 @@ bool substitute(reading& r, yaml::node at, std::string_view text, std::string_vi
     std::size_t n = 0;
     const auto [end, ec] = std::from_chars(text.data() + digits, text.data() + close, n);
     if (close == std::string_view::npos || ec != std::errc() || end != text.data() + close || n >= r.holes.size())
-      return fail(r, at, "a per-request value's placeholder is cut");
+      return fail(r, line, "a per-request value's placeholder is cut");
     tmpl::sprint(r.holes[n], r.scratch);
     pos = close + tmpl::hole_close.size();
   }
@@ -146,7 +153,7 @@ bool structured_value(reading& r, const tmpl::value& v, json::value& out) {
   return copy_string(r, r.scratch, out);
 }
 
-bool plain_typed(reading& r, yaml::node at, std::string_view text, json::value& out) {
+bool plain_typed(reading& r, std::uint32_t at, std::string_view text, json::value& out) {
   const core::yaml_scalar s = core::resolve_plain_scalar(text);
   switch (s.k) {
     case core::yaml_scalar::kind::null: out = json::value(); return true;
@@ -162,27 +169,11 @@ bool plain_typed(reading& r, yaml::node at, std::string_view text, json::value& 
 
 // A scalar typed by the field it lands in, as sigs.k8s.io/yaml and
 // encoding/json type it for corev1.Pod: strings keep a number's text, integer
-// and boolean fields need one, int-or-string takes either.
-bool scalar_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
-  std::string_view text = n.text();
-  const bool has_holes = text.find(tmpl::hole_open) != std::string_view::npos;
-  if (!has_holes && n.is_null()) {
-    out = json::value();
-    return true;
-  }
-  if (has_holes) {
-    const long whole = single_hole(text);
-    if (whole >= 0 && static_cast<std::size_t>(whole) < r.info.size() && r.info[whole].structured)
-      return structured_value(r, r.holes[whole], out);
-    if (!substitute(r, n, text, text)) return false;
-    // `{{ pod data | quote }}` as a whole plain scalar: Go's quoting, which YAML
-    // read as a double-quoted string; it stays a string.
-    if (whole >= 0 && n.style() == yaml::scalar_style::plain) {
-      if (go_unquote(text, r.scratch)) return copy_string(r, r.scratch, out);
-    }
-  }
-  // Pod data never decides a type where the field does not: untyped, it is a string.
-  const bool plain = n.style() == yaml::scalar_style::plain && !has_holes;
+// and boolean fields need one, int-or-string takes either. `plain`: a plain
+// scalar of the template's own text (pod data never decides a type where the
+// field does not: untyped, it is a string).
+bool typed_scalar(reading& r, std::uint32_t line, std::string_view text, bool plain, const type_node* t,
+                  json::value& out) {
   switch (t ? t->t : field_type::any) {
     case field_type::string: return copy_string(r, text, out);
     case field_type::quantity: {
@@ -195,21 +186,63 @@ bool scalar_value(reading& r, yaml::node n, const type_node* t, json::value& out
       const bool integer = t->t == field_type::integer;
       if (integer && s.k == core::yaml_scalar::kind::integer) out = json::value::integer(s.i);
       else if (!integer && s.k == core::yaml_scalar::kind::boolean) out = json::value::boolean(s.b);
-      else return fail(r, n, integer ? "expected an integer, got " : "expected true or false, got ", text);
+      else return fail(r, line, integer ? "expected an integer, got " : "expected true or false, got ", text);
       return true;
     }
     case field_type::int_or_string: {
       const core::yaml_scalar s = core::resolve_plain_scalar(text);
-      if ((plain || has_holes) && s.k == core::yaml_scalar::kind::integer) out = json::value::integer(s.i);
+      if (plain && s.k == core::yaml_scalar::kind::integer) out = json::value::integer(s.i);
       else return copy_string(r, text, out);
       return true;
     }
     case field_type::object:
     case field_type::list:
-    case field_type::map: return fail(r, n, "expected ", t->name);
-    case field_type::any: return plain ? plain_typed(r, n, text, out) : copy_string(r, text, out);
+    case field_type::map: return fail(r, line, "expected ", t->name);
+    case field_type::any: return plain ? plain_typed(r, line, text, out) : copy_string(r, text, out);
   }
   return false;
+}
+
+// A scalar holding placeholders, filled with this request's values.
+bool hole_scalar(reading& r, std::uint32_t line, std::string_view text, yaml::scalar_style style,
+                 const type_node* t, json::value& out) {
+  const long whole = single_hole(text);
+  if (whole >= 0 && static_cast<std::size_t>(whole) < r.info.size() && r.info[whole].structured)
+    return structured_value(r, r.holes[whole], out);
+  if (!substitute(r, line, text, text)) return false;
+  // `{{ pod data | quote }}` as a whole plain scalar: Go's quoting, which YAML
+  // read as a double-quoted string; it stays a string.
+  if (whole >= 0 && style == yaml::scalar_style::plain) {
+    if (go_unquote(text, r.scratch)) return copy_string(r, r.scratch, out);
+  }
+  // A per-request value is typed as an int-or-string's integer when it reads as one.
+  if (t && t->t == field_type::int_or_string) {
+    const core::yaml_scalar s = core::resolve_plain_scalar(text);
+    if (s.k == core::yaml_scalar::kind::integer) {
+      out = json::value::integer(s.i);
+      return true;
+    }
+  }
+  return typed_scalar(r, line, text, false, t, out);
+}
+
+bool scalar_value(reading& r, yaml::node n, const type_node* t, json::value& out) {
+  const std::string_view text = n.text();
+  if (text.find(tmpl::hole_open) == std::string_view::npos) {
+    if (n.is_null()) {
+      out = json::value();
+      return true;
+    }
+    return typed_scalar(r, n.pos().line, text, n.style() == yaml::scalar_style::plain, t, out);
+  }
+  if (!r.sites) return hole_scalar(r, n.pos().line, text, n.style(), t, out);
+  // A skeleton keeps the site; the caller records where the value is stored.
+  bool ok = true;
+  const std::string_view kept = r.a.copy(text, ok);
+  if (!ok) return out_of_memory(r);
+  r.sites->push_back({nullptr, kept, t, nullptr, {}, n.style(), n.pos().line});
+  out = json::value();
+  return true;
 }
 
 bool node_value(reading& r, yaml::node n, const type_node* t, json::value& out);
@@ -230,11 +263,13 @@ bool mapping_value(reading& r, yaml::node n, const type_node* t, json::value& ou
   if (t && t->t != field_type::object && t->t != field_type::map && t->t != field_type::any)
     return fail(r, n, "expected ", t->name);
   out = json::value::object();
-  if (out.reserve(r.a, n.size())) return out_of_memory(r);
+  // One spare member for a divisor, so a skeleton's recorded slots never move.
+  if (out.reserve(r.a, n.size() + 1)) return out_of_memory(r);
   for (const yaml::node::entry e : n.entries()) {
     std::string_view key = e.key.text();
     if (key.find(tmpl::hole_open) != std::string_view::npos) {
-      if (!substitute(r, e.key, key, key)) return false;
+      if (r.sites) return fail(r, e.key, "a per-request value in a key");  // read per request instead
+      if (!substitute(r, e.key.pos().line, key, key)) return false;
     } else {
       bool ok = true;
       key = r.a.copy(key, ok);
@@ -248,9 +283,17 @@ bool mapping_value(reading& r, yaml::node n, const type_node* t, json::value& ou
       field = t->elem;
     }
     json::value v;
+    const std::size_t sites_before = r.sites ? r.sites->size() : 0;
     if (!node_value(r, e.value, field, v)) return false;
     if (omitted_when_zero(t, field, key, v)) continue;
-    if (out.set(r.a, key, v)) return out_of_memory(r);
+    json::value* slot = nullptr;
+    if (out.set(r.a, key, v, &slot)) return out_of_memory(r);
+    if (r.sites && r.sites->size() > sites_before && !e.value.is_mapping() && !e.value.is_sequence()) {
+      rendered_skeleton::hole_site& site = r.sites->back();
+      site.slot = slot;
+      site.parent = t;
+      site.key = key;
+    }
   }
   // Go writes a struct field that is not a pointer even when empty: the typed
   // decode gives a resourceFieldRef its zero divisor.
@@ -269,15 +312,140 @@ bool node_value(reading& r, yaml::node n, const type_node* t, json::value& out) 
     if (out.reserve(r.a, n.size())) return out_of_memory(r);
     for (const yaml::node item : n.items()) {
       json::value v;
+      const std::size_t sites_before = r.sites ? r.sites->size() : 0;
       if (!node_value(r, item, elem, v)) return false;
       if (out.push_back(r.a, v)) return out_of_memory(r);
+      if (r.sites && r.sites->size() > sites_before && !item.is_mapping() && !item.is_sequence())
+        r.sites->back().slot = &out.items().back();
     }
     return true;
   }
   return scalar_value(r, n, t, out);
 }
 
+// Whether the skeleton's sites are its tree's hole scalars in depth-first
+// order (a slot overwritten by a repeated key would break the order).
+bool sites_in_order(const json::value& v, std::span<const rendered_skeleton::hole_site> sites, std::size_t& next) {
+  if (next < sites.size() && sites[next].slot == &v) {
+    ++next;
+    return true;
+  }
+  if (v.is_object()) {
+    for (const json::member& m : v.members())
+      if (!sites_in_order(m.v, sites, next)) return false;
+  } else if (v.is_array()) {
+    for (const json::value& item : v.items())
+      if (!sites_in_order(item, sites, next)) return false;
+  }
+  return true;
+}
+
+struct filling {
+  reading& r;
+  std::span<const rendered_skeleton::hole_site> sites;
+  std::size_t next = 0;
+};
+
+// A copy of the skeleton's structure with each site filled; strings are shared.
+bool fill(filling& f, const json::value& from, json::value& out) {
+  if (from.is_object()) {
+    out = json::value::object();
+    if (out.reserve(f.r.a, from.size())) return out_of_memory(f.r);
+    for (const json::member& m : from.members()) {
+      json::value v;
+      const rendered_skeleton::hole_site* site =
+          f.next < f.sites.size() && f.sites[f.next].slot == &m.v ? &f.sites[f.next] : nullptr;
+      if (!fill(f, m.v, v)) return false;
+      if (site && omitted_when_zero(site->parent, site->type, m.key, v)) continue;
+      if (out.append_member(f.r.a, m.key, v)) return out_of_memory(f.r);
+    }
+    return true;
+  }
+  if (from.is_array()) {
+    out = json::value::array();
+    if (out.reserve(f.r.a, from.size())) return out_of_memory(f.r);
+    for (const json::value& item : from.items()) {
+      json::value v;
+      if (!fill(f, item, v)) return false;
+      if (out.push_back(f.r.a, v)) return out_of_memory(f.r);
+    }
+    return true;
+  }
+  if (f.next < f.sites.size() && f.sites[f.next].slot == &from) {
+    const rendered_skeleton::hole_site& site = f.sites[f.next++];
+    return hole_scalar(f.r, site.line, site.text, site.style, site.type, out);
+  }
+  out = from;
+  return true;
+}
+
 }  // namespace
+
+std::size_t rendered_skeleton::bytes() const noexcept {
+  return sizeof(*this) + storage.bytes_reserved() + sites.capacity() * sizeof(hole_site) +
+         holes.capacity() * sizeof(tmpl::hole_info);
+}
+
+bool read_rendered_skeleton(std::string_view rendered, std::span<const tmpl::hole_info> info,
+                            yaml_reader_state& state, rendered_skeleton& out) {
+  if (!state.reader.read(rendered)) return false;
+  const yaml::node root = state.reader.root();
+  if (!root || !root.is_mapping()) return false;
+  std::string error;
+  reading r{{}, info, out.storage, state.scratch, error, &out.sites};
+  if (!node_value(r, root, &k8s::pod(), out.tree)) return false;
+  std::size_t next = 0;
+  if (!sites_in_order(out.tree, out.sites, next) || next != out.sites.size()) return false;
+  out.holes.assign(info.begin(), info.end());
+  return true;
+}
+
+bool instantiate_rendered_pod(const rendered_skeleton& s, std::span<const tmpl::value> holes,
+                              yaml_reader_state& state, core::arena& a, json::value& out, std::string& error) {
+  error.clear();
+  reading r{holes, s.holes, a, state.scratch, error};
+  filling f{r, s.sites};
+  return fill(f, s.tree, out);
+}
+
+// ------------------------------------------------------------------ the memo
+
+namespace {
+
+std::uint64_t memo_hash(const void* program, std::span<const std::uint8_t> trace) noexcept {
+  std::uint64_t h = 1469598103934665603ull ^ reinterpret_cast<std::uintptr_t>(program);
+  for (const std::uint8_t b : trace) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+void rendered_memo::start_request() noexcept {
+  if (entries_.size() >= max_entries_ || bytes_ > max_bytes_) {
+    clear();
+    ++clears_;
+  }
+}
+
+const rendered_skeleton* rendered_memo::find(const void* program, std::span<const std::uint8_t> trace) const noexcept {
+  const std::uint64_t h = memo_hash(program, trace);
+  for (const entry& e : entries_)
+    if (e.hash == h && e.program == program && std::equal(e.trace.begin(), e.trace.end(), trace.begin(), trace.end()))
+      return e.skeleton.get();
+  return nullptr;
+}
+
+const rendered_skeleton* rendered_memo::insert(const void* program, std::span<const std::uint8_t> trace,
+                                               std::unique_ptr<rendered_skeleton> s) {
+  bytes_ += s->bytes() + trace.size() + sizeof(entry);
+  entries_.push_back({memo_hash(program, trace), program, {trace.begin(), trace.end()}, std::move(s)});
+  return entries_.back().skeleton.get();
+}
+
+void rendered_memo::clear() noexcept {
+  entries_.clear();
+  bytes_ = 0;
+}
 
 bool read_rendered_pod(std::string_view rendered, std::span<const tmpl::value> holes,
                        std::span<const tmpl::hole_info> info, yaml_reader_state& state, core::arena& a,

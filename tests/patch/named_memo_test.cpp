@@ -1,0 +1,260 @@
+// The named-templates path's memo of read renders (patch/named_render.hpp's
+// rendered_memo): a pod whose trace matches a kept render is served from it
+// (engine_stats::uncached_renders stays), with its own per-request values (uid,
+// names, annotations); a pod whose template decisions differ is rendered anew;
+// what the memo cannot keep is read per request, and the memo's bounds hold.
+// Patches are applied with nlohmann-json's RFC 6902 implementation (the oracle).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "patch/injector.hpp"
+#include "patch/named_render.hpp"
+#include "tests/support/engine_fixture.hpp"
+#include "tests/support/support.hpp"
+
+namespace {
+
+namespace mt = meshinject::test;
+namespace patch = meshinject::patch;
+using mt::json;
+
+// Holes (the workload's name, annotations), a decision on an annotation, a
+// range over the containers, a typed integer, an omitempty env value.
+const char* const memo_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        workload: "{{ .DeploymentMeta.Name }}"
+        {{ if eq (index .ObjectMeta.Annotations "example.com/mode") "strict" }}
+        mode: strict
+        {{ else }}
+        mode: relaxed
+        {{ end }}
+      annotations:
+        example.com/apps: "{{ range .Spec.Containers }}{{ .Name }},{{ end }}"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+        ports:
+        - containerPort: {{ index .ObjectMeta.Annotations "example.com/port" | default "15090" }}
+        env:
+        - name: EXTRA
+          value: "{{ index .ObjectMeta.Annotations "example.com/extra" }}"
+)";
+
+json pod_named(const std::string& name, const json& annotations = json::object(), int containers = 1) {
+  json pod = {{"metadata", {{"name", name}, {"namespace", "default"}, {"annotations", annotations}}},
+              {"spec", {{"containers", json::array()}}}};
+  for (int i = 0; i < containers; ++i)
+    pod["spec"]["containers"].push_back({{"name", name + "-" + std::to_string(i)}, {"image", "app"}});
+  return pod;
+}
+
+struct answer {
+  json response;
+  json patched;  // null when the pod was not patched
+};
+
+answer review(patch::engine& e, const json& pod, const std::string& uid) {
+  const std::string body = mt::make_review(pod, "admission.k8s.io/v1", uid, "default");
+  const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
+  answer a;
+  a.response = json::parse(r.body);
+  const json p = mt::response_patch(a.response);
+  if (!p.is_null()) a.patched = mt::apply_patch(pod, p);
+  return a;
+}
+
+const json& proxy_of(const answer& a) {
+  for (const json& c : a.patched["spec"]["containers"])
+    if (c["name"] == "istio-proxy") return c;
+  static const json none;
+  return none;
+}
+
+std::shared_ptr<const patch::snapshot> memo_snapshot() { return mt::make_snapshot(memo_config, "", "", ""); }
+
+TEST(named_memo, another_uid_and_name_reuse_the_kept_render_with_their_own_values) {
+  patch::engine e(memo_snapshot());
+  const answer first = review(e, pod_named("web"), "uid-1");
+  ASSERT_FALSE(first.patched.is_null()) << first.response.dump();
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
+
+  const answer second = review(e, pod_named("api"), "uid-2");
+  ASSERT_FALSE(second.patched.is_null()) << second.response.dump();
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u);  // served from the memo
+  EXPECT_EQ(e.stats().named_renders.value(), 2u);
+  EXPECT_EQ(second.response["response"]["uid"], "uid-2");
+  EXPECT_EQ(second.patched["metadata"]["labels"]["workload"], "api");
+  EXPECT_EQ(second.patched["metadata"]["annotations"]["example.com/apps"], "api-0,");
+  EXPECT_EQ(first.patched["metadata"]["labels"]["workload"], "web");
+}
+
+TEST(named_memo, a_pod_that_differs_in_a_decision_renders_again) {
+  patch::engine e(memo_snapshot());
+  const answer relaxed = review(e, pod_named("web"), "uid-1");
+  const answer strict = review(e, pod_named("web", {{"example.com/mode", "strict"}}), "uid-2");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(relaxed.patched["metadata"]["labels"]["mode"], "relaxed");
+  EXPECT_EQ(strict.patched["metadata"]["labels"]["mode"], "strict");
+  // Both renders are kept: either decision again is served from the memo.
+  const answer relaxed_again = review(e, pod_named("db"), "uid-3");
+  const answer strict_again = review(e, pod_named("db", {{"example.com/mode", "strict"}}), "uid-4");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(relaxed_again.patched["metadata"]["labels"]["mode"], "relaxed");
+  EXPECT_EQ(strict_again.patched["metadata"]["labels"]["mode"], "strict");
+}
+
+TEST(named_memo, a_range_over_another_number_of_containers_renders_again) {
+  patch::engine e(memo_snapshot());
+  review(e, pod_named("web", json::object(), 1), "uid-1");
+  const answer two = review(e, pod_named("web", json::object(), 2), "uid-2");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(two.patched["metadata"]["annotations"]["example.com/apps"], "web-0,web-1,");
+  const answer other_names = review(e, pod_named("api", json::object(), 2), "uid-3");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(other_names.patched["metadata"]["annotations"]["example.com/apps"], "api-0,api-1,");
+}
+
+TEST(named_memo, per_request_values_are_typed_by_their_field_each_time) {
+  patch::engine e(memo_snapshot());
+  const answer set = review(e, pod_named("web", {{"example.com/port", "15001"}, {"example.com/extra", "x"}}), "uid-1");
+  ASSERT_FALSE(set.patched.is_null()) << set.response.dump();
+  EXPECT_EQ(proxy_of(set)["ports"][0]["containerPort"], 15001);
+  EXPECT_EQ(proxy_of(set)["env"][0]["value"], "x");
+
+  // The same trace, an empty value: an EnvVar's empty value is left out (omitempty).
+  const answer empty = review(e, pod_named("web", {{"example.com/port", "15002"}}), "uid-2");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
+  EXPECT_EQ(proxy_of(empty)["ports"][0]["containerPort"], 15002);
+  EXPECT_FALSE(proxy_of(empty)["env"][0].contains("value")) << proxy_of(empty).dump();
+
+  // A value its integer field cannot hold fails this pod alone, as a fresh read would.
+  const answer bad = review(e, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
+  EXPECT_EQ(bad.response["response"]["allowed"], false);
+  const std::string message = bad.response["response"]["status"]["message"];
+  EXPECT_NE(message.find("expected an integer, got http"), std::string::npos) << message;
+  patch::engine fresh(memo_snapshot());
+  const answer bad_fresh = review(fresh, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
+  EXPECT_EQ(bad_fresh.response["response"]["status"]["message"], message);
+
+  const answer good_again = review(e, pod_named("web", {{"example.com/port", "15003"}}), "uid-4");
+  EXPECT_EQ(proxy_of(good_again)["ports"][0]["containerPort"], 15003);
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
+}
+
+TEST(named_memo, a_per_request_value_in_a_key_is_read_per_request) {
+  const char* const keyed = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        "{{ index .ObjectMeta.Annotations "example.com/key" }}": "yes"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+)";
+  patch::engine e(mt::make_snapshot(keyed, "", "", ""));
+  const answer a = review(e, pod_named("web", {{"example.com/key", "team"}}), "uid-1");
+  const answer b = review(e, pod_named("web", {{"example.com/key", "owner"}}), "uid-2");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(a.patched["metadata"]["labels"]["team"], "yes");
+  EXPECT_EQ(b.patched["metadata"]["labels"]["owner"], "yes");
+  EXPECT_FALSE(b.patched["metadata"]["labels"].contains("team"));
+}
+
+TEST(named_memo, a_new_snapshot_empties_the_memo) {
+  patch::engine e(memo_snapshot());
+  review(e, pod_named("web"), "uid-1");
+  e.set_snapshot(memo_snapshot());
+  const answer a = review(e, pod_named("web"), "uid-2");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
+  EXPECT_EQ(a.patched["metadata"]["labels"]["workload"], "web");
+}
+
+// Istio 1.28's chart config over its kube-inject inputs (as a webhook sees the
+// pods): a warm core answers each pod byte for byte as a fresh engine does, and
+// a second pass over the same pods renders nothing.
+TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
+  const auto found = mt::conformance_dir();
+  if (!found || !std::filesystem::exists(*found / "istio-1.28" / "rendered" / "config.yaml"))
+    GTEST_SKIP() << "conformance data not found (set MESHINJECT_CONFORMANCE_DIR to ../shared/conformance)";
+  const std::filesystem::path dir = *found / "istio-1.28";
+  const auto snap = mt::make_snapshot(mt::read_file(dir / "rendered" / "config.yaml"), "", "",
+                                      mt::read_file(dir / "rendered" / "values.json"));
+  std::vector<std::string> reviews;
+  for (const char* input : {"hello.yaml", "daemonset.yaml", "hello-multi.yaml", "auth.yaml", "enable-core-dump.yaml",
+                            "explicit-security-context.yaml", "hello-namespace.yaml", "hello-proxy-override.yaml",
+                            "grpc-simple.yaml", "grpc-agent.yaml", "hello-mtls-not-ready.yaml",
+                            "hello-tracing-disabled.yaml", "auth.non-default-service-account.yaml",
+                            "hello-host-network.yaml", "hello-probes.yaml", "https-probes.yaml"}) {
+    const json object = mt::yaml_to_json(mt::read_file(dir / "inject" / input));
+    json pod = object.value("kind", "") == "Pod" ? object : object["spec"]["template"];
+    pod["metadata"]["name"] = object["metadata"].value("name", "pod");
+    reviews.push_back(mt::make_review(pod, "admission.k8s.io/v1", std::string("uid-") + input, "default"));
+  }
+  auto answer_of = [](patch::engine& e, const std::string& body) {
+    const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
+    return std::string(r.body);
+  };
+  patch::engine warm(snap);
+  for (const std::string& body : reviews) answer_of(warm, body);
+  const std::uint64_t first_pass = warm.stats().uncached_renders.value();
+  const std::uint64_t injected_pods = warm.stats().named_renders.value();  // host-network pods are skipped
+  EXPECT_GT(first_pass, 0u);
+  EXPECT_LE(first_pass, reviews.size());
+  std::reverse(reviews.begin(), reviews.end());
+  for (const std::string& body : reviews) {
+    patch::engine fresh(snap);
+    EXPECT_EQ(answer_of(warm, body), answer_of(fresh, body));
+  }
+  EXPECT_EQ(warm.stats().uncached_renders.value(), first_pass);  // the second pass rendered nothing
+  EXPECT_EQ(warm.stats().named_renders.value(), 2 * injected_pods);
+  std::cout << "Istio 1.28 goldens: " << reviews.size() << " pods, " << injected_pods << " through the named path, "
+            << first_pass << " rendered on the first pass, 0 on the second\n";
+}
+
+// The bounds: over either, the next request starts with an empty memo.
+TEST(rendered_memo, is_emptied_when_a_request_starts_over_its_entry_bound) {
+  patch::rendered_memo memo(2, std::size_t{1} << 20);
+  const int programs[3] = {};
+  const std::uint8_t trace[] = {1, 2, 3};
+  for (const int& p : programs) {
+    memo.start_request();
+    memo.insert(&p, trace, std::make_unique<patch::rendered_skeleton>());
+  }
+  EXPECT_EQ(memo.clears(), 1u);
+  EXPECT_EQ(memo.size(), 1u);
+  EXPECT_NE(memo.find(&programs[2], trace), nullptr);
+  EXPECT_EQ(memo.find(&programs[0], trace), nullptr);
+  const std::uint8_t other[] = {1, 2, 4};
+  EXPECT_EQ(memo.find(&programs[2], other), nullptr);
+}
+
+TEST(rendered_memo, is_emptied_when_a_request_starts_over_its_byte_bound) {
+  patch::rendered_memo memo(256, 1);
+  const int program = 0;
+  const std::uint8_t trace[] = {7};
+  memo.start_request();
+  memo.insert(&program, trace, std::make_unique<patch::rendered_skeleton>());
+  EXPECT_GT(memo.bytes(), 1u);
+  EXPECT_NE(memo.find(&program, trace), nullptr);  // kept for the request that made it
+  memo.start_request();
+  EXPECT_EQ(memo.size(), 0u);
+  EXPECT_EQ(memo.bytes(), 0u);
+  EXPECT_EQ(memo.clears(), 1u);
+}
+
+}  // namespace
