@@ -52,6 +52,7 @@
 #include <system_error>
 
 #include "core/logging.hpp"
+#include "http/buffer_pool.hpp"
 #include "http/handler.hpp"
 #include "http/head_parser.hpp"
 #include "http/reactor.hpp"
@@ -75,11 +76,16 @@ constexpr std::size_t padding = body_padding;
 constexpr std::size_t initial_buffer_bytes = 16 * 1024;
 constexpr std::size_t kept_buffer_bytes = 64 * 1024;
 constexpr std::size_t kept_output_bytes = 64 * 1024;
+// The spare request buffers a reactor keeps (http/buffer_pool.hpp): about a
+// hundred sets of a typical review's size, more requests in flight at once than
+// one core answers without queueing. Past it a set given back is freed.
+constexpr std::size_t spare_request_buffer_bytes = 2 * 1024 * 1024;
 // Past this many connections on one reactor, new connections are lean: they give
-// their OpenSSL buffers (SSL_MODE_RELEASE_BUFFERS) and their own read and output
-// buffers back while idle. A thousand open connections then cost a few MB instead
-// of ~47 KB each, at a few allocations per request on those connections only; the
-// apiservers' usual handful of busy connections stays allocation-free.
+// their OpenSSL buffers back while idle (SSL_MODE_RELEASE_BUFFERS). A thousand
+// open connections then cost a few MB instead of ~34 KB more each, at a few
+// OpenSSL allocations per request on those connections only; the apiservers'
+// usual handful of busy connections stays allocation-free. (Every connection
+// gives its request buffers back to the reactor's pool while idle.)
 constexpr std::size_t lean_tls_above = 128;
 // A lingering close drains at most this much per turn of the event loop, so a
 // client that sends fast cannot keep the reactor from its other connections.
@@ -114,7 +120,8 @@ class listener {
         tls_enabled_(tls),
         acceptor_(io),
         sweep_timer_(io),
-        retry_timer_(io) {
+        retry_timer_(io),
+        pool_(spare_request_buffer_bytes, initial_buffer_bytes, kept_buffer_bytes) {
     const auto shortest = std::min(lim.header_timeout, lim.idle_timeout);
     sweep_period_ = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     prng_ ^= static_cast<std::uint64_t>(index + 1) * 0x9e3779b97f4a7c15ULL ^
@@ -160,6 +167,16 @@ class listener {
   }
   int index() const noexcept { return index_; }
   clock::time_point now() const noexcept { return time_.now(); }
+
+  request_buffers borrow_buffers() {
+    request_buffers b = pool_.borrow();
+    publish_pool_stats();
+    return b;
+  }
+  void give_back_buffers(request_buffers&& b) noexcept {
+    pool_.give_back(std::move(b));
+    publish_pool_stats();
+  }
   bool draining() const noexcept { return draining_; }
   void set_draining() noexcept { draining_ = true; }
   std::size_t connection_count() const noexcept { return count_; }
@@ -171,6 +188,11 @@ class listener {
   void schedule_sweep();
   clock::time_point age_deadline(clock::time_point accepted) noexcept;
   bool evict_idlest() noexcept;
+  void publish_pool_stats() noexcept {
+    buffers_.lent_request_buffers.store(pool_.lent(), std::memory_order_relaxed);
+    buffers_.spare_request_buffers.store(pool_.spare(), std::memory_order_relaxed);
+    buffers_.allocated_request_buffers.store(pool_.allocated(), std::memory_order_relaxed);
+  }
 
   const http::clock& time_;
   limits lim_;
@@ -182,6 +204,7 @@ class listener {
   tcp::acceptor acceptor_;
   asio::steady_timer sweep_timer_;
   asio::steady_timer retry_timer_;
+  buffer_pool pool_;
   std::chrono::milliseconds sweep_period_;
   bool accepting_ = false;
   bool draining_ = false;
@@ -391,6 +414,7 @@ class session final : public responder {
   }
 
   void destroy() noexcept {
+    give_back_buffers();
     owner_.unlink(this);
     delete this;
   }
@@ -473,6 +497,25 @@ class session final : public responder {
   // ---- buffers
   std::size_t held_bytes() const noexcept { return cap_ + out_.capacity() + chunk_.capacity(); }
 
+  // The read and response buffers come from the reactor's pool for the time a
+  // request is in progress: read_more() borrows them, an idle wait gives them back.
+  void borrow_buffers() {
+    request_buffers b = owner_.borrow_buffers();
+    buf_ = std::move(b.in);
+    cap_ = b.in_capacity;
+    out_ = std::move(b.out);
+  }
+  void give_back_buffers() noexcept {
+    if (!buf_) return;
+    request_buffers b;
+    b.in = std::move(buf_);
+    b.in_capacity = cap_;
+    b.out.swap(out_);
+    cap_ = 0;
+    wpos_ = 0;
+    owner_.give_back_buffers(std::move(b));
+  }
+
   void reallocate(std::size_t capacity) {
     std::unique_ptr<char[]> fresh(new char[capacity]);
     const std::size_t live = rend_ - rbegin_;
@@ -523,23 +566,19 @@ class session final : public responder {
     }
     deadline = now + owner_.lim().idle_timeout;
     if (try_read || (ssl_ && SSL_has_pending(ssl_))) return read_more();
-    if (lean_) release_idle_buffers();
+    wait_idle();
+  }
+
+  // Between requests with nothing read (rend_ == 0): the buffers go back to the
+  // pool, and read_more() borrows a set when the next request's bytes arrive.
+  void wait_idle() {
+    give_back_buffers();
+    if (lean_) std::string().swap(chunk_);
     wait(false, &session::read_more);
   }
 
-  // Nothing is pending (rend_ == 0): read_more() allocates the buffer again.
-  void release_idle_buffers() noexcept {
-    buf_.reset();
-    cap_ = 0;
-    std::string().swap(out_);
-    std::string().swap(chunk_);
-  }
-
   void read_more() {
-    if (!buf_) {
-      buf_.reset(new char[initial_buffer_bytes]);
-      cap_ = initial_buffer_bytes;
-    }
+    if (!buf_) borrow_buffers();
     if (rend_ + padding >= cap_) {
       // Full. A header may grow up to its limit (the parser reports 431 past it);
       // a chunked body up to the body limit plus its framing.
@@ -564,7 +603,9 @@ class session final : public responder {
         note_progress();
         owner_.note_connection_bytes(held_bytes());
         return on_bytes();
-      case io_status::want_read: return wait(false, &session::read_more);
+      case io_status::want_read:
+        if (phase_ == phase::idle && rend_ == 0) return wait_idle();
+        return wait(false, &session::read_more);
       case io_status::want_write: return wait(true, &session::read_more);
       case io_status::eof:
       case io_status::error:
@@ -786,7 +827,7 @@ class session final : public responder {
   std::optional<head_parser> parser_;
   std::string chunk_;
   std::string out_;
-  bool lean_ = false;  // gives its buffers back while idle (see lean_tls_above)
+  bool lean_ = false;  // gives its OpenSSL buffers back while idle (see lean_tls_above)
   std::size_t wpos_ = 0;
   std::size_t lingered_ = 0;
   bool answered_any_ = false;        // a response was queued on this connection

@@ -147,6 +147,12 @@ inline void read_head_step(head_parser& p, std::string_view head, std::size_t& c
   // there yet, so a head a few bytes over the limit passed when it arrived in
   // pieces and was refused when it arrived whole; the head's own length decides.
   if (!ec && p.is_header_done() && consumed > max_header) ec = bhttp::error::header_limit;
+  // With the request line consumed, Beast says need_more for a field section
+  // longer than its limit even when all of it is there: a connection whose buffer
+  // had room for the whole head (one grown by an earlier request) then waited for
+  // bytes that would never come instead of answering 431. max_header bytes without
+  // the head's end cannot become a head within the limit.
+  if (ec == bhttp::error::need_more && head.size() >= max_header) ec = bhttp::error::header_limit;
   if (!ec && !is_clean_request_head(head.substr(0, consumed))) ec = bhttp::error::bad_value;
 }
 

@@ -13,10 +13,11 @@
 // thread. This is transport only: what a request means is the handler's business
 // (http/handler.hpp).
 //
-// A connection lives on the reactor that accepted it. It reads requests into a
-// buffer it owns (body_padding spare bytes past every body, so the handler
-// parses in place), answers each with one contiguous buffer (one TLS record), and
-// reuses its buffers: once warm, a request allocates nothing.
+// A connection lives on the reactor that accepted it. It reads a request into a
+// buffer borrowed from the reactor's pool (body_padding spare bytes past every
+// body, so the handler parses in place), answers it with one contiguous buffer
+// (one TLS record), and gives the buffers back once nothing more waits to be read:
+// once the pool is warm, a request allocates nothing.
 
 #include <atomic>
 #include <cstdint>
@@ -56,6 +57,13 @@ struct buffer_stats {
   // previous response is written, so a client that pipelines requests and never
   // reads stops being read (TCP then stops the client) instead of being buffered.
   std::atomic<std::uint64_t> peak_connection_bytes{0};
+  // The reactor's request buffer pool (http/buffer_pool.hpp): sets lent to
+  // connections with a request in progress now, sets spare in the pool, and sets
+  // ever allocated (flat once the pool is warm). A connection idle between
+  // requests holds none.
+  std::atomic<std::uint64_t> lent_request_buffers{0};
+  std::atomic<std::uint64_t> spare_request_buffers{0};
+  std::atomic<std::uint64_t> allocated_request_buffers{0};
 };
 
 struct reactor_settings {

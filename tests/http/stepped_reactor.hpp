@@ -89,6 +89,7 @@ class stepped_reactor {
   }
   std::int64_t open_connections() const { return server_->metrics().open_connections.value(); }
   const reactor& server() const { return *server_; }
+  reactor& server() { return *server_; }  // to post work to its thread
 
   manual_clock time;
   std::uint16_t port = 0;
