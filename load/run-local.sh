@@ -28,6 +28,7 @@ ol_threads=1
 lat_duration=10s
 lat_warmup=2s
 levels="25 50 75"
+vary=1000
 response_bytes=""
 review=load/reviews/orders-pod.json
 out_dir=""
@@ -43,7 +44,8 @@ usage: load/run-local.sh [options]
 Starts the server under test and an nginx anchor (constant response of the same size,
 same certificate and TLS settings), then measures
   throughput  h2load --h1 over TLS keep-alive, alternating rounds server/anchor
-  latency     openloop (open-loop, fixed arrival rate) at 25/50/75% of the server's max
+  latency     openloop (open-loop, fixed arrival rate) at 25/50/75% of the server's max,
+              with the server's and the anchor's CPU per request at each rate
 and writes load/results/<date>/{summary.md,throughput.csv,latency.csv,latency.png,...}.
 
   --server-bin PATH     meshinject binary             [build/release/cmd/meshinject]
@@ -62,6 +64,8 @@ and writes load/results/<date>/{summary.md,throughput.csv,latency.csv,latency.pn
   --duration D          openloop measured window per level                [10s]
   --warmup D            openloop warm-up per level                        [2s]
   --levels "25 50 75"   latency load levels, % of the server's median max [25 50 75]
+  --vary N              openloop sends N copies of the review, each with its own
+                        request.uid and pod name, as an apiserver's differ  [1000]
   --review FILE         request body                      [load/reviews/orders-pod.json]
   --response-bytes N    anchor body size; default: the server's real answer to the
                         review (one curl), or 8192 with --anchor-only
@@ -90,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --duration) lat_duration=$2; shift 2 ;;
     --warmup) lat_warmup=$2; shift 2 ;;
     --levels) levels=$2; shift 2 ;;
+    --vary) vary=$2; shift 2 ;;
     --review) review=$2; shift 2 ;;
     --response-bytes) response_bytes=$2; shift 2 ;;
     --ports) IFS=, read -r server_port anchor_port admin_port <<<"$2"; shift 2 ;;
@@ -409,27 +414,33 @@ awk -v m="$server_median" 'BEGIN { exit !(m > 0) }' || die "h2load got no answer
 # ---------------------------------------------------------------------------
 json_num() { sed -nE "s/.*\"$2\":(-?[0-9.]+).*/\1/p" <<<"$1"; }
 
-echo "level_percent,rate,target,p50_us,p90_us,p99_us,p99_9_us,max_us,ok,errors,achieved_rate" >"$out_dir/latency.csv"
+echo "level_percent,rate,target,p50_us,p90_us,p99_us,p99_9_us,max_us,ok,errors,achieved_rate,cpu_us_per_request" >"$out_dir/latency.csv"
 : >"$out_dir/latency.jsonl"
 i=0
 for level in $levels; do
   rate=$(awk -v m="$server_median" -v l="$level" 'BEGIN { r = int(m * l / 100); print r < 1 ? 1 : r }')
   order=(server anchor); ((i++ % 2 == 1)) && order=(anchor server)
   for target in "${order[@]}"; do
-    url=$server_url; [[ $target == anchor ]] && url=$anchor_url
+    url=$server_url; pid=$server_pid
+    [[ $target == anchor ]] && { url=$anchor_url; pid=$anchor_pid; }
     echo "run-local.sh: openloop $target at $level% = $rate req/s" >&2
+    cpu0=$(cpu_seconds "$pid")
     "${client_pin[@]}" "$openloop" --url "$url" --rate "$rate" --duration "$lat_duration" --warmup "$lat_warmup" \
-      --connections "$connections" --threads "$ol_threads" --insecure --body "$review" \
+      --connections "$connections" --threads "$ol_threads" --insecure --body "$review" --vary "$vary" \
       --spectrum "$out_dir/latency-$target-$level.tsv" --label "$target@$level%" \
       >"$tmp/openloop.json" 2>>"$out_dir/raw/openloop.log" &
     wait_client $!
+    cpu1=$(cpu_seconds "$pid")
     line=$(cat "$tmp/openloop.json")
     [[ -n $line ]] || die "openloop against $target failed: $(tail -n 3 "$out_dir/raw/openloop.log")"
     echo "$line" >>"$out_dir/latency.jsonl"
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$level" "$rate" "$target" \
+    # CPU over every request sent, warm-up included: the target served them all.
+    sent=$(awk -v r="$rate" -v d="$(json_num "$line" duration_s)" -v w="$(json_num "$line" warmup_s)" 'BEGIN { printf "%d", r * (d + w) }')
+    cpu_per_request=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$sent" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$level" "$rate" "$target" \
       "$(json_num "$line" p50)" "$(json_num "$line" p90)" "$(json_num "$line" p99)" "$(json_num "$line" p99_9)" \
       "$(json_num "$line" max)" "$(json_num "$line" ok)" "$(json_num "$line" errors)" \
-      "$(json_num "$line" achieved_rate)" >>"$out_dir/latency.csv"
+      "$(json_num "$line" achieved_rate)" "$cpu_per_request" >>"$out_dir/latency.csv"
     tail -n 1 "$out_dir/raw/openloop.log" >&2
   done
 done
@@ -502,15 +513,15 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo
   echo "## Latency"
   echo
-  echo "openloop, $connections connections, $ol_threads thread(s), ${lat_warmup} warm-up + ${lat_duration} measured per run; rates are fractions of the server's median h2load figure, the same rate for both. Microseconds from each request's scheduled send time to the last byte of its response."
+  echo "openloop, $connections connections, $ol_threads thread(s), ${lat_warmup} warm-up + ${lat_duration} measured per run, $vary copies of the review with their own uid and pod name; rates are fractions of the server's median h2load figure, the same rate for both. Latency: microseconds from each request's scheduled send time to the last byte of its response. CPU per request: the target's user+system CPU (process and children, /proc) over the requests sent, warm-up included."
   echo
-  echo "| load | rate/s | server p50 | server p99 | server p99.9 | anchor p50 | anchor p99 | anchor p99.9 | errors (server/anchor) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| load | rate/s | server p50 | server p99 | server p99.9 | anchor p50 | anchor p99 | anchor p99.9 | errors (server/anchor) | CPU µs/request (server/anchor) | anchor / server CPU |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for level in $levels; do
     awk -F, -v l="$level" '
-      $1 == l && $3 == "server" { rate = $2; s50 = $4; s99 = $6; s999 = $7; se = $10 }
-      $1 == l && $3 == "anchor" { a50 = $4; a99 = $6; a999 = $7; ae = $10 }
-      END { printf "| %s%% | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n", l, rate, s50, s99, s999, a50, a99, a999, se, ae }' \
+      $1 == l && $3 == "server" { rate = $2; s50 = $4; s99 = $6; s999 = $7; se = $10; sc = $12 }
+      $1 == l && $3 == "anchor" { a50 = $4; a99 = $6; a999 = $7; ae = $10; ac = $12 }
+      END { printf "| %s%% | %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %.2f |\n", l, rate, s50, s99, s999, a50, a99, a999, se, ae, sc, ac, (sc > 0 ? ac / sc : 0) }' \
       "$out_dir/latency.csv"
   done
   echo
