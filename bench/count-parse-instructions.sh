@@ -11,7 +11,7 @@ bench=$build/bench/parse_bench
 command -v valgrind >/dev/null || { echo "count-parse-instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-low=100 high=600
+low=50 high=250
 total() {  # total PATH INPUT COUNT: every instruction of one run
   valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$bench" --loop "$1" "$2" "$3" >/dev/null 2>"$tmp/log" ||
     { cat "$tmp/log" >&2; exit 1; }

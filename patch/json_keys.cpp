@@ -97,45 +97,46 @@ key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
   if (!at.usable()) return result;
   const std::uint64_t* tape = at.doc->tape.get();
   const std::uint8_t* strings = at.doc->string_buf.get();
-  const std::size_t end = at.after_element();
-  for (std::size_t i = at.json_index; i < end; ++i) {
-    const std::uint64_t word = tape[i];
-    const auto type = static_cast<char>(word >> 56);
-    if (type == '}') {
-      const open_scope closed = scopes_.back();
-      scopes_.pop_back();
-      if (!result.duplicate &&
-          has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(closed.keys_base), keys_.end()))
+  const auto type_at = [tape](std::size_t i) { return static_cast<char>(tape[i] >> 56); };
+  // An object's or array's first word holds the index just past its closing word.
+  const auto open = [&](std::size_t i) {
+    const auto past_close = static_cast<std::uint32_t>(tape[i]);
+    scopes_.push_back({static_cast<std::uint32_t>(i + 1), past_close - 1, static_cast<std::uint32_t>(keys_.size()),
+                       type_at(i) == '{'});
+  };
+  if (const char t = type_at(at.json_index); t == '{' || t == '[') open(at.json_index);
+  while (!scopes_.empty()) {
+    open_scope& scope = scopes_.back();
+    if (scope.next == scope.close) {
+      if (scope.is_object && !result.duplicate && keys_.size() - scope.keys_base > 1 &&
+          has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(scope.keys_base), keys_.end()))
         result.duplicate = true;
-      keys_.resize(closed.keys_base);
-      continue;
-    }
-    if (type == ']') {
+      keys_.resize(scope.keys_base);
       scopes_.pop_back();
       continue;
     }
-    if (!scopes_.empty() && scopes_.back().is_object) {
-      // Inside an object the words alternate: a key (always a string), then its value.
-      open_scope& object = scopes_.back();
-      if (object.next_is_key) {
-        object.next_is_key = false;
-        const std::string_view key = string_at(strings, word & simdjson::internal::JSON_VALUE_MASK);
-        if (keys_may_hold_nul && key.find('\0') != std::string_view::npos) {
-          result.nul_in_key = true;
-          return result;  // refused whatever else it holds
-        }
-        keys_.push_back({fingerprint(key), key});
-        continue;
+    std::size_t value = scope.next;
+    if (scope.is_object) {
+      // In an object the words alternate: a key (always a string), then its value.
+      const std::string_view key = string_at(strings, tape[value] & simdjson::internal::JSON_VALUE_MASK);
+      if (keys_may_hold_nul && key.find('\0') != std::string_view::npos) {
+        result.nul_in_key = true;
+        return result;  // refused whatever else it holds
       }
-      object.next_is_key = true;
+      keys_.push_back({fingerprint(key), key});
+      ++value;
     }
-    switch (type) {
-      case '{': scopes_.push_back({static_cast<std::uint32_t>(keys_.size()), true, true}); break;
-      case '[': scopes_.push_back({0, false, false}); break;
+    switch (type_at(value)) {
+      case '{':
+      case '[':
+        scope.next = static_cast<std::uint32_t>(tape[value]);  // resume past the child
+        // Empty ones (managedFields is full of `{}`) hold nothing to check.
+        if (scope.next != value + 2) open(value);  // may move `scope`
+        break;
       case 'l':
       case 'u':
-      case 'd': ++i; break;  // the number itself is the next word
-      default: break;        // strings, true, false, null: one word
+      case 'd': scope.next = static_cast<std::uint32_t>(value + 2); break;  // the number is the next word
+      default: scope.next = static_cast<std::uint32_t>(value + 1); break;   // strings, true, false, null
     }
   }
   return result;

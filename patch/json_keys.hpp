@@ -42,14 +42,15 @@ class key_scan {
     std::uint64_t fingerprint;  // length and three bytes: most different keys differ here
     std::string_view key;
   };
-  // One per object or array open at the current tape position.
+  // One per object or array being walked, outermost first.
   struct open_scope {
-    std::uint32_t keys_base;  // objects: where this object's keys start in keys_
+    std::uint32_t next;       // tape index of its next member (objects: the key)
+    std::uint32_t close;      // tape index of its closing word
+    std::uint32_t keys_base;  // objects: where its keys start in keys_
     bool is_object;
-    bool next_is_key;         // objects: the next word is a key, not a value
   };
-  // Keys of the objects open at the current position: an object's keys sit above
-  // its parent's, and are dropped once its closing brace is reached.
+  // Keys of the objects being walked: an object's keys sit above its parent's,
+  // and are dropped once all its members are seen.
   std::vector<key_entry> keys_;
   std::vector<open_scope> scopes_;
 };
