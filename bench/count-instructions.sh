@@ -35,5 +35,6 @@ echo "|---|---:|"
 per_review "whole pipeline (engine::handle)" 'engine::handle\('
 per_review "  parse_review (simdjson DOM + pod extraction)" 'patch::parse_review\('
 per_review "    simdjson parse" 'dom_parser_implementation::parse\('
+per_review "    key scan (repeated keys, NUL in keys)" 'key_scan::scan\('
 per_review "  build_patch (variant lookup, holes, fragments)" 'engine::build_patch\('
 per_review "    template trace (pod-dependent keys and holes)" 'program::trace\('

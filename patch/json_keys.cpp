@@ -2,13 +2,29 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <numeric>
 
 #include "patch/json_access.hpp"
 #include "patch/json_text.hpp"
 
 namespace meshinject::patch {
+struct tape_access;
+}
+
+// dom::element keeps its place on the tape private, but befriends every
+// specialisation of simdjson's string_builder template; this one only reads that
+// place, so the scan can start at any element (a review's root, a test's subtree).
+template <>
+class simdjson::internal::string_builder<meshinject::patch::tape_access> {
+ public:
+  static simdjson::internal::tape_ref of(const simdjson::dom::element& e) noexcept { return e.tape; }
+};
+
+namespace meshinject::patch {
 namespace {
+
+using tape_reader = simdjson::internal::string_builder<tape_access>;
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -24,6 +40,14 @@ std::uint64_t fingerprint(std::string_view k) noexcept {
     f |= std::uint64_t{static_cast<unsigned char>(k.back())} << 48;
   }
   return f;
+}
+
+// A string on the tape: its offset in the document's string buffer, where a
+// 32-bit length precedes the unescaped bytes.
+std::string_view string_at(const std::uint8_t* strings, std::uint64_t offset) noexcept {
+  std::uint32_t length;
+  std::memcpy(&length, strings + offset, sizeof length);
+  return {reinterpret_cast<const char*>(strings + offset + sizeof length), length};
 }
 
 template <typename It>
@@ -68,32 +92,54 @@ void write_number(element e, std::string& out) {
 key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
   key_scan_result result;
   keys_.clear();
-  check_nul_ = keys_may_hold_nul;
-  walk(root, result);
-  return result;
-}
-
-// One pass: an object's keys are collected while its members' values are walked
-// (their keys go above and come off again), then checked together.
-void key_scan::walk(element e, key_scan_result& result) {
-  if (e.type() == element_type::ARRAY) {
-    for (element item : as_array(e)) {
-      const element_type t = item.type();
-      if (t == element_type::OBJECT || t == element_type::ARRAY) walk(item, result);
+  scopes_.clear();
+  const simdjson::internal::tape_ref at = tape_reader::of(root);
+  if (!at.usable()) return result;
+  const std::uint64_t* tape = at.doc->tape.get();
+  const std::uint8_t* strings = at.doc->string_buf.get();
+  const auto type_at = [tape](std::size_t i) { return static_cast<char>(tape[i] >> 56); };
+  // An object's or array's first word holds the index just past its closing word.
+  const auto open = [&](std::size_t i) {
+    const auto past_close = static_cast<std::uint32_t>(tape[i]);
+    scopes_.push_back({static_cast<std::uint32_t>(i + 1), past_close - 1, static_cast<std::uint32_t>(keys_.size()),
+                       type_at(i) == '{'});
+  };
+  if (const char t = type_at(at.json_index); t == '{' || t == '[') open(at.json_index);
+  while (!scopes_.empty()) {
+    open_scope& scope = scopes_.back();
+    if (scope.next == scope.close) {
+      if (scope.is_object && !result.duplicate && keys_.size() - scope.keys_base > 1 &&
+          has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(scope.keys_base), keys_.end()))
+        result.duplicate = true;
+      keys_.resize(scope.keys_base);
+      scopes_.pop_back();
+      continue;
     }
-    return;
+    std::size_t value = scope.next;
+    if (scope.is_object) {
+      // In an object the words alternate: a key (always a string), then its value.
+      const std::string_view key = string_at(strings, tape[value] & simdjson::internal::JSON_VALUE_MASK);
+      if (keys_may_hold_nul && key.find('\0') != std::string_view::npos) {
+        result.nul_in_key = true;
+        return result;  // refused whatever else it holds
+      }
+      keys_.push_back({fingerprint(key), key});
+      ++value;
+    }
+    switch (type_at(value)) {
+      case '{':
+      case '[':
+        scope.next = static_cast<std::uint32_t>(tape[value]);  // resume past the child
+        // Empty ones (managedFields is full of `{}`) hold nothing to check.
+        if (scope.next != value + 2) open(value);  // may move `scope`
+        break;
+      case 'l':
+      case 'u':
+      case 'd': scope.next = static_cast<std::uint32_t>(value + 2); break;  // the number is the next word
+      default: scope.next = static_cast<std::uint32_t>(value + 1); break;   // strings, true, false, null
+    }
   }
-  if (e.type() != element_type::OBJECT) return;
-  const std::size_t base = keys_.size();
-  for (auto member : as_object(e)) {
-    if (check_nul_ && member.key.find('\0') != std::string_view::npos) result.nul_in_key = true;
-    keys_.push_back({fingerprint(member.key), member.key});
-    const element_type t = member.value.type();
-    if (t == element_type::OBJECT || t == element_type::ARRAY) walk(member.value, result);
-  }
-  if (!result.duplicate && has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(base), keys_.end()))
-    result.duplicate = true;
-  keys_.resize(base);
+  return result;
 }
 
 void write_last_wins(element e, std::string& out) {

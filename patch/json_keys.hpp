@@ -10,6 +10,11 @@
 // 1.28 merge and diff) sees one member per key. The scan allocates nothing once
 // its scratch has grown to the largest object seen; the rewrite is for hostile
 // input only and allocates.
+//
+// The scan reads simdjson's tape (the parsed document as one array of 64-bit
+// words, https://github.com/simdjson/simdjson/blob/master/doc/tape.md) in one
+// forward loop: every object's keys sit there in order, already unescaped in the
+// document's string buffer, so "a" and "\u0061" compare equal.
 
 #include <simdjson.h>
 
@@ -27,9 +32,9 @@ struct key_scan_result {
 
 class key_scan {
  public:
-  // Walks every object under `root` (simdjson bounds the depth at parse time).
-  // `keys_may_hold_nul`: false when the text has no `\u0000` escape (simdjson
-  // refuses a raw NUL), which spares looking into every key.
+  // Checks every object in `root` and below it (simdjson bounds the depth at
+  // parse time). `keys_may_hold_nul`: false when the text has no `\u0000` escape
+  // (simdjson refuses a raw NUL), which spares looking into every key.
   key_scan_result scan(simdjson::dom::element root, bool keys_may_hold_nul = true);
 
  private:
@@ -37,11 +42,17 @@ class key_scan {
     std::uint64_t fingerprint;  // length and three bytes: most different keys differ here
     std::string_view key;
   };
-  void walk(simdjson::dom::element e, key_scan_result& result);
+  // One per object or array being walked, outermost first.
+  struct open_scope {
+    std::uint32_t next;       // tape index of its next member (objects: the key)
+    std::uint32_t close;      // tape index of its closing word
+    std::uint32_t keys_base;  // objects: where its keys start in keys_
+    bool is_object;
+  };
   // Keys of the objects being walked: an object's keys sit above its parent's,
-  // and are dropped once it is checked.
+  // and are dropped once all its members are seen.
   std::vector<key_entry> keys_;
-  bool check_nul_ = true;
+  std::vector<open_scope> scopes_;
 };
 
 // Appends `root` as compact JSON text in which every object keeps only the last

@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -63,6 +67,203 @@ TEST(json_key_scan, a_nul_in_any_key_is_reported) {
   EXPECT_TRUE(scan.scan(parse(parser, R"({"a":{"b\u0000c":1}})")).nul_in_key);
   EXPECT_TRUE(scan.scan(parse(parser, R"([1,{"\u0000":1}])")).nul_in_key);
   EXPECT_FALSE(scan.scan(parse(parser, R"({"a":"value\u0000is not a key"})")).nul_in_key);
+}
+
+// The scan walks simdjson's tape in one loop; these rows aim at the places a
+// flat walk can lose track of which word is a key: values that are containers,
+// numbers taking two words, empty objects and arrays, closing braces in a row.
+TEST(json_key_scan, the_tape_walk_keeps_keys_and_values_apart_at_every_depth) {
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  std::string deep_repeat = R"({"k":1,"k":2})";
+  std::string deep_unique = R"({"k":1,"j":2})";
+  for (int depth = 0; depth < 40; ++depth) {
+    deep_repeat = (depth % 2 ? "[1.5," : R"({"n":-1,"k":{},"x":)") + deep_repeat + (depth % 2 ? "]" : "}");
+    deep_unique = (depth % 2 ? "[1.5," : R"({"n":-1,"k":{},"x":)") + deep_unique + (depth % 2 ? "]" : "}");
+  }
+  struct row {
+    std::string text;
+    bool duplicate;
+  };
+  const row rows[] = {
+      {deep_repeat, true},
+      {deep_unique, false},
+      // A value that is a string equal to a key is not a key.
+      {R"({"a":"b","b":"a"})", false},
+      {R"({"a":"a","b":"b"})", false},
+      // Numbers (two words each) and literals between keys.
+      {R"({"a":1,"b":-2,"c":3.5,"d":18446744073709551615,"e":true,"f":null,"a":false})", true},
+      {R"({"a":1,"b":-2,"c":3.5,"d":18446744073709551615,"e":true,"f":null,"g":false})", false},
+      // The repeat after a nested object and array closes.
+      {R"({"a":{"b":{"c":[[],[{}]]}},"a":0})", true},
+      {R"({"a":{"b":{"c":[[],[{}]]}},"z":0})", false},
+      // In an array of objects, only within one element.
+      {R"({"items":[{"name":"x","v":1},{"name":"y","v":2},{"name":"z","v":3,"name":"w"}]})", true},
+      {R"({"items":[{"name":"x","v":1},{"name":"y","v":2},{"name":"z","v":3}]})", false},
+      // The key of an outer object repeated inside an inner one is no repeat, and
+      // the outer object's keys resume after the inner one closes.
+      {R"({"a":{"a":{"a":1}},"b":[{"b":1}],"c":{"b":1}})", false},
+      {R"({"a":{"x":1},"b":[{"y":1}],"a":{}})", true},
+      // Keys that differ only in the middle byte share length, first and last byte.
+      {R"({"abXcd":1,"abYcd":2})", false},
+      {R"({"abXcd":1,"abYcd":2,"abXcd":3})", true},
+      // Escapes decode before comparing, as Go's decoder compares them.
+      {R"({"a":1,"\u0061":2})", true},
+      {R"({"é":1,"\u00e9":2})", true},
+      {R"({"a\"b":1,"a\u0022b":2})", true},
+      {R"({"a":1,"\u0062":2})", false},
+      {R"([[],{},[{}],"",{"":1,"":2}])", true},
+      {R"("just a string")", false},
+      {R"(42)", false},
+  };
+  for (const row& r : rows) {
+    SCOPED_TRACE(r.text.substr(0, 120));
+    const patch::key_scan_result got = scan.scan(parse(parser, r.text));
+    EXPECT_EQ(got.duplicate, r.duplicate);
+    EXPECT_FALSE(got.nul_in_key);
+  }
+}
+
+// Above 16 members the keys are sorted instead of compared pairwise; a repeat
+// must be found at any pair of positions, including first and last.
+TEST(json_key_scan, the_sorting_path_finds_a_repeat_at_any_pair_of_positions) {
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  constexpr int members = 24;
+  auto key = [](int i) { return "key-" + std::string(1, static_cast<char>('a' + i % 26)) + "-" + std::to_string(i); };
+  for (int first = 0; first < members; ++first) {
+    for (int second = first + 1; second < members; ++second) {
+      std::string text = "{";
+      for (int i = 0; i < members; ++i) {
+        if (i) text += ',';
+        text += '"' + key(i == second ? first : i) + "\":" + std::to_string(i);
+      }
+      text += '}';
+      SCOPED_TRACE(text);
+      // Nested under another wide object, so the outer keys sit below in the scratch.
+      const std::string nested = R"({"0":0,"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9,"10":10,"11":11,)"
+                                 R"("12":12,"13":13,"14":14,"15":15,"16":16,"inner":)" +
+                                 text + R"(,"17":17})";
+      ASSERT_TRUE(scan.scan(parse(parser, text)).duplicate);
+      ASSERT_TRUE(scan.scan(parse(parser, nested)).duplicate);
+    }
+  }
+  std::string unique = "{";
+  for (int i = 0; i < members; ++i) unique += (i ? ",\"" : "\"") + key(i) + "\":" + std::to_string(i);
+  unique += '}';
+  EXPECT_FALSE(scan.scan(parse(parser, unique)).duplicate);
+}
+
+// An element below the root is scanned alone: what lies beside it does not count.
+TEST(json_key_scan, a_subtree_is_scanned_alone) {
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  simdjson::dom::element inner;
+  const simdjson::dom::element root = parse(parser, R"({"a":1,"a":2,"inner":{"x":[{"y":1}],"z":2},"last":{"q":1,"q":2}})");
+  ASSERT_EQ(root["inner"].get(inner), simdjson::SUCCESS);
+  EXPECT_FALSE(scan.scan(inner).duplicate);
+  EXPECT_TRUE(scan.scan(root).duplicate);
+  simdjson::dom::element last;
+  ASSERT_EQ(root["last"].get(last), simdjson::SUCCESS);
+  EXPECT_TRUE(scan.scan(last).duplicate);
+  EXPECT_FALSE(scan.scan(simdjson::dom::element{}).duplicate);  // an element of no document
+}
+
+TEST(json_key_scan, a_nul_written_as_an_escape_is_found_in_keys_only) {
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  EXPECT_TRUE(scan.scan(parse(parser, R"({"ok":1,"deep":[{"x":{"a\u0000":1}}]})")).nul_in_key);
+  EXPECT_TRUE(scan.scan(parse(parser, R"({"tail\u0000":1})")).nul_in_key);
+  EXPECT_FALSE(scan.scan(parse(parser, R"({"deep":[{"x":{"a":"\u0000"}}],"b":["\u0000"]})")).nul_in_key);
+  // Told that the text holds no \u0000 escape, the scan does not look into keys.
+  EXPECT_FALSE(scan.scan(parse(parser, R"({"a\u0000":1})"), false).nul_in_key);
+}
+
+// Documents built at random from a few keys, so that repeats are common, checked
+// against nlohmann-json's SAX reader, which reports every key as it reads it.
+TEST(json_key_scan, agrees_with_an_independent_reader_on_random_documents) {
+  struct repeat_finder : mt::json::json_sax_t {
+    std::vector<std::vector<std::string>> open;  // the keys of each object open at this point
+    bool repeat = false;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override {
+      open.emplace_back();
+      return true;
+    }
+    bool key(string_t& k) override {
+      auto& seen = open.back();
+      if (std::find(seen.begin(), seen.end(), k) != seen.end()) repeat = true;
+      seen.push_back(k);
+      return true;
+    }
+    bool end_object() override {
+      open.pop_back();
+      return true;
+    }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  };
+  std::uint64_t state = 0x9e3779b97f4a7c15u;  // a fixed seed: every run checks the same documents
+  auto next = [&state](std::uint64_t bound) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state % bound;
+  };
+  // "\u0061" is "a" written as an escape.
+  const char* keys[] = {"a", "b", "\\u0061", "ab", "ba", "aXb", "aYb", "name"};
+  std::function<void(std::string&, int)> value = [&](std::string& out, int depth) {
+    const auto pick = depth == 0 ? 0 : depth > 4 ? 2 + next(3) : next(5);
+    if (pick == 0) {
+      out += '{';
+      const auto n = next(depth == 0 ? 20 : 6);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        out += '"';
+        out += keys[next(std::size(keys))];
+        if (next(4) == 0) out += std::to_string(i);  // wide objects with few repeats
+        out += "\":";
+        value(out, depth + 1);
+      }
+      out += '}';
+    } else if (pick == 1) {
+      out += '[';
+      const auto n = next(4);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        value(out, depth + 1);
+      }
+      out += ']';
+    } else if (pick == 2) {
+      out += "\"a\"";
+    } else if (pick == 3) {
+      out += "-12.5";
+    } else {
+      out += "null";
+    }
+  };
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  int repeats = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::string text;
+    value(text, 0);
+    repeat_finder oracle;
+    ASSERT_TRUE(mt::json::sax_parse(text, &oracle)) << text;
+    SCOPED_TRACE(text);
+    ASSERT_EQ(scan.scan(parse(parser, text)).duplicate, oracle.repeat);
+    repeats += oracle.repeat;
+  }
+  // Both answers occur often enough for the comparison to mean something.
+  EXPECT_GT(repeats, 300);
+  EXPECT_LT(repeats, 2700);
 }
 
 // ------------------------------------------------------------- the rewrite
