@@ -24,13 +24,14 @@ namespace meshinject::patch {
 
 struct variant_cache_limits {
   // What binds for real templates: a variant of the Istio 1.1 production
-  // template holds ~8.7 KB (size_of; the embedded default's ~5.2 KB), so 4 MiB
-  // keeps ~480 of them per core, enough for a cluster's hot pod shapes, and a
-  // core's cache costs a known 4 MiB whatever the number of shapes
-  // (`serve --variant-cache-bytes`).
+  // template holds ~5.2 KB for the realistic review (size_of; ~19 KB on
+  // average over load/shapes.mjs's 10,000 shapes, whose user volumes and
+  // containers make them larger), so 4 MiB keeps ~800 of the former per core,
+  // enough for a cluster's hot pod shapes, and a core's cache costs a known
+  // 4 MiB whatever the number of shapes (`serve --variant-cache-bytes`).
   static constexpr std::size_t default_bytes = 4u << 20;
   // A safety bound for tiny variants (each slot is allocated up front): set
-  // above the ~480 the byte bound admits for the 1.1 template, so that the
+  // above the ~800 the byte bound admits for the 1.1 template, so that the
   // byte bound binds first.
   static constexpr std::size_t default_entries = 1024;
 
