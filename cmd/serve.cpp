@@ -75,7 +75,7 @@ int serve(args a, io streams) {
   control::server_options o;
   std::string threads, log_level = "info", log_format = "json";
   std::string max_body = "6Mi", header_timeout = "10s", idle_timeout = "120s", max_connections = "10000";
-  std::string max_age = "0", drain = "10", grace = "5s";
+  std::string max_age = "0", drain = "10", grace = "5s", variant_cache_bytes = "4Mi";
   std::string linger_timeout = "5s", linger_time = "30s", max_linger = "0";
 
   flag_set flags(usage);
@@ -106,6 +106,8 @@ int serve(args a, io streams) {
              "DURATION")
       .value({"--max-linger-bytes"}, &max_linger,
              "closing after an error, drain at most this much (0: 4 x --max-body-bytes)", "BYTES")
+      .value({"--variant-cache-bytes"}, &variant_cache_bytes,
+             "compiled template variants kept per reactor, in estimated heap bytes", "BYTES")
       .value({"--max-connection-age"}, &max_age,
              "answer `Connection: close` once a connection is this old (+-10%); 0: never", "DURATION")
       .value({"--drain-seconds"}, &drain, "on SIGTERM, keep serving with `Connection: close` this long", "DURATION")
@@ -146,6 +148,10 @@ int serve(args a, io streams) {
   const auto linger_bytes = parse_bytes(max_linger);
   if (!linger_bytes) return usage_error("--max-linger-bytes must be a size (24Mi, 0), not '" + max_linger + "'");
   o.lim.max_linger_bytes = *linger_bytes;
+  const auto cache_bytes = parse_bytes(variant_cache_bytes);
+  if (!cache_bytes || *cache_bytes == 0)
+    return usage_error("--variant-cache-bytes must be a positive size (4Mi, 1048576), not '" + variant_cache_bytes + "'");
+  o.variant_cache.bytes = *cache_bytes;
   const auto connections = parse_count(max_connections, 10'000'000);
   if (!connections || *connections == 0)
     return usage_error("--max-connections must be a positive number, not '" + max_connections + "'");

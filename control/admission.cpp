@@ -31,8 +31,8 @@ void mirror_variant_cache(const patch::engine_stats& from, core::core_metrics& t
 static_assert(http::body_padding >= simdjson::SIMDJSON_PADDING);
 
 admission_route::admission_route(unsigned reactor_index, std::shared_ptr<const patch::snapshot> config,
-                                 core::core_metrics& metrics)
-    : index_(reactor_index), metrics_(metrics), engine_(std::move(config)) {
+                                 core::core_metrics& metrics, patch::variant_cache_limits cache_limits)
+    : index_(reactor_index), metrics_(metrics), engine_(std::move(config), cache_limits) {
   env_text_.reserve(1024);
   env_.reserve(16);
 }

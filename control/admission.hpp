@@ -19,7 +19,7 @@ namespace meshinject::control {
 class admission_route final : public http::request_handler {
  public:
   admission_route(unsigned reactor_index, std::shared_ptr<const patch::snapshot> config,
-                  core::core_metrics& metrics);
+                  core::core_metrics& metrics, patch::variant_cache_limits cache_limits = {});
 
   // On the reactor's thread (posted by the control thread): the next request is
   // served from `config`; the variant cache starts again.

@@ -402,7 +402,7 @@ struct server::impl {
         s.lim = opt.lim;
         s.max_connections = http::connections_per_reactor(opt.lim.max_connections, n);
         const auto make_route = [&](core::core_metrics& m) {
-          auto route = std::make_unique<admission_route>(i, config.current(), m);
+          auto route = std::make_unique<admission_route>(i, config.current(), m, opt.variant_cache);
           routes.push_back(route.get());
           return route;
         };

@@ -32,6 +32,7 @@
 #include "core/config_tree.hpp"
 #include "core/watcher.hpp"
 #include "http/limits.hpp"
+#include "patch/variant_cache.hpp"
 #include "template/program.hpp"
 
 namespace meshinject::control {
@@ -51,6 +52,7 @@ struct server_options {
   std::size_t max_config_bytes = core::max_config_file_bytes;
   core::yaml_limits config_limits;    // --max-config-nodes, --max-config-depth
   tmpl::eval_limits template_limits;  // --max-template-steps, --max-patch-bytes
+  patch::variant_cache_limits variant_cache;  // per reactor; --variant-cache-bytes
   unsigned threads = 0;  // 0: core::usable_cpus()
   http::limits lim;
   std::chrono::milliseconds drain{10'000};

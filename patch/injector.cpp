@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/yaml_reader.hpp"
 #include "patch/base64.hpp"
 #include "patch/default_config.hpp"
 #include "patch/json_text.hpp"
@@ -214,7 +215,10 @@ engine::engine(std::shared_ptr<const snapshot> s, std::size_t max_variants)
     : engine(std::move(s), variant_cache_limits{.entries = max_variants}) {}
 
 engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
-    : snapshot_(std::move(s)), named_(std::make_unique<named_workspace>()), variants_(limits) {
+    : snapshot_(std::move(s)),
+      named_(std::make_unique<named_workspace>()),
+      variants_(limits),
+      yaml_reader_(std::make_unique<core::yaml::reader>()) {
   patch_.reserve(16 * 1024);
   body_.reserve(32 * 1024);
   scratch_.reserve(4096);
@@ -251,10 +255,9 @@ const sidecar_variant* engine::variant_for(const template_data& data, injection_
   r.compiled_variant = true;
   const auto started = std::chrono::steady_clock::now();
   const sidecar_variant* kept = nullptr;
-  tmpl::render_result rendered;
   sidecar_variant compiled;
-  if (snapshot_->program().render(template_root(data), trace, rendered, error_) &&
-      compile_sidecar(snapshot_->program(), std::move(rendered), compiled, error_)) {
+  if (snapshot_->program().render(template_root(data), trace, rendered_, error_, render_workspace_) &&
+      compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *yaml_reader_)) {
     const std::uint64_t evicted_before = variants_.evictions();
     kept = variants_.insert(trace, std::move(compiled));
     stats_.variant_evictions.add(variants_.evictions() - evicted_before);

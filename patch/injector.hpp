@@ -244,6 +244,12 @@ class engine {
     }
   } removed_;  // names the previous injection added, per list
   tmpl::trace_state trace_;
+  // A miss's buffers, kept from one miss to the next: the render's workspace
+  // (apart from trace_, whose holes the request still needs), its text, and the
+  // YAML reader that reads it.
+  tmpl::trace_state render_workspace_;
+  tmpl::render_result rendered_;
+  std::unique_ptr<core::yaml::reader> yaml_reader_;
   std::string patch_;
   std::string body_;
   std::string scratch_;

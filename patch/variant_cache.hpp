@@ -2,9 +2,9 @@
 // One core's cache of compiled template variants, keyed by the template trace
 // (the pod-dependent decisions) that selects them.
 //
-// Bounded twice: by entries and by an estimate of the bytes the variants hold,
-// so a cluster with many pod shapes costs a known amount of memory per core
-// instead of growing with the shapes. When full it evicts by CLOCK (a
+// Bounded by an estimate of the bytes the variants hold (and, as a safety
+// bound, by entries), so a cluster with many pod shapes costs a known amount of
+// memory per core instead of growing with the shapes. When full it evicts by CLOCK (a
 // second-chance approximation of LRU: a hit sets the entry's bit; the hand
 // clears bits as it passes and evicts the first entry whose bit is clear), which
 // keeps the hot shapes and costs one bit per hit, no list splicing.
@@ -23,14 +23,17 @@
 namespace meshinject::patch {
 
 struct variant_cache_limits {
-  // A real mesh has tens of pod shapes per template; a few hundred covers them
-  // with room for churn.
-  static constexpr std::size_t default_entries = 256;
-  // A variant of the Istio 1.1 production template holds ~8.7 KB (size_of;
-  // the embedded default's ~5.2 KB), so 256 of them take ~2.2 MB and this bound
-  // binds only for templates whose variants pass ~128 KB: it stops such a
-  // template from holding hundreds of megabytes per core.
-  static constexpr std::size_t default_bytes = 32u << 20;
+  // What binds for real templates: a variant of the Istio 1.1 production
+  // template holds ~5.2 KB for the realistic review (size_of; ~19 KB on
+  // average over load/shapes.mjs's 10,000 shapes, whose user volumes and
+  // containers make them larger), so 4 MiB keeps ~800 of the former per core,
+  // enough for a cluster's hot pod shapes, and a core's cache costs a known
+  // 4 MiB whatever the number of shapes (`serve --variant-cache-bytes`).
+  static constexpr std::size_t default_bytes = 4u << 20;
+  // A safety bound for tiny variants (each slot is allocated up front): set
+  // above the ~800 the byte bound admits for the 1.1 template, so that the
+  // byte bound binds first.
+  static constexpr std::size_t default_entries = 1024;
 
   std::size_t entries = default_entries;  // at least 1
   std::size_t bytes = default_bytes;      // the newest entry is kept even if alone it is larger

@@ -61,33 +61,58 @@ bool is_plain(const ynode& n) {
 }
 std::string_view key_text(const ynode& key) { return is_null(key) ? std::string_view() : key.text(); }
 
+// Where a node sits in the sidecar ("containers[0].env[2].name"), kept as a
+// chain on the stack and spelled out only for a message, so that a compile
+// that succeeds builds none of these strings.
+struct field_path {
+  const field_path* parent = nullptr;
+  std::string_view key;      // a member's key, or the top-level field's name
+  std::int64_t index = -1;   // instead of a key: an item of a list
+
+  std::string str() const {
+    std::string out = parent ? parent->str() : std::string();
+    if (index >= 0) return out + "[" + std::to_string(index) + "]";
+    if (parent) out += '.';
+    return out.append(key);
+  }
+};
+std::string operator+(const field_path& p, std::string_view s) { return p.str().append(s); }
+
 class builder {
  public:
   builder(sidecar_variant& v, fragment& f) : v_(v), f_(f) {}
 
   void text(std::string_view s) {
-    if (s.empty()) return;
-    if (!f_.segments.empty() && f_.segments.back().k == segment::kind::text &&
-        f_.segments.back().offset + f_.segments.back().length == v_.pool.size()) {
-      f_.segments.back().length += static_cast<std::uint32_t>(s.size());
-    } else {
-      segment seg;
-      seg.k = segment::kind::text;
-      seg.offset = static_cast<std::uint32_t>(v_.pool.size());
-      seg.length = static_cast<std::uint32_t>(s.size());
-      f_.segments.push_back(seg);
-    }
+    const std::size_t at = v_.pool.size();
     v_.pool += s;
+    appended(at);
   }
   void escaped(std::string_view s) {
-    std::string tmp;
-    append_json_escaped(tmp, s);
-    text(tmp);
+    const std::size_t at = v_.pool.size();
+    append_json_escaped(v_.pool, s);
+    appended(at);
   }
   void push(segment s) { f_.segments.push_back(std::move(s)); }
   fragment& frag() { return f_; }
 
  private:
+  // The pool's text from `at` on joins the fragment: it extends the last text
+  // segment when that one ends where the new text starts.
+  void appended(std::size_t at) {
+    const auto n = static_cast<std::uint32_t>(v_.pool.size() - at);
+    if (n == 0) return;
+    if (!f_.segments.empty() && f_.segments.back().k == segment::kind::text &&
+        f_.segments.back().offset + f_.segments.back().length == at) {
+      f_.segments.back().length += n;
+      return;
+    }
+    segment seg;
+    seg.k = segment::kind::text;
+    seg.offset = static_cast<std::uint32_t>(at);
+    seg.length = n;
+    f_.segments.push_back(seg);
+  }
+
   sidecar_variant& v_;
   fragment& f_;
 };
@@ -123,7 +148,7 @@ class compiler {
         if (is_null(value)) continue;
         v_.has_dns_config = true;
         builder b(v_, v_.dns_config);
-        if (!write(value, *f->type, b, "dnsConfig")) return false;
+        if (!write(value, *f->type, b, field_path{nullptr, "dnsConfig"})) return false;
       } else {
         if (is_null(value)) continue;
         if (!value.is_sequence()) return fail(value, std::string(name) + " must be a list");
@@ -141,7 +166,8 @@ class compiler {
           out.name = name_of(item);
           builder b(v_, out.json);
           proxy_ = proxy;
-          if (!write(item, *f->type->elem, b, std::string(name) + "[" + std::to_string(items.size()) + "]"))
+          const field_path top{nullptr, name};
+          if (!write(item, *f->type->elem, b, field_path{&top, {}, static_cast<std::int64_t>(items.size())}))
             return false;
           proxy_ = false;
           items.push_back(std::move(out));
@@ -285,7 +311,7 @@ class compiler {
     return true;
   }
 
-  bool write(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+  bool write(const ynode& n, const type_node& t, builder& b, const field_path& path) {
     std::uint32_t hole = 0;
     switch (t.t) {
       case field_type::object:
@@ -325,7 +351,7 @@ class compiler {
 
   // The entries of a mapping as the fields they set: unknown ones dropped with a
   // warning, nulls left out, a repeated key replacing the earlier one (go-yaml).
-  bool collect_members(const ynode& n, const type_node& t, const std::string& path, std::vector<member>& members) {
+  bool collect_members(const ynode& n, const type_node& t, const field_path& path, std::vector<member>& members) {
     for (const auto kv : n.entries()) {
       const std::string raw_key(key_text(kv.key));
       const auto key_parts = split_holes(raw_key, rendered_.holes.size());
@@ -365,7 +391,7 @@ class compiler {
     return true;
   }
 
-  bool write_object(const ynode& n, const type_node& t, builder& b, const std::string& path) {
+  bool write_object(const ynode& n, const type_node& t, builder& b, const field_path& path) {
     std::vector<member> members;
     if (!collect_members(n, t, path, members)) return false;
     b.text("{");
@@ -405,7 +431,7 @@ class compiler {
         b.escaped(m.key);
         b.text("\":");
       }
-      const std::string child = path + "." + m.key;
+      const field_path child{&path, m.key};
       if (proxy_ && t.name == "Container" && (m.key == "env" || m.key == "volumeMounts" || m.key == "args")) {
         const insert_point items = m.key == "env" ? insert_point::env_items
                                    : m.key == "volumeMounts" ? insert_point::mounts_items
@@ -441,7 +467,7 @@ class compiler {
     return false;
   }
 
-  bool write_list(const ynode& n, const type_node& t, builder& b, const std::string& path,
+  bool write_list(const ynode& n, const type_node& t, builder& b, const field_path& path,
                   std::optional<insert_point> insert = std::nullopt) {
     b.text("[");
     std::size_t k = 0;
@@ -458,7 +484,7 @@ class compiler {
           case field_type::boolean: b.text("false"); break;
           default: b.text("null"); break;
         }
-      } else if (!write(item, *t.elem, b, path + "[" + std::to_string(k) + "]")) {
+      } else if (!write(item, *t.elem, b, field_path{&path, {}, static_cast<std::int64_t>(k)})) {
         return false;
       }
       ++k;
@@ -474,7 +500,7 @@ class compiler {
     return true;
   }
 
-  bool write_any(const ynode& n, builder& b, const std::string& path) {
+  bool write_any(const ynode& n, builder& b, const field_path& path) {
     if (n.is_mapping()) {
       b.text("{");
       bool first = true;
@@ -484,7 +510,7 @@ class compiler {
         b.text("\"");
         b.escaped(key_text(kv.key));
         b.text("\":");
-        if (!write_any(kv.value, b, path + "." + std::string(key_text(kv.key)))) return false;
+        if (!write_any(kv.value, b, field_path{&path, key_text(kv.key)})) return false;
       }
       b.text("}");
       return true;
@@ -509,7 +535,7 @@ class compiler {
 
   // A scalar with pod values in it: holes typed by the field, or spliced.
   bool write_holes(const ynode& n, const std::vector<piece>& parts, const type_node& t, field_type ft, bool any,
-                   builder& b, const std::string& path) {
+                   builder& b, const field_path& path) {
     if (parts.size() == 1) {
       const std::uint32_t h = parts[0].hole;
       if (rendered_.holes[h].structured) {
@@ -558,41 +584,48 @@ class compiler {
     return true;
   }
 
-  bool write_scalar(const ynode& n, const type_node& t, builder& b, const std::string& path, bool any = false) {
+  bool write_scalar(const ynode& n, const type_node& t, builder& b, const field_path& path, bool any = false) {
     if (!is_scalar(n))
       return fail(n, path + ": expected a " + std::string(t.name) + ", got a " + (n.is_mapping() ? "mapping" : "list"));
-    const std::string s(n.text());
-    const auto parts = split_holes(s, rendered_.holes.size());
+    const std::string_view s = n.text();
     const field_type ft = any ? field_type::any : t.t;
-    for (const auto& p : parts)
-      if (p.is_hole) return write_holes(n, parts, t, ft, any, b, path);
+    if (s.find(tmpl::hole_open) != std::string_view::npos) {
+      const auto parts = split_holes(s, rendered_.holes.size());
+      for (const auto& p : parts)
+        if (p.is_hole) return write_holes(n, parts, t, ft, any, b, path);
+    }
     return write_literal(n, s, ft, b, path);
   }
 
   // A literal: typed the way Istio's decoder typed it.
-  bool write_literal(const ynode& n, const std::string& s, field_type ft, builder& b, const std::string& path) {
+  bool write_literal(const ynode& n, std::string_view s, field_type ft, builder& b, const field_path& path) {
     const bool plain = is_plain(n);
     const core::yaml_scalar r = plain ? core::resolve_plain_scalar(s) : core::yaml_scalar{};
     auto as_string = [&]() -> std::string {
-      if (!plain) return s;
+      if (!plain) return std::string(s);
       switch (r.k) {
         case core::yaml_scalar::kind::boolean: return r.b ? "true" : "false";
         case core::yaml_scalar::kind::integer: return std::to_string(r.i);
         case core::yaml_scalar::kind::floating: return core::format_go_float(r.f, 32);
-        default: return s;
+        default: return std::string(s);
       }
     };
     switch (ft) {
       case field_type::string:
         b.text("\"");
-        b.escaped(as_string());
+        // Only booleans and numbers are spelled anew; other text goes in as it is.
+        if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::integer ||
+                      r.k == core::yaml_scalar::kind::floating))
+          b.escaped(as_string());
+        else
+          b.escaped(s);
         b.text("\"");
         return true;
       case field_type::quantity:
         if (plain && r.k == core::yaml_scalar::kind::boolean)
-          return fail(n, path + ": expected a quantity such as 100m or 1Gi, got '" + s + "'");
+          return fail(n, path + ": expected a quantity such as 100m or 1Gi, got '" + std::string(s) + "'");
         if (!k8s::is_quantity(s))
-          return fail(n, path + ": '" + s + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
+          return fail(n, path + ": '" + std::string(s) + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
         b.text("\"");
         b.escaped(s);
         b.text("\"");
@@ -606,20 +639,20 @@ class compiler {
           b.text(std::to_string(static_cast<std::int64_t>(r.f)));
           return true;
         }
-        return fail(n, path + ": expected an integer, got '" + s + "'");
+        return fail(n, path + ": expected an integer, got '" + std::string(s) + "'");
       case field_type::boolean:
         if (plain && r.k == core::yaml_scalar::kind::boolean) {
           b.text(r.b ? "true" : "false");
           return true;
         }
-        return fail(n, path + ": expected true or false, got '" + s + "'");
+        return fail(n, path + ": expected true or false, got '" + std::string(s) + "'");
       case field_type::int_or_string:
         if (plain && r.k == core::yaml_scalar::kind::integer) {
           b.text(std::to_string(r.i));
           return true;
         }
         if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::floating))
-          return fail(n, path + ": expected an integer or a string, got '" + s + "'");
+          return fail(n, path + ": expected an integer or a string, got '" + std::string(s) + "'");
         b.text("\"");
         b.escaped(s);
         b.text("\"");
@@ -636,7 +669,7 @@ class compiler {
         } else if (r.k == core::yaml_scalar::kind::integer) {
           b.text(std::to_string(r.i));
         } else {
-          if (!std::isfinite(r.f)) return fail(n, path + ": " + s + " cannot be represented in JSON");
+          if (!std::isfinite(r.f)) return fail(n, path + ": " + std::string(s) + " cannot be represented in JSON");
           b.text(core::format_go_float(r.f));
         }
         return true;
@@ -685,7 +718,15 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   out = sidecar_variant{};
   out.holes = rendered.holes;
   compiler c(program, rendered, out, error);
-  return c.run(reader);
+  if (!c.run(reader)) return false;
+  // A variant lives in the cache for many requests: what its buffers reserved
+  // while growing would count against the cache's byte bound (up to half of
+  // them), so it is given back once, here.
+  out.pool.shrink_to_fit();
+  for (auto* list : {&out.init_containers, &out.containers, &out.volumes, &out.image_pull_secrets})
+    for (sidecar_item& item : *list) item.json.segments.shrink_to_fit();
+  out.dns_config.segments.shrink_to_fit();
+  return true;
 }
 
 }  // namespace meshinject::patch

@@ -598,6 +598,20 @@ bool program::trace(const value& root, trace_state& state) const {
 }
 
 bool program::render(const value& root, std::span<const std::uint8_t> trace, render_result& out,
+                     std::string& error, trace_state& workspace) const {
+  out.text.clear();
+  out.holes.clear();
+  out.source_map.clear();
+  out.steps = 0;
+  workspace.reset();
+  machine m(*this, root, machine::mode::render, workspace.strings, workspace.scratch_[0], workspace.scratch_[1], error,
+            workspace.slots_, &workspace.docs_, nullptr);
+  const bool ok = m.run(&out, trace);
+  out.steps = m.steps();
+  return ok;
+}
+
+bool program::render(const value& root, std::span<const std::uint8_t> trace, render_result& out,
                      std::string& error) const {
   out = render_result{};
   arena strings;

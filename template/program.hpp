@@ -148,6 +148,12 @@ class program {
 
   // Variant compile. Returns false with `error` set.
   bool render(const value& root, std::span<const std::uint8_t> trace, render_result& out, std::string& error) const;
+  // The same, with the caller's buffers kept from one render to the next: `out`
+  // is cleared, not freed, and `workspace` (a trace_state of its own, never the
+  // one whose holes the caller is still using) holds the render's strings,
+  // variables and JSON parsers. A core that compiles many variants keeps both.
+  bool render(const value& root, std::span<const std::uint8_t> trace, render_result& out, std::string& error,
+              trace_state& workspace) const;
 
   const std::string& text() const noexcept;
   std::string_view delimiters() const noexcept;

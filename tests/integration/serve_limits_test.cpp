@@ -260,5 +260,43 @@ TEST_F(Limits, StalledConnectionsDoNotDelayOthers) {
   for (const int fd : raw) ::close(fd);
 }
 
+// Istio 1.1's production template serves each count of user volumes from a variant of its own.
+std::string review_with_user_volumes(int volumes) {
+  json review = json::parse(review_file("orders-pod"));
+  json declared = json::object();
+  for (int i = 0; i < volumes; ++i)
+    declared["extra-" + std::to_string(i)] = {{"secret", {{"secretName", "extra-" + std::to_string(i)}}}};
+  review["request"]["object"]["metadata"]["annotations"]["sidecar.istio.io/userVolume"] = declared.dump();
+  return review.dump();
+}
+
+TEST_F(Limits, TheVariantCacheKeepsToItsByteBound) {
+  auto server = start({"--threads", "1", "--variant-cache-bytes", "48Ki", "--inject-config",
+                       istio_1_1_example_config_path().string()});
+  constexpr int shapes = 16;
+  http_connection c(server->port(), tls());
+  for (int n = 0; n < shapes; ++n) {
+    const http_response r = c.request("POST", "/inject", review_with_user_volumes(n));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_FALSE(response_patch(json::parse(r.body)).empty()) << n;
+  }
+  const std::string m = metrics(*server);
+  auto v = [&](const std::string& name) { return metric(m, name).value_or(-1); };
+  EXPECT_EQ(v("meshinject_template_variant_compiles_total"), shapes);
+  EXPECT_GT(v("meshinject_template_variant_bytes"), 0);
+  EXPECT_LE(v("meshinject_template_variant_bytes"), 48 * 1024);
+  EXPECT_LT(v("meshinject_template_variants"), shapes);
+  EXPECT_EQ(v("meshinject_template_variant_evictions_total"), shapes - v("meshinject_template_variants"));
+}
+
+TEST_F(Limits, AVariantCacheBoundThatIsNoSizeIsAUsageError) {
+  for (const char* bad : {"0", "lots", "-4Ki"}) {
+    const auto r = run_command({meshinject_binary().string(), "serve", "--listen", "127.0.0.1:0", "--admin-listen",
+                                "127.0.0.1:0", "--variant-cache-bytes", bad});
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.output.find("--variant-cache-bytes must be a positive size"), std::string::npos) << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace meshinject::test

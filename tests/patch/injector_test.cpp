@@ -375,4 +375,57 @@ TEST(injector_conformance, decision_table_through_the_engine) {
   EXPECT_EQ(rows, 50);
 }
 
+// Istio 1.1's production template, with `volumes` user volumes: each count is
+// a variant of its own (the template ranges over the annotation).
+json production_pod_with_user_volumes(int volumes) {
+  json review = json::parse(mt::read_file(mt::source_dir() / "load" / "reviews" / "orders-pod.json"));
+  json pod = review["request"]["object"];
+  json declared = json::object(), mounts = json::object();
+  for (int i = 0; i < volumes; ++i) {
+    declared["extra-" + std::to_string(i)] = {{"secret", {{"secretName", "extra-" + std::to_string(i)}}}};
+    mounts["extra-" + std::to_string(i)] = {{"mountPath", "/etc/extra/" + std::to_string(i)}, {"readOnly", true}};
+  }
+  pod["metadata"]["annotations"]["sidecar.istio.io/userVolume"] = declared.dump();
+  pod["metadata"]["annotations"]["sidecar.istio.io/userVolumeMount"] = mounts.dump();
+  return pod;
+}
+
+TEST(injector, the_default_byte_bound_binds_before_the_entry_bound_for_istio_1_1) {
+  mp::engine e(mt::make_snapshot(mt::istio_1_1_example_config()), mp::variant_cache_limits{});
+  mt::run_review(e, mt::make_review(production_pod_with_user_volumes(1), "admission.k8s.io/v1", "u", "store"));
+  ASSERT_EQ(e.cached_variants(), 1u);
+  const auto one_variant = static_cast<std::size_t>(e.stats().cached_variant_bytes.value());
+  ASSERT_GT(one_variant, 0u);
+  // How many such variants 4 MiB keeps: fewer than the entry bound (so bytes
+  // bind), and more than the 256 entries that used to be the only real bound.
+  const std::size_t kept_by_bytes = mp::variant_cache_limits::default_bytes / one_variant;
+  EXPECT_LT(kept_by_bytes, mp::variant_cache_limits::default_entries) << one_variant << " bytes a variant";
+  EXPECT_GT(kept_by_bytes, 256u) << one_variant << " bytes a variant";
+}
+
+TEST(injector, a_byte_bounded_cache_keeps_its_bound_and_every_answer_right) {
+  constexpr std::size_t bound = 64 * 1024;
+  mp::engine e(mt::make_snapshot(mt::istio_1_1_example_config()), mp::variant_cache_limits{.bytes = bound});
+  constexpr int shapes = 24;
+  for (int round = 0; round < 2; ++round) {
+    for (int n = 0; n < shapes; ++n) {
+      const json pod = production_pod_with_user_volumes(n);
+      mp::injection_result r;
+      const json response = mt::run_review(e, mt::make_review(pod, "admission.k8s.io/v1", "u", "store"), &r);
+      ASSERT_TRUE(response["response"]["allowed"].get<bool>()) << response.dump();
+      const json out = mt::apply_patch(pod, mt::response_patch(response));
+      std::size_t extra = 0;
+      for (const json& v : out["spec"]["volumes"]) extra += v["name"].get<std::string>().rfind("extra-", 0) == 0;
+      EXPECT_EQ(extra, static_cast<std::size_t>(n)) << "round " << round;
+      EXPECT_LE(static_cast<std::size_t>(e.stats().cached_variant_bytes.value()), bound) << n;
+    }
+  }
+  // Far fewer than 24 variants fit in 64 KiB, so the second round misses again.
+  EXPECT_LT(e.cached_variants(), static_cast<std::size_t>(shapes));
+  EXPECT_GE(e.cached_variants(), 1u);
+  EXPECT_EQ(e.stats().variant_compiles.value(), 2u * shapes);
+  EXPECT_EQ(e.stats().variant_evictions.value(), 2u * shapes - e.cached_variants());
+  EXPECT_EQ(e.stats().uncached_renders.value(), 0u);
+}
+
 }  // namespace
