@@ -238,6 +238,8 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   snapshot_ = std::move(s);
   variants_.clear();
   named_->memo.clear();  // keyed by the old snapshot's programs
+  named_->pod_proxy_configs.clear();  // merged over the old mesh's defaultConfig
+  named_->next_replaced = 0;
   stats_.cached_variants.set(0);
   stats_.cached_variant_bytes.set(0);
 }

@@ -364,6 +364,27 @@ template_data engine::named_data_for(const pod& view, const workload_meta* deplo
   return d;
 }
 
+// The pod's .ProxyConfig for its proxy.istio.io/config text: kept from an earlier pod
+// of this core with the same text, else merged now and kept. Null (message_ set) when
+// the annotation does not parse; a failure is not kept.
+const core::config_node* engine::pod_proxy_config_for(std::string_view annotation) {
+  named_workspace& w = *named_;
+  for (const auto& kept : w.pod_proxy_configs)
+    if (kept.annotation == annotation) return &kept.merged;
+  core::config_node merged;
+  if (!apply_pod_proxy_config(annotation, snapshot_->mesh().proxy_config(), w.yaml.reader, merged, message_))
+    return nullptr;
+  named_workspace::pod_proxy_config entry{std::string(annotation), std::move(merged)};
+  if (w.pod_proxy_configs.size() < named_workspace::max_pod_proxy_configs) {
+    w.pod_proxy_configs.push_back(std::move(entry));
+    return &w.pod_proxy_configs.back().merged;
+  }
+  auto& slot = w.pod_proxy_configs[w.next_replaced];
+  w.next_replaced = (w.next_replaced + 1) % named_workspace::max_pod_proxy_configs;
+  slot = std::move(entry);
+  return &slot.merged;
+}
+
 // The template's tree for this pod: from the memo when this core has read the
 // render of the same trace before, else rendered, read and kept. `rendered_now`
 // tells the request that it rendered.
@@ -405,9 +426,8 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   if (const core::label* st = p.annotation(status_annotation)) read_status_names(st->value);
   w.proxy_config = &snapshot_->mesh().proxy_config();
   if (const core::label* pc = p.annotation(proxy_config_annotation)) {
-    if (!apply_pod_proxy_config(pc->value, *w.proxy_config, w.yaml.reader, w.pod_proxy_config, message_))
-      return fail(r, outcome::failed);
-    w.proxy_config = &w.pod_proxy_config;
+    w.proxy_config = pod_proxy_config_for(pc->value);
+    if (!w.proxy_config) return fail(r, outcome::failed);
   }
   const template_data data = named_data_for(pod_after_removals(p), deployment);
 

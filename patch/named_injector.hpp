@@ -33,10 +33,19 @@ struct named_workspace {
   workload_meta owner;      // .DeploymentMeta derived from the pod's controller
   std::string proxy_image;  // .ProxyImage for this pod
   std::string text;         // values written into the pod (status, env)
-  // This request's .ProxyConfig: the mesh's defaultConfig, or pod_proxy_config
-  // when the pod carries proxy.istio.io/config (built per request, on the heap).
+  // This request's .ProxyConfig: the mesh's defaultConfig, or the entry of
+  // pod_proxy_configs for the pod's proxy.istio.io/config.
   const core::config_node* proxy_config = nullptr;
-  core::config_node pod_proxy_config;
+  // The replicas of a workload carry the same annotation text, so its merge over the
+  // mesh's defaultConfig is kept by that text: a warm request builds no tree. At most
+  // max_pod_proxy_configs, the oldest replaced first; emptied with a new snapshot.
+  struct pod_proxy_config {
+    std::string annotation;
+    core::config_node merged;
+  };
+  static constexpr std::size_t max_pod_proxy_configs = 16;
+  std::vector<pod_proxy_config> pod_proxy_configs;
+  std::size_t next_replaced = 0;
 };
 
 }  // namespace meshinject::patch

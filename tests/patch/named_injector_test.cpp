@@ -148,6 +148,26 @@ TEST(named_injector, the_pods_proxy_config_annotation_applies_over_the_mesh) {
   EXPECT_EQ(next.patched["metadata"]["labels"]["foo"], "mesh");
 }
 
+// A core keeps each annotation text's merge: pods with other texts, more texts than
+// it keeps, and a text seen again each get their own .ProxyConfig.
+TEST(named_injector, each_proxy_config_annotation_text_gets_its_own_config_on_one_engine) {
+  patch::engine e(load(small_config, "defaultConfig:\n  statusPort: 15099\n", small_values));
+  auto status_port_with = [&](int port) {
+    json pod = plain_pod();
+    pod["metadata"]["annotations"]["proxy.istio.io/config"] = "statusPort: " + std::to_string(port);
+    const answer a = review(e, pod);
+    return a.patched["metadata"]["labels"]["status-port"].get<std::string>();
+  };
+  for (int round = 0; round < 2; ++round)
+    for (int port = 16000; port < 16040; ++port) EXPECT_EQ(status_port_with(port), std::to_string(port));
+  EXPECT_EQ(status_port_with(16003), "16003");
+  json plain = plain_pod();
+  EXPECT_EQ(review(e, plain).patched["metadata"]["labels"]["status-port"], "15099");
+  json bad = plain_pod();
+  bad["metadata"]["annotations"]["proxy.istio.io/config"] = "a: [unclosed";
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(review(e, bad).response["response"]["allowed"], false);
+}
+
 TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_injection) {
   patch::engine e(load(small_config, "", small_values));
   for (const char* bad : {"[not, a, mapping]", "a: [unclosed"}) {
