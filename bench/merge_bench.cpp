@@ -28,31 +28,9 @@
 #include "patch/pod_overlay.hpp"
 #include "patch/strategic_merge.hpp"
 
-namespace {
-std::atomic<std::uint64_t> heap_calls{0};
-}  // namespace
+#include "bench/heap_count.hpp"
 
-// Replacements of the global allocator that count; GCC flags free() of what
-// operator new returned, which is what these do by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  heap_calls.fetch_add(1, std::memory_order_relaxed);
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  heap_calls.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshinject::bench::allocations;
 
 namespace {
 
@@ -162,7 +140,7 @@ struct core_state {
 
 void report(benchmark::State& state, std::uint64_t before) {
   state.counters["allocs/iter"] =
-      benchmark::Counter(static_cast<double>(heap_calls.load() - before), benchmark::Counter::kAvgIterations);
+      benchmark::Counter(static_cast<double>(allocations.load() - before), benchmark::Counter::kAvgIterations);
   state.SetLabel(data().label);
 }
 
@@ -173,7 +151,7 @@ void BM_tree_from_dom(benchmark::State& state) {
     s.arena.reset();
     (void)json::from_simdjson(s.pod_dom, s.arena, v);
   }
-  const auto before = heap_calls.load();
+  const auto before = allocations.load();
   for (auto _ : state) {
     s.arena.reset();
     if (json::from_simdjson(s.pod_dom, s.arena, v)) state.SkipWithError("conversion failed");
@@ -185,7 +163,7 @@ void BM_tree_from_dom(benchmark::State& state) {
 void BM_merge_sidecar(benchmark::State& state) {
   core_state s;
   for (int i = 0; i < 3; ++i) s.run(false);
-  const auto before = heap_calls.load();
+  const auto before = allocations.load();
   for (auto _ : state) s.run(false);
   report(state, before);
   state.counters["arena_bytes"] = static_cast<double>(s.arena.bytes_used());
@@ -194,7 +172,7 @@ void BM_merge_sidecar(benchmark::State& state) {
 void BM_merge_and_diff(benchmark::State& state) {
   core_state s;
   for (int i = 0; i < 3; ++i) s.run(true);
-  const auto before = heap_calls.load();
+  const auto before = allocations.load();
   for (auto _ : state) s.run(true);
   report(state, before);
   state.counters["patch_bytes"] = static_cast<double>(s.patch.size());
@@ -215,7 +193,7 @@ void BM_diff(benchmark::State& state) {
     s.patch.clear();
     (void)s.differ.diff(original, pod, &smp::pod(), s.arena, s.patch);
   }
-  const auto before = heap_calls.load();
+  const auto before = allocations.load();
   for (auto _ : state) {
     s.arena.reset();
     s.patch.clear();

@@ -40,29 +40,9 @@
 
 #include "patch/admission.hpp"
 
-namespace {
-std::atomic<std::uint64_t> allocations{0};
-}  // namespace
+#include "bench/heap_count.hpp"
 
-// Counts heap allocations per iteration, as engine_bench does; GCC cannot tell
-// that these replace the global allocator and flags free() on their pointers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshinject::bench::allocations;
 
 namespace {
 
