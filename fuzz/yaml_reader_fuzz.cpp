@@ -83,8 +83,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // blanks without a line break is content of a block scalar to yaml-cpp (an
   // empty line to go-yaml); in a flow collection, go-yaml v2 ends a plain
   // scalar at `:` only before a blank (`{a::}` is the key "a::"), yaml-cpp also
-  // before `,]}`. Templates emit none of these.
+  // before `,]}`; with keep chomping (`|+`, `>+`, `|2+`), yaml-cpp drops an empty
+  // line that ends the document (`>+\n -\n\n`: "-\n" where go-yaml and PyYAML
+  // keep "-\n\n", tests/core/yaml_reader_test.cpp). Templates emit none of these.
   if (tagged || blank_quoted) return 0;
+  for (std::size_t plus = text.find('+'); plus != std::string::npos; plus = text.find('+', plus + 1)) {
+    std::size_t indicator = plus;
+    if (indicator > 0 && text[indicator - 1] >= '1' && text[indicator - 1] <= '9') --indicator;
+    if (indicator > 0 && (text[indicator - 1] == '|' || text[indicator - 1] == '>')) return 0;
+  }
   for (const char* colon : {":,", ":]", ":}"})
     if (text.find(colon) != std::string::npos) return 0;
   if (quoted_newline && has_blank_line(text)) return 0;
