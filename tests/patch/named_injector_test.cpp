@@ -29,20 +29,8 @@ std::shared_ptr<const patch::snapshot> load(const std::string& config, const std
   return mt::make_snapshot(config, mesh, "", values);
 }
 
-struct answer {
-  json response;
-  json patched;  // the pod with the patch applied (null when no patch)
-};
-
-answer review(patch::engine& e, const json& pod) {
-  const std::string body = mt::make_review(pod, "admission.k8s.io/v1", "uid-1", "default");
-  const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
-  answer a;
-  a.response = json::parse(r.body);
-  const json p = mt::response_patch(a.response);
-  if (!p.is_null()) a.patched = mt::apply_patch(pod, p);
-  return a;
-}
+using answer = mt::pod_answer;
+using mt::review_pod;
 
 // Two small templates, an alias for both, and the gateway controller's name.
 const char* const small_config = R"(policy: enabled
@@ -91,7 +79,7 @@ json plain_pod() {
 
 TEST(named_injector, renders_the_default_template_with_istio_1_28_data) {
   patch::engine e(load(small_config, "", small_values));
-  const answer a = review(e, plain_pod());
+  const answer a = review_pod(e, plain_pod());
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   const json& labels = a.patched["metadata"]["labels"];
   EXPECT_EQ(labels["first"], "web");
@@ -110,7 +98,7 @@ TEST(named_injector, renders_the_default_template_with_istio_1_28_data) {
 
 TEST(named_injector, mesh_default_config_applies_over_1_28_defaults) {
   patch::engine e(load(small_config, "defaultConfig:\n  statusPort: 15099\n", small_values));
-  const answer a = review(e, plain_pod());
+  const answer a = review_pod(e, plain_pod());
   EXPECT_EQ(a.patched["metadata"]["labels"]["status-port"], "15099");
   EXPECT_EQ(a.patched["metadata"]["labels"]["discovery"], "istiod.istio-system.svc:15012");
   // The merged-metrics port follows the mesh's status port.
@@ -133,7 +121,7 @@ TEST(named_injector, the_pods_proxy_config_annotation_applies_over_the_mesh) {
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "first,meta";
   pod["metadata"]["annotations"]["proxy.istio.io/config"] =
       "discoveryAddress: \"x\\\": 1\"\nstatusPort: null\nconcurrency: 0\nproxyMetadata: {FOO: pod}\n";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   const json& labels = a.patched["metadata"]["labels"];
   EXPECT_EQ(labels["discovery"], "x\": 1");     // pod data stays inside its string
@@ -143,7 +131,7 @@ TEST(named_injector, the_pods_proxy_config_annotation_applies_over_the_mesh) {
   EXPECT_EQ(json::parse(labels["json"].get<std::string>())["concurrency"], 0);  // a set Int32Value
 
   pod["metadata"]["annotations"].erase("proxy.istio.io/config");
-  const answer next = review(e, pod);
+  const answer next = review_pod(e, pod);
   EXPECT_EQ(next.patched["metadata"]["labels"]["discovery"], "istiod.istio-system.svc:15012");
   EXPECT_EQ(next.patched["metadata"]["labels"]["foo"], "mesh");
 }
@@ -155,17 +143,17 @@ TEST(named_injector, each_proxy_config_annotation_text_gets_its_own_config_on_on
   auto status_port_with = [&](int port) {
     json pod = plain_pod();
     pod["metadata"]["annotations"]["proxy.istio.io/config"] = "statusPort: " + std::to_string(port);
-    const answer a = review(e, pod);
+    const answer a = review_pod(e, pod);
     return a.patched["metadata"]["labels"]["status-port"].get<std::string>();
   };
   for (int round = 0; round < 2; ++round)
     for (int port = 16000; port < 16040; ++port) EXPECT_EQ(status_port_with(port), std::to_string(port));
   EXPECT_EQ(status_port_with(16003), "16003");
   json plain = plain_pod();
-  EXPECT_EQ(review(e, plain).patched["metadata"]["labels"]["status-port"], "15099");
+  EXPECT_EQ(review_pod(e, plain).patched["metadata"]["labels"]["status-port"], "15099");
   json bad = plain_pod();
   bad["metadata"]["annotations"]["proxy.istio.io/config"] = "a: [unclosed";
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(review(e, bad).response["response"]["allowed"], false);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(review_pod(e, bad).response["response"]["allowed"], false);
 }
 
 TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_injection) {
@@ -173,7 +161,7 @@ TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_inj
   for (const char* bad : {"[not, a, mapping]", "a: [unclosed"}) {
     json pod = plain_pod();
     pod["metadata"]["annotations"]["proxy.istio.io/config"] = bad;
-    const answer a = review(e, pod);
+    const answer a = review_pod(e, pod);
     EXPECT_EQ(a.response["response"]["allowed"], false) << bad;
     const std::string message = a.response["response"]["status"]["message"];
     EXPECT_NE(message.find("could not parse proxy config (annotation proxy.istio.io/config)"), std::string::npos)
@@ -216,14 +204,14 @@ TEST(named_injector, openshift_resets_a_proxy_user_equal_to_the_apps) {
     return json();
   };
 
-  answer a = review(e, pod_with_users(1000620000, 1000620000));
+  answer a = review_pod(e, pod_with_users(1000620000, 1000620000));
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000629999);
   const json overrides = json::parse(a.patched["metadata"]["annotations"]["proxy.istio.io/overrides"].get<std::string>());
   const json& proxy_override = overrides.at("containers").at(0);
   EXPECT_FALSE(proxy_override.value("securityContext", json::object()).contains("runAsUser")) << overrides.dump();
 
-  a = review(e, pod_with_users(1000620000, 1000620001));  // the user's own choice
+  a = review_pod(e, pod_with_users(1000620000, 1000620001));  // the user's own choice
   EXPECT_EQ(proxy_of(a.patched)["securityContext"]["runAsUser"], 1000620001);
 
   // kube-inject's path (inject_pod) keeps the user's proxy user, as istioctl does.
@@ -239,7 +227,7 @@ TEST(named_injector, the_pods_annotation_selects_templates_through_aliases) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "both";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   EXPECT_EQ(a.patched["metadata"]["labels"]["first"], "web");
   EXPECT_EQ(a.patched["metadata"]["labels"]["second"], "yes");
@@ -247,7 +235,7 @@ TEST(named_injector, the_pods_annotation_selects_templates_through_aliases) {
   EXPECT_EQ(a.patched["spec"]["containers"].back()["name"], "istio-proxy");
 
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = " second ";
-  const answer only = review(e, pod);
+  const answer only = review_pod(e, pod);
   EXPECT_FALSE(only.patched["metadata"]["labels"].contains("first"));
   EXPECT_EQ(only.patched["metadata"]["labels"]["second"], "yes");
 }
@@ -256,7 +244,7 @@ TEST(named_injector, an_unknown_template_fails_and_names_what_there_is) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "nope";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   EXPECT_EQ(a.response["response"]["allowed"], false);
   const std::string message = a.response["response"]["status"]["message"];
   EXPECT_NE(message.find("requested template \"nope\" not found; have first, second, waypoint"), std::string::npos)
@@ -267,7 +255,7 @@ TEST(named_injector, a_gateway_controller_template_is_refused) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "first,waypoint";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   EXPECT_EQ(a.response["response"]["allowed"], false);
   EXPECT_EQ(a.response["response"]["status"]["code"], 400);
   const std::string message = a.response["response"]["status"]["message"];
@@ -312,7 +300,7 @@ TEST(named_injector, deployment_meta_and_type_meta_come_from_the_controller) {
     pod["metadata"]["generateName"] = "gen-";
     pod["metadata"]["ownerReferences"] = json::array({json::parse(r.owner)});
     pod["metadata"]["labels"].update(json::parse(r.extra_labels));
-    const answer a = review(e, pod);
+    const answer a = review_pod(e, pod);
     SCOPED_TRACE(r.owner);
     EXPECT_EQ(a.patched["metadata"]["labels"]["first"], r.name);
     EXPECT_EQ(a.patched["metadata"]["labels"]["kind"], r.kind);
@@ -324,7 +312,7 @@ TEST(named_injector, the_status_annotation_is_written_as_istio_1_28_writes_it) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "both";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   EXPECT_EQ(a.patched["metadata"]["annotations"]["sidecar.istio.io/status"],
             R"({"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy"],)"
             R"("imagePullSecrets":null,"revision":"default"})");
@@ -334,8 +322,8 @@ TEST(named_injector, reinjecting_an_injected_pod_changes_nothing) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["inject.istio.io/templates"] = "both";
-  const answer first = review(e, pod);
-  const answer again = review(e, first.patched);
+  const answer first = review_pod(e, pod);
+  const answer again = review_pod(e, first.patched);
   ASSERT_FALSE(again.patched.is_null()) << again.response.dump();
   EXPECT_EQ(mt::semantic_diff(first.patched, again.patched), "");
 }
@@ -344,7 +332,7 @@ TEST(named_injector, pod_data_stays_inside_its_string) {
   patch::engine e(load(small_config, "", small_values));
   json pod = plain_pod();
   pod["metadata"]["annotations"]["copy-me"] = "x\"\n  injected: true\n}], {";
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
   EXPECT_EQ(a.patched["metadata"]["labels"]["copied"], "x\"\n  injected: true\n}], {");
   EXPECT_FALSE(a.patched["metadata"]["labels"].contains("injected"));
@@ -352,7 +340,7 @@ TEST(named_injector, pod_data_stays_inside_its_string) {
 
 TEST(named_injector, a_one_template_config_keeps_the_1_1_path) {
   patch::engine e(load("policy: enabled\ntemplate: |\n  containers:\n  - name: sidecar\n    image: s\n"));
-  const answer a = review(e, plain_pod());
+  const answer a = review_pod(e, plain_pod());
   EXPECT_EQ(a.patched["spec"]["containers"][1]["name"], "sidecar");
   EXPECT_EQ(e.stats().named_renders.value(), 0u);
 }
@@ -438,7 +426,7 @@ TEST_F(istio_1_28, hello_through_the_webhook_matches_its_golden) {
     (*p)["metadata"]["ownerReferences"] = owner;
     (*p)["metadata"]["labels"]["pod-template-hash"] = "5d8f7";
   }
-  const answer a = review(e, pod);
+  const answer a = review_pod(e, pod);
   ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
   EXPECT_EQ(mt::semantic_diff(a.patched, expected), "");
 }

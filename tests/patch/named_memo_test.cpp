@@ -60,20 +60,8 @@ json pod_named(const std::string& name, const json& annotations = json::object()
   return pod;
 }
 
-struct answer {
-  json response;
-  json patched;  // null when the pod was not patched
-};
-
-answer review(patch::engine& e, const json& pod, const std::string& uid) {
-  const std::string body = mt::make_review(pod, "admission.k8s.io/v1", uid, "default");
-  const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
-  answer a;
-  a.response = json::parse(r.body);
-  const json p = mt::response_patch(a.response);
-  if (!p.is_null()) a.patched = mt::apply_patch(pod, p);
-  return a;
-}
+using answer = mt::pod_answer;
+using mt::review_pod;
 
 const json& proxy_of(const answer& a) {
   for (const json& c : a.patched["spec"]["containers"])
@@ -86,11 +74,11 @@ std::shared_ptr<const patch::snapshot> memo_snapshot() { return mt::make_snapsho
 
 TEST(named_memo, another_uid_and_name_reuse_the_kept_render_with_their_own_values) {
   patch::engine e(memo_snapshot());
-  const answer first = review(e, pod_named("web"), "uid-1");
+  const answer first = review_pod(e, pod_named("web"), "uid-1");
   ASSERT_FALSE(first.patched.is_null()) << first.response.dump();
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
 
-  const answer second = review(e, pod_named("api"), "uid-2");
+  const answer second = review_pod(e, pod_named("api"), "uid-2");
   ASSERT_FALSE(second.patched.is_null()) << second.response.dump();
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u);  // served from the memo
   EXPECT_EQ(e.stats().named_renders.value(), 2u);
@@ -102,14 +90,14 @@ TEST(named_memo, another_uid_and_name_reuse_the_kept_render_with_their_own_value
 
 TEST(named_memo, a_pod_that_differs_in_a_decision_renders_again) {
   patch::engine e(memo_snapshot());
-  const answer relaxed = review(e, pod_named("web"), "uid-1");
-  const answer strict = review(e, pod_named("web", {{"example.com/mode", "strict"}}), "uid-2");
+  const answer relaxed = review_pod(e, pod_named("web"), "uid-1");
+  const answer strict = review_pod(e, pod_named("web", {{"example.com/mode", "strict"}}), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(relaxed.patched["metadata"]["labels"]["mode"], "relaxed");
   EXPECT_EQ(strict.patched["metadata"]["labels"]["mode"], "strict");
   // Both renders are kept: either decision again is served from the memo.
-  const answer relaxed_again = review(e, pod_named("db"), "uid-3");
-  const answer strict_again = review(e, pod_named("db", {{"example.com/mode", "strict"}}), "uid-4");
+  const answer relaxed_again = review_pod(e, pod_named("db"), "uid-3");
+  const answer strict_again = review_pod(e, pod_named("db", {{"example.com/mode", "strict"}}), "uid-4");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(relaxed_again.patched["metadata"]["labels"]["mode"], "relaxed");
   EXPECT_EQ(strict_again.patched["metadata"]["labels"]["mode"], "strict");
@@ -117,38 +105,38 @@ TEST(named_memo, a_pod_that_differs_in_a_decision_renders_again) {
 
 TEST(named_memo, a_range_over_another_number_of_containers_renders_again) {
   patch::engine e(memo_snapshot());
-  review(e, pod_named("web", json::object(), 1), "uid-1");
-  const answer two = review(e, pod_named("web", json::object(), 2), "uid-2");
+  review_pod(e, pod_named("web", json::object(), 1), "uid-1");
+  const answer two = review_pod(e, pod_named("web", json::object(), 2), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(two.patched["metadata"]["annotations"]["example.com/apps"], "web-0,web-1,");
-  const answer other_names = review(e, pod_named("api", json::object(), 2), "uid-3");
+  const answer other_names = review_pod(e, pod_named("api", json::object(), 2), "uid-3");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(other_names.patched["metadata"]["annotations"]["example.com/apps"], "api-0,api-1,");
 }
 
 TEST(named_memo, per_request_values_are_typed_by_their_field_each_time) {
   patch::engine e(memo_snapshot());
-  const answer set = review(e, pod_named("web", {{"example.com/port", "15001"}, {"example.com/extra", "x"}}), "uid-1");
+  const answer set = review_pod(e, pod_named("web", {{"example.com/port", "15001"}, {"example.com/extra", "x"}}), "uid-1");
   ASSERT_FALSE(set.patched.is_null()) << set.response.dump();
   EXPECT_EQ(proxy_of(set)["ports"][0]["containerPort"], 15001);
   EXPECT_EQ(proxy_of(set)["env"][0]["value"], "x");
 
   // The same trace, an empty value: an EnvVar's empty value is left out (omitempty).
-  const answer empty = review(e, pod_named("web", {{"example.com/port", "15002"}}), "uid-2");
+  const answer empty = review_pod(e, pod_named("web", {{"example.com/port", "15002"}}), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
   EXPECT_EQ(proxy_of(empty)["ports"][0]["containerPort"], 15002);
   EXPECT_FALSE(proxy_of(empty)["env"][0].contains("value")) << proxy_of(empty).dump();
 
   // A value its integer field cannot hold fails this pod alone, as a fresh read would.
-  const answer bad = review(e, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
+  const answer bad = review_pod(e, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
   EXPECT_EQ(bad.response["response"]["allowed"], false);
   const std::string message = bad.response["response"]["status"]["message"];
   EXPECT_NE(message.find("expected an integer, got http"), std::string::npos) << message;
   patch::engine fresh(memo_snapshot());
-  const answer bad_fresh = review(fresh, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
+  const answer bad_fresh = review_pod(fresh, pod_named("web", {{"example.com/port", "http"}}), "uid-3");
   EXPECT_EQ(bad_fresh.response["response"]["status"]["message"], message);
 
-  const answer good_again = review(e, pod_named("web", {{"example.com/port", "15003"}}), "uid-4");
+  const answer good_again = review_pod(e, pod_named("web", {{"example.com/port", "15003"}}), "uid-4");
   EXPECT_EQ(proxy_of(good_again)["ports"][0]["containerPort"], 15003);
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
 }
@@ -167,8 +155,8 @@ templates:
         image: proxy
 )";
   patch::engine e(mt::make_snapshot(keyed, "", "", ""));
-  const answer a = review(e, pod_named("web", {{"example.com/key", "team"}}), "uid-1");
-  const answer b = review(e, pod_named("web", {{"example.com/key", "owner"}}), "uid-2");
+  const answer a = review_pod(e, pod_named("web", {{"example.com/key", "team"}}), "uid-1");
+  const answer b = review_pod(e, pod_named("web", {{"example.com/key", "owner"}}), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(a.patched["metadata"]["labels"]["team"], "yes");
   EXPECT_EQ(b.patched["metadata"]["labels"]["owner"], "yes");
@@ -177,9 +165,9 @@ templates:
 
 TEST(named_memo, a_new_snapshot_empties_the_memo) {
   patch::engine e(memo_snapshot());
-  review(e, pod_named("web"), "uid-1");
+  review_pod(e, pod_named("web"), "uid-1");
   e.set_snapshot(memo_snapshot());
-  const answer a = review(e, pod_named("web"), "uid-2");
+  const answer a = review_pod(e, pod_named("web"), "uid-2");
   EXPECT_EQ(e.stats().uncached_renders.value(), 2u);
   EXPECT_EQ(a.patched["metadata"]["labels"]["workload"], "web");
 }

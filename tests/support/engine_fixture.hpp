@@ -45,6 +45,20 @@ inline json run_review(patch::engine& e, const std::string& review, patch::injec
   return json::parse(std::string(r.body));
 }
 
+// A pod's review through the engine: the parsed answer, and the pod with the answer's
+// patch applied by nlohmann-json (the oracle; null when the pod was not patched).
+struct pod_answer {
+  json response;
+  json patched;
+};
+inline pod_answer review_pod(patch::engine& e, const json& pod, const std::string& uid = "uid-1") {
+  pod_answer a;
+  a.response = run_review(e, make_review(pod, "admission.k8s.io/v1", uid, "default"));
+  const json p = response_patch(a.response);
+  if (!p.is_null()) a.patched = apply_patch(pod, p);
+  return a;
+}
+
 // A pod as Kubernetes would hold it: metadata and spec always present.
 inline json base_pod(json pod) {
   if (!pod.is_object()) pod = json::object();
