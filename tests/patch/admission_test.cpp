@@ -428,6 +428,145 @@ TEST(admission_buffers, parse_review_directly) {
   EXPECT_EQ(p.containers[1].ports_end - p.containers[1].ports_begin, 2u);
 }
 
+// ------------------------------------------------- parsing only what is read
+//
+// The engine reads the review's envelope and the pod; `status` and
+// `metadata.managedFields` are read by nothing, so their values are checked no
+// further than stage 1 checks the whole body (UTF-8, strings). What is read is
+// checked as before (docs/admission-parsing.md).
+
+// The review of a_pod() with `status` and `managedFields` holding `skipped`.
+std::string review_with_skipped(const std::string& skipped) {
+  std::string body = review_json().dump();
+  const std::string meta = "\"metadata\":{";
+  const std::size_t at = body.find(meta);
+  EXPECT_NE(at, std::string::npos);
+  body.insert(at + meta.size(), "\"managedFields\":[{\"manager\":\"kubectl\",\"x\":" + skipped + "}],");
+  body.insert(at, "\"status\":{\"phase\":" + skipped + "},");
+  return body;
+}
+
+TEST(admission_read_parts, malformed_values_in_status_and_managed_fields_are_answered) {
+  const handled clean = handle(review_with_skipped("\"Pending\""));
+  ASSERT_EQ(clean.r.http_status, 200);
+  ASSERT_EQ(clean.r.kind, patch::outcome::injected);
+  for (const std::string skipped : {"tru", "[1,,2]", "1.2.3", "\"\\ud800\"", "{\"a\" 1}", "nul"}) {
+    SCOPED_TRACE(skipped);
+    const handled h = handle(review_with_skipped(skipped));
+    EXPECT_EQ(h.r.http_status, 200) << h.r.message;
+    EXPECT_EQ(std::string(h.r.body), std::string(clean.r.body));
+  }
+}
+
+TEST(admission_read_parts, malformed_values_in_what_is_read_stay_bad_requests) {
+  const std::string body = review_json().dump();
+  struct row {
+    const char* what;
+    std::string needle, with;
+  };
+  const row rows[] = {
+      {"request.uid", "\"uid-1\"", "tru"},
+      {"request.operation", "\"CREATE\"", "1.2.3"},
+      {"request.namespace", "\"ns1\"", "\"\\ud800\""},
+      {"a label", "\"app\":\"a\"", "\"app\":[1,,2]"},
+      {"a container image", "\"app:1\"", "nul"},
+      {"a port", "8080", "80.80.80"},
+  };
+  for (const row& r : rows) {
+    SCOPED_TRACE(r.what);
+    std::string text = body;
+    const std::size_t at = text.find(r.needle);
+    ASSERT_NE(at, std::string::npos) << r.needle;
+    text.replace(at, r.needle.size(), r.with);
+    expect_bad_request(text, "");
+  }
+  // Whatever follows the review is read too.
+  expect_bad_request(body + " {}", "not valid JSON");
+  expect_bad_request(body + "x", "not valid JSON");
+}
+
+TEST(admission_read_parts, malformed_values_elsewhere_in_the_envelope_are_answered_like_before) {
+  // Members of the review no reader takes (userInfo, oldObject, options) are not
+  // read, and their values were never the engine's to judge.
+  std::string body = review_json().dump();
+  body.insert(body.find("\"uid\""), "\"userInfo\":{\"username\":\"u\",\"extra\":{\"k\":[1,,2]}},\"oldObject\":tru,");
+  const handled h = handle(body);
+  EXPECT_EQ(h.r.http_status, 200) << h.r.message;
+  EXPECT_EQ(std::string(h.r.body), std::string(handle(review_json().dump()).r.body));
+}
+
+TEST(admission_read_parts, invalid_utf8_and_broken_strings_anywhere_are_bad_requests) {
+  for (const std::string& bad : {std::string("\"\xff\""), std::string("\"a\xc3\""), std::string("\"\xed\xa0\x80\""),
+                                 std::string("\"tab\there\"")}) {
+    SCOPED_TRACE(bad);
+    expect_bad_request(review_with_skipped(bad), "not valid JSON");
+  }
+  // A string left open in managedFields swallows the rest of the body.
+  std::string body = review_json().dump();
+  body.insert(body.find("\"metadata\":{") + 12, "\"managedFields\":[\"open],");
+  expect_bad_request(body, "not valid JSON");
+}
+
+TEST(admission_read_parts, keys_named_like_read_members_inside_skipped_values_change_nothing) {
+  // managedFields and status full of the names the reading looks for, at other
+  // depths: none of it may be taken for the pod's own members.
+  const std::string decoys =
+      R"({"metadata":{"name":"decoy","annotations":{"sidecar.istio.io/inject":"false"}},)"
+      R"("spec":{"containers":[{"name":"decoy","image":"d"}],"hostNetwork":true},)"
+      R"("status":{"containers":[]},"containers":[{"name":"decoy"}],"managedFields":[],"object":{"spec":{}}})";
+  std::string body = review_with_skipped(decoys);
+  const handled h = handle(body);
+  ASSERT_EQ(h.r.http_status, 200) << h.r.message;
+  const handled clean = handle(review_with_skipped("1"));
+  EXPECT_EQ(std::string(h.r.body), std::string(clean.r.body));
+  // Annotations and labels named `status` or `managedFields` are the pod's own.
+  json pod = a_pod();
+  pod["metadata"]["annotations"] = {{"status", "kept"}, {"managedFields", "kept too"}};
+  pod["metadata"]["labels"]["status"] = "s";
+  simdjson::dom::parser parser;
+  patch::review_scratch scratch;
+  patch::review rv;
+  patch::pod p;
+  std::string error;
+  std::string text = review_json(pod).dump();
+  const std::size_t len = text.size();
+  text.resize(len + simdjson::SIMDJSON_PADDING);
+  ASSERT_TRUE(patch::parse_review(parser, scratch, text.data(), len, text.size(), rv, p, error)) << error;
+  ASSERT_NE(p.annotation("status"), nullptr);
+  EXPECT_EQ(p.annotation("status")->value, "kept");
+  ASSERT_NE(p.annotation("managedFields"), nullptr);
+  EXPECT_EQ(p.annotation("managedFields")->value, "kept too");
+  EXPECT_EQ(p.labels.size(), 2u);
+}
+
+TEST(admission_read_parts, the_pod_is_parsed_without_its_skipped_values) {
+  simdjson::dom::parser parser;
+  patch::review_scratch scratch;
+  patch::review rv;
+  patch::pod p;
+  std::string error;
+  std::string text = review_with_skipped(R"({"deep":[{"a":1}],"more":"x"})");
+  const std::size_t len = text.size();
+  text.resize(len + simdjson::SIMDJSON_PADDING);
+  ASSERT_TRUE(patch::parse_review(parser, scratch, text.data(), len, text.size(), rv, p, error)) << error;
+  EXPECT_EQ(rv.uid, "uid-1");
+  EXPECT_EQ(p.name, "p");
+  // The pod's DOM holds empty values in place of the skipped ones.
+  simdjson::dom::element status, managed;
+  ASSERT_FALSE(p.object.at_pointer("/status").get(status));
+  EXPECT_EQ(simdjson::to_string(status), "{}");
+  ASSERT_FALSE(p.object.at_pointer("/metadata/managedFields").get(managed));
+  EXPECT_EQ(simdjson::to_string(managed), "[]");
+  // A repeated status or managedFields is left out each time.
+  text = review_with_skipped("1");
+  text.insert(text.find("\"status\""), "\"status\":{\"phase\":tru},");
+  text.insert(text.find("\"managedFields\""), "\"managedFields\":[tru],");
+  const std::size_t len2 = text.size();
+  text.resize(len2 + simdjson::SIMDJSON_PADDING);
+  ASSERT_TRUE(patch::parse_review(parser, scratch, text.data(), len2, text.size(), rv, p, error)) << error;
+  EXPECT_EQ(p.name, "p");
+}
+
 // ------------------------------------------------------ namespace fallback
 
 TEST(admission_namespace, falls_back_to_the_request_namespace) {
