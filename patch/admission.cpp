@@ -1,9 +1,7 @@
 #include "patch/admission.hpp"
 
-#include <array>
 #include <cstdint>
 #include <limits>
-#include <utility>
 
 #include "patch/json_access.hpp"
 
@@ -276,12 +274,18 @@ bool parse_pod(element object_element, std::string_view fallback_namespace, pod&
   return true;
 }
 
-namespace {
+bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t len, std::size_t capacity, review& r,
+                  pod& p, std::string& error) {
+  review_scratch scratch;
+  return parse_review(parser, scratch, data, len, capacity, r, p, error);
+}
 
-// Parses `len` padded bytes at `data` with the DOM into `doc`, reading a repeated
-// key as the apiserver does (the last member wins) and refusing a NUL in a key.
-bool parse_last_wins(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
-                     bool padded, element& doc, std::string& error) {
+bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
+                  std::size_t capacity, review& r, pod& p, std::string& error) {
+  r = review{};
+  p.clear();
+  element doc;
+  const bool padded = capacity >= len + simdjson::SIMDJSON_PADDING;
   auto err = parser.parse(reinterpret_cast<const std::uint8_t*>(data), len, !padded).get(doc);
   if (err) return invalid_json(err, error);
   // simdjson refuses a raw NUL in a string, so a key can only hold one written
@@ -293,7 +297,7 @@ bool parse_last_wins(simdjson::dom::parser& parser, review_scratch& scratch, con
     return false;
   }
   if (keys.duplicate) {
-    // The apiserver's decoder keeps the last of a repeated key: read the text
+    // The apiserver's decoder keeps the last of a repeated key: read the review
     // as it would, by parsing it again with one member per key.
     scratch.rewritten.clear();
     write_last_wins(doc, scratch.rewritten);
@@ -302,18 +306,6 @@ bool parse_last_wins(simdjson::dom::parser& parser, review_scratch& scratch, con
     err = parser.parse(reinterpret_cast<const std::uint8_t*>(scratch.rewritten.data()), rewritten_len, false).get(doc);
     if (err) return invalid_json(err, error);
   }
-  return true;
-}
-
-// The whole review through the DOM: every value checked. The reference reading,
-// and the one every error message comes from.
-bool parse_whole_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
-                        std::size_t capacity, review& r, pod& p, std::string& error) {
-  r = review{};
-  p.clear();
-  element doc;
-  if (!parse_last_wins(parser, scratch, data, len, capacity >= len + simdjson::SIMDJSON_PADDING, doc, error))
-    return false;
   object top;
   if (doc.get_object().get(top)) return type_error(error, "the body", "a JSON object (an AdmissionReview)");
   std::string_view api_version, kind;
@@ -366,238 +358,6 @@ bool parse_whole_review(simdjson::dom::parser& parser, review_scratch& scratch, 
     return false;
   }
   return parse_pod(obj, r.namespace_name, p, error);
-}
-
-// ------------------------------------------------ the reading of what is read
-//
-// One On Demand pass over the whole review: its stage 1 checks all of the body
-// (UTF-8, strings, control characters); the pass reads the envelope's few
-// members and finds the pod object, noting where `status` and
-// `metadata.managedFields` sit. Then the pod alone, with those two values left
-// out, goes through the DOM and the key scan, so everything after keeps its DOM
-// types. Whatever this reading does not expect (a type or a key it does not
-// take, a repeated key, a `\u0000` escape, an error) hands the review to the
-// whole reading above, which answers exactly as before: the fast reading only
-// has to be right when it succeeds.
-
-namespace od = simdjson::ondemand;
-
-// A value of the pod that no reader uses, replaced by an empty one of its kind.
-struct skipped_value {
-  const char* begin;
-  std::size_t size;  // up to the next token, so trailing blanks go too
-};
-
-struct pod_text {
-  const char* begin = nullptr;
-  const char* end = nullptr;  // one past the closing brace
-  // Two per pod (status, managedFields); a few more for repeated members, and a
-  // review with still more falls back to the whole reading.
-  std::array<skipped_value, 8> skipped{};
-  std::size_t skipped_count = 0;
-};
-
-// Optional string: absent or null is "". False for anything the whole reading
-// refuses or reads differently (another type, a NUL).
-bool read_string(od::value v, std::string_view& out) {
-  bool null = false;
-  if (v.is_null().get(null)) return false;
-  if (null) {
-    out = {};
-    return true;
-  }
-  if (v.get_string().get(out)) return false;
-  return out.find('\0') == std::string_view::npos;
-}
-
-// Each member read may appear once here; a repeat goes to the whole reading,
-// which keeps the last as the apiserver does.
-bool first_time(unsigned& seen, unsigned bit) {
-  if (seen & bit) return false;
-  seen |= bit;
-  return true;
-}
-
-bool skip_value(od::value v, pod_text& pod) {
-  const char* begin = nullptr;
-  if (v.current_location().get(begin)) return false;
-  std::string_view raw;
-  if (*begin == '{') {
-    od::object o;
-    if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
-  } else if (*begin == '[') {
-    od::array a;
-    if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
-  } else {
-    return true;  // a scalar is short: it stays, and the DOM checks it
-  }
-  if (pod.skipped_count == pod.skipped.size() || raw.data() != begin) return false;
-  pod.skipped[pod.skipped_count++] = skipped_value{begin, raw.size()};
-  return true;
-}
-
-bool locate_pod(od::value v, pod_text& pod) {
-  const char* begin = nullptr;
-  if (v.current_location().get(begin) || *begin != '{') return false;
-  od::object o;
-  if (v.get_object().get(o)) return false;
-  for (auto member : o) {
-    od::field f;
-    std::string_view key;
-    if (std::move(member).get(f) || f.unescaped_key().get(key)) return false;
-    if (key == "status") {
-      if (!skip_value(f.value(), pod)) return false;
-    } else if (key == "metadata") {
-      od::value meta_value = f.value();
-      const char* meta_begin = nullptr;
-      if (meta_value.current_location().get(meta_begin)) return false;
-      if (*meta_begin != '{') continue;  // the DOM refuses it with the usual message
-      od::object meta;
-      if (meta_value.get_object().get(meta)) return false;
-      for (auto meta_member : meta) {
-        od::field mf;
-        std::string_view meta_key;
-        if (std::move(meta_member).get(mf) || mf.unescaped_key().get(meta_key)) return false;
-        if (meta_key == "managedFields" && !skip_value(mf.value(), pod)) return false;
-      }
-    }
-  }
-  // The iterator now stands on the token after the pod's closing brace.
-  const char* after = nullptr;
-  if (v.current_location().get(after)) return false;
-  while (after > begin && after[-1] != '}') --after;
-  if (after == begin) return false;
-  pod.begin = begin;
-  pod.end = after;
-  return true;
-}
-
-bool read_request_kind(od::value v, review& r) {
-  bool null = false;
-  if (v.is_null().get(null)) return false;
-  if (null) return true;
-  od::object o;
-  if (v.get_object().get(o)) return false;
-  unsigned seen = 0;
-  for (auto member : o) {
-    od::field f;
-    std::string_view key;
-    if (std::move(member).get(f) || f.unescaped_key().get(key)) return false;
-    if (key == "group") {
-      if (!first_time(seen, 1) || !read_string(f.value(), r.kind_group)) return false;
-    } else if (key == "version") {
-      if (!first_time(seen, 2) || !read_string(f.value(), r.kind_version)) return false;
-    } else if (key == "kind") {
-      if (!first_time(seen, 4) || !read_string(f.value(), r.kind)) return false;
-    }
-  }
-  return true;
-}
-
-bool read_request(od::value v, review& r, pod_text& pod) {
-  od::object o;
-  if (v.get_object().get(o)) return false;  // null or another type: the whole reading says which
-  unsigned seen = 0;
-  for (auto member : o) {
-    od::field f;
-    std::string_view key;
-    if (std::move(member).get(f) || f.unescaped_key().get(key)) return false;
-    bool ok = true;
-    if (key == "uid") {
-      ok = first_time(seen, 1) && read_string(f.value(), r.uid);
-    } else if (key == "kind") {
-      ok = first_time(seen, 2) && read_request_kind(f.value(), r);
-    } else if (key == "subResource") {
-      ok = first_time(seen, 4) && read_string(f.value(), r.sub_resource);
-    } else if (key == "operation") {
-      ok = first_time(seen, 8) && read_string(f.value(), r.operation);
-    } else if (key == "namespace") {
-      ok = first_time(seen, 16) && read_string(f.value(), r.namespace_name);
-    } else if (key == "name") {
-      ok = first_time(seen, 32) && read_string(f.value(), r.name);
-    } else if (key == "dryRun") {
-      // Only true and false are taken here; the whole reading decides the rest.
-      ok = first_time(seen, 64) && !f.value().get_bool().get(r.dry_run);
-    } else if (key == "object") {
-      ok = first_time(seen, 128) && locate_pod(f.value(), pod);
-    }
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// The envelope and the pod's place, or false for the whole reading to decide.
-bool read_envelope(od::parser& parser, const char* data, std::size_t len, std::size_t capacity, review& r,
-                   pod_text& pod) {
-  od::document doc;
-  if (parser.iterate(data, len, capacity).get(doc)) return false;
-  od::object top;
-  if (doc.get_object().get(top)) return false;
-  unsigned seen = 0;
-  std::string_view api_version, kind;
-  for (auto member : top) {
-    od::field f;
-    std::string_view key;
-    if (std::move(member).get(f) || f.unescaped_key().get(key)) return false;
-    bool ok = true;
-    if (key == "apiVersion") ok = first_time(seen, 1) && read_string(f.value(), api_version);
-    else if (key == "kind") ok = first_time(seen, 2) && read_string(f.value(), kind);
-    else if (key == "request") ok = first_time(seen, 4) && read_request(f.value(), r, pod);
-    if (!ok) return false;
-  }
-  // Nothing may follow the review (past the end there is no current location).
-  if (!doc.current_location().error()) return false;
-  if (api_version == "admission.k8s.io/v1") r.version = review_version::v1;
-  else if (api_version == "admission.k8s.io/v1beta1") r.version = review_version::v1beta1;
-  else return false;
-  if (!kind.empty() && kind != "AdmissionReview") return false;
-  if (!(seen & 4) || r.uid.empty()) return false;
-  r.is_pod_create = r.kind == "Pod" && r.kind_group.empty() && r.sub_resource.empty() && r.operation == "CREATE";
-  return !r.is_pod_create || pod.begin != nullptr;
-}
-
-bool parse_read_parts(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
-                      std::size_t capacity, review& r, pod& p, std::string& error) {
-  r = review{};
-  p.clear();
-  // A `\u0000` anywhere may sit in a key, which the whole reading refuses
-  // wherever it is: that rare review is read whole.
-  if (std::string_view(data, len).find("\\u0000") != std::string_view::npos) return false;
-  pod_text pod;
-  if (!read_envelope(scratch.ondemand, data, len, capacity, r, pod)) return false;
-  if (!r.is_pod_create) return true;
-  std::string& text = scratch.pod_text;
-  text.clear();
-  const char* at = pod.begin;
-  for (std::size_t i = 0; i < pod.skipped_count; ++i) {
-    const skipped_value& s = pod.skipped[i];
-    text.append(at, s.begin);
-    text.append(*s.begin == '{' ? "{}" : "[]");
-    at = s.begin + s.size;
-  }
-  text.append(at, pod.end);
-  const std::size_t text_len = text.size();
-  text.resize(text_len + simdjson::SIMDJSON_PADDING);
-  element doc;
-  if (!parse_last_wins(parser, scratch, text.data(), text_len, true, doc, error)) return false;
-  return parse_pod(doc, r.namespace_name, p, error);
-}
-
-}  // namespace
-
-bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
-                  std::size_t capacity, review& r, pod& p, std::string& error) {
-  if (capacity >= len + simdjson::SIMDJSON_PADDING && parse_read_parts(parser, scratch, data, len, capacity, r, p, error))
-    return true;
-  return parse_whole_review(parser, scratch, data, len, capacity, r, p, error);
-}
-
-bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t len, std::size_t capacity, review& r,
-                  pod& p, std::string& error) {
-  // Without the caller's scratch the envelope's strings would outlive their
-  // On Demand parser: this form reads the whole review with the DOM.
-  review_scratch scratch;
-  return parse_whole_review(parser, scratch, data, len, capacity, r, p, error);
 }
 
 }  // namespace meshinject::patch

@@ -1,6 +1,6 @@
 #pragma once
-// AdmissionReview parsing (admission.k8s.io/v1 and v1beta1) with simdjson: On
-// Demand for the envelope, the DOM for the pod. The caller hands in a buffer with SIMDJSON_PADDING spare bytes after the
+// AdmissionReview parsing (admission.k8s.io/v1 and v1beta1) with simdjson's DOM
+// API. The caller hands in a buffer with SIMDJSON_PADDING spare bytes after the
 // body, so the parser reads it in place; one parser per reactor is reused, so a
 // warm reactor parses without allocating. Malformed input is an error value with
 // a message naming the JSON path, never an exception.
@@ -36,24 +36,15 @@ bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t l
                   pod& p, std::string& error);
 
 // What parse_review keeps between calls so that it allocates nothing once warm:
-// the On Demand parser (the review's envelope strings live in it), the pod's
-// text without the values nobody reads, the key scan's scratch and the rewrite
-// of a text whose keys repeat.
+// the key scan's scratch and the rewrite of a review whose keys repeat.
 struct review_scratch {
-  simdjson::ondemand::parser ondemand;
-  std::string pod_text;
   key_scan keys;
   std::string rewritten;
 };
 
-// As above, with the caller's scratch (an engine keeps one), reading only what
-// is read: one On Demand pass over the whole body (stage 1 checks all of it:
-// UTF-8, strings) reads the envelope and finds the pod; the pod goes through
-// the DOM with `status` and `metadata.managedFields` left out, so a value there
-// is not checked beyond stage 1 (docs/admission-parsing.md). Every object read is
-// read as the apiserver reads it: of a repeated key the last member wins; a key
-// containing NUL is refused. Anything unexpected, and every error, goes through
-// the whole reading of the overload above, so messages are the same.
+// As above, with the caller's scratch (an engine keeps one). Every object of the
+// review is read as the apiserver reads it: of a repeated key the last member
+// wins; a key containing NUL is refused.
 bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const char* data, std::size_t len,
                   std::size_t capacity, review& r, pod& p, std::string& error);
 
