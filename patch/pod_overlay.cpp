@@ -142,7 +142,7 @@ bool move_container(json::value& pod, std::string_view name, std::string_view fr
 }
 
 json::error pod_overlay::apply_template(json::value& pod, json::value& template_pod, const json::value& rendered,
-                                        bool native, core::arena& a) noexcept {
+                                        bool native, core::arena& a, smp::patch_use use) noexcept {
   if (auto err = smp::merge(template_pod, rendered, &smp::pod(), a)) return err;
   if (const json::value* v = annotation(pod, native_sidecar_annotation)) {
     if (v->as_string() == "true") native = true;
@@ -154,7 +154,7 @@ json::error pod_overlay::apply_template(json::value& pod, json::value& template_
     move_container(pod, proxy_container_name, "containers", "initContainers", a, err);
     if (err) return err;
   }
-  return smp::merge(pod, rendered, &smp::pod(), a);
+  return smp::merge(pod, rendered, &smp::pod(), a, use);
 }
 
 json::error pod_overlay::reapply_overwritten_containers(json::value& final_pod, const json::value& original_pod,

@@ -36,6 +36,7 @@
 
 #include "core/arena.hpp"
 #include "core/json_tree.hpp"
+#include "patch/strategic_merge.hpp"
 
 namespace meshinject::patch {
 
@@ -57,8 +58,12 @@ class pod_overlay {
   // and then into `pod` (both objects; start template_pod as {}). `native`:
   // the injector's native-sidecar setting, which the pod's
   // sidecar.istio.io/nativeSidecar annotation ("true"/"false") overrides.
+  // `template_pod` gets its own copy of what it takes; `pod` too, unless
+  // `use` is smp::patch_use::link (then `rendered` must be this request's own
+  // tree, not read again afterwards and not changed while `pod` is used).
   core::json::error apply_template(core::json::value& pod, core::json::value& template_pod,
-                                   const core::json::value& rendered, bool native, core::arena& a) noexcept;
+                                   const core::json::value& rendered, bool native, core::arena& a,
+                                   smp::patch_use use = smp::patch_use::copy) noexcept;
 
   // Step 2 above. `original_pod` is the pod as the request carried it.
   core::json::error reapply_overwritten_containers(core::json::value& final_pod, const core::json::value& original_pod,
