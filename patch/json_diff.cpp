@@ -51,11 +51,13 @@ json::error json_differ::diff(const json::value& a, const json::value& b, const 
 
 void json_differ::push_key(std::string_view key) {
   path_ += '/';
-  for (char c : key) {
-    if (c == '~') path_ += "~0";
-    else if (c == '/') path_ += "~1";
-    else path_ += c;
+  // Runs without `~` or `/` are appended whole: most keys have neither.
+  for (std::size_t special; (special = key.find_first_of("~/")) != std::string_view::npos;) {
+    path_.append(key.data(), special);
+    path_ += key[special] == '~' ? "~0" : "~1";
+    key.remove_prefix(special + 1);
   }
+  path_ += key;
 }
 
 void json_differ::push_index(std::size_t index) {

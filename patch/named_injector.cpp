@@ -447,8 +447,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
       return fail(r, outcome::failed);
     }
     // `rendered` is this request's tree and is not read again: the pod links it.
-    e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena,
-                                 smp::patch_use::link);
+    e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
   }
   if (rendered_now) stats_.uncached_renders.inc();
   const core::config_node* mode = w.proxy_config->find("interceptionMode");

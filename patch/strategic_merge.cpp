@@ -22,6 +22,7 @@ bool starts_with(std::string_view s, std::string_view prefix) noexcept {
 
 // Keys that only steer the merge and never reach the result.
 bool is_directive_key(std::string_view k) noexcept {
+  if (k.empty() || k.front() != '$') return false;  // every directive starts so; no field does
   return k == patch_key || k == retain_keys_key || starts_with(k, delete_prefix) || starts_with(k, order_prefix);
 }
 
