@@ -29,6 +29,14 @@ bool same(const json::value& x, const json::value& y, std::string_view key) noex
   return json::equal(x, y);
 }
 
+// The same storage on both sides (a subtree the caller's b shares with a):
+// equal without looking inside.
+bool shared(const json::value& x, const json::value& y) noexcept {
+  if (x.type() != y.type() || x.size() != y.size() || x.empty()) return false;
+  return x.is_object() ? x.members().data() == y.members().data()
+                       : x.is_array() && x.items().data() == y.items().data();
+}
+
 }  // namespace
 
 struct json_differ::step {
@@ -85,6 +93,7 @@ void json_differ::write_op(std::string_view op, const json::value* v) {
 json::error json_differ::value(const json::value& a, const json::value& b, const smp::field_meta* field,
                                const smp::type_meta* type, std::size_t depth) {
   if (depth > json::max_depth) return json::error{errc::too_deep, "JSON nested deeper than 512 levels"};
+  if (shared(a, b)) return {};
   if (a.is_object() && b.is_object()) return object(a, b, type, depth);
   if (a.is_array() && b.is_array()) return array(a, b, field, depth);
   if (!json::equal(a, b)) write_op("replace", &b);
