@@ -29,6 +29,14 @@ bool same(const json::value& x, const json::value& y, std::string_view key) noex
   return json::equal(x, y);
 }
 
+// The same storage on both sides (a subtree the caller's b shares with a):
+// equal without looking inside.
+bool shared(const json::value& x, const json::value& y) noexcept {
+  if (x.type() != y.type() || x.size() != y.size() || x.empty()) return false;
+  return x.is_object() ? x.members().data() == y.members().data()
+                       : x.is_array() && x.items().data() == y.items().data();
+}
+
 }  // namespace
 
 struct json_differ::step {
@@ -51,11 +59,13 @@ json::error json_differ::diff(const json::value& a, const json::value& b, const 
 
 void json_differ::push_key(std::string_view key) {
   path_ += '/';
-  for (char c : key) {
-    if (c == '~') path_ += "~0";
-    else if (c == '/') path_ += "~1";
-    else path_ += c;
+  // Runs without `~` or `/` are appended whole: most keys have neither.
+  for (std::size_t special; (special = key.find_first_of("~/")) != std::string_view::npos;) {
+    path_.append(key.data(), special);
+    path_ += key[special] == '~' ? "~0" : "~1";
+    key.remove_prefix(special + 1);
   }
+  path_ += key;
 }
 
 void json_differ::push_index(std::size_t index) {
@@ -83,6 +93,7 @@ void json_differ::write_op(std::string_view op, const json::value* v) {
 json::error json_differ::value(const json::value& a, const json::value& b, const smp::field_meta* field,
                                const smp::type_meta* type, std::size_t depth) {
   if (depth > json::max_depth) return json::error{errc::too_deep, "JSON nested deeper than 512 levels"};
+  if (shared(a, b)) return {};
   if (a.is_object() && b.is_object()) return object(a, b, type, depth);
   if (a.is_array() && b.is_array()) return array(a, b, field, depth);
   if (!json::equal(a, b)) write_op("replace", &b);

@@ -21,6 +21,9 @@
 //   of objects by index) replaces every element after the insertion point.
 //   Middles larger than 256 x 256 items are aligned by position instead.
 // - Scalars and values of another kind: `replace` (the whole document: path "").
+// - An array or object that b shares with a (the same storage, as the named
+//   path's pod shares managedFields with the pod as received) is equal without
+//   a look inside.
 // Paths escape `~` and `/` as RFC 6901 says; text goes through the project's
 // JSON escaper.
 //

@@ -288,6 +288,55 @@ void reset_proxy_user_matching_app(json::value& pod) noexcept {
   context->erase("runAsGroup");
 }
 
+// Parts of a pod that Istio's steps after the merge never write, and that are
+// often most of a review (the apiserver's managedFields): the pod the merge
+// starts from shares them with the pod as received, so the diff passes them in
+// O(1) (json_differ skips shared storage). A render that writes one of them
+// gets its own copy first (unshare_written).
+constexpr std::string_view shared_status = "status";
+constexpr std::string_view shared_managed_fields = "managedFields";
+
+// The pod the merge starts from: a copy of `original` but for the shared parts.
+json::error copy_for_merge(const json::value& original, json::value& out, core::arena& a) noexcept {
+  if (!original.is_object()) return json::deep_copy(original, a, out);
+  out = json::value::object();
+  if (json::error e = out.reserve(a, original.size())) return e;
+  for (const json::member& m : original.members()) {
+    json::value v = m.v;
+    if (m.key == "metadata" && m.v.is_object()) {
+      v = json::value::object();
+      if (json::error e = v.reserve(a, m.v.size())) return e;
+      for (const json::member& field : m.v.members()) {
+        json::value c = field.v;
+        if (field.key != shared_managed_fields)
+          if (json::error e = json::deep_copy(field.v, a, c)) return e;
+        if (json::error e = v.append_member(a, field.key, c)) return e;
+      }
+    } else if (m.key != shared_status) {
+      if (json::error e = json::deep_copy(m.v, a, v)) return e;
+    }
+    if (json::error e = out.append_member(a, m.key, v)) return e;
+  }
+  return {};
+}
+
+// Before `rendered` is merged into `pod`: the shared parts it writes become the
+// pod's own, so the merge cannot reach the pod as received.
+json::error unshare_written(const json::value& rendered, json::value& pod, core::arena& a) noexcept {
+  auto own = [&](json::value* slot) noexcept {
+    json::value copy;
+    if (slot == nullptr) return json::error{};
+    if (json::error e = json::deep_copy(*slot, a, copy)) return e;
+    *slot = copy;
+    return json::error{};
+  };
+  if (member(&rendered, shared_status))
+    if (json::error e = own(member(&pod, shared_status))) return e;
+  if (member(member(&rendered, "metadata"), shared_managed_fields))
+    return own(member(member(&pod, "metadata"), shared_managed_fields));
+  return {};
+}
+
 }  // namespace
 
 // inject.istio.io/templates, else defaultTemplates; each through `aliases`.
@@ -436,7 +485,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   json::error e = json::from_simdjson(p.object, w.arena, original);
   // An OpenShift UID range is how the webhook knows it runs on OpenShift.
   if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
-  if (!e) e = json::deep_copy(original, w.arena, merged);
+  if (!e) e = copy_for_merge(original, merged, w.arena);
   bool rendered_now = false;
   for (const named_program* t : w.selected) {
     if (e) break;
@@ -446,7 +495,10 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
       if (rendered_now) stats_.uncached_renders.inc();
       return fail(r, outcome::failed);
     }
-    e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena);
+    // `rendered` is this request's tree and is not read again: the pod links it.
+    e = unshare_written(rendered, merged, w.arena);
+    if (!e)
+      e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
   }
   if (rendered_now) stats_.uncached_renders.inc();
   const core::config_node* mode = w.proxy_config->find("interceptionMode");

@@ -1,6 +1,8 @@
 #include "patch/pod_overlay.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "patch/json_tree_writer.hpp"
 #include "patch/strategic_merge.hpp"
@@ -141,9 +143,60 @@ bool move_container(json::value& pod, std::string_view name, std::string_view fr
   return false;
 }
 
+namespace {
+
+// The part of a render that decides the item names of template_pod_lists: the
+// directives of the pod and of its spec, and those lists with each item cut to
+// its name and its $patch. A spec that is not an object is kept whole (the
+// merge then reports it as it would).
+json::error render_names(const json::value& rendered, json::value& out, core::arena& a) noexcept {
+  out = json::value::object();
+  for (const json::member& m : rendered.members()) {
+    const bool directive = !m.key.empty() && m.key.front() == '$';
+    if (m.key != "spec" && !directive) continue;
+    if (directive || !m.v.is_object()) {
+      if (auto err = out.append_member(a, m.key, m.v)) return err;
+      continue;
+    }
+    json::value spec = json::value::object();
+    for (const json::member& field : m.v.members()) {
+      const bool listed = std::find(std::begin(template_pod_lists), std::end(template_pod_lists), field.key) !=
+                          std::end(template_pod_lists);
+      if (!listed && (field.key.empty() || field.key.front() != '$')) continue;
+      if (!listed || !field.v.is_array()) {
+        if (auto err = spec.append_member(a, field.key, field.v)) return err;
+        continue;
+      }
+      json::value names = json::value::array();
+      if (auto err = names.reserve(a, field.v.size())) return err;
+      for (const json::value& item : field.v.items()) {
+        json::value cut = item;
+        if (item.is_object()) {
+          cut = json::value::object();
+          for (std::string_view key : {std::string_view("name"), std::string_view("$patch")})
+            if (const json::value* v = item.find(key))
+              if (auto err = cut.append_member(a, key, *v)) return err;
+        }
+        if (auto err = names.push_back(a, cut)) return err;
+      }
+      if (auto err = spec.append_member(a, field.key, names)) return err;
+    }
+    if (auto err = out.append_member(a, m.key, spec)) return err;
+  }
+  return {};
+}
+
+}  // namespace
+
 json::error pod_overlay::apply_template(json::value& pod, json::value& template_pod, const json::value& rendered,
-                                        bool native, core::arena& a) noexcept {
-  if (auto err = smp::merge(template_pod, rendered, &smp::pod(), a)) return err;
+                                        bool native, core::arena& a, render_use use) noexcept {
+  if (use == render_use::link) {
+    json::value names;
+    if (auto err = render_names(rendered, names, a)) return err;
+    if (auto err = smp::merge(template_pod, names, &smp::pod(), a)) return err;
+  } else if (auto err = smp::merge(template_pod, rendered, &smp::pod(), a)) {
+    return err;
+  }
   if (const json::value* v = annotation(pod, native_sidecar_annotation)) {
     if (v->as_string() == "true") native = true;
     if (v->as_string() == "false") native = false;
@@ -154,7 +207,8 @@ json::error pod_overlay::apply_template(json::value& pod, json::value& template_
     move_container(pod, proxy_container_name, "containers", "initContainers", a, err);
     if (err) return err;
   }
-  return smp::merge(pod, rendered, &smp::pod(), a);
+  return smp::merge(pod, rendered, &smp::pod(), a,
+                    use == render_use::link ? smp::patch_use::link : smp::patch_use::copy);
 }
 
 json::error pod_overlay::reapply_overwritten_containers(json::value& final_pod, const json::value& original_pod,

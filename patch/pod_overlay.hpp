@@ -31,11 +31,13 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "core/arena.hpp"
 #include "core/json_tree.hpp"
+#include "patch/strategic_merge.hpp"
 
 namespace meshinject::patch {
 
@@ -51,14 +53,34 @@ struct reapply_options {
   bool tproxy_interception = false;
 };
 
+// What apply_template may do with a render.
+enum class render_use : std::uint8_t {
+  // template_pod and pod get their own copies of everything they take.
+  copy,
+  // The render is this request's own tree, not read again afterwards and not
+  // changed while the pod is used (named_injector.cpp). The pod links its arrays
+  // and objects (smp::patch_use::link); template_pod takes only what Istio's
+  // later steps read of it, the item names of spec.containers, initContainers,
+  // volumes and imagePullSecrets, with the directives that decide them
+  // (template_pod_lists), so injecting costs one copy less.
+  link,
+};
+
+// The spec lists whose item names are all that is read of a template pod
+// (reapply_overwritten_containers; the sidecar.istio.io/status annotation).
+inline constexpr std::string_view template_pod_lists[] = {"containers", "initContainers", "volumes",
+                                                          "imagePullSecrets"};
+
 class pod_overlay {
  public:
   // Merges `rendered` (one template's output, an object) into `template_pod`
   // and then into `pod` (both objects; start template_pod as {}). `native`:
   // the injector's native-sidecar setting, which the pod's
   // sidecar.istio.io/nativeSidecar annotation ("true"/"false") overrides.
+  // `use`: see render_use.
   core::json::error apply_template(core::json::value& pod, core::json::value& template_pod,
-                                   const core::json::value& rendered, bool native, core::arena& a) noexcept;
+                                   const core::json::value& rendered, bool native, core::arena& a,
+                                   render_use use = render_use::copy) noexcept;
 
   // Step 2 above. `original_pod` is the pod as the request carried it.
   core::json::error reapply_overwritten_containers(core::json::value& final_pod, const core::json::value& original_pod,

@@ -22,6 +22,7 @@ bool starts_with(std::string_view s, std::string_view prefix) noexcept {
 
 // Keys that only steer the merge and never reach the result.
 bool is_directive_key(std::string_view k) noexcept {
+  if (k.empty() || k.front() != '$') return false;  // every directive starts so; no field does
   return k == patch_key || k == retain_keys_key || starts_with(k, delete_prefix) || starts_with(k, order_prefix);
 }
 
@@ -41,7 +42,7 @@ std::string_view kind_name(kind k) noexcept {
 
 class merger {
  public:
-  explicit merger(core::arena& a) noexcept : a_(a) {}
+  merger(core::arena& a, patch_use use) noexcept : a_(a), link_(use == patch_use::link) {}
 
   json::error merge_map(json::value& target, const json::value& patch, const type_meta* type) noexcept;
 
@@ -67,6 +68,8 @@ class merger {
   void leave() noexcept { --depth_; }
 
   json::error copy_patch_value(const json::value& v, json::value& out, bool& kept, std::size_t depth) noexcept;
+  json::error link_patch_value(const json::value& v, json::value& out, bool& kept, bool& rebuilt,
+                               std::size_t depth) noexcept;
   json::error apply_map_directive(json::value& target, const json::value& directive,
                                   const json::value& patch) noexcept;
   json::error apply_retain_keys(json::value& target, const json::value& patch, const json::value& keys) noexcept;
@@ -88,6 +91,7 @@ class merger {
                                       const json::value& server_order, std::string_view key) noexcept;
 
   core::arena& a_;
+  bool link_;
   segment path_[json::max_depth + 1];
   std::size_t depth_ = 0;
 };
@@ -122,6 +126,10 @@ json::error merger::fail(errc code, std::string_view what) noexcept {
 // A value of the patch as it lands in the result: objects carrying `$patch` are
 // dropped (kept = false), as are directive keys and null members.
 json::error merger::copy_patch_value(const json::value& v, json::value& out, bool& kept, std::size_t depth) noexcept {
+  if (link_) {
+    bool rebuilt = false;
+    return link_patch_value(v, out, kept, rebuilt, depth);
+  }
   kept = true;
   if (depth > json::max_depth) return fail(errc::too_deep, "nested deeper than 512 levels");
   if (v.is_object()) {
@@ -154,6 +162,61 @@ json::error merger::copy_patch_value(const json::value& v, json::value& out, boo
     return {};
   }
   out = v;
+  return {};
+}
+
+// copy_patch_value's result without copying: `out` is `v` itself when nothing in
+// it is dropped; otherwise (`rebuilt`) the arrays and objects on the way to a
+// dropped member are new, and every untouched subtree is still linked.
+json::error merger::link_patch_value(const json::value& v, json::value& out, bool& kept, bool& rebuilt,
+                                     std::size_t depth) noexcept {
+  kept = true;
+  rebuilt = false;
+  out = v;
+  if (depth > json::max_depth) return fail(errc::too_deep, "nested deeper than 512 levels");
+  if (v.is_object()) {
+    if (v.find(patch_key) != nullptr) {
+      kept = false;
+      return {};
+    }
+    const auto members = v.members();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const json::member& m = members[i];
+      json::value c;
+      bool child_kept = !m.v.is_null() && !is_directive_key(m.key), child_rebuilt = false;
+      if (child_kept)
+        if (auto err = link_patch_value(m.v, c, child_kept, child_rebuilt, depth + 1)) return err;
+      if (!rebuilt && child_kept && !child_rebuilt) continue;
+      if (!rebuilt) {
+        rebuilt = true;
+        out = json::value::object();
+        if (auto err = out.reserve(a_, members.size())) return err;
+        for (std::size_t j = 0; j < i; ++j)
+          if (auto err = out.append_member(a_, members[j].key, members[j].v)) return err;
+      }
+      if (child_kept)
+        if (auto err = out.append_member(a_, m.key, c)) return err;
+    }
+    return {};
+  }
+  if (v.is_array()) {
+    const auto items = v.items();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      json::value c;
+      bool child_kept = true, child_rebuilt = false;
+      if (auto err = link_patch_value(items[i], c, child_kept, child_rebuilt, depth + 1)) return err;
+      if (!rebuilt && child_kept && !child_rebuilt) continue;
+      if (!rebuilt) {
+        rebuilt = true;
+        out = json::value::array();
+        if (auto err = out.reserve(a_, items.size())) return err;
+        for (std::size_t j = 0; j < i; ++j)
+          if (auto err = out.push_back(a_, items[j])) return err;
+      }
+      if (child_kept)
+        if (auto err = out.push_back(a_, c)) return err;
+    }
+  }
   return {};
 }
 
@@ -473,8 +536,9 @@ json::error merger::order_like_apimachinery(json::value& list, const json::value
 
 }  // namespace
 
-json::error merge(json::value& target, const json::value& patch, const type_meta* type, core::arena& a) noexcept {
-  merger m(a);
+json::error merge(json::value& target, const json::value& patch, const type_meta* type, core::arena& a,
+                  patch_use use) noexcept {
+  merger m(a, use);
   return m.merge_map(target, patch, type);
 }
 

@@ -45,6 +45,8 @@
 // (not structure) with `patch`, so `patch`'s strings must live as long.
 // Recursion is bounded by the trees' depth and by core::json::max_depth.
 
+#include <cstdint>
+
 #include "core/arena.hpp"
 #include "core/json_tree.hpp"
 #include "patch/pod_patch_meta.hpp"
@@ -55,7 +57,19 @@ namespace meshinject::patch::smp {
 // Kubernetes type of both (smp::pod() for a pod; nullptr: default rules). On
 // error `target` may be partly merged; the message names the JSON pointer of
 // the failing value and lives in `a`.
+//
+// `use`: what the result may do with the patch's arrays and objects.
+// - copy: the result gets its own copies; `patch` stays as it was.
+// - link: a value the result takes whole (a container the pod did not have, a
+//   volume, an init container) is linked into the result, not copied, when it
+//   holds no directive and no null member at any depth (else the parts that do
+//   are rebuilt, the rest still linked). For a patch that is a throwaway tree of
+//   the request (a render read for this pod): the result and `patch` then share
+//   storage, so the caller must not read `patch` again, and nothing may change
+//   `patch` while the result is used.
+enum class patch_use : std::uint8_t { copy, link };
+
 core::json::error merge(core::json::value& target, const core::json::value& patch, const type_meta* type,
-                        core::arena& a) noexcept;
+                        core::arena& a, patch_use use = patch_use::copy) noexcept;
 
 }  // namespace meshinject::patch::smp

@@ -186,3 +186,26 @@ TEST_F(json_diff, the_differ_is_reusable) {
 }
 
 }  // namespace
+
+namespace {
+
+// b sharing a subtree's storage with a (as the named path's pod shares
+// managedFields): nothing is written for it, the rest is diffed as usual.
+TEST(json_diff_shared, a_subtree_b_shares_with_a_is_equal_and_the_rest_is_diffed) {
+  meshinject::core::arena arena;
+  simdjson::dom::parser parser;
+  json::value a;
+  ASSERT_FALSE(json::parse(R"({"m":{"f":[{"k":1},{"k":2}]},"x":1,"l":[1,2]})", parser, arena, a));
+  json::value b = json::value::object();
+  json::value m = json::value::object();
+  ASSERT_FALSE(m.append_member(arena, "f", *a.find("m")->find("f")));  // shared storage
+  ASSERT_FALSE(b.append_member(arena, "m", m));
+  ASSERT_FALSE(b.append_member(arena, "x", json::value::integer(2)));
+  ASSERT_FALSE(b.append_member(arena, "l", *a.find("l")));
+  meshinject::patch::json_differ differ;
+  std::string out;
+  ASSERT_FALSE(differ.diff(a, b, nullptr, arena, out));
+  EXPECT_EQ(nl::parse(out), nl::parse(R"([{"op":"replace","path":"/x","value":2}])"));
+}
+
+}  // namespace

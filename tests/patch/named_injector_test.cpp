@@ -448,3 +448,51 @@ TEST_F(istio_1_28, default_setting_goldens) {
 }
 
 }  // namespace
+
+namespace {
+
+// The merge starts from a pod that shares managedFields and status with the pod
+// as received (the diff skips them); a template that writes them must get the
+// pod's own copy first, or its values would vanish from the patch.
+const char* const status_writing_config = R"(policy: enabled
+defaultTemplates: [first]
+templates:
+  first: |
+    metadata:
+      managedFields:
+      - manager: meshinject
+    status:
+      phase: Injected
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+)";
+
+TEST(named_injector, a_template_writing_managed_fields_or_status_changes_them_in_the_patch) {
+  patch::engine e(load(status_writing_config, "", small_values));
+  json pod = plain_pod();
+  pod["metadata"]["managedFields"] = json::parse(R"([{"manager":"kubectl","operation":"Update"}])");
+  pod["status"] = json::parse(R"({"phase":"Pending","qosClass":"BestEffort"})");
+  for (int request = 0; request < 2; ++request) {  // the second from the memo
+    const answer a = review_pod(e, pod);
+    ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+    EXPECT_EQ(a.patched["metadata"]["managedFields"], json::parse(R"([{"manager":"meshinject"}])"));
+    EXPECT_EQ(a.patched["status"], json::parse(R"({"phase":"Injected","qosClass":"BestEffort"})"));
+    EXPECT_EQ(a.patched["spec"]["containers"][1]["name"], "istio-proxy");
+  }
+}
+
+TEST(named_injector, managed_fields_and_status_no_template_writes_stay_as_they_were) {
+  patch::engine e(load(small_config, "", small_values));
+  json pod = plain_pod();
+  pod["metadata"]["managedFields"] = json::parse(R"([{"manager":"kubectl","fieldsV1":{"f:spec":{}}}])");
+  pod["status"] = json::parse(R"({"phase":"Pending"})");
+  const answer a = review_pod(e, pod);
+  ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+  EXPECT_EQ(a.patched["metadata"]["managedFields"], pod["metadata"]["managedFields"]);
+  EXPECT_EQ(a.patched["status"], pod["status"]);
+  EXPECT_EQ(a.patched["metadata"]["labels"]["first"], "web");
+}
+
+}  // namespace

@@ -38,18 +38,44 @@ class overlay_test : public ::testing::Test {
     return nl::parse(text);
   }
 
-  // The pod after apply_template (each render in turn) and the reapply step.
-  nl inject(const nl& pod_in, const std::vector<nl>& renders, bool native, reapply_options options = {}) {
+  // The pod after apply_template (each render in turn) and the reapply step,
+  // with `use`; `template_pod` gets what the template pod became.
+  nl inject_with(meshinject::patch::render_use use, const nl& pod_in, const std::vector<nl>& renders, bool native,
+                 reapply_options options, nl& template_pod_out) {
     const json::value original = tree(pod_in);
     json::value pod = tree(pod_in);
     json::value template_pod = json::value::object();
     for (const nl& r : renders) {
-      const json::error err = overlay.apply_template(pod, template_pod, tree(r), native, a);
+      const json::error err = overlay.apply_template(pod, template_pod, tree(r), native, a, use);
       EXPECT_FALSE(err) << err.message;
     }
     const json::error err = overlay.reapply_overwritten_containers(pod, original, template_pod, options, a);
     EXPECT_FALSE(err) << err.message;
+    template_pod_out = to_nl(template_pod);
     return to_nl(pod);
+  }
+
+  // As inject_with(copy), and checks that linking the renders (the named
+  // path's render_use::link) gives the same pod and the same names in each of
+  // the template pod's lists.
+  nl inject(const nl& pod_in, const std::vector<nl>& renders, bool native, reapply_options options = {}) {
+    using meshinject::patch::render_use;
+    nl copied_template, linked_template;
+    const nl copied = inject_with(render_use::copy, pod_in, renders, native, options, copied_template);
+    const nl linked = inject_with(render_use::link, pod_in, renders, native, options, linked_template);
+    EXPECT_EQ(linked, copied);
+    for (std::string_view list : meshinject::patch::template_pod_lists) {
+      const nl::json_pointer at("/spec/" + std::string(list));
+      EXPECT_EQ(list_names(linked_template, at), list_names(copied_template, at)) << list;
+    }
+    return copied;
+  }
+
+  static nl list_names(const nl& pod, const nl::json_pointer& at) {
+    if (!pod.contains(at)) return nullptr;
+    nl out = nl::array();
+    for (const auto& c : pod[at]) out.push_back(c.is_object() ? c.value("name", nl()) : c);
+    return out;
   }
 };
 
@@ -292,6 +318,29 @@ TEST_F(overlay_test, istio_multi_init_puts_injected_init_containers_first) {
   const nl got = inject(input, {hello_sidecar(dir)}, true);
   EXPECT_EQ(names(got["spec"]["initContainers"]), names(golden["spec"]["initContainers"]));
   EXPECT_EQ(names(got["spec"]["volumes"]), names(golden["spec"]["volumes"]));
+}
+
+}  // namespace
+
+namespace {
+
+// A later render's directives decide the template pod's names as they decide
+// the pod's: the linked path keeps them when it cuts the template pod to names.
+TEST_F(overlay_test, linked_renders_keep_the_directives_that_decide_the_template_pods_names) {
+  const nl pod = nl::parse(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"app","image":"app"}]}})");
+  const nl first = nl::parse(R"({"spec":{"containers":[{"name":"istio-proxy","image":"proxy","args":["a"]}],
+    "volumes":[{"name":"v","emptyDir":{}}],"initContainers":[{"name":"istio-init","image":"proxy"}]}})");
+  const nl second = nl::parse(R"({"spec":{"containers":[{"name":"istio-proxy","$patch":"delete"},{"name":"agent"}],
+    "volumes":[{"$patch":"replace"},{"name":"w","secret":{"secretName":"s","x":null}}],
+    "initContainers":[{"name":"istio-init","args":null,"env":[{"name":"E","value":"1"}]}]}})");
+  const nl result = inject(pod, {first, second}, false);
+  EXPECT_EQ(names(result["spec"]["containers"]), nl::parse(R"(["agent","app"])"));
+  EXPECT_EQ(names(result["spec"]["volumes"]), nl::parse(R"(["w"])"));
+  EXPECT_EQ(result["spec"]["initContainers"][0]["env"][0]["value"], "1");
+  nl linked_template;
+  inject_with(meshinject::patch::render_use::link, pod, {first, second}, false, {}, linked_template);
+  EXPECT_EQ(linked_template, nl::parse(R"({"spec":{"containers":[{"name":"agent"}],
+    "initContainers":[{"name":"istio-init"}],"volumes":[{"name":"w"}]}})"));
 }
 
 }  // namespace

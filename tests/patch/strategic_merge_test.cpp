@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "patch/json_tree_writer.hpp"
 
@@ -96,6 +97,66 @@ TEST_F(strategic_merge, the_patch_stays_as_it_was_and_the_result_is_independent)
   ASSERT_NE(env, nullptr);
   ASSERT_FALSE(env->push_back(a, json::value::string("x")));
   EXPECT_TRUE(json::equal(p, before));
+}
+
+// ---- linking a throwaway patch instead of copying it (smp::patch_use::link)
+
+// The same merge in both modes, written as text (member order included).
+std::string merged_text_in(arena& a, simdjson::dom::parser& parser, std::string_view target, std::string_view patch,
+                           smp::patch_use use) {
+  json::value t, p;
+  if (json::parse(target, parser, a, t) || json::parse(patch, parser, a, p)) return "unparsable";
+  if (const json::error err = smp::merge(t, p, &smp::pod(), a, use)) return "error: " + std::string(err.message);
+  std::string out;
+  meshinject::patch::append_json(out, t);
+  return out;
+}
+
+TEST_F(strategic_merge, linking_gives_the_copys_result_byte_for_byte) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {R"({"spec":{"containers":[{"name":"app"}]}})",
+       R"({"spec":{"containers":[{"name":"istio-proxy","env":[{"name":"A","value":"1"}],"args":["a","b"]}]}})"},
+      {R"({"spec":{}})",
+       R"({"spec":{"initContainers":[{"name":"i","securityContext":{"x":null,"runAsUser":1}}],"volumes":[{"name":"v","emptyDir":{}}]}})"},
+      {R"({"spec":{}})", R"({"spec":{"securityContext":{"$patch":"delete"},"x":[{"$patch":"delete"},1,null]}})"},
+      {R"({"spec":{}})", R"({"spec":{"s":{"a":{"$retainKeys":["b"],"b":1},"c":[{"d":{"$patch":"replace"}},{"e":2}]}}})"},
+      {R"({"spec":{"containers":[{"name":"a"},{"name":"b"}]}})",
+       R"({"spec":{"containers":[{"$patch":"replace"},{"name":"c","x":null,"y":{"z":null,"w":[1]}}]}})"},
+      {R"({"spec":{"securityContext":{"runAsUser":1,"fsGroup":2}}})",
+       R"({"spec":{"securityContext":{"$patch":"replace","runAsUser":3,"x":null,"y":{"k":null}}}})"},
+      {R"({"metadata":{"annotations":{"a":"1"}},"spec":{"containers":[{"name":"app","ports":[{"containerPort":80}]}]}})",
+       R"({"metadata":{"annotations":{"b":"2"},"labels":{"l":"v"}},"spec":{"containers":[{"name":"app","ports":[{"containerPort":81,"name":null}]},{"name":"p"}]}})"},
+      {R"({"spec":{}})", R"({"spec":{"$deleteFromPrimitiveList/x":[1],"y":{"$setElementOrder/z":[]}}})"},
+  };
+  for (const auto& [target, patch] : cases) {
+    const std::string copied = merged_text_in(a, parser, target, patch, smp::patch_use::copy);
+    EXPECT_EQ(merged_text_in(a, parser, target, patch, smp::patch_use::link), copied) << target << " + " << patch;
+  }
+}
+
+TEST_F(strategic_merge, linking_shares_clean_values_and_rebuilds_only_the_way_to_a_dropped_member) {
+  json::value t = tree(R"({"spec":{}})");
+  const json::value p = tree(
+      R"({"spec":{"initContainers":[{"name":"i","args":["x"]}],"volumes":[{"name":"v","emptyDir":{"medium":null},"secret":{"secretName":"s"}}]}})");
+  json::value before;
+  ASSERT_FALSE(json::deep_copy(p, a, before));
+  ASSERT_FALSE(smp::merge(t, p, &smp::pod(), a, smp::patch_use::link));
+  const json::value& ps = *p.find("spec");
+  const json::value& ts = *t.find("spec");
+  // Nothing dropped: the result holds the patch's own list.
+  EXPECT_EQ(ts.find("initContainers")->items().data(), ps.find("initContainers")->items().data());
+  // A null member dropped: the list, the volume and emptyDir are new, the secret is linked.
+  const json::value& volume = ts.find("volumes")->items()[0];
+  const json::value& patch_volume = ps.find("volumes")->items()[0];
+  EXPECT_NE(ts.find("volumes")->items().data(), ps.find("volumes")->items().data());
+  EXPECT_NE(volume.members().data(), patch_volume.members().data());
+  EXPECT_TRUE(volume.find("emptyDir")->empty());
+  EXPECT_EQ(volume.find("secret")->members().data(), patch_volume.find("secret")->members().data());
+  EXPECT_TRUE(json::equal(p, before));  // the patch keeps its null
+  // A copy shares nothing.
+  json::value copied = tree(R"({"spec":{}})");
+  ASSERT_FALSE(smp::merge(copied, p, &smp::pod(), a, smp::patch_use::copy));
+  EXPECT_NE(copied.find("spec")->find("initContainers")->items().data(), ps.find("initContainers")->items().data());
 }
 
 // ---- lists merged by key
