@@ -212,11 +212,25 @@ value find_for(const value& map, const pipeline::lookup& l) noexcept {
 // one scan, instead of evaluating the call.
 value machine::eval_lookup(const pipeline& p) {
   const pipeline::lookup& l = *p.fast;
-  cx_.pos_ = p.pos;
-  const value m = root_.type->fetch(root_, l.accessor, cx_);
+  const value m = fetch_root(l.accessor, l.fetch_slot, p.pos);
   if (failed() || m.k == kind::unknown) return m;
   if (l.mode == lookup_plan::result::index) return index_value(m, value::string(l.key), cx_);
   return find_for(m, l);
+}
+
+// A resolved root chain. In a trace its value is the same for the whole walk,
+// so the first fetch is kept in the caller's state for the rest of it.
+value machine::fetch_root(int accessor, int slot, std::uint32_t pos) {
+  cx_.pos_ = pos;
+  if (mode_ != mode::trace || slot < 0) return root_.type->fetch(root_, accessor, cx_);
+  const auto s = static_cast<std::size_t>(slot);
+  if (state_->fetched_generation_[s] == state_->generation_) return state_->fetched_[s];
+  value v = root_.type->fetch(root_, accessor, cx_);
+  if (!failed()) {
+    state_->fetched_[s] = v;
+    state_->fetched_generation_[s] = state_->generation_;
+  }
+  return v;
 }
 
 value machine::eval_command(const command& c, const value& dot, const value* piped) {
@@ -259,14 +273,26 @@ value machine::eval_operand(const operand& o, const value& dot) {
   if (o.folded) return *o.folded;
   if (o.accessor >= 0) {
     // A field chain from the root that the root binding resolved at load.
-    cx_.pos_ = o.pos;
-    return root_.type->fetch(root_, o.accessor, cx_);
+    return fetch_root(o.accessor, o.fetch_slot, o.pos);
   }
+  if (o.memo >= 0 && mode_ == mode::trace) return eval_root_chain(o);
   if (o.k == operand::kind::field) return eval_fields(dot, o.fields, o.pos);
   if (o.fields.empty()) return eval_term(o, dot);
   const value v = eval_term(o, dot);
   if (failed()) return value{};
   return eval_fields(v, o.fields, o.pos);
+}
+
+// A per-request chain from the root, walked once per trace and then read back.
+value machine::eval_root_chain(const operand& o) {
+  const auto slot = static_cast<std::size_t>(o.memo);
+  if (state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
+  value v = eval_fields(root_, o.fields, o.pos);
+  if (!failed()) {
+    state_->memo_[slot] = v;
+    state_->memo_generation_[slot] = state_->generation_;
+  }
+  return v;
 }
 
 // An operand without its field chain.
@@ -317,7 +343,8 @@ bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in) {
   out_ = out;
   trace_in_ = trace_in;
   trace_pos_ = 0;
-  if (!walk(prog_.parsed_->root, root_)) return false;
+  const bool walked = mode_ == mode::trace ? walk_traced(prog_.traced_root_, root_) : walk(prog_.parsed_->root, root_);
+  if (!walked) return false;
   if (mode_ == mode::render && trace_pos_ != trace_in_.size())
     return fail(0, "internal: the variant key was not consumed by the render");
   return !failed();
@@ -376,13 +403,25 @@ bool machine::next_count(std::uint64_t& n, std::uint32_t pos) {
   return fail(pos, "internal: bad count in variant key");
 }
 
+// A render's walk: every node (a trace walks the traced lists instead).
 bool machine::walk(const std::vector<node>& list, const value& dot) {
-  const bool tracing = mode_ == mode::trace;
-  for (const node& n : list) {
-    if (tracing && !n.traced) continue;  // text and constant output belong to the variant
+  for (const node& n : list)
     if (!walk_node(n, dot)) return false;
-  }
   return true;
+}
+
+bool machine::walk_traced(const std::vector<const node*>& list, const value& dot) {
+  for (const node* n : list)
+    if (!walk_node(*n, dot)) return false;
+  return true;
+}
+
+bool machine::walk_body(const node& n, const value& dot) {
+  return mode_ == mode::trace ? walk_traced(n.traced_body, dot) : walk(n.body, dot);
+}
+
+bool machine::walk_else(const node& n, const value& dot) {
+  return mode_ == mode::trace ? walk_traced(n.traced_else, dot) : walk(n.else_body, dot);
 }
 
 bool machine::walk_node(const node& n, const value& dot) {
@@ -433,8 +472,8 @@ bool machine::walk_if(const node& n, const value& dot) {
   if (failed()) return false;
   const bool taken = truth(v);
   if (p.varies) push_decision(taken ? 1 : 0);
-  if (taken) return walk(n.body, n.k == node::kind::with ? v : dot);
-  return walk(n.else_body, dot);
+  if (taken) return walk_body(n, n.k == node::kind::with ? v : dot);
+  return walk_else(n, dot);
 }
 
 // The placeholder for the next hole of a render.
@@ -500,7 +539,7 @@ class machine::range_body final : public range_visitor {
   range_body(machine& m, const node& n) : m_(m), n_(n) {}
   bool visit(const value& key, const value& element) override {
     m_.bind(*n_.pipe, key, element);
-    return m_.step(n_.pos) && m_.walk(n_.body, element);
+    return m_.step(n_.pos) && m_.walk_body(n_, element);
   }
 
  private:
@@ -518,12 +557,12 @@ bool machine::walk_range(const node& n, const value& dot) {
   std::uint64_t count = 0;
   if (!range_count(n, coll, count)) return false;
   if (p.varies) push_count(count);
-  if (count == 0) return walk(n.else_body, dot);
+  if (count == 0) return walk_else(n, dot);
   if (coll.k == kind::integer) {
     for (std::uint64_t i = 0; i < count; ++i) {
       const value iv = value::integer(static_cast<std::int64_t>(i));
       bind(p, iv, iv);
-      if (!step(n.pos) || !walk(n.body, iv)) return false;
+      if (!step(n.pos) || !walk_body(n, iv)) return false;
     }
     return true;
   }
@@ -586,8 +625,13 @@ bool program::trace(const value& root, trace_state& state) const {
     state.memo_.resize(memo_slots_);
     state.memo_generation_.resize(memo_slots_, 0);
   }
+  if (state.fetched_.size() < fetch_slots_) {
+    state.fetched_.resize(fetch_slots_);
+    state.fetched_generation_.resize(fetch_slots_, 0);
+  }
   if (++state.generation_ == 0) {  // wrapped: forget every slot
     std::fill(state.memo_generation_.begin(), state.memo_generation_.end(), 0);
+    std::fill(state.fetched_generation_.begin(), state.fetched_generation_.end(), 0);
     state.generation_ = 1;
   }
   machine m(*this, root, machine::mode::trace, state.strings, state.scratch_[0], state.scratch_[1], state.error,

@@ -36,6 +36,10 @@ class machine {
 
   // walking
   bool walk(const std::vector<node>& list, const value& dot);
+  bool walk_traced(const std::vector<const node*>& list, const value& dot);
+  // A node's body or else branch: in a trace only its traced nodes.
+  bool walk_body(const node& n, const value& dot);
+  bool walk_else(const node& n, const value& dot);
   bool walk_node(const node& n, const value& dot);
   bool walk_action(const node& n, const value& dot);
   bool walk_if(const node& n, const value& dot);
@@ -53,6 +57,8 @@ class machine {
   value eval_structure(const pipeline& p, const value& dot);
   value eval_commands(const pipeline& p, std::size_t count, const value& dot);
   value eval_lookup(const pipeline& p);
+  value fetch_root(int accessor, int slot, std::uint32_t pos);
+  value eval_root_chain(const operand& o);
   value eval_command(const command& c, const value& dot, const value* piped);
   value eval_lazy(const command& c, const value& dot, const value* piped);
   value eval_operand(const operand& o, const value& dot);

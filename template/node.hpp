@@ -33,6 +33,8 @@ struct operand {
   // Filled by the compiler.
   int slot = -1;            // variables: frame slot
   int accessor = -1;        // a field chain from the root that the root binding resolved
+  int fetch_slot = -1;      // accessor >= 0: its per-request slot (trace_state), one fetch per trace
+  int memo = -1;            // a per-request root chain without an accessor: its memo slot (read once per trace)
   bool root_chain = false;  // `fields` start at the root data
   bool varies = false;         // value varies per request
   bool uses_scope = false;  // reads a variable or a rebound dot: cannot be folded once
@@ -65,6 +67,7 @@ struct pipeline {
     int accessor = -1;     // the map: root binding's fetch()
     std::string key;
     std::string fallback;
+    int fetch_slot = -1;   // the accessor's per-request slot
   };
   std::optional<lookup> fast;
 };
@@ -78,6 +81,10 @@ struct node {
   std::vector<node> body;
   std::vector<node> else_body;
   bool traced = true;     // trace() must visit it: it (or something inside) varies per request or binds a variable
+  // The traced nodes of body and else_body, in order: trace() visits only these,
+  // so the text and constant actions between them cost nothing per request.
+  std::vector<const node*> traced_body;
+  std::vector<const node*> traced_else;
   bool varying_dot = false;   // with/range: the dot inside the body varies per request
 };
 

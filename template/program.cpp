@@ -302,13 +302,31 @@ class memo_assigner {
  private:
   void pipe(pipeline& p) {
     for (command& c : p.cmds)
-      for (operand& o : c.args)
+      for (operand& o : c.args) {
         if (o.sub) pipe(*o.sub);
+        root_chain(o);
+      }
     if (!p.varies || p.uses_scope || !p.decl.empty() || p.folded) return;
     std::string key;
     canonical(p, key);
-    auto [it, added] = keys_.try_emplace(std::move(key), static_cast<int>(keys_.size()));
-    p.memo = it->second;
+    p.memo = slot(std::move(key));
+  }
+
+  // A per-request field chain from the root that the binding could not resolve
+  // (Istio 1.28's `.ProxyConfig.X`, the pod's config merged into the mesh's) is
+  // walked name by name; templates read the same ones many times.
+  void root_chain(operand& o) {
+    if (!o.root_chain || !o.varies || o.accessor >= 0 || o.folded || o.fields.empty()) return;
+    std::string key = "chain";
+    for (const std::string& f : o.fields) {
+      key += '.';
+      key += f;
+    }
+    o.memo = slot(std::move(key));
+  }
+
+  int slot(std::string key) {
+    return keys_.try_emplace(std::move(key), static_cast<int>(keys_.size())).first->second;
   }
 
   std::map<std::string, int> keys_;
@@ -370,6 +388,52 @@ bool mark_traced(std::vector<node>& list, const value& root) {
   return any;
 }
 
+// Gives each distinct accessor a dense per-request slot, so trace() fetches a
+// chain (the pod's annotations, say) once however many lookups read it.
+class fetch_slot_assigner {
+ public:
+  std::size_t slots() const { return slots_.size(); }
+
+  void nodes(std::vector<node>& list) {
+    for (node& n : list) {
+      if (n.pipe) pipe(*n.pipe);
+      nodes(n.body);
+      nodes(n.else_body);
+    }
+  }
+
+ private:
+  void pipe(pipeline& p) {
+    for (command& c : p.cmds)
+      for (operand& o : c.args) {
+        if (o.sub) pipe(*o.sub);
+        if (o.accessor >= 0) o.fetch_slot = slot(o.accessor);
+      }
+    if (p.fast) p.fast->fetch_slot = slot(p.fast->accessor);
+  }
+
+  int slot(int accessor) { return slots_.try_emplace(accessor, static_cast<int>(slots_.size())).first->second; }
+
+  std::map<int, int> slots_;
+};
+
+// The traced nodes of each list, for trace() to visit without stepping over
+// the rest. Pointers into the tree, which no longer changes.
+void list_traced(const std::vector<node>& list, std::vector<const node*>& out) {
+  out.clear();
+  for (const node& n : list)
+    if (n.traced) out.push_back(&n);
+}
+
+void link_traced(std::vector<node>& list) {
+  for (node& n : list) {
+    link_traced(n.body);
+    link_traced(n.else_body);
+    list_traced(n.body, n.traced_body);
+    list_traced(n.else_body, n.traced_else);
+  }
+}
+
 }  // namespace
 
 
@@ -394,7 +458,14 @@ program::program(std::string text, const function_table& functions, const value&
   memo.nodes(parsed_->root);
   memo_slots_ = memo.slots();
   mark_traced(parsed_->root, load_root_);
+  fetch_slot_assigner fetches;
+  fetches.nodes(parsed_->root);
+  fetch_slots_ = fetches.slots();
+  link_traced(parsed_->root);
+  list_traced(parsed_->root, traced_root_);
 }
+
+std::size_t program::traced_top_nodes() const noexcept { return traced_root_.size(); }
 
 program::~program() = default;
 

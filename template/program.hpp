@@ -36,6 +36,7 @@
 namespace meshinject::tmpl {
 
 struct parsed_template;
+struct node;
 
 // Line and column (1-based; columns count runes) of a byte offset.
 std::pair<int, int> line_column(std::string_view text, std::uint32_t offset) noexcept;
@@ -118,6 +119,10 @@ class trace_state {
   // Values of scope-free per-request expressions, valid for the current generation.
   std::vector<value> memo_;
   std::vector<std::uint32_t> memo_generation_;
+  // What the root binding's fetch() gave for each resolved chain, valid for the
+  // current generation: a chain read by many lookups is fetched once per trace.
+  std::vector<value> fetched_;
+  std::vector<std::uint32_t> fetched_generation_;
   std::uint32_t generation_ = 0;
   std::vector<value> slots_;  // variables
   std::string scratch_[2];
@@ -162,6 +167,10 @@ class program {
   std::size_t decision_count() const noexcept { return decisions_; }
   std::size_t hole_sites() const noexcept { return hole_sites_; }
   std::size_t memo_slots() const noexcept { return memo_slots_; }
+  // Distinct resolved root chains (binding accessors), each fetched at most once per trace.
+  std::size_t fetch_slots() const noexcept { return fetch_slots_; }
+  // Nodes trace() visits at the top level (the rest is text and configuration).
+  std::size_t traced_top_nodes() const noexcept;
   const value& load_root() const noexcept { return load_root_; }
   // Bounds every later trace() and render(); set before the program is shared.
   void set_limits(const eval_limits& limits) noexcept { limits_ = limits; }
@@ -177,6 +186,8 @@ class program {
   std::size_t decisions_ = 0;
   std::size_t hole_sites_ = 0;
   std::size_t memo_slots_ = 0;
+  std::size_t fetch_slots_ = 0;
+  std::vector<const node*> traced_root_;
   arena folded_strings_;  // written only by the constructor
   eval_limits limits_;
 };

@@ -64,6 +64,21 @@ TEST(template_eval_limits, the_step_bound_is_exact) {
   EXPECT_TRUE(contains(refused.error, "--max-template-steps")) << refused.error;
 }
 
+TEST(template_eval_limits, per_request_ranges_inside_configuration_are_still_counted) {
+  // The trace skips configuration-only nodes, not the per-request work they hold.
+  const std::string wrapped = std::string("{{ if .Config.num }}text{{ if .Config.name }}") + nested_ranges +
+                              "{{ end }}{{ .Config.name }}{{ end }}";
+  const run measured = run_with(wrapped, {});
+  ASSERT_TRUE(measured.ok) << measured.error;
+  ASSERT_GT(measured.trace_steps, 4u * 3u);
+  tt::eval_limits one_short;
+  one_short.max_steps = measured.trace_steps - 1;
+  const run refused = run_with(wrapped, one_short);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_TRUE(contains(refused.error, "bound of " + std::to_string(measured.trace_steps - 1) + " steps"))
+      << refused.error;
+}
+
 TEST(template_eval_limits, a_huge_constant_range_stops_at_the_default_bound) {
   // Go 1.22 ranges over an integer; a billion iterations would take minutes.
   const run r = run_with("{{ range 1000000000 }}x{{ end }}", {});

@@ -95,8 +95,35 @@ TEST(template_lookups, index_of_a_map_from_the_root_runs_as_one_lookup) {
   const exec_result r = run_program(*prog, d);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.out, "web||web-1");
-  // Two planned lookups and the resolved `.Name` chain, each one fetch.
-  EXPECT_EQ(test_binding().fetches - before, 3);
+  // Two planned lookups of `.Labels` share one fetch; the resolved `.Name` chain is the other.
+  EXPECT_EQ(test_binding().fetches - before, 2);
+}
+
+TEST(template_lookups, a_resolved_chain_is_fetched_once_per_trace_and_again_for_the_next) {
+  const auto prog = compile_test_template(
+      "{{ index .Labels \"app\" }}|{{ index .Labels \"tier\" }}|{{ len .Labels }}|{{ if index .Labels \"x\" }}X{{ end }}");
+  EXPECT_EQ(prog->fetch_slots(), 1u);
+  test_data d;
+  tt::trace_state state;  // one state for both requests, as a reactor keeps it
+  const int before = test_binding().fetches;
+  ASSERT_TRUE(prog->trace(test_root(d), state)) << state.error;
+  EXPECT_EQ(test_binding().fetches - before, 1);
+  ASSERT_EQ(state.holes.size(), 3u);
+  EXPECT_EQ(state.holes[0].s, "web");
+  EXPECT_EQ(state.holes[1].s, "front");
+  EXPECT_EQ(state.holes[2].i, 2);
+  const std::vector<std::uint8_t> without_x = state.trace;
+
+  // The next request brings other labels: nothing of the first is read back.
+  test_data other;
+  other.labels = {{"app", "api"}, {"x", "1"}, {"tier", "back"}};
+  ASSERT_TRUE(prog->trace(test_root(other), state)) << state.error;
+  EXPECT_EQ(test_binding().fetches - before, 2);
+  ASSERT_EQ(state.holes.size(), 3u);
+  EXPECT_EQ(state.holes[0].s, "api");
+  EXPECT_EQ(state.holes[1].s, "back");
+  EXPECT_EQ(state.holes[2].i, 3);
+  EXPECT_NE(state.trace, without_x);  // the label changed the branch: another variant
 }
 
 TEST(template_memo, a_repeated_scope_free_expression_is_evaluated_once_per_request) {
@@ -109,6 +136,56 @@ TEST(template_memo, a_repeated_scope_free_expression_is_evaluated_once_per_reque
   // The next request starts afresh.
   d.labels = {{"app", "api"}};
   EXPECT_EQ(run_program(*prog, d).out, "apiapiapi");
+}
+
+TEST(template_memo, a_per_request_chain_without_accessor_is_walked_once_per_trace) {
+  // `.Labels.app` has no accessor (the test binding resolves `.Labels` alone):
+  // two different pipelines read it, and it is walked by name once per request.
+  const auto prog = compile_test_template("{{ printf \"<%s>\" .Labels.app }}|{{ eq .Labels.app \"web\" }}");
+  EXPECT_EQ(prog->memo_slots(), 3u);  // the two pipelines and the chain
+  test_data d;
+  tt::trace_state state;
+  const int before = test_binding().field_reads;
+  ASSERT_TRUE(prog->trace(test_root(d), state)) << state.error;
+  EXPECT_EQ(test_binding().field_reads - before, 1);
+  ASSERT_EQ(state.holes.size(), 2u);
+  EXPECT_EQ(state.holes[0].s, "<web>");
+  EXPECT_TRUE(state.holes[1].b);
+
+  test_data other;
+  other.labels = {{"app", "api"}};
+  ASSERT_TRUE(prog->trace(test_root(other), state)) << state.error;
+  EXPECT_EQ(test_binding().field_reads - before, 2);
+  ASSERT_EQ(state.holes.size(), 2u);
+  EXPECT_EQ(state.holes[0].s, "<api>");
+  EXPECT_FALSE(state.holes[1].b);
+  EXPECT_EQ(run_program(*prog, other).out, "<api>|false");
+}
+
+TEST(template_trace, visits_the_pod_dependent_nodes_inside_configuration_and_nothing_else) {
+  // Text and constant actions around and between the per-request parts; the
+  // per-request `if` and hole sit inside a constant `if` and a constant `with`.
+  const auto prog = compile_test_template(
+      "a{{ .Config.name }}b{{ if .Config.num }}c{{ .Config.name }}{{ if .Labels.app }}{{ .Name }}{{ end }}d{{ end }}"
+      "{{ with .Config.nested }}{{ .a.b }}{{ $.Name }}{{ end }}{{ range .Config.list }}{{ . }}{{ end }}e");
+  EXPECT_EQ(prog->traced_top_nodes(), 2u);  // the constant `if` and the `with`, which hold per-request parts
+  test_data d;
+  tt::trace_state state;
+  ASSERT_TRUE(prog->trace(test_root(d), state)) << state.error;
+  ASSERT_EQ(state.holes.size(), 2u);
+  EXPECT_EQ(state.holes[0].s, "web-1");
+  EXPECT_EQ(state.holes[1].s, "web-1");
+  // The constant if, the per-request if, its hole, the with and its hole: the
+  // constant range and every text node cost no step.
+  EXPECT_EQ(state.steps, 5u);
+  EXPECT_EQ(run_program(*prog, d).out, "ademobcdemoweb-1ddeepweb-1abce");
+
+  test_data unlabelled;
+  unlabelled.labels.clear();
+  const exec_result r = run_program(*prog, unlabelled);
+  EXPECT_EQ(r.out, "ademobcdemoddeepweb-1abce");
+  ASSERT_TRUE(prog->trace(test_root(unlabelled), state)) << state.error;
+  EXPECT_EQ(state.holes.size(), 1u);
 }
 
 TEST(template_request_errors, are_values_with_positions) {

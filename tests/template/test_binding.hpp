@@ -95,6 +95,7 @@ class data_binding final : public tt::binding {
   tt::value field(const tt::value& self, std::string_view name, tt::call_context& cx) const override {
     const test_data& d = data(self);
     const int f = field_index(name);
+    ++field_reads;
     if (f < 0) return tt::binding::field(self, name, cx);
     if (!d.request && f != config_field) return tt::value::unknown();
     return get(d, f);
@@ -120,6 +121,7 @@ class data_binding final : public tt::binding {
   std::string_view origin_label() const noexcept override { return "annotation"; }
 
   mutable int fetches = 0;  // how often the fast path ran (tests only)
+  mutable int field_reads = 0;  // how often a field of the root was read by name (tests only)
 
  private:
   enum { name_field, labels_field, list_field, map_field, items_field, json_field, count_field, nil_field,
