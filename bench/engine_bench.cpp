@@ -262,7 +262,8 @@ void BM_variant_compile(benchmark::State& state) {
 }
 
 #if __has_include("core/yaml_reader.hpp")
-// The same with the YAML reader kept between compiles, as a core can keep it.
+// The same with the compile's workspace (YAML reader, scratch) kept between
+// compiles, as a core keeps it.
 void BM_variant_compile_kept_reader(benchmark::State& state) {
   parsed in;
   mp::template_data d;
@@ -273,13 +274,13 @@ void BM_variant_compile_kept_reader(benchmark::State& state) {
   meshinject::tmpl::trace_state ts;
   data().snap->program().trace(mp::template_root(d), ts);
   std::string error;
-  meshinject::core::yaml::reader reader;
+  mp::compile_workspace workspace;
   const auto before = allocations.load();
   for (auto _ : state) {
     meshinject::tmpl::render_result rendered;
     if (!data().snap->program().render(mp::template_root(d), ts.trace, rendered, error)) state.SkipWithError("render failed");
     mp::sidecar_variant v;
-    if (!mp::compile_sidecar(data().snap->program(), rendered, v, error, reader)) state.SkipWithError("not compiled");
+    if (!mp::compile_sidecar(data().snap->program(), rendered, v, error, workspace)) state.SkipWithError("not compiled");
     benchmark::DoNotOptimize(v.pool.data());
   }
   report_allocations(state, before);

@@ -1,6 +1,7 @@
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "core/json_text.hpp"
@@ -9,6 +10,29 @@ namespace meshinject::core::yaml {
 namespace {
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
+bool is_blank_or_break(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Whether none of 8 bytes needs a closer look when validating: each is
+// printable ASCII (0x20-0x7E), so not a line break, control character or the
+// start of a UTF-8 sequence. (Bit tricks from "Bit Twiddling Hacks": a byte
+// below 0x20, any byte with its top bit set, a byte equal to 0x7F.)
+constexpr std::uint64_t byte_ones = 0x0101010101010101ULL, byte_highs = 0x8080808080808080ULL;
+std::uint64_t word_at(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+// The high bit of each byte of `w` that equals `c` (and possibly of a byte
+// above such a byte: use it only to test that none does).
+std::uint64_t bytes_equal(std::uint64_t w, char c) noexcept {
+  const std::uint64_t x = w ^ (static_cast<unsigned char>(c) * byte_ones);
+  return (x - byte_ones) & ~x & byte_highs;
+}
+bool all_printable_ascii(const char* p) noexcept {
+  const std::uint64_t w = word_at(p);
+  const std::uint64_t below_space = (w - 0x20 * byte_ones) & ~w & byte_highs;
+  return ((w & byte_highs) | below_space | bytes_equal(w, 0x7F)) == 0;
+}
 bool is_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 int hex_value(char c) noexcept { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
@@ -94,6 +118,9 @@ class reader::parser {
       return fail({line, static_cast<std::uint32_t>(i - start + 1)}, what);
     };
     for (std::size_t i = 0; i < s_.size();) {
+      // Most of a template's output is printable ASCII: skip it 8 bytes at a time.
+      while (i + 8 <= s_.size() && all_printable_ascii(s_.data() + i)) i += 8;
+      if (i >= s_.size()) break;
       const auto b = static_cast<unsigned char>(s_[i]);
       if (b < 0x80) {
         if (b == '\n' || (b == '\r' && at(i + 1) != '\n')) {
@@ -358,6 +385,17 @@ class reader::parser {
   // Whether the line from `p` holds an implicit key: an optional tag, then a
   // single-line scalar, then `:` and a blank.
   bool line_is_key(std::size_t p) const noexcept {
+    // A key's line is asked about by the node that starts there and again by
+    // its mapping: the input does not change while it is read, so the last
+    // answer stands (in block context: plain_can_start reads flow_).
+    if (flow_ != 0) return scan_line_is_key(p);
+    if (p == key_memo_pos_) return key_memo_;
+    key_memo_ = scan_line_is_key(p);
+    key_memo_pos_ = p;
+    return key_memo_;
+  }
+
+  bool scan_line_is_key(std::size_t p) const noexcept {
     if (at(p) == '!') {
       while (!blankz(p)) ++p;
       while (blank(p)) ++p;
@@ -382,9 +420,16 @@ class reader::parser {
       return at(p) == ':' && blankz(p + 1);
     }
     if (!plain_can_start(p)) return false;
-    for (; p < s_.size() && !break_at(p); ++p) {
-      if (s_[p] == ':' && blankz(p + 1)) return true;
-      if (is_blank(s_[p]) && at(p + 1) == '#') return false;
+    const std::size_t n = s_.size();
+    for (; p < n; ++p) {
+      const char c = s_[p];
+      if (c == ':') {
+        if (p + 1 >= n || is_blank_or_break(s_[p + 1])) return true;
+      } else if (c == '\n' || c == '\r') {
+        return false;
+      } else if (is_blank(c) && p + 1 < n && s_[p + 1] == '#') {
+        return false;
+      }
     }
     return false;
   }
@@ -616,6 +661,23 @@ class reader::parser {
     std::size_t ws_begin = 0, ws_end = 0;  // whitespace since the last character (same line)
     for (;;) {
       if (any_marker() || cur() == '#') break;
+      if (!leading_blanks && !pooled && flow_ == 0) {
+        // The common run: characters of a scalar read from the input as they
+        // are, up to a blank, a line break or `: ` (the loop below stops at
+        // the same places, and does the joining when lines fold).
+        const std::size_t size = s_.size();
+        std::size_t p = pos_;
+        while (p < size) {
+          const char c = s_[p];
+          if (is_blank_or_break(c)) break;
+          if (c == ':' && (p + 1 >= size || is_blank_or_break(s_[p + 1]))) break;
+          ++p;
+        }
+        if (p != pos_) {
+          ws_begin = ws_end = 0;
+          pos_ = first_end = p;
+        }
+      }
       while (!blankz(pos_)) {
         const char c = cur();
         if (c == ':' && blankz(pos_ + 1)) break;
@@ -861,6 +923,8 @@ class reader::parser {
   int block_indent_ = -1;  // the block indentation around the current flow collection
   bool line_ended_ = false;  // the last scalar consumed its line's end (plain, block)
   bool failed_ = false;
+  mutable std::size_t key_memo_pos_ = std::numeric_limits<std::size_t>::max();  // line_is_key's last question
+  mutable bool key_memo_ = false;                                                  // and its answer
 };
 
 bool reader::read(std::string_view text) {

@@ -218,7 +218,8 @@ engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
     : snapshot_(std::move(s)),
       named_(std::make_unique<named_workspace>()),
       variants_(limits),
-      yaml_reader_(std::make_unique<core::yaml::reader>()) {
+      compile_workspace_(std::make_unique<compile_workspace>()) {
+  compile_workspace_->collect_warnings = false;  // reported once, by the snapshot
   patch_.reserve(16 * 1024);
   body_.reserve(32 * 1024);
   scratch_.reserve(4096);
@@ -259,7 +260,7 @@ const sidecar_variant* engine::variant_for(const template_data& data, injection_
   const sidecar_variant* kept = nullptr;
   sidecar_variant compiled;
   if (snapshot_->program().render(template_root(data), trace, rendered_, error_, render_workspace_) &&
-      compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *yaml_reader_)) {
+      compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *compile_workspace_)) {
     const std::uint64_t evicted_before = variants_.evictions();
     kept = variants_.insert(trace, std::move(compiled));
     stats_.variant_evictions.add(variants_.evictions() - evicted_before);

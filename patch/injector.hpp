@@ -247,10 +247,10 @@ class engine {
   tmpl::trace_state trace_;
   // A miss's buffers, kept from one miss to the next: the render's workspace
   // (apart from trace_, whose holes the request still needs), its text, and the
-  // YAML reader that reads it.
+  // compile's workspace (the YAML reader that reads it, the compiler's scratch).
   tmpl::trace_state render_workspace_;
   tmpl::render_result rendered_;
-  std::unique_ptr<core::yaml::reader> yaml_reader_;
+  std::unique_ptr<compile_workspace> compile_workspace_;  // a miss's reader and scratch, kept between misses
   std::string patch_;
   std::string body_;
   std::string scratch_;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -101,16 +102,39 @@ struct position_mapper {
   std::string at(int rendered_line, int rendered_column) const;
 };
 
+// What a core keeps from one compile to the next: the YAML reader and the
+// compiler's scratch (the pool and segments being built, the members of the
+// mappings being written, a scalar's pieces). A compile then allocates only the
+// variant it returns, once the scratch has grown to the largest variant seen.
+class compile_workspace {
+ public:
+  compile_workspace();
+  ~compile_workspace();
+  compile_workspace(const compile_workspace&) = delete;
+  compile_workspace& operator=(const compile_workspace&) = delete;
+
+  // Whether warnings (dropped fields, unknown keys) are spelled out into the
+  // variant. A core's miss has no one to show them to: the snapshot reported
+  // the template's warnings when it was loaded.
+  bool collect_warnings = true;
+
+  struct scratch;
+  scratch& store() noexcept { return *scratch_; }
+
+ private:
+  std::unique_ptr<scratch> scratch_;
+};
+
 // Returns false with `error` set (with a template position) when the rendered
 // text is not valid YAML or a literal does not fit its field. Errors are values:
 // nothing here throws (but std::bad_alloc) and no YAML library is involved; the
 // text is read by core/yaml_reader.
 bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
                      std::string& error);
-// The same, reading with a reader the caller keeps (one per core), whose storage
+// The same, with a workspace the caller keeps (one per core), whose storage
 // then serves every compile.
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
-                     std::string& error, core::yaml::reader& reader);
+                     std::string& error, compile_workspace& workspace);
 
 // Writes a fragment. `insert` is called for insert segments. Returns false with
 // `error` set when a hole's value does not fit its field (e.g. a non-integer

@@ -23,9 +23,12 @@ struct piece {
   std::uint32_t hole;
 };
 
-// Splits a scalar into literal text and hole placeholders.
-std::vector<piece> split_holes(std::string_view s, std::size_t hole_count) {
-  std::vector<piece> out;
+bool has_hole_marker(std::string_view s) { return s.find(tmpl::hole_open) != std::string_view::npos; }
+
+// Splits a scalar into literal text and hole placeholders, into `out` (the
+// compile's scratch, so that splitting allocates nothing once it has grown).
+void split_holes(std::string_view s, std::size_t hole_count, std::vector<piece>& out) {
+  out.clear();
   std::size_t pos = 0;
   while (pos < s.size()) {
     const std::size_t open = s.find(tmpl::hole_open, pos);
@@ -48,7 +51,6 @@ std::vector<piece> split_holes(std::string_view s, std::size_t hole_count) {
     pos = close + tmpl::hole_close.size();
   }
   if (pos < s.size()) out.push_back({false, s.substr(pos), 0});
-  return out;
 }
 
 // yaml-cpp's reading, which the compiler was written against and keeps: an
@@ -78,53 +80,92 @@ struct field_path {
 };
 std::string operator+(const field_path& p, std::string_view s) { return p.str().append(s); }
 
+// Writes one fragment: its text into the variant's pool and its segments into
+// the workspace's scratch, which become the fragment's own (sized to fit) when
+// it is finished.
 class builder {
  public:
-  builder(sidecar_variant& v, fragment& f) : v_(v), f_(f) {}
+  builder(std::string& pool, std::vector<segment>& segments, fragment& f) : pool_(pool), segments_(segments), f_(f) {
+    segments_.clear();
+  }
+  builder(const builder&) = delete;
+  builder& operator=(const builder&) = delete;
+  ~builder() { f_.segments.assign(segments_.begin(), segments_.end()); }
 
   void text(std::string_view s) {
-    const std::size_t at = v_.pool.size();
-    v_.pool += s;
+    const std::size_t at = pool_.size();
+    pool_ += s;
     appended(at);
   }
   void escaped(std::string_view s) {
-    const std::size_t at = v_.pool.size();
-    append_json_escaped(v_.pool, s);
+    const std::size_t at = pool_.size();
+    append_json_escaped(pool_, s);
     appended(at);
   }
-  void push(segment s) { f_.segments.push_back(std::move(s)); }
-  fragment& frag() { return f_; }
+  void push(segment s) { segments_.push_back(s); }
+  std::vector<segment>& segments() { return segments_; }
+  std::vector<std::vector<std::string>>& key_sets() { return f_.key_sets; }
 
  private:
   // The pool's text from `at` on joins the fragment: it extends the last text
   // segment when that one ends where the new text starts.
   void appended(std::size_t at) {
-    const auto n = static_cast<std::uint32_t>(v_.pool.size() - at);
+    const auto n = static_cast<std::uint32_t>(pool_.size() - at);
     if (n == 0) return;
-    if (!f_.segments.empty() && f_.segments.back().k == segment::kind::text &&
-        f_.segments.back().offset + f_.segments.back().length == at) {
-      f_.segments.back().length += n;
+    if (!segments_.empty() && segments_.back().k == segment::kind::text &&
+        segments_.back().offset + segments_.back().length == at) {
+      segments_.back().length += n;
       return;
     }
     segment seg;
     seg.k = segment::kind::text;
     seg.offset = static_cast<std::uint32_t>(at);
     seg.length = n;
-    f_.segments.push_back(seg);
+    segments_.push_back(seg);
   }
 
-  sidecar_variant& v_;
+  std::string& pool_;
+  std::vector<segment>& segments_;
   fragment& f_;
 };
+
+// A mapping's entry as the field it sets. Members of the mappings being
+// written sit on one stack in the workspace (a mapping's members above its
+// parent's), so writing a mapping allocates nothing once the stack has grown.
+struct member {
+  std::string_view key;  // canonical name (object) or literal key (map): the schema's or the input's text
+  ynode key_node;
+  ynode value;
+  const type_node* type;
+  int splice = -1;    // hole index of a `toYaml` placeholder entry
+  int key_hole = -1;  // a key that is a string hole
+};
+
+}  // namespace
+
+struct compile_workspace::scratch {
+  core::yaml::reader reader;
+  std::string pool;
+  std::vector<segment> segments;
+  std::vector<member> members;
+  std::vector<piece> pieces;
+};
+
+compile_workspace::compile_workspace() : scratch_(std::make_unique<scratch>()) {}
+compile_workspace::~compile_workspace() = default;
+
+namespace {
 
 // Every step returns false with error_ set (position first) when the rendered
 // template cannot become the sidecar.
 class compiler {
  public:
-  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error)
-      : prog_(prog), rendered_(r), v_(v), error_(error) {}
+  compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error,
+           compile_workspace::scratch& ws, bool warnings)
+      : prog_(prog), rendered_(r), v_(v), error_(error), ws_(ws), warnings_(warnings) {}
 
-  bool run(core::yaml::reader& reader) {
+  bool run() {
+    core::yaml::reader& reader = ws_.reader;
     if (!reader.read(rendered_.text)) {
       const core::yaml::read_error& e = reader.error();
       error_ = where(e.at) + ": the rendered template is not valid YAML: " + std::string(e.message);
@@ -134,11 +175,12 @@ class compiler {
     if (is_null(root)) return true;
     if (!root.is_mapping()) return fail(root, "the rendered template must be a mapping of sidecar fields");
     for (const auto kv : root.entries()) {
-      const std::string key(key_text(kv.key));
+      const std::string_view key = key_text(kv.key);
       const ynode value = kv.value;
       const k8s::field_desc* f = k8s::sidecar_spec().find(key);
       if (!f) {
-        warn(kv.key, "top-level key '" + key + "' is not part of the sidecar spec; it is ignored");
+        if (warnings_)
+          warn(kv.key, "top-level key '" + std::string(key) + "' is not part of the sidecar spec; it is ignored");
         continue;
       }
       const std::string_view name = f->name;
@@ -147,7 +189,7 @@ class compiler {
       } else if (name == "dnsConfig") {
         if (is_null(value)) continue;
         v_.has_dns_config = true;
-        builder b(v_, v_.dns_config);
+        builder b(ws_.pool, ws_.segments, v_.dns_config);
         if (!write(value, *f->type, b, field_path{nullptr, "dnsConfig"})) return false;
       } else {
         if (is_null(value)) continue;
@@ -156,6 +198,7 @@ class compiler {
                       : name == "containers"   ? v_.containers
                       : name == "volumes"      ? v_.volumes
                                                : v_.image_pull_secrets;
+        items.reserve(items.size() + value.size());
         for (const ynode item : value.items()) {
           sidecar_item out;
           const bool proxy = name == "containers" && is_named(item, "istio-proxy");
@@ -164,11 +207,13 @@ class compiler {
             scan_proxy(item);
           }
           out.name = name_of(item);
-          builder b(v_, out.json);
           proxy_ = proxy;
-          const field_path top{nullptr, name};
-          if (!write(item, *f->type->elem, b, field_path{&top, {}, static_cast<std::int64_t>(items.size())}))
-            return false;
+          {
+            builder b(ws_.pool, ws_.segments, out.json);
+            const field_path top{nullptr, name};
+            if (!write(item, *f->type->elem, b, field_path{&top, {}, static_cast<std::int64_t>(items.size())}))
+              return false;
+          }
           proxy_ = false;
           items.push_back(std::move(out));
         }
@@ -203,17 +248,19 @@ class compiler {
       r.k = value_ref::kind::complex;
       return r;
     }
-    const auto parts = split_holes(n.text(), rendered_.holes.size());
-    if (parts.size() == 1 && parts[0].is_hole && !rendered_.holes[parts[0].hole].structured) {
-      r.k = value_ref::kind::hole;
-      r.hole = parts[0].hole;
-      return r;
-    }
-    for (const auto& p : parts)
-      if (p.is_hole) {
-        r.k = value_ref::kind::complex;
+    if (has_hole_marker(n.text())) {
+      const auto& parts = split(n.text());
+      if (parts.size() == 1 && parts[0].is_hole && !rendered_.holes[parts[0].hole].structured) {
+        r.k = value_ref::kind::hole;
+        r.hole = parts[0].hole;
         return r;
       }
+      for (const auto& p : parts)
+        if (p.is_hole) {
+          r.k = value_ref::kind::complex;
+          return r;
+        }
+    }
     const auto lit = literal_string(n, as);
     if (!lit) return r;
     r.k = value_ref::kind::literal;
@@ -225,8 +272,9 @@ class compiler {
     value_ref r;
     if (!item.is_mapping()) return r;
     for (const auto kv : item.entries()) {
-      const auto key = split_holes(key_text(kv.key), rendered_.holes.size());
       if (key_text(kv.key) == "name") return ref_of(kv.value, field_type::string);
+      if (!has_hole_marker(key_text(kv.key))) continue;
+      const auto& key = split(key_text(kv.key));
       if (key.size() == 1 && key[0].is_hole && rendered_.holes[key[0].hole].structured) {
         r.k = value_ref::kind::splice_name;
         r.hole = key[0].hole;
@@ -238,12 +286,14 @@ class compiler {
   void scan_proxy(const ynode& item) {
     const ynode args = item.find("args");
     if (args.is_sequence()) {
-      std::vector<value_ref> refs;
-      for (const ynode a : args.items()) refs.push_back(ref_of(a, field_type::string));
       auto flag = [&](std::string_view name, value_ref& out, bool& present) {
-        for (std::size_t k = 0; k < refs.size(); ++k) {
-          if (refs[k].k != value_ref::kind::literal) continue;
-          std::string_view a = refs[k].literal;
+        for (auto it = args.items().begin(), end = args.items().end(); it != end; ++it) {
+          // Only an argument whose text names the flag can be it (a literal is
+          // its text, or a number or boolean spelled anew, which names nothing).
+          if (!(*it).is_scalar() || (*it).text().find(name) == std::string_view::npos) continue;
+          const value_ref ref = ref_of(*it, field_type::string);
+          if (ref.k != value_ref::kind::literal) continue;
+          std::string_view a = ref.literal;
           while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
           while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
           std::size_t dashes = 0;
@@ -254,7 +304,7 @@ class compiler {
           a.remove_prefix(name.size());
           if (a.empty()) {
             present = true;
-            if (k + 1 < refs.size()) out = refs[k + 1];
+            if (++it != end) out = ref_of(*it, field_type::string);
             return;
           }
           if (a[0] == '=' && a.size() > 1 && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -303,9 +353,9 @@ class compiler {
   }
 
   // A whole-value `toYaml` placeholder: spliced as the value of this field.
-  bool splice_of(const ynode& n, std::uint32_t& hole) const {
-    if (!is_scalar(n)) return false;
-    const auto parts = split_holes(n.text(), rendered_.holes.size());
+  bool splice_of(const ynode& n, std::uint32_t& hole) {
+    if (!is_scalar(n) || !has_hole_marker(n.text())) return false;
+    const auto& parts = split(n.text());
     if (parts.size() != 1 || !parts[0].is_hole || !rendered_.holes[parts[0].hole].structured) return false;
     hole = parts[0].hole;
     return true;
@@ -340,50 +390,48 @@ class compiler {
     return true;
   }
 
-  struct member {
-    std::string key;  // canonical name (object) or literal key (map)
-    ynode key_node;
-    ynode value;
-    const type_node* type;
-    int splice = -1;    // hole index of a `toYaml` placeholder entry
-    int key_hole = -1;  // a key that is a string hole
-  };
-
-  // The entries of a mapping as the fields they set: unknown ones dropped with a
-  // warning, nulls left out, a repeated key replacing the earlier one (go-yaml).
-  bool collect_members(const ynode& n, const type_node& t, const field_path& path, std::vector<member>& members) {
+  // The entries of a mapping as the fields they set, pushed on the workspace's
+  // member stack above `base`: unknown ones dropped with a warning, nulls left
+  // out, a repeated key replacing the earlier one (go-yaml).
+  bool collect_members(const ynode& n, const type_node& t, const field_path& path, std::size_t base) {
+    std::vector<member>& members = ws_.members;
     for (const auto kv : n.entries()) {
-      const std::string raw_key(key_text(kv.key));
-      const auto key_parts = split_holes(raw_key, rendered_.holes.size());
-      if (key_parts.size() == 1 && key_parts[0].is_hole) {
-        if (rendered_.holes[key_parts[0].hole].structured) {
-          members.push_back({"", kv.key, kv.value, &t, static_cast<int>(key_parts[0].hole), -1});
+      const std::string_view raw_key = key_text(kv.key);
+      if (has_hole_marker(raw_key)) {
+        const auto& key_parts = split(raw_key);
+        if (key_parts.size() == 1 && key_parts[0].is_hole) {
+          if (rendered_.holes[key_parts[0].hole].structured) {
+            members.push_back({{}, kv.key, kv.value, &t, static_cast<int>(key_parts[0].hole), -1});
+            continue;
+          }
+          if (t.t == field_type::object)
+            return fail(kv.key, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
+          members.push_back({{}, kv.key, kv.value, t.elem, -1, static_cast<int>(key_parts[0].hole)});
           continue;
         }
-        if (t.t == field_type::object)
-          return fail(kv.key, path + ": a pod-dependent value cannot be a field name of " + std::string(t.name));
-        members.push_back({"", kv.key, kv.value, t.elem, -1, static_cast<int>(key_parts[0].hole)});
-        continue;
+        for (const auto& p : key_parts)
+          if (p.is_hole) return fail(kv.key, path + ": a mapping key mixes text and a pod-dependent value");
       }
-      for (const auto& p : key_parts)
-        if (p.is_hole) return fail(kv.key, path + ": a mapping key mixes text and a pod-dependent value");
       if (is_null_literal(kv.value)) continue;  // `key:` with no value: Go leaves the field unset
       const type_node* ft = t.elem;
-      std::string key = raw_key;
+      std::string_view key = raw_key;
       if (t.t == field_type::object) {
         const k8s::field_desc* f = t.find(raw_key);
         if (!f) {
+          if (!warnings_) continue;
           if (raw_key == "restartPolicy" && t.name == "Container")
             warn(kv.key, path + ".restartPolicy is dropped: Istio's decoder ignored it, and on Kubernetes 1.28+ "
                                 "it would make the container a restartable sidecar");
           else
-            warn(kv.key, path + "." + raw_key + " is not a field of " + std::string(t.name) + "; it is dropped");
+            warn(kv.key, path + "." + std::string(raw_key) + " is not a field of " + std::string(t.name) +
+                             "; it is dropped");
           continue;
         }
         ft = f->type;
-        key = std::string(f->name);
+        key = f->name;
       }
-      auto dup = std::find_if(members.begin(), members.end(),
+      const auto from = members.begin() + static_cast<std::ptrdiff_t>(base);
+      auto dup = std::find_if(from, members.end(),
                               [&](const member& m) { return m.splice < 0 && m.key_hole < 0 && m.key == key; });
       if (dup != members.end()) members.erase(dup);
       members.push_back({key, kv.key, kv.value, ft, -1, -1});
@@ -391,14 +439,24 @@ class compiler {
     return true;
   }
 
+  // Pops a mapping's members off the workspace's stack when it is written (or fails).
+  struct members_frame {
+    std::vector<member>& stack;
+    std::size_t base;
+    ~members_frame() { stack.resize(base); }
+  };
+
   bool write_object(const ynode& n, const type_node& t, builder& b, const field_path& path) {
-    std::vector<member> members;
-    if (!collect_members(n, t, path, members)) return false;
+    const members_frame frame{ws_.members, ws_.members.size()};
+    if (!collect_members(n, t, path, frame.base)) return false;
+    const std::size_t end = ws_.members.size();
     b.text("{");
     bool first = true;
     bool have_env = false, have_mounts = false, have_args = false;
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      const member& m = members[i];
+    for (std::size_t i = frame.base; i < end; ++i) {
+      // A copy: writing a member's value pushes members of its own, which may
+      // move the stack.
+      const member m = ws_.members[i];
       if (m.splice >= 0) {
         segment s;
         s.k = segment::kind::hole_members;
@@ -406,12 +464,14 @@ class compiler {
         s.schema = &t;
         s.preceded = !first;
         s.followed = false;
-        for (std::size_t j = i + 1; j < members.size(); ++j)
-          if (members[j].splice < 0) s.followed = true;
-        s.key_set = static_cast<std::uint32_t>(b.frag().key_sets.size());
-        auto& keys = b.frag().key_sets.emplace_back();
-        for (const member& other : members)
-          if (other.splice < 0 && other.key_hole < 0) keys.push_back(other.key);
+        for (std::size_t j = i + 1; j < end; ++j)
+          if (ws_.members[j].splice < 0) s.followed = true;
+        s.key_set = static_cast<std::uint32_t>(b.key_sets().size());
+        auto& keys = b.key_sets().emplace_back();
+        for (std::size_t j = frame.base; j < end; ++j) {
+          const member& other = ws_.members[j];
+          if (other.splice < 0 && other.key_hole < 0) keys.emplace_back(other.key);
+        }
         b.push(s);
         // `first` stays as it is: the literal commas count static members only,
         // and the splice adds the commas it needs when it writes (emit_fragment).
@@ -462,7 +522,7 @@ class compiler {
   }
 
   static bool has_splice(builder& b) {
-    for (const auto& s : b.frag().segments)
+    for (const auto& s : b.segments())
       if (s.k == segment::kind::hole_members) return true;
     return false;
   }
@@ -540,7 +600,7 @@ class compiler {
       const std::uint32_t h = parts[0].hole;
       if (rendered_.holes[h].structured) {
         splice_value(h, any ? k8s::string_type() : t, b);
-        if (any) b.frag().segments.back().scalar_type = field_type::any;
+        if (any) b.segments().back().scalar_type = field_type::any;
         return true;
       }
       if (!is_plain(n)) {
@@ -589,8 +649,8 @@ class compiler {
       return fail(n, path + ": expected a " + std::string(t.name) + ", got a " + (n.is_mapping() ? "mapping" : "list"));
     const std::string_view s = n.text();
     const field_type ft = any ? field_type::any : t.t;
-    if (s.find(tmpl::hole_open) != std::string_view::npos) {
-      const auto parts = split_holes(s, rendered_.holes.size());
+    if (has_hole_marker(s)) {
+      const auto& parts = split(s);
       for (const auto& p : parts)
         if (p.is_hole) return write_holes(n, parts, t, ft, any, b, path);
     }
@@ -678,10 +738,18 @@ class compiler {
     }
   }
 
+  // A scalar's pieces, in the workspace's scratch: valid until the next split.
+  const std::vector<piece>& split(std::string_view s) {
+    split_holes(s, rendered_.holes.size(), ws_.pieces);
+    return ws_.pieces;
+  }
+
   const tmpl::program& prog_;
   const tmpl::render_result& rendered_;
   sidecar_variant& v_;
   std::string& error_;
+  compile_workspace::scratch& ws_;
+  bool warnings_ = true;
   bool proxy_ = false;
 };
 
@@ -709,23 +777,23 @@ std::string position_mapper::at(int rendered_line, int rendered_column) const {
 
 bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered, sidecar_variant& out,
                      std::string& error) {
-  core::yaml::reader reader;
-  return compile_sidecar(program, rendered, out, error, reader);
+  compile_workspace workspace;
+  return compile_sidecar(program, rendered, out, error, workspace);
 }
 
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
-                     std::string& error, core::yaml::reader& reader) {
+                     std::string& error, compile_workspace& workspace) {
   out = sidecar_variant{};
   out.holes = rendered.holes;
-  compiler c(program, rendered, out, error);
-  if (!c.run(reader)) return false;
-  // A variant lives in the cache for many requests: what its buffers reserved
-  // while growing would count against the cache's byte bound (up to half of
-  // them), so it is given back once, here.
-  out.pool.shrink_to_fit();
-  for (auto* list : {&out.init_containers, &out.containers, &out.volumes, &out.image_pull_secrets})
-    for (sidecar_item& item : *list) item.json.segments.shrink_to_fit();
-  out.dns_config.segments.shrink_to_fit();
+  compile_workspace::scratch& ws = workspace.store();
+  ws.pool.clear();
+  ws.members.clear();
+  compiler c(program, rendered, out, error, ws, workspace.collect_warnings);
+  if (!c.run()) return false;
+  // A variant lives in the cache for many requests, and the cache's byte bound
+  // counts its buffers' capacity: the text is built in the workspace and
+  // copied once, at its size (each fragment's segments were, when it was done).
+  out.pool.assign(ws.pool);
   return true;
 }
 

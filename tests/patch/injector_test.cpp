@@ -428,4 +428,41 @@ TEST(injector, a_byte_bounded_cache_keeps_its_bound_and_every_answer_right) {
   EXPECT_EQ(e.stats().uncached_renders.value(), 0u);
 }
 
+// A miss compiles in the engine's workspace, kept from the misses before it
+// (the YAML reader, the text and segments being built, the members stack):
+// nothing of an earlier compile may leak into a later one. Many shapes of the
+// Istio 1.1 production template through one engine whose cache holds four,
+// so most requests miss after evictions; each answer is a fresh engine's, byte
+// for byte, and applies (nlohmann-json) to a pod with the shape's volumes.
+TEST(injector, many_shapes_through_one_engine_answer_as_a_fresh_engine_does) {
+  const auto snap = mt::make_snapshot(mt::istio_1_1_example_config());
+  mp::engine kept(snap, mp::variant_cache_limits{.entries = 4});
+  const char* modes[] = {"REDIRECT", "TPROXY"};
+  const char* status_ports[] = {"15020", "0", "15021"};
+  int compiled = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int n = 0; n < 18; ++n) {
+      const int volumes = (n * 7) % 6;
+      json pod = production_pod_with_user_volumes(volumes);
+      auto& annotations = pod["metadata"]["annotations"];
+      annotations["sidecar.istio.io/interceptionMode"] = modes[n % 2];
+      annotations["status.sidecar.istio.io/port"] = status_ports[n % 3];
+      const std::string review = mt::make_review(pod, "admission.k8s.io/v1", "u-" + std::to_string(n), "store");
+      const mp::injection_result r = kept.handle(review.data(), review.size(), review.size());
+      ASSERT_EQ(r.kind, mp::outcome::injected) << n << ": " << r.message;
+      compiled += r.compiled_variant;
+      mp::engine fresh(snap, mp::variant_cache_limits{.entries = 4});
+      const mp::injection_result expected = fresh.handle(review.data(), review.size(), review.size());
+      ASSERT_TRUE(expected.compiled_variant);
+      EXPECT_EQ(r.body, expected.body) << "round " << round << ", shape " << n;
+      const json out = mt::apply_patch(pod, mt::response_patch(json::parse(r.body)));
+      std::size_t extra = 0;
+      for (const json& v : out["spec"]["volumes"]) extra += v["name"].get<std::string>().rfind("extra-", 0) == 0;
+      EXPECT_EQ(extra, static_cast<std::size_t>(volumes)) << n;
+    }
+  }
+  EXPECT_GT(kept.stats().variant_evictions.value(), 0u);
+  EXPECT_GT(compiled, 18);  // the second round missed again after evictions
+}
+
 }  // namespace
