@@ -15,4 +15,5 @@ generator=()
 if command -v ninja >/dev/null && [[ ! -f $build/CMakeCache.txt ]]; then generator=(-G Ninja); fi
 CC=clang CXX=clang++ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DMESHINJECT_WERROR=ON \
-  -DMESHINJECT_SANITIZE="address;undefined" -DMESHINJECT_FUZZ=ON -DMESHINJECT_BUILD_BENCH=OFF "$@"
+  -DMESHINJECT_SANITIZE="address;undefined" -DMESHINJECT_FUZZ=ON -DMESHINJECT_BUILD_BENCH=OFF \
+  -DMESHINJECT_TEST_OPTIMIZE=-O0 "$@"
