@@ -287,25 +287,40 @@ void canonical(const pipeline& p, std::string& out) {
   }
 }
 
+// Visits every pipeline of the tree, sub-pipelines first: each operand after
+// its own sub-pipeline, each pipeline after its operands. The slot assigners
+// below number their slots in this order.
+template <class OnOperand, class OnPipeline>
+void visit_pipeline(pipeline& p, OnOperand& on_operand, OnPipeline& on_pipeline) {
+  for (command& c : p.cmds)
+    for (operand& o : c.args) {
+      if (o.sub) visit_pipeline(*o.sub, on_operand, on_pipeline);
+      on_operand(o);
+    }
+  on_pipeline(p);
+}
+
+template <class OnOperand, class OnPipeline>
+void visit_pipelines(std::vector<node>& list, OnOperand& on_operand, OnPipeline& on_pipeline) {
+  for (node& n : list) {
+    if (n.pipe) visit_pipeline(*n.pipe, on_operand, on_pipeline);
+    visit_pipelines(n.body, on_operand, on_pipeline);
+    visit_pipelines(n.else_body, on_operand, on_pipeline);
+  }
+}
+
 class memo_assigner {
  public:
   std::size_t slots() const { return keys_.size(); }
 
   void nodes(std::vector<node>& list) {
-    for (node& n : list) {
-      if (n.pipe) pipe(*n.pipe);
-      nodes(n.body);
-      nodes(n.else_body);
-    }
+    auto on_operand = [this](operand& o) { root_chain(o); };
+    auto on_pipeline = [this](pipeline& p) { pipe(p); };
+    visit_pipelines(list, on_operand, on_pipeline);
   }
 
  private:
   void pipe(pipeline& p) {
-    for (command& c : p.cmds)
-      for (operand& o : c.args) {
-        if (o.sub) pipe(*o.sub);
-        root_chain(o);
-      }
     if (!p.varies || p.uses_scope || !p.decl.empty() || p.folded) return;
     std::string key;
     canonical(p, key);
@@ -395,22 +410,16 @@ class fetch_slot_assigner {
   std::size_t slots() const { return slots_.size(); }
 
   void nodes(std::vector<node>& list) {
-    for (node& n : list) {
-      if (n.pipe) pipe(*n.pipe);
-      nodes(n.body);
-      nodes(n.else_body);
-    }
+    auto on_operand = [this](operand& o) {
+      if (o.accessor >= 0) o.fetch_slot = slot(o.accessor);
+    };
+    auto on_pipeline = [this](pipeline& p) {
+      if (p.fast) p.fast->fetch_slot = slot(p.fast->accessor);
+    };
+    visit_pipelines(list, on_operand, on_pipeline);
   }
 
  private:
-  void pipe(pipeline& p) {
-    for (command& c : p.cmds)
-      for (operand& o : c.args) {
-        if (o.sub) pipe(*o.sub);
-        if (o.accessor >= 0) o.fetch_slot = slot(o.accessor);
-      }
-    if (p.fast) p.fast->fetch_slot = slot(p.fast->accessor);
-  }
 
   int slot(int accessor) { return slots_.try_emplace(accessor, static_cast<int>(slots_.size())).first->second; }
 
