@@ -155,9 +155,21 @@ bool typed_fail(std::string& error, std::string_view origin, const json_path* pa
   return false;
 }
 
+// The keys a template sets beside a splice, which the splice may not set too.
+struct key_set {
+  const sidecar_variant* v = nullptr;
+  std::span<const text_ref> keys;
+
+  bool contains(std::string_view key) const noexcept {
+    for (const text_ref& k : keys)
+      if (v->text(k) == key) return true;
+    return false;
+  }
+};
+
 bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::string& out, bool& first,
                          std::string& error, std::string_view origin, const json_path* path,
-                         const std::vector<std::string>* forbidden) {
+                         const key_set& forbidden) {
   for (auto kv : obj) {
     if (kv.value.is_null()) continue;
     const type_node* ft = t.elem;
@@ -170,8 +182,7 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
     } else if (t.t == field_type::any) {
       ft = &t;
     }
-    if (forbidden && std::find(forbidden->begin(), forbidden->end(), key) != forbidden->end())
-      return typed_fail(error, origin, path, "sets '", key, "', which the template sets too");
+    if (forbidden.contains(key)) return typed_fail(error, origin, path, "sets '", key, "', which the template sets too");
     if (!first) out += ',';
     first = false;
     append_json_string(out, key);
@@ -258,7 +269,7 @@ bool write_typed_json(simdjson::dom::element e, const type_node& t, std::string&
       if (et != element_type::OBJECT) return typed_fail(error, origin, path, "expected an object");
       out += '{';
       bool first = true;
-      if (!write_typed_members(e.get_object().value_unsafe(), t, out, first, error, origin, path, nullptr)) return false;
+      if (!write_typed_members(e.get_object().value_unsafe(), t, out, first, error, origin, path, key_set{})) return false;
       out += '}';
       return true;
     }
@@ -298,7 +309,7 @@ void end_members(std::string& out, std::size_t mark, std::size_t body_start, boo
 }
 
 bool write_structured(const value& v, const type_node& t, std::string& out, std::string& scratch, std::string& error,
-                      bool members, bool preceded, bool followed, const std::vector<std::string>* forbidden) {
+                      bool members, bool preceded, bool followed, const key_set& forbidden) {
   if (v.k == vkind::json) {
     if (members) {
       if (!v.j.is_object()) return typed_fail(error, v.origin, nullptr, "each entry must be a JSON object");
@@ -318,7 +329,7 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
       const std::size_t body_start = out.size();
       for (std::int64_t k = 0; k < v.i; ++k) {
         const auto& l = tmpl::string_map_items(v)[k];
-        if (forbidden && std::find(forbidden->begin(), forbidden->end(), l.key) != forbidden->end())
+        if (forbidden.contains(l.key))
           return typed_fail(error, v.origin, nullptr, "sets '", l.key, "', which the template sets too");
         if (k) out += ',';
         append_json_string(out, l.key);
@@ -353,9 +364,10 @@ bool write_structured(const value& v, const type_node& t, std::string& out, std:
 
 }  // namespace
 
-std::string_view resolve_ref(const value_ref& r, std::span<const value> holes, std::string& scratch) {
+std::string_view resolve_ref(const value_ref& r, const sidecar_variant& v, std::span<const value> holes,
+                             std::string& scratch) {
   switch (r.k) {
-    case value_ref::kind::literal: return r.literal;
+    case value_ref::kind::literal: return v.text(r.literal);
     case value_ref::kind::hole:
       if (r.hole >= holes.size()) return {};
       if (holes[r.hole].k == vkind::string) return holes[r.hole].s;
@@ -364,9 +376,9 @@ std::string_view resolve_ref(const value_ref& r, std::span<const value> holes, s
       return scratch;
     case value_ref::kind::splice_name: {
       if (r.hole >= holes.size()) return {};
-      const value& v = holes[r.hole];
-      if (v.k == vkind::json && v.j.is_object()) {
-        auto n = v.j.get_object().value_unsafe().at_key("name");
+      const value& h = holes[r.hole];
+      if (h.k == vkind::json && h.j.is_object()) {
+        auto n = h.j.get_object().value_unsafe().at_key("name");
         if (!n.error() && n.value_unsafe().is_string()) return n.value_unsafe().get_string().value_unsafe();
       }
       return {};
@@ -418,13 +430,13 @@ void write_json(simdjson::dom::element e, std::string& out) {
 
 bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const value> holes, std::string& out,
                    std::string& scratch, std::string& error, insert_writer insert, void* ctx) {
-  for (const segment& s : f.segments) {
+  for (const segment& s : v.segments_of(f)) {
     switch (s.k) {
       case segment::kind::text:
-        out.append(v.pool, s.offset, s.length);
+        out.append(v.pool, s.a, s.b);
         break;
       case segment::kind::hole_string: {
-        const value& h = holes[s.hole];
+        const value& h = holes[s.a];
         if (h.k == vkind::string) {
           append_json_escaped(out, h.s);
         } else {
@@ -435,16 +447,20 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
         break;
       }
       case segment::kind::hole_scalar:
-        if (!write_scalar_hole(holes[s.hole], s.scalar_type, out, scratch, error)) return false;
+        if (!write_scalar_hole(holes[s.a], s.scalar_type, out, scratch, error)) return false;
         break;
-      case segment::kind::hole_members:
-        if (!write_structured(holes[s.hole], *s.schema, out, scratch, error, true, s.preceded, s.followed,
-                              s.key_set < f.key_sets.size() ? &f.key_sets[s.key_set] : nullptr))
+      case segment::kind::hole_members: {
+        const text_ref header = v.keys[s.b];
+        const key_set forbidden{&v, {v.keys.data() + s.b + 1, header.length}};
+        if (!write_structured(holes[s.a], k8s::schema_at(header.offset), out, scratch, error, true, s.preceded(),
+                              s.followed(), forbidden))
           return false;
         break;
-      case segment::kind::hole_value:
+      }
+      case segment::kind::hole_value: {
+        const type_node& schema = k8s::schema_at(s.b);
         if (s.scalar_type == k8s::field_type::any) {
-          const value& h = holes[s.hole];
+          const value& h = holes[s.a];
           if (h.k == vkind::json) {
             write_json(h.j, out);
           } else if (tmpl::is_string_map(h)) {
@@ -456,15 +472,16 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
               append_json_string(out, tmpl::string_map_items(h)[k].value);
             }
             out += '}';
-          } else if (!write_structured(h, *s.schema, out, scratch, error, false, false, false, nullptr)) {
+          } else if (!write_structured(h, schema, out, scratch, error, false, false, false, key_set{})) {
             return false;
           }
-        } else if (!write_structured(holes[s.hole], *s.schema, out, scratch, error, false, false, false, nullptr)) {
+        } else if (!write_structured(holes[s.a], schema, out, scratch, error, false, false, false, key_set{})) {
           return false;
         }
         break;
+      }
       case segment::kind::insert:
-        if (insert) insert(ctx, s.point, s.preceded, out);
+        if (insert) insert(ctx, s.point, s.preceded(), out);
         break;
     }
   }

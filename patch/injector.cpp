@@ -261,6 +261,7 @@ const sidecar_variant* engine::variant_for(const template_data& data, injection_
   sidecar_variant compiled;
   if (snapshot_->program().render(template_root(data), trace, rendered_, error_, render_workspace_) &&
       compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *compile_workspace_)) {
+    keep_status(compiled);
     const std::uint64_t evicted_before = variants_.evictions();
     kept = variants_.insert(trace, std::move(compiled));
     stats_.variant_evictions.add(variants_.evictions() - evicted_before);

@@ -202,6 +202,8 @@ class engine {
   void write_annotations(json_patch_writer& w, const patch_inputs& in);
   std::string& begin_annotation(json_patch_writer& w, const pod& p, std::string_view key);
   void write_status_value(std::string& out, const patch_inputs& in);
+  bool status_value(const sidecar_variant& v, std::span<const tmpl::value> holes, std::string& out);
+  void keep_status(sidecar_variant& v);
   void write_probe_rewrites(json_patch_writer& w, const pod& p, int status_port);
   void write_probe_rewrite(json_patch_writer& w, const container& c, std::size_t index, bool readiness,
                            int status_port);
@@ -255,6 +257,7 @@ class engine {
   std::string body_;
   std::string scratch_;
   std::string scratch2_;
+  std::string status_scratch_;  // a miss's status value, before it is kept at its size
   std::string error_;
   std::string message_;
 };

@@ -1,11 +1,13 @@
 #include "patch/k8s_schema.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace meshinject::patch::k8s {
 namespace {
@@ -205,6 +207,39 @@ const type_node& volume_mount() noexcept { return volume_mount_t; }
 const type_node& local_object_reference() noexcept { return local_object_reference_t; }
 const type_node& env_var() noexcept { return env_var_t; }
 const type_node& string_type() noexcept { return t_string; }
+
+namespace {
+
+void collect_types(const type_node* t, std::vector<const type_node*>& out) {
+  if (!t || std::find(out.begin(), out.end(), t) != out.end()) return;
+  out.push_back(t);
+  for (const auto& f : t->fields) collect_types(f.type, out);
+  collect_types(t->elem, out);
+}
+
+const std::vector<const type_node*>& all_types() noexcept {
+  static const std::vector<const type_node*> types = [] {
+    std::vector<const type_node*> out;
+    for (const type_node* root : {&sidecar_spec_t, &pod_t, &container_t, &volume_t, &volume_mount_t,
+                                  &local_object_reference_t, &env_var_t, &t_string, &t_any})
+      collect_types(root, out);
+    return out;
+  }();
+  return types;
+}
+
+}  // namespace
+
+std::uint32_t schema_index(const type_node& t) noexcept {
+  const auto& types = all_types();
+  const auto it = std::find(types.begin(), types.end(), &t);
+  return it == types.end() ? no_schema : static_cast<std::uint32_t>(it - types.begin());
+}
+
+const type_node& schema_at(std::uint32_t index) noexcept {
+  const auto& types = all_types();
+  return index < types.size() ? *types[index] : t_any;
+}
 
 bool is_quantity(std::string_view s) noexcept {
   std::int64_t ignored;

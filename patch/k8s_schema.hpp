@@ -50,6 +50,13 @@ const type_node& local_object_reference() noexcept;
 const type_node& env_var() noexcept;
 const type_node& string_type() noexcept;
 
+// Every type above as a small number, so that a compiled variant names a type
+// in 4 bytes rather than 8 (sidecar.hpp's segment). The table is built on first
+// use (thread-safe) and never changes; schema_at() then only indexes it.
+inline constexpr std::uint32_t no_schema = UINT32_MAX;
+std::uint32_t schema_index(const type_node& t) noexcept;  // no_schema: not reachable from the roots above
+const type_node& schema_at(std::uint32_t index) noexcept;
+
 // resource.Quantity syntax: "100m", "2", "1.5Gi", "1e3".
 bool is_quantity(std::string_view s) noexcept;
 

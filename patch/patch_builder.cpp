@@ -41,14 +41,14 @@ bool contains_name(std::span<const std::string_view> names, std::string_view n) 
   return std::find(names.begin(), names.end(), n) != names.end();
 }
 
-const std::vector<sidecar_item>& items_of(const sidecar_variant& v, injected_list l) noexcept {
+std::span<const sidecar_item> items_of(const sidecar_variant& v, injected_list l) noexcept {
   switch (l) {
-    case injected_list::init_containers: return v.init_containers;
-    case injected_list::containers: return v.containers;
-    case injected_list::volumes: return v.volumes;
-    case injected_list::image_pull_secrets: return v.image_pull_secrets;
+    case injected_list::init_containers: return v.init_containers();
+    case injected_list::containers: return v.containers();
+    case injected_list::volumes: return v.volumes();
+    case injected_list::image_pull_secrets: return v.image_pull_secrets();
   }
-  return v.containers;
+  return v.containers();
 }
 
 // The pod's names in one list, and whether the pod has that list at all.
@@ -398,14 +398,14 @@ bool engine::probe_rewrite_requested(const patch_inputs& in) {
   if (a && parse_go_bool(a->value, annotated)) return annotated;
   if (in.v.rewrite_probe.k == value_ref::kind::none) return false;
   bool b = false;
-  return parse_go_bool(resolve_ref(in.v.rewrite_probe, in.holes, scratch_), b) && b;
+  return parse_go_bool(resolve_ref(in.v.rewrite_probe, in.v, in.holes, scratch_), b) && b;
 }
 
 // The proxy's --statusPort; -1 when it has none we can read.
 int engine::status_port_of(const patch_inputs& in) {
   if (!in.v.status_port_flag) return -1;
   std::int64_t port = 0;
-  return parse_flag_number(resolve_ref(in.v.status_port, in.holes, scratch_), port) ? static_cast<int>(port) : -1;
+  return parse_flag_number(resolve_ref(in.v.status_port, in.v, in.holes, scratch_), port) ? static_cast<int>(port) : -1;
 }
 
 engine::request_context engine::proxy_additions(const patch_inputs& in, std::span<const env_pair> path_env,
@@ -430,11 +430,11 @@ engine::request_context engine::proxy_additions(const patch_inputs& in, std::spa
 std::int64_t engine::derived_concurrency(const patch_inputs& in) {
   if (in.v.concurrency_flag) {
     std::int64_t n = 0;
-    if (parse_flag_number(resolve_ref(in.v.concurrency, in.holes, scratch_), n) && n > 0) return 0;
+    if (parse_flag_number(resolve_ref(in.v.concurrency, in.v, in.holes, scratch_), n) && n > 0) return 0;
   }
   if (in.v.cpu.k == value_ref::kind::none) return 0;
   std::int64_t millis = 0;
-  if (k8s::quantity_millis(resolve_ref(in.v.cpu, in.holes, scratch_), millis) && millis > 0)
+  if (k8s::quantity_millis(resolve_ref(in.v.cpu, in.v, in.holes, scratch_), millis) && millis > 0)
     return (millis + 999) / 1000;
   return 0;
 }
@@ -468,7 +468,7 @@ void engine::write_app_probers(const pod& p, std::string& out) const {
 // The variant's items. A list the pod did not have (or had empty) is added whole.
 bool engine::write_sidecar_items(json_patch_writer& w, const patch_inputs& in, request_context& ctx) {
   for (const injected_list l : all_lists) {
-    const std::vector<sidecar_item>& items = items_of(in.v, l);
+    const std::span<const sidecar_item> items = items_of(in.v, l);
     bool whole_list = pod_list_size(in.p, l) == 0;
     for (std::size_t k = 0; k < items.size(); ++k) {
       const bool proxy = l == injected_list::containers && static_cast<int>(k) == in.v.proxy;
@@ -551,18 +551,23 @@ std::string& engine::begin_annotation(json_patch_writer& w, const pod& p, std::s
 
 // The status annotation's value: JSON inside a JSON string, built, then escaped
 // once more. When every injected name is a literal the value is the same for
-// every pod of this variant: built once and kept with the variant.
+// every pod of this variant: the miss that compiled it built it (keep_status).
 void engine::write_status_value(std::string& out, const patch_inputs& in) {
-  if (in.v.status_cached) {
+  if (!in.v.status_cache.empty()) {
     out += in.v.status_cache;
     return;
   }
+  (void)status_value(in.v, in.holes, out);
+}
+
+// Appends the status value; true when it holds no pod data.
+bool engine::status_value(const sidecar_variant& v, std::span<const tmpl::value> holes, std::string& out) {
   scratch2_.clear();
   scratch2_ += "{\"version\":";
   append_json_string(scratch2_, snapshot_->template_version());
   bool literal = true;
   for (const injected_list l : all_lists) {
-    const std::vector<sidecar_item>& items = items_of(in.v, l);
+    const std::span<const sidecar_item> items = items_of(v, l);
     scratch2_ += ",\"";
     scratch2_ += status_keys[index_of(l)];
     scratch2_ += "\":";
@@ -573,18 +578,22 @@ void engine::write_status_value(std::string& out, const patch_inputs& in) {
     scratch2_ += '[';
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (i) scratch2_ += ',';
-      append_json_string(scratch2_, resolve_ref(items[i].name, in.holes, scratch_));
+      append_json_string(scratch2_, resolve_ref(items[i].name, v, holes, scratch_));
       literal = literal && items[i].name.k == value_ref::kind::literal;
     }
     scratch2_ += ']';
   }
   scratch2_ += '}';
-  const std::size_t at = out.size();
   append_json_string(out, scratch2_);
-  if (literal) {
-    in.v.status_cache.assign(out, at, std::string::npos);
-    in.v.status_cached = true;
-  }
+  return literal;
+}
+
+// A variant whose names are all literal has the same status for every pod:
+// built once, at its size, before the cache counts the variant's bytes.
+void engine::keep_status(sidecar_variant& v) {
+  std::string& value = status_scratch_;
+  value.clear();
+  if (status_value(v, {}, value)) v.status_cache.assign(value);
 }
 
 // Each app container's HTTP probes point at the proxy's status port. Indices are

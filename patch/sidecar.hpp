@@ -11,6 +11,7 @@
 // The compiler lives in variant_compiler.cpp, emission in fragment.cpp; both
 // are request-path files (a miss compiles on the reactor).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,36 +39,46 @@ enum class insert_point : std::uint8_t {
   args_member,
 };
 
-struct segment {
-  enum class kind : std::uint8_t {
-    text,          // pool[offset, offset+length)
-    hole_string,   // hole printed and JSON-escaped (inside quotes that are part of the text)
-    hole_scalar,   // a whole scalar: typed by `scalar_type` (quotes added when it is a string)
-    hole_members,  // YAML of pod data spliced as object members
-    hole_value,    // YAML of pod data spliced as one value
-    insert,        // per-request additions to the proxy container
-  };
-  kind k = kind::text;
-  k8s::field_type scalar_type = k8s::field_type::string;
-  bool preceded = false;  // hole_members/insert: something was written before in this object/list
-  bool followed = false;  // hole_members: static members follow
-  insert_point point = insert_point::env_items;
+// A piece of the variant's pool text.
+struct text_ref {
   std::uint32_t offset = 0, length = 0;
-  std::uint32_t hole = 0;
-  const k8s::type_node* schema = nullptr;
-  std::uint32_t key_set = UINT32_MAX;  // hole_members: index in fragment::key_sets (keys the template sets)
 };
 
+// 12 bytes: a cache of 4 MiB holds a variant per ~3 KB instead of ~5, and a
+// variant with many user volumes has hundreds of these.
+struct segment {
+  enum class kind : std::uint8_t {
+    text,          // pool[a, a+b)
+    hole_string,   // hole a printed and JSON-escaped (inside quotes that are part of the text)
+    hole_scalar,   // hole a as a whole scalar: typed by `scalar_type` (quotes added when it is a string)
+    hole_members,  // YAML of pod data (hole a) spliced as object members; b: its key set in sidecar_variant::keys
+    hole_value,    // YAML of pod data (hole a) spliced as one value; b: k8s::schema_index of its type
+    insert,        // per-request additions to the proxy container
+  };
+  static constexpr std::uint8_t preceded_flag = 1;  // hole_members/insert: something was written before in this object/list
+  static constexpr std::uint8_t followed_flag = 2;  // hole_members: static members follow
+
+  kind k = kind::text;
+  k8s::field_type scalar_type = k8s::field_type::string;
+  insert_point point = insert_point::env_items;
+  std::uint8_t flags = 0;
+  std::uint32_t a = 0, b = 0;
+
+  bool preceded() const noexcept { return (flags & preceded_flag) != 0; }
+  bool followed() const noexcept { return (flags & followed_flag) != 0; }
+};
+static_assert(sizeof(segment) == 12);
+
+// A run of sidecar_variant::segments.
 struct fragment {
-  std::vector<segment> segments;
-  std::vector<std::vector<std::string>> key_sets;  // storage for segment::static_keys
+  std::uint32_t first = 0, count = 0;
 };
 
 // A scalar of the rendered spec that is a literal, one hole, or neither.
 struct value_ref {
   enum class kind : std::uint8_t { none, literal, hole, complex, splice_name } k = kind::none;
-  std::string literal;
   std::uint32_t hole = 0;
+  text_ref literal;  // in the variant's pool
 };
 
 struct sidecar_item {
@@ -75,10 +86,23 @@ struct sidecar_item {
   value_ref name;
 };
 
+// The lists a template injects, in the order sidecar_variant::items holds them.
+enum class sidecar_list : std::uint8_t { init_containers, containers, volumes, image_pull_secrets };
+
+// Flat on purpose: a core keeps hundreds of these (variant_cache), so a variant
+// is a handful of exact-size arrays (text, segments, key sets, items) whatever
+// the number of fragments, rather than a vector per fragment and a string per
+// key. Nothing that is the same for every variant of a template (hole
+// descriptions, schema pointers) is copied in.
 struct sidecar_variant {
+  // Every fragment's literal text, then the raw text of key sets and literals.
   std::string pool;
-  std::vector<tmpl::hole_info> holes;
-  std::vector<sidecar_item> init_containers, containers, volumes, image_pull_secrets;
+  std::vector<segment> segments;
+  // Key sets of hole_members segments, each a header {k8s::schema_index of the
+  // object, n} followed by the n keys (in `pool`) the template sets beside the splice.
+  std::vector<text_ref> keys;
+  std::vector<sidecar_item> items;                 // the lists, one after the other
+  std::array<std::uint32_t, 4> list_end{};         // where each list ends in `items`
   bool has_dns_config = false;
   fragment dns_config;
   value_ref rewrite_probe;     // none: false
@@ -89,10 +113,22 @@ struct sidecar_variant {
   bool concurrency_flag = false;
   value_ref cpu;               // the proxy's CPU limit, else its request
   std::vector<std::string> warnings;
-  // The status annotation's value, JSON-escaped, once computed for a variant
-  // whose names are all literal (the engine that owns the variant fills it).
-  mutable std::string status_cache;
-  mutable bool status_cached = false;
+  // The status annotation's value, JSON-escaped, for a variant whose names are
+  // all literal: the engine fills it before the variant enters its cache, so
+  // that the cache's byte bound counts it.
+  std::string status_cache;
+
+  std::span<const sidecar_item> list(sidecar_list l) const noexcept {
+    const auto i = static_cast<std::size_t>(l);
+    const std::uint32_t begin = i == 0 ? 0 : list_end[i - 1];
+    return {items.data() + begin, list_end[i] - begin};
+  }
+  std::span<const sidecar_item> init_containers() const noexcept { return list(sidecar_list::init_containers); }
+  std::span<const sidecar_item> containers() const noexcept { return list(sidecar_list::containers); }
+  std::span<const sidecar_item> volumes() const noexcept { return list(sidecar_list::volumes); }
+  std::span<const sidecar_item> image_pull_secrets() const noexcept { return list(sidecar_list::image_pull_secrets); }
+  std::string_view text(text_ref r) const noexcept { return {pool.data() + r.offset, r.length}; }
+  std::span<const segment> segments_of(fragment f) const noexcept { return {segments.data() + f.first, f.count}; }
 };
 
 struct position_mapper {
@@ -144,7 +180,8 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
                    std::string& scratch, std::string& error, insert_writer insert = nullptr, void* ctx = nullptr);
 
 // The text a value_ref stands for in this request (holes printed as strings).
-std::string_view resolve_ref(const value_ref& r, std::span<const tmpl::value> holes, std::string& scratch);
+std::string_view resolve_ref(const value_ref& r, const sidecar_variant& v, std::span<const tmpl::value> holes,
+                             std::string& scratch);
 
 // Writes a JSON element re-serialized (compact, keys in document order).
 void write_json(simdjson::dom::element e, std::string& out);

@@ -24,29 +24,10 @@ std::size_t heap_of(const std::string& s) noexcept {
   return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
 }
 
-std::size_t heap_of(const fragment& f) noexcept {
-  std::size_t n = heap_of(f.segments) + heap_of(f.key_sets);
-  for (const auto& keys : f.key_sets) {
-    n += heap_of(keys);
-    for (const auto& k : keys) n += heap_of(k);
-  }
-  return n;
-}
-
-std::size_t heap_of(const value_ref& r) noexcept { return heap_of(r.literal); }
-
-std::size_t heap_of(const std::vector<sidecar_item>& items) noexcept {
-  std::size_t n = items.capacity() * sizeof(sidecar_item);
-  for (const auto& item : items) n += heap_of(item.json) + heap_of(item.name);
-  return n;
-}
-
 }  // namespace
 
 std::size_t variant_cache::size_of(const sidecar_variant& v) noexcept {
-  std::size_t n = heap_of(v.pool) + heap_of(v.holes) + heap_of(v.init_containers) + heap_of(v.containers) +
-                  heap_of(v.volumes) + heap_of(v.image_pull_secrets) + heap_of(v.dns_config) +
-                  heap_of(v.rewrite_probe) + heap_of(v.status_port) + heap_of(v.concurrency) + heap_of(v.cpu) +
+  std::size_t n = heap_of(v.pool) + heap_of(v.segments) + heap_of(v.keys) + heap_of(v.items) +
                   heap_of(v.warnings) + heap_of(v.status_cache);
   for (const auto& w : v.warnings) n += heap_of(w);
   return n;

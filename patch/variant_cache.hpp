@@ -24,16 +24,17 @@ namespace meshinject::patch {
 
 struct variant_cache_limits {
   // What binds for real templates: a variant of the Istio 1.1 production
-  // template holds ~5.2 KB for the realistic review (size_of; ~19 KB on
-  // average over load/shapes.mjs's 10,000 shapes, whose user volumes and
-  // containers make them larger), so 4 MiB keeps ~800 of the former per core,
-  // enough for a cluster's hot pod shapes, and a core's cache costs a known
-  // 4 MiB whatever the number of shapes (`serve --variant-cache-bytes`).
+  // template holds ~3.3 KB for the realistic review (size_of with its status
+  // value, the trace and the slot; ~6.7 KB on average over load/shapes.mjs's
+  // 10,000 shapes, whose user volumes and containers make them larger), so
+  // 4 MiB keeps ~1,250 of the former and ~600 of the latter per core, enough
+  // for a cluster's hot pod shapes, and a core's cache costs a known 4 MiB
+  // whatever the number of shapes (`serve --variant-cache-bytes`).
   static constexpr std::size_t default_bytes = 4u << 20;
-  // A safety bound for tiny variants (each slot is allocated up front): set
-  // above the ~800 the byte bound admits for the 1.1 template, so that the
-  // byte bound binds first.
-  static constexpr std::size_t default_entries = 1024;
+  // A safety bound for tiny variants (each slot, ~300 bytes, is allocated up
+  // front): set above the ~1,250 the byte bound admits for the 1.1 template,
+  // so that the byte bound binds first.
+  static constexpr std::size_t default_entries = 2048;
 
   std::size_t entries = default_entries;  // at least 1
   std::size_t bytes = default_bytes;      // the newest entry is kept even if alone it is larger
@@ -59,8 +60,10 @@ class variant_cache {
   std::uint64_t evictions() const noexcept { return evictions_; }
   const variant_cache_limits& limits() const noexcept { return limits_; }
 
-  // The heap a variant holds (strings, vectors, fragments), estimated from
-  // capacities; what the byte bound counts, with the trace key and the slot.
+  // The heap a variant holds (its text, segments, key sets, items, status
+  // value and warnings), from their capacities: exactly what it allocated
+  // (tests/patch/variant_size_test.cpp checks it against a counting
+  // allocator). What the byte bound counts, with the trace key and the slot.
   static std::size_t size_of(const sidecar_variant& v) noexcept;
 
  private:

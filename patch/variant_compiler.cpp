@@ -80,17 +80,19 @@ struct field_path {
 };
 std::string operator+(const field_path& p, std::string_view s) { return p.str().append(s); }
 
-// Writes one fragment: its text into the variant's pool and its segments into
-// the workspace's scratch, which become the fragment's own (sized to fit) when
-// it is finished.
+// Writes one fragment: its text into the workspace's pool and its segments
+// after the previous fragments' in the workspace's segments, which the variant
+// takes at once when the compile is done.
 class builder {
  public:
-  builder(std::string& pool, std::vector<segment>& segments, fragment& f) : pool_(pool), segments_(segments), f_(f) {
-    segments_.clear();
-  }
+  builder(std::string& pool, std::vector<segment>& segments, fragment& f)
+      : pool_(pool), segments_(segments), f_(f), first_(segments.size()) {}
   builder(const builder&) = delete;
   builder& operator=(const builder&) = delete;
-  ~builder() { f_.segments.assign(segments_.begin(), segments_.end()); }
+  ~builder() {
+    f_.first = static_cast<std::uint32_t>(first_);
+    f_.count = static_cast<std::uint32_t>(segments_.size() - first_);
+  }
 
   void text(std::string_view s) {
     const std::size_t at = pool_.size();
@@ -103,8 +105,9 @@ class builder {
     appended(at);
   }
   void push(segment s) { segments_.push_back(s); }
-  std::vector<segment>& segments() { return segments_; }
-  std::vector<std::vector<std::string>>& key_sets() { return f_.key_sets; }
+  segment& back() { return segments_.back(); }
+  // This fragment's segments so far.
+  std::span<const segment> written() const { return {segments_.data() + first_, segments_.size() - first_}; }
 
  private:
   // The pool's text from `at` on joins the fragment: it extends the last text
@@ -112,22 +115,28 @@ class builder {
   void appended(std::size_t at) {
     const auto n = static_cast<std::uint32_t>(pool_.size() - at);
     if (n == 0) return;
-    if (!segments_.empty() && segments_.back().k == segment::kind::text &&
-        segments_.back().offset + segments_.back().length == at) {
-      segments_.back().length += n;
+    if (segments_.size() > first_ && segments_.back().k == segment::kind::text &&
+        segments_.back().a + segments_.back().b == at) {
+      segments_.back().b += n;
       return;
     }
     segment seg;
     seg.k = segment::kind::text;
-    seg.offset = static_cast<std::uint32_t>(at);
-    seg.length = n;
+    seg.a = static_cast<std::uint32_t>(at);
+    seg.b = n;
     segments_.push_back(seg);
   }
 
   std::string& pool_;
   std::vector<segment>& segments_;
   fragment& f_;
+  std::size_t first_;
 };
+
+// Key sets and literals are written to a side text while the fragments' text
+// grows; the variant's pool is the fragments' text followed by the side text,
+// and a reference into the side text carries this bit until then.
+constexpr std::uint32_t side_bit = 0x8000'0000u;
 
 // A mapping's entry as the field it sets. Members of the mappings being
 // written sit on one stack in the workspace (a mapping's members above its
@@ -146,7 +155,10 @@ struct member {
 struct compile_workspace::scratch {
   core::yaml::reader reader;
   std::string pool;
+  std::string side;  // key sets' and literals' text, appended to the pool at the end
   std::vector<segment> segments;
+  std::vector<text_ref> keys;
+  std::array<std::vector<sidecar_item>, 4> lists;
   std::vector<member> members;
   std::vector<piece> pieces;
 };
@@ -194,11 +206,10 @@ class compiler {
       } else {
         if (is_null(value)) continue;
         if (!value.is_sequence()) return fail(value, std::string(name) + " must be a list");
-        auto& items = name == "initContainers" ? v_.init_containers
-                      : name == "containers"   ? v_.containers
-                      : name == "volumes"      ? v_.volumes
-                                               : v_.image_pull_secrets;
-        items.reserve(items.size() + value.size());
+        auto& items = ws_.lists[static_cast<std::size_t>(name == "initContainers" ? sidecar_list::init_containers
+                                                          : name == "containers"   ? sidecar_list::containers
+                                                          : name == "volumes"      ? sidecar_list::volumes
+                                                                                   : sidecar_list::image_pull_secrets)];
         for (const ynode item : value.items()) {
           sidecar_item out;
           const bool proxy = name == "containers" && is_named(item, "istio-proxy");
@@ -215,7 +226,7 @@ class compiler {
               return false;
           }
           proxy_ = false;
-          items.push_back(std::move(out));
+          items.push_back(out);
         }
       }
     }
@@ -241,6 +252,20 @@ class compiler {
     return is_scalar(n) && n.text() == name;
   }
 
+  // Text for the variant to keep beside its fragments: found in what the side
+  // text already holds (the same key in every user volume), else appended.
+  text_ref side_text(std::string_view s) {
+    std::size_t at = s.empty() ? 0 : ws_.side.find(s);
+    if (at == std::string::npos) {
+      at = ws_.side.size();
+      ws_.side.append(s);
+    }
+    return {side_bit | static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(s.size())};
+  }
+  std::string_view side_view(text_ref r) const {
+    return std::string_view(ws_.side).substr(r.offset & ~side_bit, r.length);
+  }
+
   value_ref ref_of(const ynode& n, field_type as) {
     value_ref r;
     if (is_null(n)) return r;
@@ -264,7 +289,7 @@ class compiler {
     const auto lit = literal_string(n, as);
     if (!lit) return r;
     r.k = value_ref::kind::literal;
-    r.literal = *lit;
+    r.literal = side_text(*lit);
     return r;
   }
 
@@ -293,7 +318,7 @@ class compiler {
           if (!(*it).is_scalar() || (*it).text().find(name) == std::string_view::npos) continue;
           const value_ref ref = ref_of(*it, field_type::string);
           if (ref.k != value_ref::kind::literal) continue;
-          std::string_view a = ref.literal;
+          std::string_view a = side_view(ref.literal);
           while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
           while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
           std::size_t dashes = 0;
@@ -310,7 +335,8 @@ class compiler {
           if (a[0] == '=' && a.size() > 1 && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             present = true;
             out.k = value_ref::kind::literal;
-            out.literal = std::string(a.substr(1));
+            const std::string digits(a.substr(1));  // a views the side text, which may grow
+            out.literal = side_text(digits);
             return;
           }
         }
@@ -384,10 +410,16 @@ class compiler {
   bool splice_value(std::uint32_t hole, const type_node& t, builder& b) {
     segment s;
     s.k = segment::kind::hole_value;
-    s.hole = hole;
-    s.schema = &t;
+    s.a = hole;
+    s.b = k8s::schema_index(t);
+    if (s.b == k8s::no_schema) return fail_unknown_schema(t);
     b.push(s);
     return true;
+  }
+
+  bool fail_unknown_schema(const type_node& t) {
+    error_ = "internal error: the type " + std::string(t.name) + " is missing from k8s::schema_index";
+    return false;
   }
 
   // The entries of a mapping as the fields they set, pushed on the workspace's
@@ -460,18 +492,19 @@ class compiler {
       if (m.splice >= 0) {
         segment s;
         s.k = segment::kind::hole_members;
-        s.hole = static_cast<std::uint32_t>(m.splice);
-        s.schema = &t;
-        s.preceded = !first;
-        s.followed = false;
+        s.a = static_cast<std::uint32_t>(m.splice);
+        if (!first) s.flags |= segment::preceded_flag;
         for (std::size_t j = i + 1; j < end; ++j)
-          if (ws_.members[j].splice < 0) s.followed = true;
-        s.key_set = static_cast<std::uint32_t>(b.key_sets().size());
-        auto& keys = b.key_sets().emplace_back();
+          if (ws_.members[j].splice < 0) s.flags |= segment::followed_flag;
+        s.b = static_cast<std::uint32_t>(ws_.keys.size());
+        const std::uint32_t schema = k8s::schema_index(t);
+        if (schema == k8s::no_schema) return fail_unknown_schema(t);
+        ws_.keys.push_back({schema, 0});
         for (std::size_t j = frame.base; j < end; ++j) {
           const member& other = ws_.members[j];
-          if (other.splice < 0 && other.key_hole < 0) keys.emplace_back(other.key);
+          if (other.splice < 0 && other.key_hole < 0) ws_.keys.push_back(side_text(other.key));
         }
+        ws_.keys[s.b].length = static_cast<std::uint32_t>(ws_.keys.size() - s.b - 1);
         b.push(s);
         // `first` stays as it is: the literal commas count static members only,
         // and the splice adds the commas it needs when it writes (emit_fragment).
@@ -483,7 +516,7 @@ class compiler {
         b.text("\"");
         segment s;
         s.k = segment::kind::hole_string;
-        s.hole = static_cast<std::uint32_t>(m.key_hole);
+        s.a = static_cast<std::uint32_t>(m.key_hole);
         b.push(s);
         b.text("\":");
       } else {
@@ -510,7 +543,7 @@ class compiler {
         segment s;
         s.k = segment::kind::insert;
         s.point = p;
-        s.preceded = !first || has_splice(b);
+        if (!first || has_splice(b)) s.flags |= segment::preceded_flag;
         b.push(s);
       };
       add(have_env, insert_point::env_member);
@@ -521,8 +554,8 @@ class compiler {
     return true;
   }
 
-  static bool has_splice(builder& b) {
-    for (const auto& s : b.segments())
+  static bool has_splice(const builder& b) {
+    for (const auto& s : b.written())
       if (s.k == segment::kind::hole_members) return true;
     return false;
   }
@@ -553,7 +586,7 @@ class compiler {
       segment s;
       s.k = segment::kind::insert;
       s.point = *insert;
-      s.preceded = k > 0;
+      if (k > 0) s.flags |= segment::preceded_flag;
       b.push(s);
     }
     b.text("]");
@@ -600,7 +633,7 @@ class compiler {
       const std::uint32_t h = parts[0].hole;
       if (rendered_.holes[h].structured) {
         splice_value(h, any ? k8s::string_type() : t, b);
-        if (any) b.segments().back().scalar_type = field_type::any;
+        if (any) b.back().scalar_type = field_type::any;
         return true;
       }
       if (!is_plain(n)) {
@@ -610,7 +643,7 @@ class compiler {
         b.text("\"");
         segment seg;
         seg.k = segment::kind::hole_string;
-        seg.hole = h;
+        seg.a = h;
         b.push(seg);
         b.text("\"");
         return true;
@@ -618,7 +651,7 @@ class compiler {
       segment seg;
       seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
       seg.scalar_type = ft;
-      seg.hole = h;
+      seg.a = h;
       if (seg.k == segment::kind::hole_string) b.text("\"");
       b.push(seg);
       if (seg.k == segment::kind::hole_string) b.text("\"");
@@ -634,7 +667,7 @@ class compiler {
           return fail(n, path + ": the YAML of pod data cannot be part of a larger string");
         segment seg;
         seg.k = segment::kind::hole_string;
-        seg.hole = p.hole;
+        seg.a = p.hole;
         b.push(seg);
       } else {
         b.escaped(p.text);
@@ -784,16 +817,46 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
                      std::string& error, compile_workspace& workspace) {
   out = sidecar_variant{};
-  out.holes = rendered.holes;
   compile_workspace::scratch& ws = workspace.store();
   ws.pool.clear();
+  ws.side.clear();
+  ws.segments.clear();
+  ws.keys.clear();
+  for (auto& l : ws.lists) l.clear();
   ws.members.clear();
   compiler c(program, rendered, out, error, ws, workspace.collect_warnings);
   if (!c.run()) return false;
+  if (ws.pool.size() + ws.side.size() >= side_bit) {
+    error = "the rendered sidecar is larger than 2 GiB";
+    return false;
+  }
   // A variant lives in the cache for many requests, and the cache's byte bound
-  // counts its buffers' capacity: the text is built in the workspace and
-  // copied once, at its size (each fragment's segments were, when it was done).
-  out.pool.assign(ws.pool);
+  // counts its buffers' capacity: everything is built in the workspace and
+  // copied once, at its size.
+  const auto side_base = static_cast<std::uint32_t>(ws.pool.size());
+  auto settle = [&](text_ref& r) {
+    if (r.offset & side_bit) r.offset = side_base + (r.offset & ~side_bit);
+  };
+  auto settle_ref = [&](value_ref& r) {
+    if (r.k == value_ref::kind::literal) settle(r.literal);
+  };
+  out.pool.reserve(ws.pool.size() + ws.side.size());
+  out.pool.append(ws.pool).append(ws.side);
+  out.segments.assign(ws.segments.begin(), ws.segments.end());
+  out.keys.assign(ws.keys.begin(), ws.keys.end());
+  for (std::size_t i = 0; i < out.keys.size(); i += out.keys[i].length + 1)  // a header, then its keys
+    for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) settle(out.keys[k]);
+  std::size_t item_count = 0;
+  for (const auto& l : ws.lists) item_count += l.size();
+  out.items.reserve(item_count);
+  for (std::size_t l = 0; l < ws.lists.size(); ++l) {
+    for (sidecar_item item : ws.lists[l]) {
+      settle_ref(item.name);
+      out.items.push_back(item);
+    }
+    out.list_end[l] = static_cast<std::uint32_t>(out.items.size());
+  }
+  for (value_ref* r : {&out.rewrite_probe, &out.status_port, &out.concurrency, &out.cpu}) settle_ref(*r);
   return true;
 }
 

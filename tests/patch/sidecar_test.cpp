@@ -84,8 +84,8 @@ json emit(const compiled& c, const patch::fragment& f, std::string* error_out = 
 json container_of(const std::string& text, const json& pod = default_pod()) {
   auto c = compile(text, pod);
   EXPECT_TRUE(c->ok) << c->error;
-  if (!c->ok || c->variant.containers.empty()) return json();
-  return emit(*c, c->variant.containers[0].json);
+  if (!c->ok || c->variant.containers().empty()) return json();
+  return emit(*c, c->variant.containers()[0].json);
 }
 
 std::string load_error_of(const std::string& text) {
@@ -226,7 +226,7 @@ TEST(sidecar_typing, field_names_match_case_insensitively_as_go_json_does) {
 TEST(sidecar_typing, untyped_volume_sources_keep_yaml_types) {
   auto c = compile("volumes:\n- name: v\n  gitRepo:\n    repository: r\n    depth: 1\n    shallow: yes\n    x: ~\n    list: [1, a]\n");
   ASSERT_TRUE(c->ok) << c->error;
-  const json v = emit(*c, c->variant.volumes[0].json);
+  const json v = emit(*c, c->variant.volumes()[0].json);
   EXPECT_EQ(v["gitRepo"], json::parse(R"({"repository":"r","depth":1,"shallow":true,"x":null,"list":[1,"a"]})"));
 }
 
@@ -234,12 +234,12 @@ TEST(sidecar_typing, dns_config_pull_secrets_and_rewrite_flag) {
   auto c = compile("rewriteAppHTTPProbe: yes\nimagePullSecrets:\n- name: 123\ndnsConfig:\n  nameservers: [1.1.1.1]\n"
                    "  searches:\n  - svc.cluster.local\n  options:\n  - name: ndots\n    value: 5\n");
   ASSERT_TRUE(c->ok) << c->error;
-  EXPECT_EQ(emit(*c, c->variant.image_pull_secrets[0].json), json::parse(R"({"name":"123"})"));
+  EXPECT_EQ(emit(*c, c->variant.image_pull_secrets()[0].json), json::parse(R"({"name":"123"})"));
   EXPECT_TRUE(c->variant.has_dns_config);
   EXPECT_EQ(emit(*c, c->variant.dns_config),
             json::parse(R"({"nameservers":["1.1.1.1"],"searches":["svc.cluster.local"],"options":[{"name":"ndots","value":"5"}]})"));
   EXPECT_EQ(c->variant.rewrite_probe.k, patch::value_ref::kind::literal);
-  EXPECT_EQ(c->variant.rewrite_probe.literal, "true");
+  EXPECT_EQ(c->variant.text(c->variant.rewrite_probe.literal), "true");
 }
 
 // ---------------------------------------------------------- warnings
@@ -249,10 +249,10 @@ TEST(sidecar_warnings, restart_policy_and_unknown_fields_are_dropped_with_a_warn
                    "containers:\n- name: x\n  image: i\n  bogus:\n    deep: 1\n"
                    "volumes:\n- name: v\n  emptyDir: {}\n  nope: 1\nextraTopLevel: 1\n");
   ASSERT_TRUE(c->ok) << c->error;
-  const json init = emit(*c, c->variant.init_containers[0].json);
+  const json init = emit(*c, c->variant.init_containers()[0].json);
   EXPECT_EQ(init, json::parse(R"({"name":"init","image":"i"})"));
-  EXPECT_EQ(emit(*c, c->variant.containers[0].json), json::parse(R"({"name":"x","image":"i"})"));
-  EXPECT_EQ(emit(*c, c->variant.volumes[0].json), json::parse(R"({"name":"v","emptyDir":{}})"));
+  EXPECT_EQ(emit(*c, c->variant.containers()[0].json), json::parse(R"({"name":"x","image":"i"})"));
+  EXPECT_EQ(emit(*c, c->variant.volumes()[0].json), json::parse(R"({"name":"v","emptyDir":{}})"));
   auto warned = [&](const std::string& what, const std::string& where) {
     for (const auto& w : c->variant.warnings)
       if (w.find(what) != std::string::npos && w.find(where) != std::string::npos) return true;
@@ -293,7 +293,7 @@ json volumes_with(const std::string& item, const std::string& annotation, const 
   EXPECT_TRUE(c->ok) << c->error;
   json out = json::array();
   if (!c->ok) return out;
-  for (const auto& v : c->variant.volumes) out.push_back(emit(*c, v.json));
+  for (const auto& v : c->variant.volumes()) out.push_back(emit(*c, v.json));
   return out;
 }
 
@@ -350,16 +350,47 @@ TEST(sidecar_splices, a_splice_may_not_set_what_the_template_sets) {
   auto c = compile(splice_template("- name: \"{{ $name }}\"\n  {{ toYaml $v | indent 2 }}\n"), pod);
   ASSERT_TRUE(c->ok) << c->error;
   std::string error;
-  (void)emit(*c, c->variant.volumes[0].json, &error);
+  (void)emit(*c, c->variant.volumes()[0].json, &error);
   EXPECT_NE(error.find("annotation vols"), std::string::npos) << error;
   EXPECT_NE(error.find("name"), std::string::npos) << error;
+}
+
+// Each splice checks against its own fragment's key set, with many fragments
+// and key sets in the variant's flat arrays (sidecar_variant::keys).
+TEST(sidecar_splices, each_splice_has_its_own_key_set_among_many) {
+  json pod = default_pod();
+  json many = json::object(), few = json::object();
+  for (int i = 0; i < 40; ++i) many["m" + std::to_string(100 + i)] = {{"emptyDir", json::object()}};
+  few["a"] = {{"secret", {{"secretName", "s"}}}};
+  few["b"] = {{"emptyDir", json::object()}};  // the second range sets emptyDir itself
+  pod["metadata"]["annotations"] = {{"vols", many.dump()}, {"more", few.dump()}};
+  const std::string text =
+      "volumes:\n"
+      "{{- range $name, $v := fromJSON (index .ObjectMeta.Annotations \"vols\") }}\n"
+      "- name: \"{{ $name }}\"\n  {{ toYaml $v | indent 2 }}\n"
+      "{{- end }}\n"
+      "{{- range $name, $v := fromJSON (index .ObjectMeta.Annotations \"more\") }}\n"
+      "- name: \"{{ $name }}\"\n  emptyDir: {}\n  {{ toYaml $v | indent 2 }}\n"
+      "{{- end }}\n";
+  auto c = compile(text, pod);
+  ASSERT_TRUE(c->ok) << c->error;
+  const auto volumes = c->variant.volumes();
+  ASSERT_EQ(volumes.size(), 42u);
+  for (std::size_t i = 0; i < 40; ++i)
+    EXPECT_EQ(emit(*c, volumes[i].json), json::parse(R"({"name":"m)" + std::to_string(100 + i) + R"(","emptyDir":{}})"));
+  EXPECT_EQ(emit(*c, volumes[40].json), json::parse(R"({"name":"a","emptyDir":{},"secret":{"secretName":"s"}})"));
+  std::string error;
+  (void)emit(*c, volumes[41].json, &error);
+  EXPECT_NE(error.find("sets 'emptyDir', which the template sets too"), std::string::npos) << error;
+  // 42 key sets: a header and one key ("name") each, but for the last two ("name", "emptyDir").
+  EXPECT_EQ(c->variant.keys.size(), 40u * 2 + 2u * 3);
 }
 
 TEST(sidecar_splices, a_label_map_splices_as_members) {
   auto c = compile("containers:\n- name: x\n  resources:\n    limits:\n      {{ toYaml .ObjectMeta.Labels | indent 6 }}\n      cpu: 1\n",
                    json::parse(R"({"metadata":{"labels":{"memory":"1Gi","nvidia.com/gpu":"2"}},"spec":{}})"));
   ASSERT_TRUE(c->ok) << c->error;
-  const json x = emit(*c, c->variant.containers[0].json);
+  const json x = emit(*c, c->variant.containers()[0].json);
   EXPECT_EQ(x["resources"]["limits"], json::parse(R"({"memory":"1Gi","nvidia.com/gpu":"2","cpu":"1"})"));
 }
 
@@ -401,16 +432,16 @@ TEST(sidecar_fragments, every_fragment_of_the_istio_11_template_is_json) {
   auto c = compile(text, pod);
   ASSERT_TRUE(c->ok) << c->error;
   std::size_t n = 0;
-  for (const auto* list : {&c->variant.init_containers, &c->variant.containers, &c->variant.volumes,
-                           &c->variant.image_pull_secrets})
-    for (const auto& item : *list) {
+  for (const auto list : {patch::sidecar_list::init_containers, patch::sidecar_list::containers,
+                          patch::sidecar_list::volumes, patch::sidecar_list::image_pull_secrets})
+    for (const auto& item : c->variant.list(list)) {
       const json j = emit(*c, item.json);
       EXPECT_TRUE(j.is_object()) << j.dump();
       ++n;
     }
   EXPECT_EQ(n, 1u + 1u + 4u + 0u);  // istio-init; istio-proxy; custom-bootstrap-volume, istio-envoy, istio-certs, v
   // No restartPolicy in istio-init, with a warning.
-  EXPECT_FALSE(emit(*c, c->variant.init_containers[0].json).contains("restartPolicy"));
+  EXPECT_FALSE(emit(*c, c->variant.init_containers()[0].json).contains("restartPolicy"));
   bool warned = false;
   for (const auto& w : c->variant.warnings) warned = warned || w.find("restartPolicy") != std::string::npos;
   EXPECT_TRUE(warned);
@@ -428,7 +459,7 @@ TEST(sidecar_holes, pod_values_in_typed_fields) {
                    "  readinessProbe:\n    httpGet:\n      port: {{ index .ObjectMeta.Annotations \"n\" }}\n",
                    pod);
   ASSERT_TRUE(c->ok) << c->error;
-  const json x = emit(*c, c->variant.containers[0].json);
+  const json x = emit(*c, c->variant.containers()[0].json);
   // Pod text in a string field stays the exact text (never re-typed as YAML).
   EXPECT_EQ(x["args"][0], "0x1F");
   EXPECT_EQ(x["securityContext"]["runAsUser"], 42);
@@ -455,7 +486,7 @@ TEST(sidecar_holes, pod_values_may_be_map_keys) {
   auto c = compile("containers:\n- name: x\n  resources:\n    limits:\n      \"{{ .ObjectMeta.Name }}\": 1\n",
                    json::parse(R"({"metadata":{"name":"ex\"ample.com/gpu"},"spec":{}})"));
   ASSERT_TRUE(c->ok) << c->error;
-  EXPECT_EQ(emit(*c, c->variant.containers[0].json)["resources"]["limits"], json::parse(R"({"ex\"ample.com/gpu":"1"})"));
+  EXPECT_EQ(emit(*c, c->variant.containers()[0].json)["resources"]["limits"], json::parse(R"({"ex\"ample.com/gpu":"1"})"));
 }
 
 }  // namespace
