@@ -37,6 +37,16 @@ bool shared(const json::value& x, const json::value& y) noexcept {
                        : x.is_array() && x.items().data() == y.items().data();
 }
 
+// A key written into a pointer as it is: printable ASCII without `~` and `/`
+// (RFC 6901) or `"` and `\\` (JSON), as nearly every key of a pod is.
+bool plain_key(std::string_view key) noexcept {
+  for (const char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '~' || c == '/' || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct json_differ::step {
@@ -79,17 +89,17 @@ void json_differ::spell_path() {
       path_.append(buf, static_cast<std::size_t>(r.ptr - buf));
       continue;
     }
-    std::string_view key = s.key;
-    if (key.find_first_of("~/") != std::string_view::npos) {
-      key_scratch_.clear();
-      for (const char c : key) {
-        if (c == '~') key_scratch_ += "~0";
-        else if (c == '/') key_scratch_ += "~1";
-        else key_scratch_ += c;
-      }
-      key = key_scratch_;
+    if (plain_key(s.key)) {
+      path_ += s.key;
+      continue;
     }
-    append_json_escaped(path_, key);
+    key_scratch_.clear();
+    for (const char c : s.key) {
+      if (c == '~') key_scratch_ += "~0";
+      else if (c == '/') key_scratch_ += "~1";
+      else key_scratch_ += c;
+    }
+    append_json_escaped(path_, key_scratch_);
   }
 }
 
