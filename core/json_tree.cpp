@@ -470,6 +470,38 @@ bool numbers_equal(const value& a, const value& b) noexcept {
 
 bool equal(const value& a, const value& b) noexcept { return equal_at(a, b); }
 
+bool identical(const value& a, const value& b) noexcept {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case kind::null: return true;
+    case kind::boolean: return a.as_bool() == b.as_bool();
+    case kind::number:
+      return a.number_text().data() == b.number_text().data() && a.number_text().size() == b.number_text().size() &&
+             a.is_integer() == b.is_integer() && (!a.is_integer() || a.as_integer() == b.as_integer());
+    case kind::string:
+      return a.as_string().data() == b.as_string().data() && a.as_string().size() == b.as_string().size();
+    case kind::array: {
+      const auto ai = a.items(), bi = b.items();
+      if (ai.size() != bi.size()) return false;
+      if (ai.data() == bi.data()) return true;
+      for (std::size_t i = 0; i < ai.size(); ++i)
+        if (!identical(ai[i], bi[i])) return false;
+      return true;
+    }
+    case kind::object: {
+      const auto am = a.members(), bm = b.members();
+      if (am.size() != bm.size()) return false;
+      if (am.data() == bm.data()) return true;
+      for (std::size_t i = 0; i < am.size(); ++i)
+        if (am[i].key.data() != bm[i].key.data() || am[i].key.size() != bm[i].key.size() ||
+            !identical(am[i].v, bm[i].v))
+          return false;
+      return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size_t depth) noexcept {
@@ -491,6 +523,7 @@ error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size
         if (auto err = copy_at(item, a, c, copy_strings, depth + 1)) return err;
         if (auto err = out.push_back(a, c)) return err;
       }
+      if (!copy_strings) out.set_prepared(v.prepared());
       return {};
     }
     case kind::object: {
@@ -507,6 +540,7 @@ error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size
         if (auto err = copy_at(m.v, a, c, copy_strings, depth + 1)) return err;
         if (auto err = out.append_member(a, key, c)) return err;
       }
+      if (!copy_strings) out.set_prepared(v.prepared());
       return {};
     }
     default:

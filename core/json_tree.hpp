@@ -60,6 +60,18 @@ struct error {
 enum class strings : std::uint8_t { borrow, copy };
 
 struct member;
+class value;
+
+// Compact JSON text written once for a subtree that many requests copy (the
+// subtrees of a kept render that hold no per-request value, patch/named_render):
+// `source` is the subtree the text was written from. A copy of `source` carries
+// a pointer to this; a writer may use the text only while the copy is still
+// identical() to `source`, so a merge or post-step that changes the copy (or
+// any node below it) makes the writer walk it instead, with nothing to reset.
+struct prepared_text {
+  const value* source = nullptr;
+  std::string_view text;
+};
 
 class value {
  public:
@@ -131,6 +143,16 @@ class value {
   void clear() noexcept;                      // keeps the kind
   error reserve(arena& a, std::size_t n) noexcept;
 
+  // Arrays and objects: the text prepared for the subtree this one was copied
+  // from, or nullptr (see prepared_text). Handle copies keep it, and so does a
+  // deep_copy that shares strings.
+  const prepared_text* prepared() const noexcept {
+    return kind_ == kind::array || kind_ == kind::object ? prepared_ : nullptr;
+  }
+  void set_prepared(const prepared_text* p) noexcept {
+    if (kind_ == kind::array || kind_ == kind::object) prepared_ = p;
+  }
+
  private:
   static constexpr std::uint8_t int_flag = 1;
   static constexpr std::uint8_t float_flag = 2;
@@ -140,7 +162,10 @@ class value {
   std::uint32_t size_;      // string/number text bytes, array items, object members
   std::uint32_t capacity_;  // array/object storage
   const void* ptr_;         // chars, value[] or member[]
-  std::int64_t int_;
+  union {
+    std::int64_t int_;                // numbers
+    const prepared_text* prepared_;   // arrays and objects
+  };
 };
 
 struct member {
@@ -156,6 +181,13 @@ error deep_copy(const value& v, arena& a, value& out, bool copy_strings = false)
 // (1 == 1.0; integer literals exactly), strings byte for byte.
 bool equal(const value& a, const value& b) noexcept;
 bool numbers_equal(const value& a, const value& b) noexcept;
+
+// The same handles all the way down: kinds, sizes, keys and scalars viewing
+// the same bytes (or the same integer), member order included. A subtree that
+// is identical to another writes the same JSON text; a structure-preserving
+// copy (strings shared) is identical to its source until something changes it.
+// O(nodes), no string comparisons.
+bool identical(const value& a, const value& b) noexcept;
 
 // The tree of a simdjson DOM element. With strings::borrow, strings and keys
 // are views into the parser's document (valid until it parses again).

@@ -37,6 +37,16 @@ bool shared(const json::value& x, const json::value& y) noexcept {
                        : x.is_array() && x.items().data() == y.items().data();
 }
 
+// A key written into a pointer as it is: printable ASCII without `~` and `/`
+// (RFC 6901) or `"` and `\\` (JSON), as nearly every key of a pod is.
+bool plain_key(std::string_view key) noexcept {
+  for (const char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '~' || c == '/' || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct json_differ::step {
@@ -49,7 +59,9 @@ json::error json_differ::diff(const json::value& a, const json::value& b, const 
                               core::arena& arena, std::string& out) {
   out_ = &out;
   arena_ = &arena;
+  segments_.clear();
   path_.clear();
+  spelled_ = 0;
   ops_ = 0;
   out += '[';
   const json::error err = value(a, b, nullptr, type, 0);
@@ -57,31 +69,49 @@ json::error json_differ::diff(const json::value& a, const json::value& b, const 
   return err;
 }
 
-void json_differ::push_key(std::string_view key) {
-  path_ += '/';
-  // Runs without `~` or `/` are appended whole: most keys have neither.
-  for (std::size_t special; (special = key.find_first_of("~/")) != std::string_view::npos;) {
-    path_.append(key.data(), special);
-    path_ += key[special] == '~' ? "~0" : "~1";
-    key.remove_prefix(special + 1);
+void json_differ::pop() noexcept {
+  segments_.pop_back();
+  if (spelled_ > segments_.size()) {
+    spelled_ = segments_.size();
+    path_.resize(marks_[spelled_]);
   }
-  path_ += key;
 }
 
-void json_differ::push_index(std::size_t index) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, index);
-  path_ += '/';
-  path_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+void json_differ::spell_path() {
+  if (marks_.size() < segments_.size()) marks_.resize(segments_.size());
+  for (; spelled_ < segments_.size(); ++spelled_) {
+    marks_[spelled_] = path_.size();
+    path_ += '/';
+    const segment& s = segments_[spelled_];
+    if (s.is_index) {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, s.index);
+      path_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+      continue;
+    }
+    if (plain_key(s.key)) {
+      path_ += s.key;
+      continue;
+    }
+    key_scratch_.clear();
+    for (const char c : s.key) {
+      if (c == '~') key_scratch_ += "~0";
+      else if (c == '/') key_scratch_ += "~1";
+      else key_scratch_ += c;
+    }
+    append_json_escaped(path_, key_scratch_);
+  }
 }
 
 void json_differ::write_op(std::string_view op, const json::value* v) {
+  spell_path();
   std::string& out = *out_;
   if (ops_ > 0) out += ',';
   out += R"({"op":")";
   out += op;
-  out += R"(","path":)";
-  append_json_string(out, path_);
+  out += R"(","path":")";
+  out += path_;
+  out += '"';
   if (v != nullptr) {
     out += R"(,"value":)";
     append_json(out, *v);
@@ -102,7 +132,6 @@ json::error json_differ::value(const json::value& a, const json::value& b, const
 
 json::error json_differ::object(const json::value& a, const json::value& b, const smp::type_meta* type,
                                 std::size_t depth) {
-  const std::size_t mark = path_.size();
   std::size_t hint = 0;
   for (const json::member& m : b.members()) {
     const std::size_t at = a.index_of(m.key, hint);
@@ -114,7 +143,7 @@ json::error json_differ::object(const json::value& a, const json::value& b, cons
       if (auto err = value(a.members()[at].v, m.v, f, f != nullptr ? f->type : nullptr, depth + 1)) return err;
       hint = at + 1;
     }
-    pop(mark);
+    pop();
   }
   hint = 0;
   for (const json::member& m : a.members()) {
@@ -125,7 +154,7 @@ json::error json_differ::object(const json::value& a, const json::value& b, cons
     }
     push_key(m.key);
     write_op("remove", nullptr);
-    pop(mark);
+    pop();
   }
   return {};
 }
@@ -217,12 +246,11 @@ json::error json_differ::align(const json::value* a, std::size_t na, const json:
 json::error json_differ::apply_steps(const json::value* a, const json::value* b, std::size_t offset,
                                      const step* steps, std::size_t count, std::string_view key,
                                      const smp::type_meta* elem, std::size_t depth) {
-  const std::size_t mark = path_.size();
   for (std::size_t s = count; s-- > 0;) {
     if (steps[s].k != step::del) continue;
     push_index(offset + steps[s].i);
     write_op("remove", nullptr);
-    pop(mark);
+    pop();
   }
   std::size_t pos = offset;
   for (std::size_t s = 0; s < count; ++s) {
@@ -240,7 +268,7 @@ json::error json_differ::apply_steps(const json::value* a, const json::value* b,
       if (distinct) write_op("replace", &b[st.j]);
       else if (auto err = value(a[st.i], b[st.j], nullptr, elem, depth + 1)) return err;
     }
-    pop(mark);
+    pop();
   }
   return {};
 }

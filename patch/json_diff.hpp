@@ -68,14 +68,28 @@ class json_differ {
                                 const step* steps, std::size_t count, std::string_view key,
                                 const smp::type_meta* elem, std::size_t depth);
 
-  void push_key(std::string_view key);
-  void push_index(std::size_t index);
-  void pop(std::size_t length) { path_.resize(length); }
+  // The path is kept as segments while walking and spelled out (RFC 6901, then
+  // JSON-escaped) only when an operation is written, and then only past the
+  // part an earlier operation already spelled: most keys walked lead to no
+  // operation, and operations next to each other share their prefix.
+  struct segment {
+    std::string_view key;
+    std::size_t index;
+    bool is_index;
+  };
+  void push_key(std::string_view key) { segments_.push_back({key, 0, false}); }
+  void push_index(std::size_t index) { segments_.push_back({{}, index, true}); }
+  void pop() noexcept;
+  void spell_path();
   void write_op(std::string_view op, const core::json::value* v);
 
   std::string* out_ = nullptr;
   core::arena* arena_ = nullptr;
-  std::string path_;                 // the current JSON Pointer, RFC 6901-escaped
+  std::vector<segment> segments_;    // the current location
+  std::string path_;                 // segments_[0, spelled_) as JSON text of a JSON Pointer
+  std::vector<std::size_t> marks_;   // path_'s length before each spelled segment
+  std::size_t spelled_ = 0;
+  std::string key_scratch_;          // a key with `~` or `/` escaped
   std::vector<std::uint32_t> lcs_;   // alignment table, reused
   std::size_t ops_ = 0;
 };

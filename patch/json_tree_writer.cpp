@@ -8,6 +8,19 @@ namespace meshinject::patch {
 
 namespace json = core::json;
 
+namespace {
+
+// The subtree's text written once, while the subtree is still what it was
+// written from (a check of handles, far cheaper than escaping its strings).
+bool append_prepared(std::string& out, const json::value& v) {
+  const json::prepared_text* p = v.prepared();
+  if (p == nullptr || !json::identical(v, *p->source)) return false;
+  out += p->text;
+  return true;
+}
+
+}  // namespace
+
 void append_json(std::string& out, const json::value& v) {
   switch (v.type()) {
     case json::kind::null:
@@ -29,6 +42,7 @@ void append_json(std::string& out, const json::value& v) {
       append_json_string(out, v.as_string());
       return;
     case json::kind::array: {
+      if (append_prepared(out, v)) return;
       out += '[';
       bool first = true;
       for (const json::value& item : v.items()) {
@@ -40,6 +54,7 @@ void append_json(std::string& out, const json::value& v) {
       return;
     }
     case json::kind::object: {
+      if (append_prepared(out, v)) return;
       out += '{';
       bool first = true;
       for (const json::member& m : v.members()) {

@@ -12,7 +12,9 @@
 namespace meshinject::patch {
 
 // Appends v as compact JSON (members in their order, numbers as their literal,
-// strings escaped without HTML escaping). Allocates only to grow `out`.
+// strings escaped without HTML escaping). Allocates only to grow `out`. An
+// array or object with prepared text (core::json::prepared_text) still
+// identical to its source is written as that text.
 void append_json(std::string& out, const core::json::value& v);
 
 }  // namespace meshinject::patch

@@ -12,6 +12,7 @@
 
 #include "core/json_text.hpp"
 #include "core/yaml_scalar.hpp"
+#include "patch/json_tree_writer.hpp"
 #include "template/binding.hpp"
 
 namespace meshinject::patch {
@@ -340,6 +341,39 @@ bool sites_in_order(const json::value& v, std::span<const rendered_skeleton::hol
   return true;
 }
 
+// Every array and object of the skeleton without a site below it gets its
+// compact JSON text, written once here instead of by every request's diff that
+// adds it (a request's copy carries the pointer; json_tree_writer checks the
+// copy is unchanged before using it). Sites are met in depth-first order, as
+// sites_in_order checked. Returns whether `v` holds a site.
+bool prepare_texts(json::value& v, std::span<const rendered_skeleton::hole_site> sites, std::size_t& next,
+                   core::arena& storage, std::string& scratch, bool& ok) {
+  if (next < sites.size() && sites[next].slot == &v) {
+    ++next;
+    return true;
+  }
+  bool holds_site = false;
+  if (v.is_object()) {
+    for (json::member& m : v.members()) holds_site |= prepare_texts(m.v, sites, next, storage, scratch, ok);
+  } else if (v.is_array()) {
+    for (json::value& item : v.items()) holds_site |= prepare_texts(item, sites, next, storage, scratch, ok);
+  } else {
+    return false;
+  }
+  if (holds_site || !ok) return holds_site;
+  scratch.clear();
+  append_json(scratch, v);
+  auto* p = storage.allocate_array<json::prepared_text>(1);
+  const std::string_view text = storage.copy(scratch, ok);
+  if (p == nullptr || !ok) {
+    ok = false;
+    return false;
+  }
+  *p = json::prepared_text{&v, text};
+  v.set_prepared(p);
+  return false;
+}
+
 struct filling {
   reading& r;
   std::span<const rendered_skeleton::hole_site> sites;
@@ -359,6 +393,7 @@ bool fill(filling& f, const json::value& from, json::value& out) {
       if (site && omitted_when_zero(site->parent, site->type, m.key, v)) continue;
       if (out.append_member(f.r.a, m.key, v)) return out_of_memory(f.r);
     }
+    out.set_prepared(from.prepared());
     return true;
   }
   if (from.is_array()) {
@@ -369,6 +404,7 @@ bool fill(filling& f, const json::value& from, json::value& out) {
       if (!fill(f, item, v)) return false;
       if (out.push_back(f.r.a, v)) return out_of_memory(f.r);
     }
+    out.set_prepared(from.prepared());
     return true;
   }
   if (f.next < f.sites.size() && f.sites[f.next].slot == &from) {
@@ -397,7 +433,10 @@ bool read_rendered_skeleton(std::string_view rendered, std::span<const tmpl::hol
   std::size_t next = 0;
   if (!sites_in_order(out.tree, out.sites, next) || next != out.sites.size()) return false;
   out.holes.assign(info.begin(), info.end());
-  return true;
+  next = 0;
+  bool ok = true;
+  prepare_texts(out.tree, out.sites, next, out.storage, state.scratch, ok);
+  return ok;
 }
 
 bool instantiate_rendered_pod(const rendered_skeleton& s, std::span<const tmpl::value> holes,

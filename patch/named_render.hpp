@@ -42,7 +42,9 @@ bool read_rendered_pod(std::string_view rendered, std::span<const tmpl::value> h
 // template's variant key), with each scalar that holds a per-request value left
 // as a site to fill. Same trace, same text with the same placeholders, so the
 // same tree: per request only the sites are filled (instantiate_rendered_pod),
-// the YAML is not read again. The tree's strings live in `storage`.
+// the YAML is not read again. The tree's strings live in `storage`, and so
+// does the compact JSON text of each of its arrays and objects that holds no
+// site (core::json::prepared_text), which the request's copy points at.
 struct rendered_skeleton {
   struct hole_site {
     const core::json::value* slot = nullptr;  // in `tree`: its depth-first order is the sites' order

@@ -278,3 +278,83 @@ TEST_F(tree_fixture, a_full_arena_is_an_error_not_a_crash) {
 }
 
 }  // namespace
+
+namespace {
+
+// identical(): what a writer checks before it uses text prepared for another
+// subtree (json::prepared_text), so it must see every change a merge can make.
+TEST(json_tree_identical, a_copy_sharing_strings_is_identical_until_changed) {
+  arena a;
+  simdjson::dom::parser parser;
+  json::value source;
+  ASSERT_FALSE(json::parse(R"({"name":"istio-proxy","args":["proxy","sidecar"],"port":15090,"on":true,"x":null,
+                               "r":{"limits":{"cpu":"2"}}})",
+                           parser, a, source));
+  const auto fresh_copy = [&] {
+    json::value c;
+    EXPECT_FALSE(json::deep_copy(source, a, c));
+    return c;
+  };
+  EXPECT_TRUE(json::identical(source, source));
+  EXPECT_TRUE(json::identical(fresh_copy(), source));
+
+  json::value strings_copied;
+  ASSERT_FALSE(json::deep_copy(source, a, strings_copied, true));
+  EXPECT_TRUE(json::equal(strings_copied, source));
+  EXPECT_FALSE(json::identical(strings_copied, source)) << "equal text in other bytes: not the same handles";
+
+  json::value c = fresh_copy();
+  c.find("r")->find("limits")->find("cpu")->operator=(json::value::string("2"));  // equal, other bytes
+  EXPECT_FALSE(json::identical(c, source)) << "a change two levels down";
+
+  c = fresh_copy();
+  ASSERT_FALSE(c.find("args")->push_back(a, json::value::string("--x")));
+  EXPECT_FALSE(json::identical(c, source)) << "an item appended";
+
+  c = fresh_copy();
+  *c.find("port") = json::value::integer(15090);
+  EXPECT_TRUE(json::identical(c, source)) << "an integer written anew: the same text";
+  *c.find("port") = json::value::integer(15091);
+  EXPECT_FALSE(json::identical(c, source));
+
+  c = fresh_copy();
+  *c.find("on") = json::value::boolean(false);
+  EXPECT_FALSE(json::identical(c, source));
+
+  c = fresh_copy();
+  ASSERT_TRUE(c.erase("x"));
+  ASSERT_FALSE(c.append_member(a, "x", json::value()));
+  EXPECT_FALSE(json::identical(c, source)) << "the same member, now in another place";
+
+  c = fresh_copy();
+  std::swap(c.members()[0], c.members()[1]);
+  EXPECT_FALSE(json::identical(c, source)) << "member order is part of the text";
+
+  json::value i1 = json::value::integer(7), i2 = json::value::integer(7), i3 = json::value::integer(8);
+  EXPECT_TRUE(json::identical(i1, i2));
+  EXPECT_FALSE(json::identical(i1, i3));
+}
+
+TEST(json_tree_identical, prepared_text_follows_handle_copies_and_deep_copies_sharing_strings) {
+  arena a;
+  simdjson::dom::parser parser;
+  json::value source;
+  ASSERT_FALSE(json::parse(R"({"a":[1,2]})", parser, a, source));
+  const json::prepared_text text{&source, R"({"a":[1,2]})"};
+  source.set_prepared(&text);
+  EXPECT_EQ(source.prepared(), &text);
+  json::value handle = source;
+  EXPECT_EQ(handle.prepared(), &text);
+  json::value copy, strings_copied;
+  ASSERT_FALSE(json::deep_copy(source, a, copy));
+  ASSERT_FALSE(json::deep_copy(source, a, strings_copied, true));
+  EXPECT_EQ(copy.prepared(), &text);
+  EXPECT_EQ(strings_copied.prepared(), nullptr) << "its strings could never be identical";
+  EXPECT_EQ(source.find("a")->prepared(), nullptr) << "set on the object only";
+  json::value scalar = json::value::integer(1);
+  scalar.set_prepared(&text);
+  EXPECT_EQ(scalar.prepared(), nullptr) << "scalars carry no text";
+  EXPECT_EQ(scalar.as_integer(), 1);
+}
+
+}  // namespace

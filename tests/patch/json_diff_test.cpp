@@ -81,6 +81,17 @@ TEST_F(json_diff, pointers_escape_tilde_and_slash) {
         nl::parse(R"({"q\"uote":2,"back\\slash":[1,2],"ctl\u0001":null})"));
 }
 
+// The differ spells a path only for an operation, and only past the part the
+// previous operation spelled: operations deep in one branch, then in a sibling,
+// then back at the top must each have their own full path.
+TEST_F(json_diff, paths_spelled_per_operation_share_only_the_common_prefix) {
+  const nl p = patch(nl::parse(R"({"":{"~":1},"a":{"x/y":{"b":1,"c":[1,2]},"q\"":1},"z":1})"),
+                     nl::parse(R"({"":{"~":2},"a":{"x/y":{"b":2,"c":[1,3]},"q\"":2,"n":1},"z":2})"));
+  // (nlohmann lists members sorted.)
+  EXPECT_EQ(p, nl::array({op("replace", "//~0", 2), op("add", "/a/n", 1), op("replace", "/a/q\"", 2),
+                          op("replace", "/a/x~1y/b", 2), op("replace", "/a/x~1y/c/1", 3), op("replace", "/z", 2)}));
+}
+
 TEST_F(json_diff, an_item_inserted_at_the_front_is_one_add) {
   const nl from = nl::parse(R"({"spec":{"initContainers":[{"name":"user-init","image":"busybox"}]}})");
   const nl to = nl::parse(R"({"spec":{"initContainers":[{"name":"istio-init"},{"name":"istio-proxy"},

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "patch/injector.hpp"
+#include "patch/json_tree_writer.hpp"
 #include "patch/named_render.hpp"
 #include "tests/support/engine_fixture.hpp"
 #include "tests/support/support.hpp"
@@ -243,6 +244,88 @@ TEST(rendered_memo, is_emptied_when_a_request_starts_over_its_byte_bound) {
   EXPECT_EQ(memo.size(), 0u);
   EXPECT_EQ(memo.bytes(), 0u);
   EXPECT_EQ(memo.clears(), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// A kept render's subtrees without a per-request value are written as text
+// prepared once; a subtree holding one is written per request.
+TEST(named_memo, subtrees_without_a_per_request_value_get_text_prepared_once) {
+  const std::string hole = std::string(meshinject::tmpl::hole_open) + "0" + std::string(meshinject::tmpl::hole_close);
+  const std::string rendered = "spec:\n  containers:\n  - name: istio-proxy\n    image: \"" + hole +
+                               "\"\n    resources:\n      limits:\n        cpu: \"2\"\n    args: [\"a~/b\", x]\n";
+  const meshinject::tmpl::hole_info info[] = {{}};
+  patch::yaml_reader_state state;
+  patch::rendered_skeleton skeleton;
+  ASSERT_TRUE(patch::read_rendered_skeleton(rendered, info, state, skeleton));
+
+  meshinject::core::arena a;
+  const meshinject::tmpl::value holes[] = {meshinject::tmpl::value::string("proxyv2:\"1.28\"")};
+  meshinject::core::json::value tree;
+  std::string error;
+  ASSERT_TRUE(patch::instantiate_rendered_pod(skeleton, holes, state, a, tree, error)) << error;
+  const auto& proxy = tree.find("spec")->find("containers")->items()[0];
+  EXPECT_EQ(proxy.prepared(), nullptr) << "holds the image's per-request value";
+  EXPECT_EQ(tree.prepared(), nullptr);
+  ASSERT_NE(proxy.find("resources")->prepared(), nullptr);
+  EXPECT_EQ(proxy.find("resources")->prepared()->text, R"({"limits":{"cpu":"2"}})");
+  ASSERT_NE(proxy.find("args")->prepared(), nullptr);
+  EXPECT_EQ(proxy.find("args")->prepared()->text, R"(["a~/b","x"])");
+  std::string text;
+  patch::append_json(text, tree);
+  EXPECT_EQ(text, R"({"spec":{"containers":[{"name":"istio-proxy","image":"proxyv2:\"1.28\"",)"
+                  R"("resources":{"limits":{"cpu":"2"}},"args":["a~/b","x"]}]}})");
+}
+
+// The user's own istio-proxy (here from an earlier injection's
+// proxy.istio.io/overrides) is merged into the injected one (Istio's
+// reapplyOverwrittenContainers) inside a subtree that has prepared text, and
+// the container is added whole: the answer carries the user's values, and the
+// next pod of the trace the render's.
+const char* const prepared_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        workload: "{{ .DeploymentMeta.Name }}"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+        args: [proxy, sidecar]
+        resources:
+          limits:
+            cpu: "2"
+            memory: 1Gi
+        securityContext:
+          runAsUser: 1337
+)";
+
+TEST(named_memo, a_request_that_changes_a_prepared_subtree_is_written_from_its_tree) {
+  patch::engine e(mt::make_snapshot(prepared_config, "", "", ""));
+  const answer plain = review_pod(e, pod_named("web"), "uid-1");
+  ASSERT_FALSE(plain.patched.is_null()) << plain.response.dump();
+  EXPECT_EQ(proxy_of(plain)["resources"]["limits"]["cpu"], "2");
+
+  const json user = pod_named(
+      "web", {{"proxy.istio.io/overrides", R"({"containers":[{"name":"istio-proxy","resources":{"limits":{"cpu":"4"}}}]})"}});
+  for (int round = 0; round < 2; ++round) {
+    const answer merged = review_pod(e, user, "uid-2");
+    ASSERT_FALSE(merged.patched.is_null()) << merged.response.dump();
+    EXPECT_EQ(proxy_of(merged)["resources"]["limits"]["cpu"], "4") << proxy_of(merged).dump();
+    EXPECT_EQ(proxy_of(merged)["resources"]["limits"]["memory"], "1Gi");
+    EXPECT_EQ(proxy_of(merged)["securityContext"]["runAsUser"], 1337);
+    patch::engine fresh(mt::make_snapshot(prepared_config, "", "", ""));
+    EXPECT_EQ(review_pod(fresh, user, "uid-2").patched, merged.patched);
+  }
+
+  const answer plain_again = review_pod(e, pod_named("api"), "uid-3");
+  EXPECT_EQ(proxy_of(plain_again)["resources"]["limits"]["cpu"], "2") << "the kept render is unchanged";
+  EXPECT_EQ(proxy_of(plain_again), proxy_of(plain));
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
 }
 
 }  // namespace
