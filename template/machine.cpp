@@ -339,11 +339,13 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
 
 // ------------------------------------------------------------------- walk
 
-bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in) {
+bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in, bool by_walk) {
   out_ = out;
   trace_in_ = trace_in;
   trace_pos_ = 0;
-  const bool walked = mode_ == mode::trace ? walk_traced(prog_.traced_root_, root_) : walk(prog_.parsed_->root, root_);
+  const bool walked = mode_ != mode::trace ? walk(prog_.parsed_->root, root_)
+                      : by_walk            ? walk_traced(prog_.traced_root_, root_)
+                                           : run_ops(prog_.parsed_->trace_ops);
   if (!walked) return false;
   if (mode_ == mode::render && trace_pos_ != trace_in_.size())
     return fail(0, "internal: the variant key was not consumed by the render");
@@ -401,6 +403,110 @@ bool machine::next_count(std::uint64_t& n, std::uint32_t pos) {
     if (!(b & 0x80)) return true;
   }
   return fail(pos, "internal: bad count in variant key");
+}
+
+// ------------------------------------------------------------- flat form
+
+// The trace by its flat form (program.cpp, flatten_traced): the same steps,
+// decisions, holes and memo slots as walk_traced over the program's traced
+// list, in one loop. Every node here has the root as its dot.
+bool machine::run_ops(std::span<const trace_op> ops) {
+  std::size_t pc = 0;
+  while (pc < ops.size()) {
+    const trace_op& op = ops[pc];
+    const node& n = *op.n;
+    if (op.c == trace_op::code::jump) {
+      pc = op.target;
+      continue;
+    }
+    if (op.c == trace_op::code::walk) {
+      if (!walk_node(n, root_)) return false;
+      ++pc;
+      continue;
+    }
+    if (!step(n.pos)) return false;
+    bool taken = false;
+    switch (op.c) {
+      case trace_op::code::hole:
+        if (!emit_hole(n, root_)) return false;
+        ++pc;
+        continue;
+      case trace_op::code::hole_lookup: {
+        value v = eval_planned(*n.pipe);
+        if (failed()) return false;
+        if (v.deferred) v = materialize(v);
+        if (v.k == kind::string && !count_output(v.s.size(), n.pos)) return false;
+        state_->holes.push_back(v);
+        ++pc;
+        continue;
+      }
+      case trace_op::code::decide: {
+        const value v = eval_pipeline(*n.pipe, root_);
+        if (failed()) return false;
+        taken = truth(v);
+        break;
+      }
+      case trace_op::code::decide_lookup: {
+        const value v = eval_planned(*n.pipe);
+        if (failed()) return false;
+        taken = truth(v);
+        break;
+      }
+      case trace_op::code::decide_equal:
+        if (!decide_equal(op, taken)) return false;
+        break;
+      case trace_op::code::walk:
+      case trace_op::code::jump:
+        break;
+    }
+    if (op.record) push_decision(taken ? 1 : 0);
+    pc = taken ? pc + 1 : op.target;
+  }
+  return true;
+}
+
+// A planned lookup as eval_pipeline would give it in a trace, memo slot included.
+value machine::eval_planned(const pipeline& p) {
+  if (p.memo < 0) return eval_lookup(p);
+  const auto slot = static_cast<std::size_t>(p.memo);
+  if (state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
+  value v = eval_lookup(p);
+  if (!failed()) {
+    state_->memo_[slot] = v;
+    state_->memo_generation_[slot] = state_->generation_;
+  }
+  return v;
+}
+
+// `eq`/`ne` of a planned lookup and a constant string. A string result is
+// compared here (what equal_any does for two strings, with the call's step);
+// anything else goes through the function as the walk would call it.
+bool machine::decide_equal(const trace_op& op, bool& taken) {
+  const pipeline& p = *op.n->pipe;
+  const bool memoized = p.memo >= 0;
+  const auto slot = static_cast<std::size_t>(p.memo);
+  if (memoized && state_->memo_generation_[slot] == state_->generation_) {
+    taken = truth(state_->memo_[slot]);
+    return true;
+  }
+  const operand& head = p.cmds[0].args[0];
+  const value v = eval_planned(*op.lookup);
+  if (failed()) return false;
+  value result;
+  if (v.k == kind::string && !v.deferred) {
+    if (!step(head.pos)) return false;
+    result = value::boolean((v.s == op.constant->s) != op.negate);
+  } else {
+    value args[2] = {op.lookup_first ? v : *op.constant, op.lookup_first ? *op.constant : v};
+    result = call(*head.fn, args, head.pos);
+    if (failed()) return false;
+  }
+  if (memoized) {
+    state_->memo_[slot] = result;
+    state_->memo_generation_[slot] = state_->generation_;
+  }
+  taken = truth(result);
+  return true;
 }
 
 // A render's walk: every node (a trace walks the traced lists instead).
@@ -619,7 +725,11 @@ bool machine::range_count(const node& n, const value& coll, std::uint64_t& count
 
 // ------------------------------------------------------------------ program
 
-bool program::trace(const value& root, trace_state& state) const {
+bool program::trace(const value& root, trace_state& state) const { return run_trace(root, state, false); }
+
+bool program::trace_by_walk(const value& root, trace_state& state) const { return run_trace(root, state, true); }
+
+bool program::run_trace(const value& root, trace_state& state, bool by_walk) const {
   state.reset();
   if (state.memo_.size() < memo_slots_) {
     state.memo_.resize(memo_slots_);
@@ -636,7 +746,7 @@ bool program::trace(const value& root, trace_state& state) const {
   }
   machine m(*this, root, machine::mode::trace, state.strings, state.scratch_[0], state.scratch_[1], state.error,
             state.slots_, &state.docs_, &state);
-  const bool ok = m.run(nullptr, {});
+  const bool ok = m.run(nullptr, {}, by_walk);
   state.steps = m.steps();
   return ok;
 }

@@ -23,8 +23,9 @@ class machine {
           std::string& scratch1, std::string& error, std::vector<value>& slots, json_documents* docs,
           trace_state* state);
 
-  // trace/render: walks the whole template.
-  bool run(render_result* out, std::span<const std::uint8_t> trace_in);
+  // trace/render: walks the whole template; a trace runs the program's flat
+  // form unless `by_walk`.
+  bool run(render_result* out, std::span<const std::uint8_t> trace_in, bool by_walk = false);
 
   // fold: evaluates one constant pipeline or operand; nothing when it fails
   // or needs the request.
@@ -33,6 +34,11 @@ class machine {
 
  private:
   class range_body;
+
+  // the flat form (trace only)
+  bool run_ops(std::span<const trace_op> ops);
+  value eval_planned(const pipeline& p);
+  bool decide_equal(const trace_op& op, bool& taken);
 
   // walking
   bool walk(const std::vector<node>& list, const value& dot);
@@ -107,6 +113,9 @@ class machine {
   std::uint64_t steps_ = 0;
   std::size_t output_ = 0;
 };
+
+// 0: `f` is Go's builtin eq, 1: its ne, -1: anything else (funcs_builtin.cpp).
+int builtin_equality(const function_entry& f) noexcept;
 
 // `.name` of any value, with Go's errors.
 value field_of(const value& base, std::string_view name, call_context& cx);

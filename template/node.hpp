@@ -88,4 +88,29 @@ struct node {
   bool varying_dot = false;   // with/range: the dot inside the body varies per request
 };
 
+// One instruction of a trace's flat form (program.cpp, flatten_traced): the traced
+// nodes whose dot is the root, with each `if` among them turned into a jump, so a
+// trace runs down one array instead of recursing walk_node -> walk_if -> ... for
+// every decision and hole. A node it does not cover (with, range, a variable
+// declaration) is one `walk` instruction: the tree walk from that node.
+struct trace_op {
+  enum class code : std::uint8_t {
+    walk,           // the node through the tree walk
+    hole,           // a per-request action
+    hole_lookup,    // ... that is a planned lookup (pipeline::fast)
+    decide,         // an `if`: taken falls through, not taken jumps to `target`
+    decide_lookup,  // ... on a planned lookup
+    decide_equal,   // ... on Go's eq/ne of a planned lookup and a constant string
+    jump,           // the end of a taken body: over the else branch
+  };
+  code c = code::walk;
+  bool record = false;  // decide*: the condition varies per request, so the bit goes into the key
+  bool negate = false;  // decide_equal: ne
+  bool lookup_first = false;  // decide_equal: the lookup is the call's first argument
+  std::uint32_t target = 0;   // decide*, jump: the instruction to go to
+  const node* n = nullptr;
+  const pipeline* lookup = nullptr;  // decide_equal: the planned lookup's pipeline
+  const value* constant = nullptr;   // decide_equal: the constant string
+};
+
 }  // namespace meshinject::tmpl

@@ -443,6 +443,82 @@ void link_traced(std::vector<node>& list) {
   }
 }
 
+// A planned lookup that a trace may read directly: nothing else to evaluate
+// (no variable to bind) in the pipeline.
+bool plain_lookup(const pipeline& p) { return p.fast && p.decl_slots.empty() && !p.folded; }
+
+// `eq X "c"` / `ne X "c"` (either order) with X a planned lookup: the shape of
+// most of Istio's per-request conditions.
+bool equality_on_lookup(const pipeline& p, trace_op& op) {
+  if (p.fast || p.folded || !p.decl_slots.empty() || p.cmds.size() != 1) return false;
+  const command& c = p.cmds[0];
+  if (c.args.size() != 3 || c.args[0].k != operand::kind::function) return false;
+  const int equality = builtin_equality(*c.args[0].fn);
+  if (equality < 0) return false;
+  auto lookup = [](const operand& o) {
+    return o.k == operand::kind::sub && !o.folded && o.fields.empty() && o.accessor < 0 && o.memo < 0 &&
+           plain_lookup(*o.sub);
+  };
+  auto constant_string = [](const operand& o) {
+    return o.folded && o.folded->k == kind::string && !o.folded->deferred;
+  };
+  const operand& a = c.args[1];
+  const operand& b = c.args[2];
+  if (lookup(a) && constant_string(b)) {
+    op.lookup = a.sub.get();
+    op.constant = &*b.folded;
+    op.lookup_first = true;
+  } else if (constant_string(a) && lookup(b)) {
+    op.lookup = b.sub.get();
+    op.constant = &*a.folded;
+  } else {
+    return false;
+  }
+  op.negate = equality == 1;
+  return true;
+}
+
+// Appends the flat form of traced nodes whose dot is the root (program's
+// traced list, an `if`'s bodies): actions and ifs become instructions, the
+// rest is handed to the tree walk.
+void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks) {
+  for (const node* n : list) {
+    const pipeline& p = *n->pipe;
+    trace_op op;
+    op.n = n;
+    if (n->k == node::kind::action && p.decl.empty() && p.varies) {
+      op.c = !p.structured && plain_lookup(p) ? trace_op::code::hole_lookup : trace_op::code::hole;
+      ops.push_back(op);
+      continue;
+    }
+    if (n->k != node::kind::if_) {
+      ops.push_back(op);
+      ++walks;
+      continue;
+    }
+    op.record = p.varies;
+    op.c = !p.varies                      ? trace_op::code::decide
+           : plain_lookup(p)              ? trace_op::code::decide_lookup
+           : equality_on_lookup(p, op)    ? trace_op::code::decide_equal
+                                          : trace_op::code::decide;
+    const std::size_t decision = ops.size();
+    ops.push_back(op);
+    flatten_traced(n->traced_body, ops, walks);
+    if (n->traced_else.empty()) {
+      ops[decision].target = static_cast<std::uint32_t>(ops.size());
+      continue;
+    }
+    const std::size_t over_else = ops.size();
+    trace_op jump;
+    jump.c = trace_op::code::jump;
+    jump.n = n;
+    ops.push_back(jump);
+    ops[decision].target = static_cast<std::uint32_t>(ops.size());
+    flatten_traced(n->traced_else, ops, walks);
+    ops[over_else].target = static_cast<std::uint32_t>(ops.size());
+  }
+}
+
 }  // namespace
 
 
@@ -472,9 +548,12 @@ program::program(std::string text, const function_table& functions, const value&
   fetch_slots_ = fetches.slots();
   link_traced(parsed_->root);
   list_traced(parsed_->root, traced_root_);
+  flatten_traced(traced_root_, parsed_->trace_ops, parsed_->trace_walks);
 }
 
 std::size_t program::traced_top_nodes() const noexcept { return traced_root_.size(); }
+std::size_t program::trace_ops() const noexcept { return parsed_->trace_ops.size(); }
+std::size_t program::trace_walks() const noexcept { return parsed_->trace_walks; }
 
 program::~program() = default;
 
