@@ -212,10 +212,31 @@ value find_for(const value& map, const pipeline::lookup& l) noexcept {
 // one scan, instead of evaluating the call.
 value machine::eval_lookup(const pipeline& p) {
   const pipeline::lookup& l = *p.fast;
+  if (mode_ == mode::trace && l.fetch_slot >= 0) {
+    // The map stays in its slot: read there, not copied out.
+    const value* m = fetched(l.accessor, l.fetch_slot, p.pos);
+    if (!m) return value{};
+    if (m->k == kind::unknown) return *m;
+    if (l.mode == lookup_plan::result::index) return index_value(*m, value::string(l.key), cx_);
+    return find_for(*m, l);
+  }
   const value m = fetch_root(l.accessor, l.fetch_slot, p.pos);
   if (failed() || m.k == kind::unknown) return m;
   if (l.mode == lookup_plan::result::index) return index_value(m, value::string(l.key), cx_);
   return find_for(m, l);
+}
+
+// A trace's resolved root chain in its slot, fetched on first use; null when
+// the fetch failed.
+const value* machine::fetched(int accessor, int slot, std::uint32_t pos) {
+  cx_.pos_ = pos;
+  const auto s = static_cast<std::size_t>(slot);
+  if (state_->fetched_generation_[s] != state_->generation_) {
+    state_->fetched_[s] = root_.type->fetch(root_, accessor, cx_);
+    if (failed()) return nullptr;
+    state_->fetched_generation_[s] = state_->generation_;
+  }
+  return &state_->fetched_[s];
 }
 
 // A resolved root chain. In a trace its value is the same for the whole walk,
@@ -478,9 +499,9 @@ value machine::eval_planned(const pipeline& p) {
   return v;
 }
 
-// `eq`/`ne` of a planned lookup and a constant string. A string result is
-// compared here (what equal_any does for two strings, with the call's step);
-// anything else goes through the function as the walk would call it.
+// `eq`/`ne` of a per-request operand and a constant string. A string operand
+// is compared here (what equal_any does for two strings, with the call's
+// step); anything else goes through the function as the walk would call it.
 bool machine::decide_equal(const trace_op& op, bool& taken) {
   const pipeline& p = *op.n->pipe;
   const bool memoized = p.memo >= 0;
@@ -490,14 +511,15 @@ bool machine::decide_equal(const trace_op& op, bool& taken) {
     return true;
   }
   const operand& head = p.cmds[0].args[0];
-  const value v = eval_planned(*op.lookup);
+  const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, root_);
   if (failed()) return false;
   value result;
   if (v.k == kind::string && !v.deferred) {
     if (!step(head.pos)) return false;
-    result = value::boolean((v.s == op.constant->s) != op.negate);
+    result = value::boolean((v.s == op.constant_text) != op.negate);
   } else {
-    value args[2] = {op.lookup_first ? v : *op.constant, op.lookup_first ? *op.constant : v};
+    const value c = eval_operand(*op.constant, root_);
+    value args[2] = {op.subject_first ? v : c, op.subject_first ? c : v};
     result = call(*head.fn, args, head.pos);
     if (failed()) return false;
   }

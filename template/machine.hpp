@@ -64,6 +64,7 @@ class machine {
   value eval_commands(const pipeline& p, std::size_t count, const value& dot);
   value eval_lookup(const pipeline& p);
   value fetch_root(int accessor, int slot, std::uint32_t pos);
+  const value* fetched(int accessor, int slot, std::uint32_t pos);
   value eval_root_chain(const operand& o);
   value eval_command(const command& c, const value& dot, const value* piped);
   value eval_lazy(const command& c, const value& dot, const value* piped);

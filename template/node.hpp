@@ -100,17 +100,19 @@ struct trace_op {
     hole_lookup,    // ... that is a planned lookup (pipeline::fast)
     decide,         // an `if`: taken falls through, not taken jumps to `target`
     decide_lookup,  // ... on a planned lookup
-    decide_equal,   // ... on Go's eq/ne of a planned lookup and a constant string
+    decide_equal,   // ... on Go's eq/ne of a per-request operand and a constant string
     jump,           // the end of a taken body: over the else branch
   };
   code c = code::walk;
   bool record = false;  // decide*: the condition varies per request, so the bit goes into the key
   bool negate = false;  // decide_equal: ne
-  bool lookup_first = false;  // decide_equal: the lookup is the call's first argument
-  std::uint32_t target = 0;   // decide*, jump: the instruction to go to
+  bool subject_first = false;  // decide_equal: the per-request operand is the call's first argument
+  std::uint32_t target = 0;    // decide*, jump: the instruction to go to
   const node* n = nullptr;
-  const pipeline* lookup = nullptr;  // decide_equal: the planned lookup's pipeline
-  const value* constant = nullptr;   // decide_equal: the constant string
+  const operand* subject = nullptr;  // decide_equal: the per-request operand
+  const pipeline* lookup = nullptr;  // ... when it is a planned lookup: read directly
+  const operand* constant = nullptr;  // decide_equal: the constant string
+  std::string_view constant_text;     // ... its text
 };
 
 }  // namespace meshinject::tmpl

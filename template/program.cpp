@@ -447,33 +447,36 @@ void link_traced(std::vector<node>& list) {
 // (no variable to bind) in the pipeline.
 bool plain_lookup(const pipeline& p) { return p.fast && p.decl_slots.empty() && !p.folded; }
 
-// `eq X "c"` / `ne X "c"` (either order) with X a planned lookup: the shape of
-// most of Istio's per-request conditions.
-bool equality_on_lookup(const pipeline& p, trace_op& op) {
+// `eq X "c"` / `ne X "c"` (either order) with X per request: the shape of most
+// of Istio's per-request conditions (X often a planned lookup).
+bool equality_with_constant(const pipeline& p, trace_op& op) {
   if (p.fast || p.folded || !p.decl_slots.empty() || p.cmds.size() != 1) return false;
   const command& c = p.cmds[0];
   if (c.args.size() != 3 || c.args[0].k != operand::kind::function) return false;
   const int equality = builtin_equality(*c.args[0].fn);
   if (equality < 0) return false;
-  auto lookup = [](const operand& o) {
-    return o.k == operand::kind::sub && !o.folded && o.fields.empty() && o.accessor < 0 && o.memo < 0 &&
-           plain_lookup(*o.sub);
-  };
+  // A string literal, or an expression folded to a string at load.
   auto constant_string = [](const operand& o) {
-    return o.folded && o.folded->k == kind::string && !o.folded->deferred;
+    if (o.folded) return o.folded->k == kind::string && !o.folded->deferred;
+    return o.k == operand::kind::string && o.fields.empty();
   };
+  auto varies = [](const operand& o) { return !o.folded && o.varies; };
   const operand& a = c.args[1];
   const operand& b = c.args[2];
-  if (lookup(a) && constant_string(b)) {
-    op.lookup = a.sub.get();
-    op.constant = &*b.folded;
-    op.lookup_first = true;
-  } else if (constant_string(a) && lookup(b)) {
-    op.lookup = b.sub.get();
-    op.constant = &*a.folded;
+  if (varies(a) && constant_string(b)) {
+    op.subject = &a;
+    op.constant = &b;
+    op.subject_first = true;
+  } else if (constant_string(a) && varies(b)) {
+    op.subject = &b;
+    op.constant = &a;
   } else {
     return false;
   }
+  op.constant_text = op.constant->folded ? op.constant->folded->s : std::string_view(op.constant->name);
+  const operand& x = *op.subject;
+  if (x.k == operand::kind::sub && x.fields.empty() && x.accessor < 0 && x.memo < 0 && plain_lookup(*x.sub))
+    op.lookup = x.sub.get();
   op.negate = equality == 1;
   return true;
 }
@@ -499,7 +502,7 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
     op.record = p.varies;
     op.c = !p.varies                      ? trace_op::code::decide
            : plain_lookup(p)              ? trace_op::code::decide_lookup
-           : equality_on_lookup(p, op)    ? trace_op::code::decide_equal
+           : equality_with_constant(p, op)? trace_op::code::decide_equal
                                           : trace_op::code::decide;
     const std::size_t decision = ops.size();
     ops.push_back(op);
