@@ -453,7 +453,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
         ++pc;
         continue;
       case trace_op::code::hole_lookup: {
-        value v = eval_planned(*n.pipe);
+        value v = eval_planned(*op.pipe);
         if (failed()) return false;
         if (v.deferred) v = materialize(v);
         if (v.k == kind::string && !count_output(v.s.size(), n.pos)) return false;
@@ -468,7 +468,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
         break;
       }
       case trace_op::code::decide_lookup: {
-        const value v = eval_planned(*n.pipe);
+        const value v = eval_planned(*op.pipe);
         if (failed()) return false;
         taken = truth(v);
         break;
@@ -503,7 +503,7 @@ value machine::eval_planned(const pipeline& p) {
 // is compared here (what equal_any does for two strings, with the call's
 // step); anything else goes through the function as the walk would call it.
 bool machine::decide_equal(const trace_op& op, bool& taken) {
-  const pipeline& p = *op.n->pipe;
+  const pipeline& p = *op.pipe;
   const bool memoized = p.memo >= 0;
   const auto slot = static_cast<std::size_t>(p.memo);
   if (memoized && state_->memo_generation_[slot] == state_->generation_) {

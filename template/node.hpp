@@ -109,6 +109,7 @@ struct trace_op {
   bool subject_first = false;  // decide_equal: the per-request operand is the call's first argument
   std::uint32_t target = 0;    // decide*, jump: the instruction to go to
   const node* n = nullptr;
+  const pipeline* pipe = nullptr;    // hole*, decide_lookup, decide_equal: what is evaluated (an `if (x)`'s x)
   const operand* subject = nullptr;  // decide_equal: the per-request operand
   const pipeline* lookup = nullptr;  // ... when it is a planned lookup: read directly
   const operand* constant = nullptr;  // decide_equal: the constant string

@@ -447,6 +447,21 @@ void link_traced(std::vector<node>& list) {
 // (no variable to bind) in the pipeline.
 bool plain_lookup(const pipeline& p) { return p.fast && p.decl_slots.empty() && !p.folded; }
 
+// `if (x)`: the pipeline inside the parentheses. It gives the same value with
+// the same steps (a call steps inside, where its memo slot is); the outer
+// pipeline's own memo slot only saved the walk down to it.
+const pipeline& unparenthesized(const pipeline& p) {
+  const pipeline* q = &p;
+  while (!q->fast && !q->folded && q->decl_slots.empty() && q->cmds.size() == 1 && q->cmds[0].args.size() == 1) {
+    const operand& o = q->cmds[0].args[0];
+    if (o.k != operand::kind::sub || o.folded || !o.fields.empty() || o.accessor >= 0 || o.memo >= 0 ||
+        !o.sub->decl_slots.empty() || o.sub->memo < 0)
+      break;
+    q = o.sub.get();
+  }
+  return *q;
+}
+
 // `eq X "c"` / `ne X "c"` (either order) with X per request: the shape of most
 // of Istio's per-request conditions (X often a planned lookup).
 bool equality_with_constant(const pipeline& p, trace_op& op) {
@@ -491,6 +506,7 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
     op.n = n;
     if (n->k == node::kind::action && p.decl.empty() && p.varies) {
       op.c = !p.structured && plain_lookup(p) ? trace_op::code::hole_lookup : trace_op::code::hole;
+      op.pipe = &p;
       ops.push_back(op);
       continue;
     }
@@ -500,10 +516,12 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
       continue;
     }
     op.record = p.varies;
-    op.c = !p.varies                      ? trace_op::code::decide
-           : plain_lookup(p)              ? trace_op::code::decide_lookup
-           : equality_with_constant(p, op)? trace_op::code::decide_equal
-                                          : trace_op::code::decide;
+    const pipeline& condition = unparenthesized(p);
+    op.pipe = &condition;
+    op.c = !p.varies                                ? trace_op::code::decide
+           : plain_lookup(condition)                ? trace_op::code::decide_lookup
+           : equality_with_constant(condition, op)  ? trace_op::code::decide_equal
+                                                    : trace_op::code::decide;
     const std::size_t decision = ops.size();
     ops.push_back(op);
     flatten_traced(n->traced_body, ops, walks);
