@@ -445,9 +445,19 @@ bool machine::run_ops(std::span<const trace_op> ops) {
       ++pc;
       continue;
     }
-    if (!step(n.pos)) return false;
+    if (op.steps && !step(n.pos)) return false;
     bool taken = false;
     switch (op.c) {
+      case trace_op::code::test: {
+        const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, root_);
+        if (failed()) return false;
+        pc = truth(v) == op.jump_when ? op.target : pc + 1;
+        continue;
+      }
+      case trace_op::code::mark:
+        push_decision(op.bit ? 1 : 0);
+        ++pc;
+        continue;
       case trace_op::code::hole:
         if (!emit_hole(n, root_)) return false;
         ++pc;

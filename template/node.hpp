@@ -102,15 +102,23 @@ struct trace_op {
     decide_lookup,  // ... on a planned lookup
     decide_equal,   // ... on Go's eq/ne of a per-request operand and a constant string
     jump,           // the end of a taken body: over the else branch
+    // An `if and A B ...` / `if or A B ...` as Go evaluates it, one operand at a
+    // time: `test` evaluates one and jumps to `target` when its truth is
+    // `jump_when`; `mark` records the decision where the two ways meet.
+    test,
+    mark,
   };
   code c = code::walk;
   bool record = false;  // decide*: the condition varies per request, so the bit goes into the key
   bool negate = false;  // decide_equal: ne
+  bool steps = true;      // counts the node's step (the first instruction of an if does)
+  bool jump_when = false;  // test: the truth that jumps
+  bool bit = false;        // mark: the decision recorded
   bool subject_first = false;  // decide_equal: the per-request operand is the call's first argument
   std::uint32_t target = 0;    // decide*, jump: the instruction to go to
   const node* n = nullptr;
   const pipeline* pipe = nullptr;    // hole*, decide_lookup, decide_equal: what is evaluated (an `if (x)`'s x)
-  const operand* subject = nullptr;  // decide_equal: the per-request operand
+  const operand* subject = nullptr;  // decide_equal, test: the per-request operand
   const pipeline* lookup = nullptr;  // ... when it is a planned lookup: read directly
   const operand* constant = nullptr;  // decide_equal: the constant string
   std::string_view constant_text;     // ... its text

@@ -496,6 +496,70 @@ bool equality_with_constant(const pipeline& p, trace_op& op) {
   return true;
 }
 
+void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks);
+
+// An operand the flat form may evaluate on its own where the walk would have
+// read the whole condition from its memo slot: it calls nothing, or calls
+// inside a memoised pipeline (a repeat reads the slot and takes no step, as
+// the walk's would).
+bool step_free_on_repeat(const operand& o) {
+  if (o.folded || o.accessor >= 0 || o.memo >= 0) return true;
+  switch (o.k) {
+    case operand::kind::sub: return o.sub->memo >= 0 && o.sub->decl_slots.empty();
+    case operand::kind::function: return false;
+    default: return true;
+  }
+}
+
+// `if and A B ...` / `if or A B ...`: one `test` per operand (Go's and/or stop
+// at the first that decides), the decision marked where the ways meet.
+bool flatten_lazy(const node& n, const pipeline& condition, std::vector<trace_op>& ops, std::size_t& walks) {
+  if (condition.fast || condition.folded || !condition.decl_slots.empty() || condition.cmds.size() != 1) return false;
+  const command& c = condition.cmds[0];
+  if (c.args[0].k != operand::kind::function || c.args[0].fn->lazy == function_entry::special::none) return false;
+  if (c.args.size() < 2) return false;
+  for (std::size_t k = 1; k < c.args.size(); ++k)
+    if (!step_free_on_repeat(c.args[k])) return false;
+  const bool is_and = c.args[0].fn->lazy == function_entry::special::and_;
+  std::vector<std::size_t> to_taken, to_not_taken;
+  for (std::size_t k = 1; k < c.args.size(); ++k) {
+    const operand& o = c.args[k];
+    trace_op t;
+    t.c = trace_op::code::test;
+    t.n = &n;
+    t.steps = k == 1;
+    t.subject = &o;
+    if (o.k == operand::kind::sub && !o.folded && o.fields.empty() && o.accessor < 0 && o.memo < 0 &&
+        plain_lookup(*o.sub))
+      t.lookup = o.sub.get();
+    const bool last = k + 1 == c.args.size();
+    // and: a false operand decides not taken; or: a true one decides taken,
+    // and the last one decides either way.
+    t.jump_when = is_and || last ? false : true;
+    (t.jump_when ? to_taken : to_not_taken).push_back(ops.size());
+    ops.push_back(t);
+  }
+  for (std::size_t at : to_taken) ops[at].target = static_cast<std::uint32_t>(ops.size());
+  trace_op mark;
+  mark.c = trace_op::code::mark;
+  mark.n = &n;
+  mark.steps = false;
+  mark.bit = true;
+  ops.push_back(mark);
+  flatten_traced(n.traced_body, ops, walks);
+  const std::size_t over_else = ops.size();
+  trace_op jump;
+  jump.c = trace_op::code::jump;
+  jump.n = &n;
+  ops.push_back(jump);
+  for (std::size_t at : to_not_taken) ops[at].target = static_cast<std::uint32_t>(ops.size());
+  mark.bit = false;
+  ops.push_back(mark);
+  flatten_traced(n.traced_else, ops, walks);
+  ops[over_else].target = static_cast<std::uint32_t>(ops.size());
+  return true;
+}
+
 // Appends the flat form of traced nodes whose dot is the root (program's
 // traced list, an `if`'s bodies): actions and ifs become instructions, the
 // rest is handed to the tree walk.
@@ -517,6 +581,7 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
     }
     op.record = p.varies;
     const pipeline& condition = unparenthesized(p);
+    if (p.varies && flatten_lazy(*n, condition, ops, walks)) continue;
     op.pipe = &condition;
     op.c = !p.varies                                ? trace_op::code::decide
            : plain_lookup(condition)                ? trace_op::code::decide_lookup
