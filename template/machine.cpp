@@ -364,9 +364,10 @@ bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in, bo
   out_ = out;
   trace_in_ = trace_in;
   trace_pos_ = 0;
+  by_walk_ = by_walk;
   const bool walked = mode_ != mode::trace ? walk(prog_.parsed_->root, root_)
                       : by_walk            ? walk_traced(prog_.traced_root_, root_)
-                                           : run_ops(prog_.parsed_->trace_ops);
+                                           : run_ops(prog_.parsed_->trace_ops, root_);
   if (!walked) return false;
   if (mode_ == mode::render && trace_pos_ != trace_in_.size())
     return fail(0, "internal: the variant key was not consumed by the render");
@@ -429,9 +430,10 @@ bool machine::next_count(std::uint64_t& n, std::uint32_t pos) {
 // ------------------------------------------------------------- flat form
 
 // The trace by its flat form (program.cpp, flatten_traced): the same steps,
-// decisions, holes and memo slots as walk_traced over the program's traced
-// list, in one loop. Every node here has the root as its dot.
-bool machine::run_ops(std::span<const trace_op> ops) {
+// decisions, holes and memo slots as walk_traced over the same traced nodes, in
+// one loop. Every node of one list has the same dot: the root's list, or the
+// body of one with or range.
+bool machine::run_ops(std::span<const trace_op> ops, const value& dot) {
   std::size_t pc = 0;
   while (pc < ops.size()) {
     const trace_op& op = ops[pc];
@@ -441,7 +443,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
       continue;
     }
     if (op.c == trace_op::code::walk) {
-      if (!walk_node(n, root_)) return false;
+      if (!walk_node(n, dot)) return false;
       ++pc;
       continue;
     }
@@ -449,7 +451,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
     bool taken = false;
     switch (op.c) {
       case trace_op::code::test: {
-        const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, root_);
+        const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, dot);
         if (failed()) return false;
         pc = truth(v) == op.jump_when ? op.target : pc + 1;
         continue;
@@ -459,7 +461,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
         ++pc;
         continue;
       case trace_op::code::hole:
-        if (!emit_hole(n, root_)) return false;
+        if (!emit_hole(n, dot)) return false;
         ++pc;
         continue;
       case trace_op::code::hole_lookup: {
@@ -472,7 +474,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
         continue;
       }
       case trace_op::code::decide: {
-        const value v = eval_pipeline(*n.pipe, root_);
+        const value v = eval_pipeline(*n.pipe, dot);
         if (failed()) return false;
         taken = truth(v);
         break;
@@ -484,7 +486,7 @@ bool machine::run_ops(std::span<const trace_op> ops) {
         break;
       }
       case trace_op::code::decide_equal:
-        if (!decide_equal(op, taken)) return false;
+        if (!decide_equal(op, dot, taken)) return false;
         break;
       case trace_op::code::walk:
       case trace_op::code::jump:
@@ -512,7 +514,7 @@ value machine::eval_planned(const pipeline& p) {
 // `eq`/`ne` of a per-request operand and a constant string. A string operand
 // is compared here (what equal_any does for two strings, with the call's
 // step); anything else goes through the function as the walk would call it.
-bool machine::decide_equal(const trace_op& op, bool& taken) {
+bool machine::decide_equal(const trace_op& op, const value& dot, bool& taken) {
   const pipeline& p = *op.pipe;
   const bool memoized = p.memo >= 0;
   const auto slot = static_cast<std::size_t>(p.memo);
@@ -521,14 +523,14 @@ bool machine::decide_equal(const trace_op& op, bool& taken) {
     return true;
   }
   const operand& head = p.cmds[0].args[0];
-  const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, root_);
+  const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, dot);
   if (failed()) return false;
   value result;
   if (v.k == kind::string && !v.deferred) {
     if (!step(head.pos)) return false;
     result = value::boolean((v.s == op.constant_text) != op.negate);
   } else {
-    const value c = eval_operand(*op.constant, root_);
+    const value c = eval_operand(*op.constant, dot);
     value args[2] = {op.subject_first ? v : c, op.subject_first ? c : v};
     result = call(*head.fn, args, head.pos);
     if (failed()) return false;
@@ -554,12 +556,16 @@ bool machine::walk_traced(const std::vector<const node*>& list, const value& dot
   return true;
 }
 
+// In a trace by the flat form only a with's or range's bodies come here (an
+// if's are part of the list it is in).
 bool machine::walk_body(const node& n, const value& dot) {
-  return mode_ == mode::trace ? walk_traced(n.traced_body, dot) : walk(n.body, dot);
+  if (mode_ != mode::trace) return walk(n.body, dot);
+  return by_walk_ ? walk_traced(n.traced_body, dot) : run_ops(n.body_ops, dot);
 }
 
 bool machine::walk_else(const node& n, const value& dot) {
-  return mode_ == mode::trace ? walk_traced(n.traced_else, dot) : walk(n.else_body, dot);
+  if (mode_ != mode::trace) return walk(n.else_body, dot);
+  return by_walk_ ? walk_traced(n.traced_else, dot) : run_ops(n.else_ops, dot);
 }
 
 bool machine::walk_node(const node& n, const value& dot) {

@@ -36,9 +36,9 @@ class machine {
   class range_body;
 
   // the flat form (trace only)
-  bool run_ops(std::span<const trace_op> ops);
+  bool run_ops(std::span<const trace_op> ops, const value& dot);
   value eval_planned(const pipeline& p);
-  bool decide_equal(const trace_op& op, bool& taken);
+  bool decide_equal(const trace_op& op, const value& dot, bool& taken);
 
   // walking
   bool walk(const std::vector<node>& list, const value& dot);
@@ -111,6 +111,7 @@ class machine {
   render_result* out_ = nullptr;
   std::span<const std::uint8_t> trace_in_;
   std::size_t trace_pos_ = 0;
+  bool by_walk_ = false;  // a trace by the tree walk (program::trace_by_walk), not the flat form
   std::uint64_t steps_ = 0;
   std::size_t output_ = 0;
 };

@@ -72,24 +72,11 @@ struct pipeline {
   std::optional<lookup> fast;
 };
 
-struct node {
-  enum class kind : std::uint8_t { text, action, if_, range, with };
-  kind k = kind::text;
-  std::uint32_t pos = 0;
-  std::string_view text;  // kind::text, after trim markers; points into the template source
-  std::unique_ptr<pipeline> pipe;
-  std::vector<node> body;
-  std::vector<node> else_body;
-  bool traced = true;     // trace() must visit it: it (or something inside) varies per request or binds a variable
-  // The traced nodes of body and else_body, in order: trace() visits only these,
-  // so the text and constant actions between them cost nothing per request.
-  std::vector<const node*> traced_body;
-  std::vector<const node*> traced_else;
-  bool varying_dot = false;   // with/range: the dot inside the body varies per request
-};
+struct node;
 
 // One instruction of a trace's flat form (program.cpp, flatten_traced): the traced
-// nodes whose dot is the root, with each `if` among them turned into a jump, so a
+// nodes of one list (the root's, or a with's or range's body: one dot), with each
+// `if` among them turned into a jump, so a
 // trace runs down one array instead of recursing walk_node -> walk_if -> ... for
 // every decision and hole. A node it does not cover (with, range, a variable
 // declaration) is one `walk` instruction: the tree walk from that node.
@@ -123,5 +110,25 @@ struct trace_op {
   const operand* constant = nullptr;  // decide_equal: the constant string
   std::string_view constant_text;     // ... its text
 };
+
+struct node {
+  enum class kind : std::uint8_t { text, action, if_, range, with };
+  kind k = kind::text;
+  std::uint32_t pos = 0;
+  std::string_view text;  // kind::text, after trim markers; points into the template source
+  std::unique_ptr<pipeline> pipe;
+  std::vector<node> body;
+  std::vector<node> else_body;
+  bool traced = true;     // trace() must visit it: it (or something inside) varies per request or binds a variable
+  // The traced nodes of body and else_body, in order: trace() visits only these,
+  // so the text and constant actions between them cost nothing per request.
+  std::vector<const node*> traced_body;
+  std::vector<const node*> traced_else;
+  // with/range: the flat form of traced_body and traced_else (trace_op).
+  std::vector<trace_op> body_ops;
+  std::vector<trace_op> else_ops;
+  bool varying_dot = false;   // with/range: the dot inside the body varies per request
+};
+
 
 }  // namespace meshinject::tmpl

@@ -605,6 +605,19 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
   }
 }
 
+// Each with's and range's bodies get a flat form of their own: the nodes in
+// them share the dot the with or range gives.
+void flatten_bodies(std::vector<node>& list) {
+  for (node& n : list) {
+    flatten_bodies(n.body);
+    flatten_bodies(n.else_body);
+    if (n.k != node::kind::with && n.k != node::kind::range) continue;
+    std::size_t walks = 0;
+    flatten_traced(n.traced_body, n.body_ops, walks);
+    flatten_traced(n.traced_else, n.else_ops, walks);
+  }
+}
+
 }  // namespace
 
 
@@ -635,6 +648,7 @@ program::program(std::string text, const function_table& functions, const value&
   link_traced(parsed_->root);
   list_traced(parsed_->root, traced_root_);
   flatten_traced(traced_root_, parsed_->trace_ops, parsed_->trace_walks);
+  flatten_bodies(parsed_->root);
 }
 
 std::size_t program::traced_top_nodes() const noexcept { return traced_root_.size(); }
