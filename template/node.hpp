@@ -74,12 +74,12 @@ struct pipeline {
 
 struct node;
 
-// One instruction of a trace's flat form (program.cpp, flatten_traced): the traced
-// nodes of one list (the root's, or a with's or range's body: one dot), with each
-// `if` among them turned into a jump, so a
-// trace runs down one array instead of recursing walk_node -> walk_if -> ... for
-// every decision and hole. A node it does not cover (with, range, a variable
-// declaration) is one `walk` instruction: the tree walk from that node.
+// One instruction of a trace's flat form (program.cpp, flatten_traced): the
+// traced nodes of one list (the root's, or a with's or range's body: one dot),
+// with each `if` among them turned into a jump, so a trace runs down one array
+// instead of recursing walk_node -> walk_if -> ... for every decision and hole.
+// A node it does not cover (with, range, a variable declaration) is one `walk`
+// instruction: the tree walk from that node.
 struct trace_op {
   enum class code : std::uint8_t {
     walk,           // the node through the tree walk
