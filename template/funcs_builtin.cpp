@@ -426,6 +426,12 @@ value fn_printf(call_context& cx, std::span<value> a) {
 
 // ----------------------------------------------------------------- shared
 
+int builtin_equality(const function_entry& f) noexcept {
+  if (f.impl == fn_eq) return 0;
+  if (f.impl == fn_ne) return 1;
+  return -1;
+}
+
 value index_value(const value& container, const value& key, call_context& cx) {
   switch (container.k) {
     case kind::unknown:

@@ -212,10 +212,31 @@ value find_for(const value& map, const pipeline::lookup& l) noexcept {
 // one scan, instead of evaluating the call.
 value machine::eval_lookup(const pipeline& p) {
   const pipeline::lookup& l = *p.fast;
+  if (mode_ == mode::trace && l.fetch_slot >= 0) {
+    // The map stays in its slot: read there, not copied out.
+    const value* m = fetched(l.accessor, l.fetch_slot, p.pos);
+    if (!m) return value{};
+    if (m->k == kind::unknown) return *m;
+    if (l.mode == lookup_plan::result::index) return index_value(*m, value::string(l.key), cx_);
+    return find_for(*m, l);
+  }
   const value m = fetch_root(l.accessor, l.fetch_slot, p.pos);
   if (failed() || m.k == kind::unknown) return m;
   if (l.mode == lookup_plan::result::index) return index_value(m, value::string(l.key), cx_);
   return find_for(m, l);
+}
+
+// A trace's resolved root chain in its slot, fetched on first use; null when
+// the fetch failed.
+const value* machine::fetched(int accessor, int slot, std::uint32_t pos) {
+  cx_.pos_ = pos;
+  const auto s = static_cast<std::size_t>(slot);
+  if (state_->fetched_generation_[s] != state_->generation_) {
+    state_->fetched_[s] = root_.type->fetch(root_, accessor, cx_);
+    if (failed()) return nullptr;
+    state_->fetched_generation_[s] = state_->generation_;
+  }
+  return &state_->fetched_[s];
 }
 
 // A resolved root chain. In a trace its value is the same for the whole walk,
@@ -339,11 +360,14 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
 
 // ------------------------------------------------------------------- walk
 
-bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in) {
+bool machine::run(render_result* out, std::span<const std::uint8_t> trace_in, bool by_walk) {
   out_ = out;
   trace_in_ = trace_in;
   trace_pos_ = 0;
-  const bool walked = mode_ == mode::trace ? walk_traced(prog_.traced_root_, root_) : walk(prog_.parsed_->root, root_);
+  by_walk_ = by_walk;
+  const bool walked = mode_ != mode::trace ? walk(prog_.parsed_->root, root_)
+                      : by_walk            ? walk_traced(prog_.traced_root_, root_)
+                                           : run_ops(prog_.parsed_->trace_ops, root_);
   if (!walked) return false;
   if (mode_ == mode::render && trace_pos_ != trace_in_.size())
     return fail(0, "internal: the variant key was not consumed by the render");
@@ -403,6 +427,122 @@ bool machine::next_count(std::uint64_t& n, std::uint32_t pos) {
   return fail(pos, "internal: bad count in variant key");
 }
 
+// ------------------------------------------------------------- flat form
+
+// The trace by its flat form (program.cpp, flatten_traced): the same steps,
+// decisions, holes and memo slots as walk_traced over the same traced nodes, in
+// one loop. Every node of one list has the same dot: the root's list, or the
+// body of one with or range.
+bool machine::run_ops(std::span<const trace_op> ops, const value& dot) {
+  std::size_t pc = 0;
+  while (pc < ops.size()) {
+    const trace_op& op = ops[pc];
+    const node& n = *op.n;
+    if (op.c == trace_op::code::jump) {
+      pc = op.target;
+      continue;
+    }
+    if (op.c == trace_op::code::walk) {
+      if (!walk_node(n, dot)) return false;
+      ++pc;
+      continue;
+    }
+    if (op.steps && !step(n.pos)) return false;
+    bool taken = false;
+    switch (op.c) {
+      case trace_op::code::test: {
+        const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, dot);
+        if (failed()) return false;
+        pc = truth(v) == op.jump_when ? op.target : pc + 1;
+        continue;
+      }
+      case trace_op::code::mark:
+        push_decision(op.bit ? 1 : 0);
+        ++pc;
+        continue;
+      case trace_op::code::hole:
+        if (!emit_hole(n, dot)) return false;
+        ++pc;
+        continue;
+      case trace_op::code::hole_lookup: {
+        value v = eval_planned(*op.pipe);
+        if (failed()) return false;
+        if (v.deferred) v = materialize(v);
+        if (v.k == kind::string && !count_output(v.s.size(), n.pos)) return false;
+        state_->holes.push_back(v);
+        ++pc;
+        continue;
+      }
+      case trace_op::code::decide: {
+        const value v = eval_pipeline(*n.pipe, dot);
+        if (failed()) return false;
+        taken = truth(v);
+        break;
+      }
+      case trace_op::code::decide_lookup: {
+        const value v = eval_planned(*op.pipe);
+        if (failed()) return false;
+        taken = truth(v);
+        break;
+      }
+      case trace_op::code::decide_equal:
+        if (!decide_equal(op, dot, taken)) return false;
+        break;
+      case trace_op::code::walk:
+      case trace_op::code::jump:
+        break;
+    }
+    if (op.record) push_decision(taken ? 1 : 0);
+    pc = taken ? pc + 1 : op.target;
+  }
+  return true;
+}
+
+// A planned lookup as eval_pipeline would give it in a trace, memo slot included.
+value machine::eval_planned(const pipeline& p) {
+  if (p.memo < 0) return eval_lookup(p);
+  const auto slot = static_cast<std::size_t>(p.memo);
+  if (state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
+  value v = eval_lookup(p);
+  if (!failed()) {
+    state_->memo_[slot] = v;
+    state_->memo_generation_[slot] = state_->generation_;
+  }
+  return v;
+}
+
+// `eq`/`ne` of a per-request operand and a constant string. A string operand
+// is compared here (what equal_any does for two strings, with the call's
+// step); anything else goes through the function as the walk would call it.
+bool machine::decide_equal(const trace_op& op, const value& dot, bool& taken) {
+  const pipeline& p = *op.pipe;
+  const bool memoized = p.memo >= 0;
+  const auto slot = static_cast<std::size_t>(p.memo);
+  if (memoized && state_->memo_generation_[slot] == state_->generation_) {
+    taken = truth(state_->memo_[slot]);
+    return true;
+  }
+  const operand& head = p.cmds[0].args[0];
+  const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, dot);
+  if (failed()) return false;
+  value result;
+  if (v.k == kind::string && !v.deferred) {
+    if (!step(head.pos)) return false;
+    result = value::boolean((v.s == op.constant_text) != op.negate);
+  } else {
+    const value c = eval_operand(*op.constant, dot);
+    value args[2] = {op.subject_first ? v : c, op.subject_first ? c : v};
+    result = call(*head.fn, args, head.pos);
+    if (failed()) return false;
+  }
+  if (memoized) {
+    state_->memo_[slot] = result;
+    state_->memo_generation_[slot] = state_->generation_;
+  }
+  taken = truth(result);
+  return true;
+}
+
 // A render's walk: every node (a trace walks the traced lists instead).
 bool machine::walk(const std::vector<node>& list, const value& dot) {
   for (const node& n : list)
@@ -416,12 +556,16 @@ bool machine::walk_traced(const std::vector<const node*>& list, const value& dot
   return true;
 }
 
+// In a trace by the flat form only a with's or range's bodies come here (an
+// if's are part of the list it is in).
 bool machine::walk_body(const node& n, const value& dot) {
-  return mode_ == mode::trace ? walk_traced(n.traced_body, dot) : walk(n.body, dot);
+  if (mode_ != mode::trace) return walk(n.body, dot);
+  return by_walk_ ? walk_traced(n.traced_body, dot) : run_ops(n.body_ops, dot);
 }
 
 bool machine::walk_else(const node& n, const value& dot) {
-  return mode_ == mode::trace ? walk_traced(n.traced_else, dot) : walk(n.else_body, dot);
+  if (mode_ != mode::trace) return walk(n.else_body, dot);
+  return by_walk_ ? walk_traced(n.traced_else, dot) : run_ops(n.else_ops, dot);
 }
 
 bool machine::walk_node(const node& n, const value& dot) {
@@ -619,7 +763,11 @@ bool machine::range_count(const node& n, const value& coll, std::uint64_t& count
 
 // ------------------------------------------------------------------ program
 
-bool program::trace(const value& root, trace_state& state) const {
+bool program::trace(const value& root, trace_state& state) const { return run_trace(root, state, false); }
+
+bool program::trace_by_walk(const value& root, trace_state& state) const { return run_trace(root, state, true); }
+
+bool program::run_trace(const value& root, trace_state& state, bool by_walk) const {
   state.reset();
   if (state.memo_.size() < memo_slots_) {
     state.memo_.resize(memo_slots_);
@@ -636,7 +784,7 @@ bool program::trace(const value& root, trace_state& state) const {
   }
   machine m(*this, root, machine::mode::trace, state.strings, state.scratch_[0], state.scratch_[1], state.error,
             state.slots_, &state.docs_, &state);
-  const bool ok = m.run(nullptr, {});
+  const bool ok = m.run(nullptr, {}, by_walk);
   state.steps = m.steps();
   return ok;
 }

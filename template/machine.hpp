@@ -23,8 +23,9 @@ class machine {
           std::string& scratch1, std::string& error, std::vector<value>& slots, json_documents* docs,
           trace_state* state);
 
-  // trace/render: walks the whole template.
-  bool run(render_result* out, std::span<const std::uint8_t> trace_in);
+  // trace/render: walks the whole template; a trace runs the program's flat
+  // form unless `by_walk`.
+  bool run(render_result* out, std::span<const std::uint8_t> trace_in, bool by_walk = false);
 
   // fold: evaluates one constant pipeline or operand; nothing when it fails
   // or needs the request.
@@ -33,6 +34,11 @@ class machine {
 
  private:
   class range_body;
+
+  // the flat form (trace only)
+  bool run_ops(std::span<const trace_op> ops, const value& dot);
+  value eval_planned(const pipeline& p);
+  bool decide_equal(const trace_op& op, const value& dot, bool& taken);
 
   // walking
   bool walk(const std::vector<node>& list, const value& dot);
@@ -58,6 +64,7 @@ class machine {
   value eval_commands(const pipeline& p, std::size_t count, const value& dot);
   value eval_lookup(const pipeline& p);
   value fetch_root(int accessor, int slot, std::uint32_t pos);
+  const value* fetched(int accessor, int slot, std::uint32_t pos);
   value eval_root_chain(const operand& o);
   value eval_command(const command& c, const value& dot, const value* piped);
   value eval_lazy(const command& c, const value& dot, const value* piped);
@@ -104,9 +111,13 @@ class machine {
   render_result* out_ = nullptr;
   std::span<const std::uint8_t> trace_in_;
   std::size_t trace_pos_ = 0;
+  bool by_walk_ = false;  // a trace by the tree walk (program::trace_by_walk), not the flat form
   std::uint64_t steps_ = 0;
   std::size_t output_ = 0;
 };
+
+// 0: `f` is Go's builtin eq, 1: its ne, -1: anything else (funcs_builtin.cpp).
+int builtin_equality(const function_entry& f) noexcept;
 
 // `.name` of any value, with Go's errors.
 value field_of(const value& base, std::string_view name, call_context& cx);

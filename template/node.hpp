@@ -72,6 +72,45 @@ struct pipeline {
   std::optional<lookup> fast;
 };
 
+struct node;
+
+// One instruction of a trace's flat form (program.cpp, flatten_traced): the
+// traced nodes of one list (the root's, or a with's or range's body: one dot),
+// with each `if` among them turned into a jump, so a trace runs down one array
+// instead of recursing walk_node -> walk_if -> ... for every decision and hole.
+// A node it does not cover (with, range, a variable declaration) is one `walk`
+// instruction: the tree walk from that node.
+struct trace_op {
+  enum class code : std::uint8_t {
+    walk,           // the node through the tree walk
+    hole,           // a per-request action
+    hole_lookup,    // ... that is a planned lookup (pipeline::fast)
+    decide,         // an `if`: taken falls through, not taken jumps to `target`
+    decide_lookup,  // ... on a planned lookup
+    decide_equal,   // ... on Go's eq/ne of a per-request operand and a constant string
+    jump,           // the end of a taken body: over the else branch
+    // An `if and A B ...` / `if or A B ...` as Go evaluates it, one operand at a
+    // time: `test` evaluates one and jumps to `target` when its truth is
+    // `jump_when`; `mark` records the decision where the two ways meet.
+    test,
+    mark,
+  };
+  code c = code::walk;
+  bool record = false;  // decide*: the condition varies per request, so the bit goes into the key
+  bool negate = false;  // decide_equal: ne
+  bool steps = true;      // counts the node's step (the first instruction of an if does)
+  bool jump_when = false;  // test: the truth that jumps
+  bool bit = false;        // mark: the decision recorded
+  bool subject_first = false;  // decide_equal: the per-request operand is the call's first argument
+  std::uint32_t target = 0;    // decide*, jump: the instruction to go to
+  const node* n = nullptr;
+  const pipeline* pipe = nullptr;    // hole*, decide_lookup, decide_equal: what is evaluated (an `if (x)`'s x)
+  const operand* subject = nullptr;  // decide_equal, test: the per-request operand
+  const pipeline* lookup = nullptr;  // ... when it is a planned lookup: read directly
+  const operand* constant = nullptr;  // decide_equal: the constant string
+  std::string_view constant_text;     // ... its text
+};
+
 struct node {
   enum class kind : std::uint8_t { text, action, if_, range, with };
   kind k = kind::text;
@@ -85,7 +124,11 @@ struct node {
   // so the text and constant actions between them cost nothing per request.
   std::vector<const node*> traced_body;
   std::vector<const node*> traced_else;
+  // with/range: the flat form of traced_body and traced_else (trace_op).
+  std::vector<trace_op> body_ops;
+  std::vector<trace_op> else_ops;
   bool varying_dot = false;   // with/range: the dot inside the body varies per request
 };
+
 
 }  // namespace meshinject::tmpl

@@ -26,6 +26,8 @@ struct parsed_template {
   std::shared_ptr<const std::string> source;  // owns the text the nodes point into
   std::string left_delim, right_delim;
   std::vector<node> root;
+  std::vector<trace_op> trace_ops;  // the traced top-level nodes' flat form (program.cpp)
+  std::size_t trace_walks = 0;      // how many of them are `walk` (not covered by the flat form)
 };
 
 // Parses with the given delimiters; the nodes' function entries point into

@@ -443,6 +443,181 @@ void link_traced(std::vector<node>& list) {
   }
 }
 
+// A planned lookup that a trace may read directly: nothing else to evaluate
+// (no variable to bind) in the pipeline.
+bool plain_lookup(const pipeline& p) { return p.fast && p.decl_slots.empty() && !p.folded; }
+
+// `if (x)`: the pipeline inside the parentheses. It gives the same value with
+// the same steps (a call steps inside, where its memo slot is); the outer
+// pipeline's own memo slot only saved the walk down to it.
+const pipeline& unparenthesized(const pipeline& p) {
+  const pipeline* q = &p;
+  while (!q->fast && !q->folded && q->decl_slots.empty() && q->cmds.size() == 1 && q->cmds[0].args.size() == 1) {
+    const operand& o = q->cmds[0].args[0];
+    if (o.k != operand::kind::sub || o.folded || !o.fields.empty() || o.accessor >= 0 || o.memo >= 0 ||
+        !o.sub->decl_slots.empty() || o.sub->memo < 0)
+      break;
+    q = o.sub.get();
+  }
+  return *q;
+}
+
+// `eq X "c"` / `ne X "c"` (either order) with X per request: the shape of most
+// of Istio's per-request conditions (X often a planned lookup).
+bool equality_with_constant(const pipeline& p, trace_op& op) {
+  if (p.fast || p.folded || !p.decl_slots.empty() || p.cmds.size() != 1) return false;
+  const command& c = p.cmds[0];
+  if (c.args.size() != 3 || c.args[0].k != operand::kind::function) return false;
+  const int equality = builtin_equality(*c.args[0].fn);
+  if (equality < 0) return false;
+  // A string literal, or an expression folded to a string at load.
+  auto constant_string = [](const operand& o) {
+    if (o.folded) return o.folded->k == kind::string && !o.folded->deferred;
+    return o.k == operand::kind::string && o.fields.empty();
+  };
+  auto varies = [](const operand& o) { return !o.folded && o.varies; };
+  const operand& a = c.args[1];
+  const operand& b = c.args[2];
+  if (varies(a) && constant_string(b)) {
+    op.subject = &a;
+    op.constant = &b;
+    op.subject_first = true;
+  } else if (constant_string(a) && varies(b)) {
+    op.subject = &b;
+    op.constant = &a;
+  } else {
+    return false;
+  }
+  op.constant_text = op.constant->folded ? op.constant->folded->s : std::string_view(op.constant->name);
+  const operand& x = *op.subject;
+  if (x.k == operand::kind::sub && x.fields.empty() && x.accessor < 0 && x.memo < 0 && plain_lookup(*x.sub))
+    op.lookup = x.sub.get();
+  op.negate = equality == 1;
+  return true;
+}
+
+void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks);
+
+// An operand the flat form may evaluate on its own where the walk would have
+// read the whole condition from its memo slot: it calls nothing, or calls
+// inside a memoised pipeline (a repeat reads the slot and takes no step, as
+// the walk's would).
+bool step_free_on_repeat(const operand& o) {
+  if (o.folded || o.accessor >= 0 || o.memo >= 0) return true;
+  switch (o.k) {
+    case operand::kind::sub: return o.sub->memo >= 0 && o.sub->decl_slots.empty();
+    case operand::kind::function: return false;
+    default: return true;
+  }
+}
+
+// `if and A B ...` / `if or A B ...`: one `test` per operand (Go's and/or stop
+// at the first that decides), the decision marked where the ways meet.
+bool flatten_lazy(const node& n, const pipeline& condition, std::vector<trace_op>& ops, std::size_t& walks) {
+  if (condition.fast || condition.folded || !condition.decl_slots.empty() || condition.cmds.size() != 1) return false;
+  const command& c = condition.cmds[0];
+  if (c.args[0].k != operand::kind::function || c.args[0].fn->lazy == function_entry::special::none) return false;
+  if (c.args.size() < 2) return false;
+  for (std::size_t k = 1; k < c.args.size(); ++k)
+    if (!step_free_on_repeat(c.args[k])) return false;
+  const bool is_and = c.args[0].fn->lazy == function_entry::special::and_;
+  std::vector<std::size_t> to_taken, to_not_taken;
+  for (std::size_t k = 1; k < c.args.size(); ++k) {
+    const operand& o = c.args[k];
+    trace_op t;
+    t.c = trace_op::code::test;
+    t.n = &n;
+    t.steps = k == 1;
+    t.subject = &o;
+    if (o.k == operand::kind::sub && !o.folded && o.fields.empty() && o.accessor < 0 && o.memo < 0 &&
+        plain_lookup(*o.sub))
+      t.lookup = o.sub.get();
+    const bool last = k + 1 == c.args.size();
+    // and: a false operand decides not taken; or: a true one decides taken,
+    // and the last one decides either way.
+    t.jump_when = is_and || last ? false : true;
+    (t.jump_when ? to_taken : to_not_taken).push_back(ops.size());
+    ops.push_back(t);
+  }
+  for (std::size_t at : to_taken) ops[at].target = static_cast<std::uint32_t>(ops.size());
+  trace_op mark;
+  mark.c = trace_op::code::mark;
+  mark.n = &n;
+  mark.steps = false;
+  mark.bit = true;
+  ops.push_back(mark);
+  flatten_traced(n.traced_body, ops, walks);
+  const std::size_t over_else = ops.size();
+  trace_op jump;
+  jump.c = trace_op::code::jump;
+  jump.n = &n;
+  ops.push_back(jump);
+  for (std::size_t at : to_not_taken) ops[at].target = static_cast<std::uint32_t>(ops.size());
+  mark.bit = false;
+  ops.push_back(mark);
+  flatten_traced(n.traced_else, ops, walks);
+  ops[over_else].target = static_cast<std::uint32_t>(ops.size());
+  return true;
+}
+
+// Appends the flat form of traced nodes whose dot is the root (program's
+// traced list, an `if`'s bodies): actions and ifs become instructions, the
+// rest is handed to the tree walk.
+void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks) {
+  for (const node* n : list) {
+    const pipeline& p = *n->pipe;
+    trace_op op;
+    op.n = n;
+    if (n->k == node::kind::action && p.decl.empty() && p.varies) {
+      op.c = !p.structured && plain_lookup(p) ? trace_op::code::hole_lookup : trace_op::code::hole;
+      op.pipe = &p;
+      ops.push_back(op);
+      continue;
+    }
+    if (n->k != node::kind::if_) {
+      ops.push_back(op);
+      ++walks;
+      continue;
+    }
+    op.record = p.varies;
+    const pipeline& condition = unparenthesized(p);
+    if (p.varies && flatten_lazy(*n, condition, ops, walks)) continue;
+    op.pipe = &condition;
+    op.c = !p.varies                                ? trace_op::code::decide
+           : plain_lookup(condition)                ? trace_op::code::decide_lookup
+           : equality_with_constant(condition, op)  ? trace_op::code::decide_equal
+                                                    : trace_op::code::decide;
+    const std::size_t decision = ops.size();
+    ops.push_back(op);
+    flatten_traced(n->traced_body, ops, walks);
+    if (n->traced_else.empty()) {
+      ops[decision].target = static_cast<std::uint32_t>(ops.size());
+      continue;
+    }
+    const std::size_t over_else = ops.size();
+    trace_op jump;
+    jump.c = trace_op::code::jump;
+    jump.n = n;
+    ops.push_back(jump);
+    ops[decision].target = static_cast<std::uint32_t>(ops.size());
+    flatten_traced(n->traced_else, ops, walks);
+    ops[over_else].target = static_cast<std::uint32_t>(ops.size());
+  }
+}
+
+// Each with's and range's bodies get a flat form of their own: the nodes in
+// them share the dot the with or range gives.
+void flatten_bodies(std::vector<node>& list) {
+  for (node& n : list) {
+    flatten_bodies(n.body);
+    flatten_bodies(n.else_body);
+    if (n.k != node::kind::with && n.k != node::kind::range) continue;
+    std::size_t walks = 0;
+    flatten_traced(n.traced_body, n.body_ops, walks);
+    flatten_traced(n.traced_else, n.else_ops, walks);
+  }
+}
+
 }  // namespace
 
 
@@ -472,9 +647,13 @@ program::program(std::string text, const function_table& functions, const value&
   fetch_slots_ = fetches.slots();
   link_traced(parsed_->root);
   list_traced(parsed_->root, traced_root_);
+  flatten_traced(traced_root_, parsed_->trace_ops, parsed_->trace_walks);
+  flatten_bodies(parsed_->root);
 }
 
 std::size_t program::traced_top_nodes() const noexcept { return traced_root_.size(); }
+std::size_t program::trace_ops() const noexcept { return parsed_->trace_ops.size(); }
+std::size_t program::trace_walks() const noexcept { return parsed_->trace_walks; }
 
 program::~program() = default;
 

@@ -150,6 +150,9 @@ class program {
   // this request (e.g. per-request text a function cannot parse). No exceptions;
   // no allocation once `state` is warm.
   bool trace(const value& root, trace_state& state) const;
+  // The same through the tree walk alone, without the flat form trace() runs:
+  // the reference the tests hold the flat form to (same key, same holes).
+  bool trace_by_walk(const value& root, trace_state& state) const;
 
   // Variant compile. Returns false with `error` set.
   bool render(const value& root, std::span<const std::uint8_t> trace, render_result& out, std::string& error) const;
@@ -171,6 +174,10 @@ class program {
   std::size_t fetch_slots() const noexcept { return fetch_slots_; }
   // Nodes trace() visits at the top level (the rest is text and configuration).
   std::size_t traced_top_nodes() const noexcept;
+  // trace()'s flat form: its instructions, and how many of them hand a node to
+  // the tree walk (a with, a range, a variable declaration at the top level).
+  std::size_t trace_ops() const noexcept;
+  std::size_t trace_walks() const noexcept;
   const value& load_root() const noexcept { return load_root_; }
   // Bounds every later trace() and render(); set before the program is shared.
   void set_limits(const eval_limits& limits) noexcept { limits_ = limits; }
@@ -178,6 +185,7 @@ class program {
 
  private:
   friend class machine;
+  bool run_trace(const value& root, trace_state& state, bool by_walk) const;
   function_table functions_;  // the nodes point into it
   std::unique_ptr<parsed_template> parsed_;
   std::shared_ptr<const void> root_owner_;
