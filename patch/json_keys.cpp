@@ -89,7 +89,23 @@ void write_number(element e, std::string& out) {
 
 }  // namespace
 
-key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
+// What a member's value is to a reader of an AdmissionReview, from the object
+// it sits in and its key (the rule is in the header).
+key_scan::role key_scan::role_of_member(role parent, std::string_view key) noexcept {
+  switch (parent) {
+    case role::review: return key == "request" ? role::request : role::unread;
+    case role::request:
+      if (key == "object") return role::pod;
+      return key == "kind" ? role::object : role::unread;
+    case role::pod:
+      if (key == "metadata") return role::pod_metadata;
+      return key == "status" ? role::unread : role::object;
+    case role::pod_metadata: return key == "managedFields" ? role::unread : role::object;
+    default: return role::object;
+  }
+}
+
+key_scan_result key_scan::scan(element root, bool keys_may_hold_nul, scan_extent extent) {
   key_scan_result result;
   keys_.clear();
   scopes_.clear();
@@ -99,16 +115,21 @@ key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
   const std::uint8_t* strings = at.doc->string_buf.get();
   const auto type_at = [tape](std::size_t i) { return static_cast<char>(tape[i] >> 56); };
   // An object's or array's first word holds the index just past its closing word.
-  const auto open = [&](std::size_t i) {
+  // An array's items are objects read whole: no reader picks some of a list.
+  const auto open = [&](std::size_t i, role r) {
     const auto past_close = static_cast<std::uint32_t>(tape[i]);
     scopes_.push_back({static_cast<std::uint32_t>(i + 1), past_close - 1, static_cast<std::uint32_t>(keys_.size()),
-                       type_at(i) == '{'});
+                       type_at(i) == '[' ? role::array : r});
   };
-  if (const char t = type_at(at.json_index); t == '{' || t == '[') open(at.json_index);
+  // A key with NUL is refused wherever it is, so a text that may hold one is
+  // walked whole; without one, the parts no reader sees are jumped over.
+  const bool as_read = extent == scan_extent::as_read && !keys_may_hold_nul;
+  if (const char t = type_at(at.json_index); t == '{' || t == '[')
+    open(at.json_index, as_read ? role::review : role::object);
   while (!scopes_.empty()) {
     open_scope& scope = scopes_.back();
     if (scope.next == scope.close) {
-      if (scope.is_object && !result.duplicate && keys_.size() - scope.keys_base > 1 &&
+      if (scope.r != role::array && !result.duplicate && keys_.size() - scope.keys_base > 1 &&
           has_repeat(keys_.begin() + static_cast<std::ptrdiff_t>(scope.keys_base), keys_.end()))
         result.duplicate = true;
       keys_.resize(scope.keys_base);
@@ -116,7 +137,8 @@ key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
       continue;
     }
     std::size_t value = scope.next;
-    if (scope.is_object) {
+    role child = role::object;
+    if (scope.r != role::array) {
       // In an object the words alternate: a key (always a string), then its value.
       const std::string_view key = string_at(strings, tape[value] & simdjson::internal::JSON_VALUE_MASK);
       if (keys_may_hold_nul && key.find('\0') != std::string_view::npos) {
@@ -124,6 +146,7 @@ key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
         return result;  // refused whatever else it holds
       }
       keys_.push_back({fingerprint(key), key});
+      if (scope.r != role::object) child = role_of_member(scope.r, key);
       ++value;
     }
     switch (type_at(value)) {
@@ -131,7 +154,7 @@ key_scan_result key_scan::scan(element root, bool keys_may_hold_nul) {
       case '[':
         scope.next = static_cast<std::uint32_t>(tape[value]);  // resume past the child
         // Empty ones (managedFields is full of `{}`) hold nothing to check.
-        if (scope.next != value + 2) open(value);  // may move `scope`
+        if (scope.next != value + 2 && child != role::unread) open(value, child);  // may move `scope`
         break;
       case 'l':
       case 'u':
