@@ -508,7 +508,8 @@ struct paths {
     simdjson::dom::element e;
     return !dom.parse(reinterpret_cast<const std::uint8_t*>(b.data()), b.len, false).get(e);
   }
-  bool key_scan_only() { return !scratch.keys.scan(dom.doc.root()).duplicate; }  // after dom_parse_only
+  // After dom_parse_only; as parse_review scans a text without a `\u0000` escape.
+  bool key_scan_only() { return !scratch.keys.scan(dom.doc.root(), false, mp::scan_extent::as_read).duplicate; }
   bool ondemand_review_pass(const padded& b) { return ondemand_parse(ondemand, b, od_out); }
   bool ondemand_with_utf8(const padded& b) {
     return simdjson::validate_utf8(b.data(), b.len) && ondemand_parse(ondemand, b, od_out);

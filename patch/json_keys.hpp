@@ -77,18 +77,22 @@ class key_scan {
   static role role_of_member(role parent, std::string_view key) noexcept;
 
   struct key_entry {
-    std::uint64_t fingerprint;  // length and three bytes: most different keys differ here
+    std::uint64_t fingerprint;  // length and a few bytes: most different keys differ here
     std::string_view key;
   };
   // One per object or array being walked, outermost first.
   struct open_scope {
-    std::uint32_t next;       // tape index of its next member (objects: the key)
-    std::uint32_t close;      // tape index of its closing word
-    std::uint32_t keys_base;  // objects: where its keys start in keys_
+    std::uint64_t seen;    // objects: a bit per key seen (key_bit in the .cpp)
+    std::uint32_t first;   // tape index of its first member
+    std::uint32_t next;    // tape index of its next member (objects: the key)
+    std::uint32_t close;   // tape index of its closing word
+    std::uint32_t keys;    // objects: how many of its keys are seen
     role r;
   };
-  // Keys of the objects being walked: an object's keys sit above its parent's,
-  // and are dropped once all its members are seen.
+  static bool repeats_earlier(const std::uint64_t* tape, const std::uint8_t* strings, std::size_t first,
+                              std::size_t at) noexcept;
+  bool sorted_repeat(const std::uint64_t* tape, const std::uint8_t* strings, std::size_t first, std::size_t close);
+  // The keys of an object too large to check key by key, gathered when it closes.
   std::vector<key_entry> keys_;
   std::vector<open_scope> scopes_;
 };
