@@ -30,9 +30,10 @@ using tape_reader = simdjson::internal::string_builder<tape_access>;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// Up to this many members an object's keys are checked as they come (one bit
-// set per key, a comparison only when a bit is already set); larger ones are
-// sorted once all their members are seen.
+// Up to this many members an object's keys are checked as they come: a 64-bit
+// set with one bit per key, and a comparison with the earlier keys (read again
+// from the tape) only when a key's bit is already set. Larger objects gather
+// their keys when they close and sort them.
 constexpr std::size_t incremental_limit = 16;
 
 // Length and the first and last four bytes (all of a shorter key): most
