@@ -291,7 +291,7 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
   // simdjson refuses a raw NUL in a string, so a key can only hold one written
   // as an escape; one search of the text spares looking into every key.
   const bool may_hold_nul = std::string_view(data, len).find("\\u0000") != std::string_view::npos;
-  const key_scan_result keys = scratch.keys.scan(doc, may_hold_nul);
+  const key_scan_result keys = scratch.keys.scan(doc, may_hold_nul, scan_extent::as_read);
   if (keys.nul_in_key) {
     error = "an object key contains a NUL character (\\u0000)";
     return false;

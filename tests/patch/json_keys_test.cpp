@@ -179,6 +179,54 @@ TEST(json_key_scan, a_nul_written_as_an_escape_is_found_in_keys_only) {
   EXPECT_FALSE(scan.scan(parse(parser, R"({"a\u0000":1})"), false).nul_in_key);
 }
 
+// As read (an AdmissionReview): a repeat counts only in an object some reader
+// sees; the pod's status and managedFields and the envelope's other parts are
+// jumped over, but their own keys still belong to the object holding them.
+TEST(json_key_scan, as_read_finds_repeats_only_where_a_reader_looks) {
+  simdjson::dom::parser parser;
+  patch::key_scan scan;
+  struct row {
+    const char* text;
+    bool whole, as_read;  // a repeat found walking the whole document / as read
+  };
+  const row rows[] = {
+      {R"({"request":{"object":{"status":{"a":1,"a":2}}}})", true, false},
+      {R"({"request":{"object":{"status":[{"a":1,"a":2}]}}})", true, false},
+      {R"({"request":{"object":{"metadata":{"managedFields":[{"f":{"a":{},"a":{}}}]}}}})", true, false},
+      {R"({"request":{"oldObject":{"metadata":{"labels":{"a":"1","a":"2"}}}}})", true, false},
+      {R"({"request":{"userInfo":{"groups":["g"],"extra":{"a":[],"a":[]}}}})", true, false},
+      {R"({"request":{"options":{"a":1,"a":2},"resource":{"b":1,"b":2}}})", true, false},
+      {R"({"response":{"a":1,"a":2},"request":{}})", true, false},
+      // Read: the keys of the review, request and pod objects themselves, and below them.
+      {R"({"request":{"object":{"status":{},"status":{}}}})", true, true},
+      {R"({"request":{"oldObject":{},"oldObject":{}}})", true, true},
+      {R"({"request":{},"request":{}})", true, true},
+      {R"({"request":{"uid":"a","uid":"b"}})", true, true},
+      {R"({"request":{"kind":{"kind":"Pod","kind":"Secret"}}})", true, true},
+      {R"({"request":{"object":{"metadata":{"labels":{"a":"1","a":"2"}}}}})", true, true},
+      {R"({"request":{"object":{"metadata":{"managedFields":[],"managedFields":[]}}}})", true, true},
+      {R"({"request":{"object":{"spec":{"containers":[{"name":"a","name":"b"}]}}}})", true, true},
+      {R"({"request":{"object":{"kind":"Pod","apiVersion":"v1","weird":{"x":[{"a":1,"a":2}]}}}})", true, true},
+      // Only the pod's own status and managedFields are left out, not keys named so below them.
+      {R"({"request":{"object":{"spec":{"status":{"a":1,"a":2}}}}})", true, true},
+      {R"({"request":{"object":{"spec":{"metadata":{"managedFields":{"a":1,"a":2}}}}}})", true, true},
+      {R"({"request":{"object":{"metadata":{"labels":{"managedFields":{"a":1,"a":2}}}}}})", true, true},
+      // An unread key at the top of the pod is read below `request.kind`.
+      {R"({"request":{"kind":{"status":{"a":1,"a":2}}}})", true, true},
+      {R"([{"request":{"oldObject":{"a":1,"a":2}}}])", true, true},  // not a review: read whole
+  };
+  for (const row& r : rows) {
+    SCOPED_TRACE(r.text);
+    const simdjson::dom::element doc = parse(parser, r.text);
+    EXPECT_EQ(scan.scan(doc, false).duplicate, r.whole);
+    EXPECT_EQ(scan.scan(doc, false, patch::scan_extent::as_read).duplicate, r.as_read);
+  }
+  // A text that may hold a NUL in a key is walked whole, so one is refused anywhere.
+  const simdjson::dom::element nul = parse(parser, R"({"request":{"oldObject":{"a\u0000":1,"b":1,"b":2}}})");
+  const patch::key_scan_result got = scan.scan(nul, true, patch::scan_extent::as_read);
+  EXPECT_TRUE(got.nul_in_key);
+}
+
 // Documents built at random from a few keys, so that repeats are common, checked
 // against nlohmann-json's SAX reader, which reports every key as it reads it.
 TEST(json_key_scan, agrees_with_an_independent_reader_on_random_documents) {
@@ -421,6 +469,75 @@ TEST(json_duplicate_keys, the_scan_allocates_nothing_once_warm_and_stays_off_wit
   EXPECT_EQ(r.uid, "uid-1");
 }
 
+// The base review with the parts no reader sees, as the apiserver sends them.
+std::string review_with_unread_parts() {
+  json review = json::parse(base_review());
+  json& request = review["request"];
+  request["object"]["metadata"]["managedFields"] = json::parse(
+      R"([{"manager":"kubectl-client-side-apply","operation":"Update","apiVersion":"v1","time":"2026-12-07T12:00:00Z",
+          "fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{}}},
+          "f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:image":{}}}}}}])");
+  request["object"]["status"] = json::parse(
+      R"({"phase":"Pending","qosClass":"BestEffort","conditions":[{"type":"PodScheduled","lastProbeTime":null}]})");
+  request["oldObject"] = json::parse(R"({"metadata":{"name":"old-pod"},"spec":{"nodeName":"n1"}})");
+  request["userInfo"] = json::parse(R"({"username":"system:admin","groups":["system:masters"],"extra":{"k":["v"]}})");
+  request["options"] = json::parse(R"({"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1","fieldManager":"kubectl"})");
+  request["requestKind"] = json::parse(R"({"group":"core","version":"v1","kind":"Pod"})");
+  return review.dump();
+}
+
+// A repeated key in each part no reader sees: the needle, and it with an earlier member.
+struct unread_repeat {
+  const char* what;
+  std::string needle, with;
+};
+std::vector<unread_repeat> unread_repeats() {
+  return {
+      {"metadata.managedFields[]", R"("manager":"kubectl-client-side-apply")",
+       R"("manager":"first","manager":"kubectl-client-side-apply")"},
+      {"managedFields[].fieldsV1, deep", R"("f:image":{})", R"("f:image":{},"f:image":{"x":1})"},
+      {"status", R"("phase":"Pending")", R"("phase":"Failed","phase":"Pending")"},
+      {"status.conditions[]", R"("type":"PodScheduled")", R"("type":"Ready","type":"PodScheduled")"},
+      {"request.oldObject", R"("name":"old-pod")", R"("name":"web","name":"old-pod")"},
+      {"request.oldObject.spec", R"("nodeName":"n1")", R"("nodeName":"n0","nodeName":"n1")"},
+      {"request.userInfo", R"("username":"system:admin")", R"("username":"a","username":"system:admin")"},
+      {"request.userInfo.extra", R"("k":["v"])", R"("k":["u"],"k":["v"])"},
+      {"request.options", R"("fieldManager":"kubectl")", R"("fieldManager":"x","fieldManager":"kubectl")"},
+      {"request.resource", R"("resource":"pods")", R"("resource":"secrets","resource":"pods")"},
+      {"request.requestKind", R"("group":"core")", R"("group":"apps","group":"core")"},
+  };
+}
+
+TEST(json_duplicate_keys, a_repeat_in_a_part_nobody_reads_rewrites_nothing) {
+  const std::string base = review_with_unread_parts();
+  const std::string expected = parse_summary(base);
+  ASSERT_EQ(expected.find("error"), std::string::npos) << expected;
+  simdjson::dom::parser parser;
+  patch::review_scratch scratch;
+  for (const unread_repeat& u : unread_repeats()) {
+    SCOPED_TRACE(u.what);
+    std::string buf = replaced(base, u.needle, u.with);
+    const std::size_t len = buf.size();
+    buf.resize(len + simdjson::SIMDJSON_PADDING);
+    patch::review r;
+    patch::pod p;
+    std::string error;
+    ASSERT_TRUE(patch::parse_review(parser, scratch, buf.data(), len, buf.size(), r, p, error)) << error;
+    EXPECT_TRUE(scratch.rewritten.empty());
+    EXPECT_EQ(summary(r, p), expected);
+  }
+  // A repeat in a read object beside them is still rewritten, last member winning.
+  std::string buf = replaced(base, R"("app":"web")", R"("app":"web","app":"api")");
+  const std::size_t len = buf.size();
+  buf.resize(len + simdjson::SIMDJSON_PADDING);
+  patch::review r;
+  patch::pod p;
+  std::string error;
+  ASSERT_TRUE(patch::parse_review(parser, scratch, buf.data(), len, buf.size(), r, p, error)) << error;
+  EXPECT_FALSE(scratch.rewritten.empty());
+  EXPECT_NE(summary(r, p).find("label:app=api"), std::string::npos) << summary(r, p);
+}
+
 // ------------------------------------------------------------ through the engine
 
 const char* const small_template = "containers:\n- name: istio-proxy\n  image: \"{{ .ObjectMeta.Namespace }}\"\n";
@@ -476,6 +593,75 @@ templates:
   EXPECT_EQ(patched["metadata"]["annotations"]["copy-me"], "last");
 }
 
+// The three configurations a review can meet: Istio 1.1's shape (variants and
+// fragments), a named template (1.28's merge and diff) and the embedded default.
+struct configured_engine {
+  const char* what;
+  std::shared_ptr<const patch::snapshot> snap;
+};
+std::vector<configured_engine> engines_on_every_path() {
+  const char* const named = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        copied: "{{ index .ObjectMeta.Labels `app` }}"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: "proxy-for-{{ (index .Spec.Containers 0).Name }}"
+)";
+  return {
+      {"istio 1.1", mt::make_snapshot(mt::injection_config_text(small_template))},
+      {"named templates",
+       mt::make_snapshot(named, "", "", R"({"global": {"hub": "h", "tag": "t", "proxy": {"image": "p"}}})")},
+      {"embedded default", patch::snapshot::build(patch::config_sources{})},
+  };
+}
+
+TEST(json_duplicate_keys, every_path_answers_a_repeat_nobody_reads_as_if_it_were_not_there) {
+  const std::string base = review_with_unread_parts();
+  for (const configured_engine& c : engines_on_every_path()) {
+    SCOPED_TRACE(c.what);
+    patch::engine e(c.snap);
+    const json expected = answer(e, base);
+    ASSERT_EQ(expected["response"]["allowed"], true) << expected.dump();
+    ASSERT_TRUE(expected["response"].contains("patch")) << expected.dump();
+    for (const unread_repeat& u : unread_repeats()) {
+      SCOPED_TRACE(u.what);
+      EXPECT_EQ(answer(e, replaced(base, u.needle, u.with)), expected);
+    }
+  }
+}
+
+TEST(json_duplicate_keys, every_path_answers_a_repeat_in_a_read_object_with_its_last_member) {
+  // Each repeat is answered as the review holding only its last member, and that
+  // answer differs from the one holding only the first: the member is read.
+  struct row {
+    const char* what;
+    std::string needle, first, last;
+  };
+  const row rows[] = {
+      {"request.uid", R"("uid":"uid-1")", R"("uid":"uid-0")", R"("uid":"uid-1")"},
+      {"a pod label", R"("app":"web")", R"("app":"web")", R"("app":"api")"},
+      {"a container's name", R"("name":"app")", R"("name":"app")", R"("name":"main")"},
+  };
+  const std::string base = review_with_unread_parts();
+  for (const configured_engine& c : engines_on_every_path()) {
+    SCOPED_TRACE(c.what);
+    patch::engine e(c.snap);
+    for (const row& r : rows) {
+      SCOPED_TRACE(r.what);
+      const json only_last = answer(e, replaced(base, r.needle, r.last));
+      const json only_first = answer(e, replaced(base, r.needle, r.first));
+      if (std::string_view(c.what) == "istio 1.1" && std::string_view(r.what) != "request.uid") continue;  // not in its patch
+      EXPECT_NE(only_last, only_first);
+      EXPECT_EQ(answer(e, replaced(base, r.needle, r.first + "," + r.last)), only_last);
+    }
+  }
+}
+
 // ------------------------------------------------------------ refused input
 
 TEST(json_hostile, nul_lone_surrogates_and_out_of_range_integers_are_400s_with_a_message) {
@@ -517,6 +703,26 @@ TEST(json_hostile, nul_lone_surrogates_and_out_of_range_integers_are_400s_with_a
     const patch::injection_result good = e.handle(base.data(), base.size(), base.size());
     EXPECT_EQ(good.http_status, 200);
     EXPECT_EQ(json::parse(std::string(good.body))["response"]["uid"], "uid-1");
+  }
+  // Malformed JSON in a part no reader sees is refused all the same: the DOM
+  // parse reads every byte, whatever the key scan jumps over.
+  const std::string with_unread = review_with_unread_parts();
+  const row malformed[] = {
+      {"a bad literal in status", replaced(with_unread, R"("phase":"Pending")", R"("phase":tru)"), "not valid JSON"},
+      {"an empty item in managedFields", replaced(with_unread, R"("f:image":{})", R"("f:image":[1,,2])"),
+       "not valid JSON"},
+      {"a lone surrogate in oldObject", replaced(with_unread, R"("name":"old-pod")", R"("name":"\ud800")"),
+       "surrogate"},
+      {"a malformed number in userInfo", replaced(with_unread, R"("groups":["system:masters"])", R"("groups":[1.2.3])"),
+       "not valid JSON"},
+      {"a NUL in a key of oldObject", replaced(with_unread, R"("name":"old-pod")", R"("na\u0000me":"old-pod")"),
+       "NUL character"},
+  };
+  for (const row& r : malformed) {
+    SCOPED_TRACE(r.what);
+    const patch::injection_result res = e.handle(r.body.data(), r.body.size(), r.body.size());
+    EXPECT_EQ(res.http_status, 400);
+    EXPECT_NE(std::string(res.message).find(r.needle), std::string::npos) << res.message;
   }
   // The edges of int32 are accepted.
   for (const char* port : {"2147483647", "0"}) {
