@@ -112,20 +112,366 @@ const inputs& data() {
 
 // ------------------------------------------------------------ the On Demand pass
 
-#include "bench/parse_bench_ondemand.inc"
+// What the forward pass records: the fields of mp::review and mp::pod, with the
+// whole-object views (a volume mount, a probe's httpGet) as JSON text instead of
+// DOM elements. Vectors keep their capacity, so a warm pass allocates nothing.
+struct ondemand_review {
+  mp::review r;
+  mp::pod p;
+  std::vector<std::string_view> mount_json;                           // parallel to p.mounts
+  std::vector<std::string_view> readiness_json, liveness_json;        // per container, "" if none
+  bool duplicate_label = false;                                       // a repeat inside labels/annotations
+  void clear() {
+    r = mp::review{};
+    p.clear();
+    mount_json.clear();
+    readiness_json.clear();
+    liveness_json.clear();
+    duplicate_label = false;
+  }
+};
 
-#if MESHINJECT_PARSE_HASWELL
-}  // namespace
-bool ondemand_review_on_haswell(const char* data, std::size_t len, std::size_t capacity);  // parse_haswell_kernel.cpp
-namespace {
-bool haswell_kernel_active() { return simdjson::get_active_implementation()->name() == "haswell"; }
-#else
-bool ondemand_review_on_haswell(const char*, std::size_t, std::size_t) { return false; }
-bool haswell_kernel_active() { return false; }
-#endif
+// Each reader returns false on a type error or malformed input. Of a repeated
+// key the last member wins: scalars are overwritten, lists and maps cleared.
+
+bool read_key(od::field& f, std::string_view& key) {
+  if (f.unescaped_key().get(key)) return false;
+  return key.find('\0') == std::string_view::npos;
+}
+
+bool read_string(od::value v, std::string_view& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) {
+    out = {};
+    return true;
+  }
+  if (t != od::json_type::string || v.get_string().get(out)) return false;
+  return out.find('\0') == std::string_view::npos;
+}
+
+bool is_null(od::value& v) {
+  od::json_type t;
+  return !v.type().get(t) && t == od::json_type::null;
+}
+
+bool read_string_map(od::value v, std::vector<meshinject::core::label>& out, bool& present, bool& duplicate) {
+  out.clear();
+  present = false;
+  if (is_null(v)) return true;
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  present = true;
+  for (auto member : o) {
+    od::field f;
+    std::string_view key, value;
+    if (std::move(member).get(f) || !read_key(f, key) || !read_string(f.value(), value)) return false;
+    out.push_back({key, value});
+  }
+  if (out.size() <= 16) {
+    for (std::size_t i = 0; i < out.size(); ++i)
+      for (std::size_t j = i + 1; j < out.size(); ++j)
+        if (out[i].key == out[j].key) duplicate = true;
+  }
+  return true;
+}
+
+bool read_int(od::value v, std::int64_t& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t == od::json_type::null) return true;
+  return !v.get_int64().get(out);
+}
+
+bool read_container(od::value v, ondemand_review& out, mp::container& c, std::string_view& readiness,
+                    std::string_view& liveness) {
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  c.ports_begin = c.ports_end = static_cast<std::uint32_t>(out.p.ports.size());
+  c.mounts_begin = c.mounts_end = static_cast<std::uint32_t>(out.p.mounts.size());
+  for (auto member : o) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    od::value fv = f.value();
+    if (key == "name") {
+      if (!read_string(fv, c.name)) return false;
+    } else if (key == "image") {
+      if (!read_string(fv, c.image)) return false;
+    } else if (key == "ports") {
+      out.p.ports.resize(c.ports_begin);
+      if (is_null(fv)) continue;
+      od::array ports;
+      if (fv.get_array().get(ports)) return false;
+      for (auto item : ports) {
+        od::object po;
+        if (item.get_object().get(po)) return false;
+        mp::container_port port;
+        for (auto pm : po) {
+          od::field pf;
+          std::string_view pk;
+          if (std::move(pm).get(pf) || !read_key(pf, pk)) return false;
+          if (pk == "containerPort") {
+            if (!read_int(pf.value(), port.container_port)) return false;
+          } else if (pk == "name") {
+            if (!read_string(pf.value(), port.name)) return false;
+          } else if (pk == "protocol") {
+            if (!read_string(pf.value(), port.protocol)) return false;
+          }
+        }
+        out.p.ports.push_back(port);
+      }
+      c.ports_end = static_cast<std::uint32_t>(out.p.ports.size());
+    } else if (key == "volumeMounts") {
+      out.p.mounts.resize(c.mounts_begin);
+      out.mount_json.resize(c.mounts_begin);
+      if (is_null(fv)) continue;
+      od::array mounts;
+      if (fv.get_array().get(mounts)) return false;
+      for (auto item : mounts) {
+        od::object mo;
+        std::string_view raw;
+        // The whole mount is copied into the patch as-is: its text, then its fields.
+        if (item.get_object().get(mo) || mo.raw_json().get(raw) || mo.reset().error()) return false;
+        mp::volume_mount m;
+        for (auto mm : mo) {
+          od::field mf;
+          std::string_view mk;
+          if (std::move(mm).get(mf) || !read_key(mf, mk)) return false;
+          if (mk == "name") {
+            if (!read_string(mf.value(), m.name)) return false;
+          } else if (mk == "mountPath") {
+            if (!read_string(mf.value(), m.mount_path)) return false;
+          }
+        }
+        out.p.mounts.push_back(m);
+        out.mount_json.push_back(raw);
+      }
+      c.mounts_end = static_cast<std::uint32_t>(out.p.mounts.size());
+    } else if (key == "readinessProbe" || key == "livenessProbe") {
+      std::string_view& target = key == "readinessProbe" ? readiness : liveness;
+      target = {};
+      if (is_null(fv)) continue;
+      od::object probe;
+      if (fv.get_object().get(probe)) return false;
+      for (auto pm : probe) {
+        od::field pf;
+        std::string_view pk;
+        if (std::move(pm).get(pf) || !read_key(pf, pk)) return false;
+        if (pk != "httpGet") continue;
+        od::value hv = pf.value();
+        if (is_null(hv)) continue;
+        od::object hg;
+        if (hv.get_object().get(hg) || hg.raw_json().get(target)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool read_containers(od::value v, ondemand_review& out, std::vector<mp::container>& list) {
+  list.clear();
+  if (is_null(v)) return true;
+  od::array items;
+  if (v.get_array().get(items)) return false;
+  for (auto item : items) {
+    od::value iv;
+    if (std::move(item).get(iv)) return false;
+    mp::container c;
+    std::string_view readiness, liveness;
+    if (!read_container(iv, out, c, readiness, liveness)) return false;
+    c.has_readiness_http_get = !readiness.empty();
+    c.has_liveness_http_get = !liveness.empty();
+    list.push_back(c);
+    out.readiness_json.push_back(readiness);
+    out.liveness_json.push_back(liveness);
+  }
+  return true;
+}
+
+bool read_names(od::value v, std::vector<std::string_view>& out) {
+  out.clear();
+  if (is_null(v)) return true;
+  od::array items;
+  if (v.get_array().get(items)) return false;
+  for (auto item : items) {
+    od::object o;
+    if (item.get_object().get(o)) return false;
+    std::string_view name;
+    for (auto member : o) {
+      od::field f;
+      std::string_view key;
+      if (std::move(member).get(f) || !read_key(f, key)) return false;
+      if (key == "name" && !read_string(f.value(), name)) return false;
+    }
+    out.push_back(name);
+  }
+  return true;
+}
+
+bool read_metadata(od::value v, ondemand_review& out) {
+  mp::pod& p = out.p;
+  if (is_null(v)) return true;
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  p.has_metadata = true;
+  for (auto member : o) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    od::value fv = f.value();
+    bool ok = true;
+    if (key == "name") ok = read_string(fv, p.name);
+    else if (key == "generateName") ok = read_string(fv, p.generate_name);
+    else if (key == "namespace") ok = read_string(fv, p.namespace_name);
+    else if (key == "labels") ok = read_string_map(fv, p.labels, p.has_labels, out.duplicate_label);
+    else if (key == "annotations") ok = read_string_map(fv, p.annotations, p.has_annotations, out.duplicate_label);
+    else if (key == "ownerReferences") {
+      p.owners.clear();
+      if (is_null(fv)) continue;
+      od::array owners;
+      if (fv.get_array().get(owners)) return false;
+      for (auto item : owners) {
+        od::object oo;
+        if (item.get_object().get(oo)) return false;
+        mp::owner_reference r;
+        for (auto om : oo) {
+          od::field of;
+          std::string_view ok_key;
+          if (std::move(om).get(of) || !read_key(of, ok_key)) return false;
+          if (ok_key == "kind") ok = read_string(of.value(), r.kind);
+          else if (ok_key == "name") ok = read_string(of.value(), r.name);
+          else if (ok_key == "apiVersion") ok = read_string(of.value(), r.api_version);
+          else if (ok_key == "controller") {
+            bool b = false;
+            r.controller = !of.value().get_bool().get(b) && b;
+          }
+          if (!ok) return false;
+        }
+        p.owners.push_back(r);
+      }
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool read_spec(od::value v, ondemand_review& out) {
+  mp::pod& p = out.p;
+  if (is_null(v)) return true;
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  p.has_spec = true;
+  for (auto member : o) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    od::value fv = f.value();
+    bool ok = true;
+    if (key == "hostNetwork") ok = is_null(fv) || !fv.get_bool().get(p.host_network);
+    else if (key == "serviceAccountName") ok = read_string(fv, p.service_account_name);
+    else if (key == "serviceAccount") ok = read_string(fv, p.service_account);
+    else if (key == "securityContext") {
+      od::json_type t;
+      p.has_security_context = !fv.type().get(t) && t == od::json_type::object;
+    } else if (key == "containers") ok = read_containers(fv, out, p.containers);
+    else if (key == "initContainers") ok = read_containers(fv, out, p.init_containers);
+    else if (key == "volumes") ok = read_names(fv, p.volume_names);
+    else if (key == "imagePullSecrets") ok = read_names(fv, p.image_pull_secret_names);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool read_pod(od::value v, ondemand_review& out) {
+  out.p.clear();
+  out.mount_json.clear();
+  out.readiness_json.clear();
+  out.liveness_json.clear();
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  for (auto member : o) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    if (key == "metadata") {
+      if (!read_metadata(f.value(), out)) return false;
+    } else if (key == "spec") {
+      if (!read_spec(f.value(), out)) return false;
+    }
+  }
+  return true;
+}
+
+bool read_request(od::value v, ondemand_review& out) {
+  mp::review& r = out.r;
+  od::object o;
+  if (v.get_object().get(o)) return false;
+  for (auto member : o) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    od::value fv = f.value();
+    bool ok = true;
+    if (key == "uid") ok = read_string(fv, r.uid);
+    else if (key == "kind") {
+      if (is_null(fv)) continue;
+      od::object gvk;
+      if (fv.get_object().get(gvk)) return false;
+      for (auto gm : gvk) {
+        od::field gf;
+        std::string_view gk;
+        if (std::move(gm).get(gf) || !read_key(gf, gk)) return false;
+        if (gk == "group") ok = read_string(gf.value(), r.kind_group);
+        else if (gk == "version") ok = read_string(gf.value(), r.kind_version);
+        else if (gk == "kind") ok = read_string(gf.value(), r.kind);
+        if (!ok) return false;
+      }
+    } else if (key == "subResource") ok = read_string(fv, r.sub_resource);
+    else if (key == "operation") ok = read_string(fv, r.operation);
+    else if (key == "namespace") ok = read_string(fv, r.namespace_name);
+    else if (key == "name") ok = read_string(fv, r.name);
+    else if (key == "dryRun") {
+      bool b = false;
+      r.dry_run = !fv.get_bool().get(b) && b;
+    } else if (key == "object") {
+      // Read in the same pass whatever the kind: a forward pass cannot come back,
+      // and the webhook is only sent pod creations.
+      if (!is_null(fv) && !read_pod(fv, out)) return false;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
 
 bool ondemand_parse(od::parser& parser, const padded& body, ondemand_review& out) {
-  return ondemand_parse(parser, body.data(), body.len, body.buf.size(), out);
+  out.clear();
+  od::document doc;
+  if (parser.iterate(body.data(), body.len, body.buf.size()).get(doc)) return false;
+  od::object top;
+  if (doc.get_object().get(top)) return false;
+  std::string_view api_version, kind;
+  for (auto member : top) {
+    od::field f;
+    std::string_view key;
+    if (std::move(member).get(f) || !read_key(f, key)) return false;
+    if (key == "apiVersion") {
+      if (!read_string(f.value(), api_version)) return false;
+    } else if (key == "kind") {
+      if (!read_string(f.value(), kind)) return false;
+    } else if (key == "request") {
+      if (!read_request(f.value(), out)) return false;
+    }
+  }
+  // The pass must reach the end: trailing content is an error, as in the DOM
+  // (past the end there is no current location).
+  if (!doc.current_location().error()) return false;
+  if (api_version != "admission.k8s.io/v1" && api_version != "admission.k8s.io/v1beta1") return false;
+  out.r.version = api_version == "admission.k8s.io/v1" ? mp::review_version::v1 : mp::review_version::v1beta1;
+  out.r.is_pod_create =
+      out.r.kind == "Pod" && out.r.kind_group.empty() && out.r.sub_resource.empty() && out.r.operation == "CREATE";
+  if (out.p.namespace_name.empty()) out.p.namespace_name = out.r.namespace_name;
+  return !out.r.uid.empty();
 }
 
 // ------------------------------------------------------------ the paths timed
@@ -165,7 +511,6 @@ struct paths {
   // After dom_parse_only; as parse_review scans a text without a `\u0000` escape.
   bool key_scan_only() { return !scratch.keys.scan(dom.doc.root(), false, mp::scan_extent::as_read).duplicate; }
   bool ondemand_review_pass(const padded& b) { return ondemand_parse(ondemand, b, od_out); }
-  bool ondemand_review_haswell(const padded& b) { return ondemand_review_on_haswell(b.data(), b.len, b.buf.size()); }
   bool ondemand_with_utf8(const padded& b) {
     return simdjson::validate_utf8(b.data(), b.len) && ondemand_parse(ondemand, b, od_out);
   }
@@ -300,13 +645,6 @@ int loop(std::string_view name, int input, long count) {
   if (name == "dom_review") path = &paths::dom_review;
   else if (name == "dom_parse_only") path = &paths::dom_parse_only;
   else if (name == "ondemand_review") path = &paths::ondemand_review_pass;
-  else if (name == "ondemand_review_haswell") {
-    if (!haswell_kernel_active()) {
-      std::cerr << "parse_bench --loop: simdjson's run-time kernel is not haswell\n";
-      return 2;
-    }
-    path = &paths::ondemand_review_haswell;
-  }
   else if (name == "ondemand_review_validate_utf8") path = &paths::ondemand_with_utf8;
   else if (name == "ondemand_review_stage1") path = &paths::ondemand_with_stage1;
   else if (name == "stage1_only") {
