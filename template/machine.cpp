@@ -485,9 +485,24 @@ bool machine::run_ops(std::span<const trace_op> ops, const value& dot) {
         taken = truth(v);
         break;
       }
-      case trace_op::code::decide_equal:
-        if (!decide_equal(op, dot, taken)) return false;
+      case trace_op::code::decide_equal: {
+        const value v = equal_value(op, dot);
+        if (failed()) return false;
+        taken = truth(v);
         break;
+      }
+      case trace_op::code::declare:
+        if (!declare(op, eval_pipeline(*op.pipe, dot))) return false;
+        ++pc;
+        continue;
+      case trace_op::code::declare_lookup:
+        if (!declare(op, eval_planned(*op.pipe))) return false;
+        ++pc;
+        continue;
+      case trace_op::code::declare_equal:
+        if (!declare(op, equal_value(op, dot))) return false;
+        ++pc;
+        continue;
       case trace_op::code::walk:
       case trace_op::code::jump:
         break;
@@ -514,32 +529,36 @@ value machine::eval_planned(const pipeline& p) {
 // `eq`/`ne` of a per-request operand and a constant string. A string operand
 // is compared here (what equal_any does for two strings, with the call's
 // step); anything else goes through the function as the walk would call it.
-bool machine::decide_equal(const trace_op& op, const value& dot, bool& taken) {
+value machine::equal_value(const trace_op& op, const value& dot) {
   const pipeline& p = *op.pipe;
   const bool memoized = p.memo >= 0;
   const auto slot = static_cast<std::size_t>(p.memo);
-  if (memoized && state_->memo_generation_[slot] == state_->generation_) {
-    taken = truth(state_->memo_[slot]);
-    return true;
-  }
+  if (memoized && state_->memo_generation_[slot] == state_->generation_) return state_->memo_[slot];
   const operand& head = p.cmds[0].args[0];
   const value v = op.lookup ? eval_planned(*op.lookup) : eval_operand(*op.subject, dot);
-  if (failed()) return false;
+  if (failed()) return value{};
   value result;
   if (v.k == kind::string && !v.deferred) {
-    if (!step(head.pos)) return false;
+    if (!step(head.pos)) return value{};
     result = value::boolean((v.s == op.constant_text) != op.negate);
   } else {
     const value c = eval_operand(*op.constant, dot);
     value args[2] = {op.subject_first ? v : c, op.subject_first ? c : v};
     result = call(*head.fn, args, head.pos);
-    if (failed()) return false;
+    if (failed()) return value{};
   }
   if (memoized) {
     state_->memo_[slot] = result;
     state_->memo_generation_[slot] = state_->generation_;
   }
-  taken = truth(result);
+  return result;
+}
+
+// A declaration's value into its variable, unless its evaluation failed (as
+// eval_and_keep keeps it).
+bool machine::declare(const trace_op& op, const value& v) {
+  if (failed()) return false;
+  slots_[static_cast<std::size_t>(op.slot)] = v;
   return true;
 }
 

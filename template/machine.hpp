@@ -38,7 +38,8 @@ class machine {
   // the flat form (trace only)
   bool run_ops(std::span<const trace_op> ops, const value& dot);
   value eval_planned(const pipeline& p);
-  bool decide_equal(const trace_op& op, const value& dot, bool& taken);
+  value equal_value(const trace_op& op, const value& dot);
+  bool declare(const trace_op& op, const value& v);
 
   // walking
   bool walk(const std::vector<node>& list, const value& dot);

@@ -78,8 +78,8 @@ struct node;
 // traced nodes of one list (the root's, or a with's or range's body: one dot),
 // with each `if` among them turned into a jump, so a trace runs down one array
 // instead of recursing walk_node -> walk_if -> ... for every decision and hole.
-// A node it does not cover (with, range, a variable declaration) is one `walk`
-// instruction: the tree walk from that node.
+// A node it does not cover (with, range, a declaration of two variables) is one
+// `walk` instruction: the tree walk from that node.
 struct trace_op {
   enum class code : std::uint8_t {
     walk,           // the node through the tree walk
@@ -94,20 +94,27 @@ struct trace_op {
     // `jump_when`; `mark` records the decision where the two ways meet.
     test,
     mark,
+    // `$x := ...` / `$x = ...`: the value of `pipe` (the right-hand side, or the
+    // pipeline inside its parentheses) into the variable's slot, evaluated the
+    // way the decide* of the same expression would.
+    declare,         // through the evaluator
+    declare_lookup,  // a planned lookup
+    declare_equal,   // eq/ne of a per-request operand and a constant string
   };
   code c = code::walk;
   bool record = false;  // decide*: the condition varies per request, so the bit goes into the key
-  bool negate = false;  // decide_equal: ne
+  bool negate = false;  // decide_equal, declare_equal: ne
   bool steps = true;      // counts the node's step (the first instruction of an if does)
   bool jump_when = false;  // test: the truth that jumps
   bool bit = false;        // mark: the decision recorded
-  bool subject_first = false;  // decide_equal: the per-request operand is the call's first argument
+  bool subject_first = false;  // *_equal: the per-request operand is the call's first argument
   std::uint32_t target = 0;    // decide*, jump: the instruction to go to
+  int slot = -1;               // declare*: the variable's frame slot
   const node* n = nullptr;
-  const pipeline* pipe = nullptr;    // hole*, decide_lookup, decide_equal: what is evaluated (an `if (x)`'s x)
-  const operand* subject = nullptr;  // decide_equal, test: the per-request operand
+  const pipeline* pipe = nullptr;    // hole*, decide*, declare*: what is evaluated (an `if (x)`'s x)
+  const operand* subject = nullptr;  // *_equal, test: the per-request operand
   const pipeline* lookup = nullptr;  // ... when it is a planned lookup: read directly
-  const operand* constant = nullptr;  // decide_equal: the constant string
+  const operand* constant = nullptr;  // *_equal: the constant string
   std::string_view constant_text;     // ... its text
 };
 

@@ -464,8 +464,10 @@ const pipeline& unparenthesized(const pipeline& p) {
 
 // `eq X "c"` / `ne X "c"` (either order) with X per request: the shape of most
 // of Istio's per-request conditions (X often a planned lookup).
-bool equality_with_constant(const pipeline& p, trace_op& op) {
-  if (p.fast || p.folded || !p.decl_slots.empty() || p.cmds.size() != 1) return false;
+// A pipeline that binds a variable qualifies only as a declaration's right-hand
+// side (`binds`), whose op binds it.
+bool equality_with_constant(const pipeline& p, trace_op& op, bool binds = false) {
+  if (p.fast || p.folded || (!binds && !p.decl_slots.empty()) || p.cmds.size() != 1) return false;
   const command& c = p.cmds[0];
   if (c.args.size() != 3 || c.args[0].k != operand::kind::function) return false;
   const int equality = builtin_equality(*c.args[0].fn);
@@ -497,6 +499,32 @@ bool equality_with_constant(const pipeline& p, trace_op& op) {
 }
 
 void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks);
+
+// `$x := ...` (or `=`): what the walk evaluates for it, as the flat form of an
+// `if` on the same expression would (walk_action's eval_pipeline on a
+// pipeline that binds has no memo slot and no planned lookup of its own, and
+// `(x)` evaluates x with no step of its own).
+void flatten_declaration(const pipeline& p, trace_op& op) {
+  op.slot = p.decl_slots[0];
+  op.c = trace_op::code::declare;
+  op.pipe = &p;
+  if (p.folded || p.cmds.size() != 1) return;
+  if (equality_with_constant(p, op, true)) {
+    op.c = trace_op::code::declare_equal;
+    return;
+  }
+  const command& c = p.cmds[0];
+  if (c.args.size() != 1) return;
+  const operand& o = c.args[0];
+  if (o.k != operand::kind::sub || o.folded || !o.fields.empty() || o.accessor >= 0 || o.memo >= 0 ||
+      !o.sub->decl_slots.empty())
+    return;
+  const pipeline& inner = unparenthesized(*o.sub);
+  op.pipe = &inner;
+  op.c = plain_lookup(inner)                    ? trace_op::code::declare_lookup
+         : equality_with_constant(inner, op)    ? trace_op::code::declare_equal
+                                                : trace_op::code::declare;
+}
 
 // An operand the flat form may evaluate on its own where the walk would have
 // read the whole condition from its memo slot: it calls nothing, or calls
@@ -561,8 +589,8 @@ bool flatten_lazy(const node& n, const pipeline& condition, std::vector<trace_op
 }
 
 // Appends the flat form of traced nodes whose dot is the root (program's
-// traced list, an `if`'s bodies): actions and ifs become instructions, the
-// rest is handed to the tree walk.
+// traced list, an `if`'s bodies): actions (declarations of one variable
+// among them) and ifs become instructions, the rest is handed to the tree walk.
 void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>& ops, std::size_t& walks) {
   for (const node* n : list) {
     const pipeline& p = *n->pipe;
@@ -571,6 +599,11 @@ void flatten_traced(const std::vector<const node*>& list, std::vector<trace_op>&
     if (n->k == node::kind::action && p.decl.empty() && p.varies) {
       op.c = !p.structured && plain_lookup(p) ? trace_op::code::hole_lookup : trace_op::code::hole;
       op.pipe = &p;
+      ops.push_back(op);
+      continue;
+    }
+    if (n->k == node::kind::action && p.decl_slots.size() == 1) {
+      flatten_declaration(p, op);
       ops.push_back(op);
       continue;
     }

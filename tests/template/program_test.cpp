@@ -189,7 +189,7 @@ TEST(template_trace, visits_the_pod_dependent_nodes_inside_configuration_and_not
 }
 
 // trace() runs the flat form of the traced nodes (ifs as jumps, lookups,
-// eq/ne against a constant string and and/or in place); trace_by_walk() is the
+// eq/ne against a constant string, and/or and declarations in place); trace_by_walk() is the
 // tree walk it replaced. Same result, key, holes, steps and error, whichever way
 // each condition goes.
 TEST(template_trace, the_flat_form_traces_as_the_tree_walk) {
@@ -206,6 +206,17 @@ TEST(template_trace, the_flat_form_traces_as_the_tree_walk) {
       "{{ if or .Labels (eq .Count \"3\") }}or stops at the first true{{ end }}",
       "{{ if .Labels }}{{ .Name }}{{ index .Labels \"app\" }}{{ else }}none{{ end }}{{ .Count }}",
       "{{ $n := .Name }}{{ if eq $n \"web-1\" }}{{ $n }}{{ end }}",
+      // Declarations: of a planned lookup, of eq/ne (bare, parenthesised,
+      // after the same condition filled its memo slot), of an expression the
+      // evaluator runs, of a constant, and an assignment in a body.
+      "{{ $a := (index .Labels \"app\") }}{{ $b := (eq (index .Labels \"app\") \"web\") }}"
+      "{{ $c := ne .Name \"web-1\" }}{{ $d := printf \"%s/%v\" .Name $a }}{{ $k := (print \"k\") }}"
+      "{{ if $b }}{{ $a }}{{ end }}{{ $c }}{{ $d }}{{ $k }}",
+      "{{ if eq (index .Labels \"app\") \"web\" }}x{{ end }}{{ $b := (eq (index .Labels \"app\") \"web\") }}{{ $b }}"
+      "{{ $t := ((index .Labels \"tier\")) }}{{ $t }}",
+      "{{ $x := \"none\" }}{{ if .Labels }}{{ $x = index .Labels \"app\" }}{{ end }}{{ $x }}",
+      "{{ $e := (eq .Count \"3\") }}declared: mixed types fail in eq{{ $e }}",
+      "{{ $e := ne .Count \"3\" }}declared bare: mixed types fail in ne{{ $e }}",
   };
   auto variant = [](int k, test_data& d) {
     if (k == 1) d.labels.clear();
@@ -246,6 +257,12 @@ TEST(template_trace, the_flat_form_hands_with_and_range_to_the_walk) {
   const auto loops =
       compile_test_template("{{ if .Labels }}{{ range .List }}{{ . }}{{ end }}{{ with .Name }}{{ . }}{{ end }}{{ end }}");
   EXPECT_EQ(loops->trace_walks(), 2u);
+  // A declaration is an instruction; a range's two variables are bound by the walk.
+  const auto declarations = compile_test_template(
+      "{{ $a := index .Labels \"app\" }}{{ $b := (eq .Name \"x\") }}{{ $c := (index .Labels \"tier\") }}"
+      "{{ range $i, $v := .List }}{{ $v }}{{ end }}");
+  EXPECT_EQ(declarations->trace_ops(), 4u);
+  EXPECT_EQ(declarations->trace_walks(), 1u);
 }
 
 TEST(template_request_errors, are_values_with_positions) {
