@@ -100,6 +100,16 @@ error drop_repeated_keys(arena& a, member* m, std::uint32_t& size) noexcept {
 struct converter {
   arena& a;
   strings mode;
+  std::span<const omitted_member> omit{};
+  std::string_view top_key{};  // the top-level member being converted
+
+  bool omitted(std::size_t depth, std::string_view key) const noexcept {
+    if (depth > 2) return false;
+    const std::string_view parent = depth == 1 ? std::string_view{} : top_key;
+    for (const omitted_member& o : omit)
+      if (o.key == key && o.parent == parent && (depth == 1) == o.parent.empty()) return true;
+    return false;
+  }
 
   error key_or_string(std::string_view s, std::string_view& out) noexcept {
     if (mode == strings::borrow || s.empty()) {
@@ -174,6 +184,8 @@ struct converter {
     out = value::object();
     if (auto err = out.reserve(a, obj.size())) return err;
     for (auto field : obj) {
+      if (!omit.empty() && omitted(depth, field.key)) continue;
+      if (depth == 1) top_key = field.key;
       std::string_view key;
       if (auto err = key_or_string(field.key, key)) return err;
       value v;
@@ -569,6 +581,12 @@ error deep_copy(const value& v, arena& a, value& out, bool copy_strings) noexcep
 
 error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode) noexcept {
   converter c{a, mode};
+  return c.convert(e, out, 0);
+}
+
+error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode,
+                    std::span<const omitted_member> omit) noexcept {
+  converter c{a, mode, omit};
   return c.convert(e, out, 0);
 }
 

@@ -193,6 +193,20 @@ bool identical(const value& a, const value& b) noexcept;
 // are views into the parser's document (valid until it parses again).
 error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode = strings::borrow) noexcept;
 
+// A member the conversion below leaves out: `key` of the top-level object
+// (`parent` empty), or `key` of the object that is the top-level member `parent`.
+struct omitted_member {
+  std::string_view parent;
+  std::string_view key;
+};
+
+// from_simdjson without the `omit` members (every one of a repeated key): for
+// subtrees a caller only ever shares between two trees it diffs, so converting
+// them node by node would be work nobody reads (the 1.28 path's pod, whose
+// apiserver managedFields are often most of the review).
+error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode,
+                    std::span<const omitted_member> omit) noexcept;
+
 // Parses JSON text (copied into the arena with simdjson's padding; strings are
 // copied, so the tree does not depend on the parser afterwards).
 error parse(std::string_view text, simdjson::dom::parser& parser, arena& a, value& out) noexcept;

@@ -296,6 +296,26 @@ void reset_proxy_user_matching_app(json::value& pod) noexcept {
 constexpr std::string_view shared_status = "status";
 constexpr std::string_view shared_managed_fields = "managedFields";
 
+// The shared parts are not even converted into the pod's tree when no render
+// can reach them: both trees lack them alike, so the diff is the same.
+constexpr json::omitted_member unread_by_merge[] = {{{}, shared_status}, {"metadata", shared_managed_fields}};
+
+bool is_directive(std::string_view key) noexcept { return !key.empty() && key.front() == '$'; }
+
+// Whether merging `rendered` can change (or delete, or replace along with its
+// parent) a part unread_by_merge leaves out: then the pod is converted whole.
+bool reaches_unread_parts(const json::value& rendered) noexcept {
+  if (!rendered.is_object()) return true;
+  for (const json::member& m : rendered.members()) {
+    if (m.key == shared_status || is_directive(m.key)) return true;
+    if (m.key != "metadata") continue;
+    if (!m.v.is_object()) return true;
+    for (const json::member& field : m.v.members())
+      if (field.key == shared_managed_fields || is_directive(field.key)) return true;
+  }
+  return false;
+}
+
 // The pod the merge starts from: a copy of `original` but for the shared parts.
 json::error copy_for_merge(const json::value& original, json::value& out, core::arena& a) noexcept {
   if (!original.is_object()) return json::deep_copy(original, a, out);
@@ -480,25 +500,40 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   }
   const template_data data = named_data_for(pod_after_removals(p), deployment);
 
-  json::value original, merged;
-  json::value template_pod = json::value::object();
-  json::error e = json::from_simdjson(p.object, w.arena, original);
-  // An OpenShift UID range is how the webhook knows it runs on OpenShift.
-  if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
-  if (!e) e = copy_for_merge(original, merged, w.arena);
+  json::value original, merged, template_pod;
+  json::error e;
   bool rendered_now = false;
-  for (const named_program* t : w.selected) {
-    if (e) break;
-    json::value rendered;
-    const bool ok = render_named(*t, data, rendered, rendered_now);
-    if (!ok) {
-      if (rendered_now) stats_.uncached_renders.inc();
-      return fail(r, outcome::failed);
+  // First without the parts no render usually reaches; a render that reaches
+  // one starts the merge over from the whole pod (the renders come from the
+  // memo the second time; what the first pass built is left to the arena).
+  for (const bool lean : {true, false}) {
+    original = json::value();
+    merged = json::value();
+    template_pod = json::value::object();
+    e = lean ? json::from_simdjson(p.object, w.arena, original, json::strings::borrow, unread_by_merge)
+             : json::from_simdjson(p.object, w.arena, original);
+    // An OpenShift UID range is how the webhook knows it runs on OpenShift.
+    if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
+    if (!e) e = copy_for_merge(original, merged, w.arena);
+    bool start_over = false;
+    for (const named_program* t : w.selected) {
+      if (e) break;
+      json::value rendered;
+      const bool ok = render_named(*t, data, rendered, rendered_now);
+      if (!ok) {
+        if (rendered_now) stats_.uncached_renders.inc();
+        return fail(r, outcome::failed);
+      }
+      if (lean && reaches_unread_parts(rendered)) {
+        start_over = true;
+        break;
+      }
+      // `rendered` is this request's tree and is not read again: the pod links it.
+      e = unshare_written(rendered, merged, w.arena);
+      if (!e)
+        e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
     }
-    // `rendered` is this request's tree and is not read again: the pod links it.
-    e = unshare_written(rendered, merged, w.arena);
-    if (!e)
-      e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
+    if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
   const core::config_node* mode = w.proxy_config->find("interceptionMode");

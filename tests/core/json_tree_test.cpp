@@ -251,6 +251,28 @@ TEST_F(tree_fixture, borrowed_strings_point_into_the_parser_document) {
   EXPECT_TRUE(json::equal(borrowed, copied));
 }
 
+TEST_F(tree_fixture, omitted_members_are_left_out_only_where_named) {
+  const std::string text =
+      R"({"status":{"a":1},"metadata":{"managedFields":[{"x":[1]}],"name":"p","status":"kept"},)"
+      R"("spec":{"status":"kept","managedFields":"kept","metadata":{"managedFields":"kept"}},)"
+      R"("status":"repeated","list":[{"managedFields":1}]})";
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(padded).get(root), simdjson::SUCCESS);
+  const json::omitted_member omit[] = {{{}, "status"}, {"metadata", "managedFields"}};
+  json::value lean;
+  ASSERT_FALSE(json::from_simdjson(root, a, lean, json::strings::borrow, omit));
+  EXPECT_EQ(to_nl(lean), nl::parse(R"({"metadata":{"name":"p","status":"kept"},)"
+                                   R"("spec":{"status":"kept","managedFields":"kept","metadata":{"managedFields":"kept"}},)"
+                                   R"("list":[{"managedFields":1}]})"));
+  // An empty list converts everything, as the plain overload does.
+  json::value whole, plain;
+  ASSERT_FALSE(json::from_simdjson(root, a, whole, json::strings::borrow, {}));
+  ASSERT_FALSE(json::from_simdjson(root, a, plain));
+  EXPECT_TRUE(json::equal(whole, plain));
+  EXPECT_EQ(to_nl(plain)["status"], "repeated");
+}
+
 TEST_F(tree_fixture, a_warm_arena_parses_again_without_the_heap) {
   const std::string doc =
       R"({"metadata":{"name":"p","labels":{"app":"x"}},"spec":{"containers":[{"name":"a","image":"i",)"

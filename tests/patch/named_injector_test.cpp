@@ -495,4 +495,88 @@ TEST(named_injector, managed_fields_and_status_no_template_writes_stay_as_they_w
   EXPECT_EQ(a.patched["metadata"]["labels"]["first"], "web");
 }
 
+// The apiserver's managedFields and the pod's status are left out of the tree
+// the merge starts from when no template reaches them (patch/named_injector.cpp's
+// unread_by_merge): they come back exactly as sent, whatever they hold, and a
+// template that does write into one still gets Istio's merge.
+const char* const unread_parts_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+  with_status: |
+    status:
+      message: injected
+      conditions:
+      - type: Injected
+        status: "True"
+  drop_fields: |
+    metadata:
+      managedFields: null
+)";
+
+json pod_with_odd_unread_parts() {
+  json pod = {{"metadata", {{"name", "web"}, {"namespace", "default"}, {"labels", {{"app", "ok"}}}}},
+              {"spec", {{"containers", {{{"name", "web"}, {"image", "app"}}}}}}};
+  pod["metadata"]["managedFields"] = json::parse(R"([
+    {"manager":"kube\"ctl\\\n\u00e9\u2028","operation":"Update","apiVersion":"v1",
+     "fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{}}}},
+     "nested":[[1,[2,[3.5e3,-0,18446744073709551615]]],[],{}],"time":null,"ok":true},
+    {"manager":"</script>&","fieldsType":"FieldsV1","fieldsV1":{}}])");
+  pod["status"] = json::parse(R"({"phase":"Pending","conditions":[{"type":"PodScheduled","status":"True",
+    "message":"tab\there \"quoted\""}],"qosClass":"BestEffort"})");
+  return pod;
+}
+
+TEST(named_unread_parts, odd_managed_fields_and_status_come_back_unchanged) {
+  patch::engine e(load(unread_parts_config));
+  const json pod = pod_with_odd_unread_parts();
+  for (int round = 0; round < 2; ++round) {  // cold, then from the memo
+    const answer a = review_pod(e, pod, "uid-" + std::to_string(round));
+    ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+    EXPECT_EQ(a.patched["metadata"]["managedFields"], pod["metadata"]["managedFields"]);
+    EXPECT_EQ(a.patched["status"], pod["status"]);
+    EXPECT_EQ(a.patched["spec"]["containers"].size(), 2u);
+    for (const json& op : mt::response_patch(a.response)) {
+      const std::string path = op["path"];
+      EXPECT_NE(path.rfind("/status", 0), 0u) << op.dump();
+      EXPECT_NE(path.rfind("/metadata/managedFields", 0), 0u) << op.dump();
+    }
+  }
+}
+
+TEST(named_unread_parts, a_template_writing_into_status_is_merged_into_the_pods_status) {
+  patch::engine e(load(unread_parts_config));
+  json pod = pod_with_odd_unread_parts();
+  pod["metadata"]["annotations"] = {{"inject.istio.io/templates", "sidecar,with_status"}};
+  for (int round = 0; round < 2; ++round) {
+    const answer a = review_pod(e, pod, "uid-" + std::to_string(round));
+    ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+    const json& status = a.patched["status"];
+    EXPECT_EQ(status["phase"], "Pending") << status.dump();
+    EXPECT_EQ(status["qosClass"], "BestEffort");
+    EXPECT_EQ(status["message"], "injected");
+    // Pod conditions merge by `type`: the template's first, the pod's kept.
+    ASSERT_EQ(status["conditions"].size(), 2u) << status.dump();
+    EXPECT_EQ(status["conditions"][0]["type"], "Injected");
+    EXPECT_EQ(status["conditions"][1], pod["status"]["conditions"][0]);
+    EXPECT_EQ(a.patched["metadata"]["managedFields"], pod["metadata"]["managedFields"]);
+    EXPECT_EQ(a.patched["spec"]["containers"].size(), 2u);
+  }
+}
+
+TEST(named_unread_parts, a_template_deleting_managed_fields_removes_them) {
+  patch::engine e(load(unread_parts_config));
+  json pod = pod_with_odd_unread_parts();
+  pod["metadata"]["annotations"] = {{"inject.istio.io/templates", "sidecar,drop_fields"}};
+  const answer a = review_pod(e, pod);
+  ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+  EXPECT_FALSE(a.patched["metadata"].contains("managedFields")) << a.patched["metadata"].dump();
+  EXPECT_EQ(a.patched["status"], pod["status"]);
+  EXPECT_EQ(a.patched["spec"]["containers"].size(), 2u);
+}
+
 }  // namespace
