@@ -30,42 +30,6 @@ namespace tmpl = meshinject::tmpl;
 namespace fs = std::filesystem;
 using mt::json;
 
-// The pod objects of a Kubernetes document (the test's own walk).
-void pods_of(const json& obj, std::vector<json>& out) {
-  if (!obj.is_object()) return;
-  const std::string kind = obj.value("kind", "");
-  if (kind == "List") {
-    for (const json& item : obj.value("items", json::array())) pods_of(item, out);
-  } else if (kind == "Pod") {
-    out.push_back(obj);
-  } else if (kind == "CronJob") {
-    out.push_back(obj["spec"]["jobTemplate"]["spec"]["template"]);
-  } else if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("template")) {
-    out.push_back(obj["spec"]["template"]);
-  }
-}
-
-std::vector<std::string> split_documents(const std::string& text) {
-  std::vector<std::string> docs(1);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    if (line.rfind("---", 0) == 0 && line.find_first_not_of(" \t\r", 3) == std::string::npos) docs.emplace_back();
-    else docs.back() += line + "\n";
-    start = end + 1;
-  }
-  return docs;
-}
-
-json with_metadata(json pod) {
-  if (!pod.is_object()) pod = json::object();
-  if (!pod.contains("metadata") || !pod["metadata"].is_object()) pod["metadata"] = json::object();
-  if (!pod.contains("spec") || !pod["spec"].is_object()) pod["spec"] = json::object();
-  return pod;
-}
-
 struct corpus {
   std::vector<json> pods;
   std::size_t renderings = 0;
@@ -79,7 +43,7 @@ void check_template(const std::string& name, const std::string& text, const core
   const tmpl::program& program = *program_ptr;
   core::yaml::reader reader;
   for (std::size_t k = 0; k < c.pods.size(); ++k) {
-    const std::string pod_text = with_metadata(c.pods[k]).dump();
+    const std::string pod_text = mt::with_metadata(c.pods[k]).dump();
     simdjson::dom::parser parser;
     simdjson::dom::element el;
     ASSERT_FALSE(parser.parse(pod_text).get(el));
@@ -115,15 +79,7 @@ class rendered_yaml : public ::testing::Test {
         c_.pods.push_back(mt::yaml_to_json(mt::read_file(e.path())));
     for (const auto& e : fs::recursive_directory_iterator(root_ / "istio-1.2" / "inject")) {
       if (e.path().extension() != ".yaml") continue;
-      for (const std::string& doc : split_documents(mt::read_file(e.path()))) {
-        json obj;
-        try {
-          obj = mt::yaml_to_json(doc);
-        } catch (const std::exception&) {
-          continue;
-        }
-        pods_of(obj, c_.pods);
-      }
+      mt::pods_in_yaml_file(e.path(), c_.pods);
     }
     // Branches the plain pods leave alone.
     json pod = c_.pods.front();

@@ -33,49 +33,6 @@ namespace tmpl = meshinject::tmpl;
 namespace fs = std::filesystem;
 using mt::json;
 
-void pods_of(const json& obj, std::vector<json>& out) {
-  if (!obj.is_object()) return;
-  const std::string kind = obj.value("kind", "");
-  if (kind == "List") {
-    for (const json& item : obj.value("items", json::array())) pods_of(item, out);
-  } else if (kind == "Pod") {
-    out.push_back(obj);
-  } else if (kind == "CronJob") {
-    out.push_back(obj["spec"]["jobTemplate"]["spec"]["template"]);
-  } else if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("template")) {
-    out.push_back(obj["spec"]["template"]);
-  }
-}
-
-void pods_in_file(const fs::path& file, std::vector<json>& out) {
-  const std::string text = mt::read_file(file);
-  std::string doc;
-  auto flush = [&] {
-    try {
-      pods_of(mt::yaml_to_json(doc), out);
-    } catch (const std::exception&) {
-    }
-    doc.clear();
-  };
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    if (line.rfind("---", 0) == 0 && line.find_first_not_of(" \t\r", 3) == std::string::npos) flush();
-    else doc += line + "\n";
-    start = end + 1;
-  }
-  flush();
-}
-
-json with_metadata(json pod) {
-  if (!pod.is_object()) pod = json::object();
-  if (!pod.contains("metadata") || !pod["metadata"].is_object()) pod["metadata"] = json::object();
-  if (!pod.contains("spec") || !pod["spec"].is_object()) pod["spec"] = json::object();
-  return pod;
-}
-
 // A hole as the host reads it: its kind, scalar parts, text and what it points to.
 std::string describe(const tmpl::value& v) {
   std::string out = std::to_string(static_cast<int>(v.k)) + "|" + std::to_string(v.b) + "|" + std::to_string(v.i) +
@@ -119,7 +76,7 @@ struct parsed_pod {
 
 std::unique_ptr<parsed_pod> parse(const json& pod_json) {
   auto out = std::make_unique<parsed_pod>();
-  out->text = with_metadata(pod_json).dump();
+  out->text = mt::with_metadata(pod_json).dump();
   simdjson::dom::element el;
   if (out->parser.parse(out->text).get(el)) return nullptr;
   std::string error;
@@ -145,7 +102,7 @@ TEST_F(trace_flat, istio_1_1_production_template_traces_as_the_walk) {
         e.path().filename().string().find("_template") == std::string::npos)
       pods.push_back(mt::yaml_to_json(mt::read_file(e.path())));
   for (const auto& e : fs::recursive_directory_iterator(root_ / "istio-1.2" / "inject"))
-    if (e.path().extension() == ".yaml") pods_in_file(e.path(), pods);
+    if (e.path().extension() == ".yaml") mt::pods_in_yaml_file(e.path(), pods);
   json pod = pods.front();
   pod["metadata"]["annotations"]["sidecar.istio.io/interceptionMode"] = "TPROXY";
   pod["metadata"]["annotations"]["sidecar.istio.io/userVolume"] = R"({"v":{"emptyDir":{}}})";
@@ -189,7 +146,7 @@ TEST_F(trace_flat, istio_1_28_chart_templates_trace_as_the_walk) {
       inputs.push_back(e.path());
   std::sort(inputs.begin(), inputs.end());
   std::vector<json> pods;
-  for (const fs::path& input : inputs) pods_in_file(input, pods);
+  for (const fs::path& input : inputs) mt::pods_in_yaml_file(input, pods);
   ASSERT_GE(pods.size(), 10U);
   json pod = pods.front();
   pod["metadata"]["annotations"]["sidecar.istio.io/interceptionMode"] = "TPROXY";

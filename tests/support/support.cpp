@@ -183,4 +183,51 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<std::string> split_yaml_documents(const std::string& text) {
+  std::vector<std::string> docs(1);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    if (line.rfind("---", 0) == 0 && line.find_first_not_of(" \t\r", 3) == std::string::npos) docs.emplace_back();
+    else docs.back() += line + "\n";
+    start = end + 1;
+  }
+  return docs;
+}
+
+void pods_of(const json& obj, std::vector<json>& out) {
+  if (!obj.is_object()) return;
+  const std::string kind = obj.value("kind", "");
+  if (kind == "List") {
+    for (const json& item : obj.value("items", json::array())) pods_of(item, out);
+  } else if (kind == "Pod") {
+    out.push_back(obj);
+  } else if (kind == "CronJob") {
+    out.push_back(obj["spec"]["jobTemplate"]["spec"]["template"]);
+  } else if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("template")) {
+    out.push_back(obj["spec"]["template"]);
+  }
+}
+
+void pods_in_yaml_file(const std::filesystem::path& file, std::vector<json>& out) {
+  for (const std::string& doc : split_yaml_documents(read_file(file))) {
+    json obj;
+    try {
+      obj = yaml_to_json(doc);
+    } catch (const std::exception&) {
+      continue;
+    }
+    pods_of(obj, out);
+  }
+}
+
+json with_metadata(json pod) {
+  if (!pod.is_object()) pod = json::object();
+  if (!pod.contains("metadata") || !pod["metadata"].is_object()) pod["metadata"] = json::object();
+  if (!pod.contains("spec") || !pod["spec"].is_object()) pod["spec"] = json::object();
+  return pod;
+}
+
 }  // namespace meshinject::test

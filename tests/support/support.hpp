@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace meshinject::test {
 
@@ -38,6 +39,17 @@ void write_file(const std::filesystem::path& p, std::string_view content);
 
 // YAML (one document) to JSON, typing plain scalars as YAML 1.1 does.
 json yaml_to_json(std::string_view yaml);
+
+// The documents of a YAML stream, split at `---` lines.
+std::vector<std::string> split_yaml_documents(const std::string& text);
+// Appends the pod objects of a Kubernetes document: a Pod, each item of a List,
+// a CronJob's job template, any other workload's `spec.template`.
+void pods_of(const json& obj, std::vector<json>& out);
+// Appends the pods of every document in a YAML file; documents the test's YAML
+// reader cannot read are skipped (the conformance inputs include some on purpose).
+void pods_in_yaml_file(const std::filesystem::path& file, std::vector<json>& out);
+// The pod as an object with `metadata` and `spec` objects, which the engine's views expect.
+json with_metadata(json pod);
 
 // Applies an RFC 6902 patch with nlohmann-json (the oracle). Throws on failure.
 json apply_patch(const json& doc, const json& patch);
