@@ -3,65 +3,12 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-// Global allocation counter for the no-allocation test. It replaces operator
-// new for this whole test program; counting is switched on only around the code
-// under test.
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::size_t> g_allocations{0};
-
-void* counted_alloc(std::size_t size, std::size_t align = 0) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (align > alignof(std::max_align_t)) {
-    std::size_t rounded = (size + align - 1) / align * align;
-    p = std::aligned_alloc(align, rounded);
-  } else {
-    p = std::malloc(size);
-  }
-  return p;
-}
-
-// Out of line so GCC does not inline free() into callers of operator delete and
-// then warn that a pointer from operator new reaches free() (-Wmismatched-new-delete).
-[[gnu::noinline]] void raw_free(void* p) noexcept { std::free(p); }
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* p = counted_alloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* p = counted_alloc(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-  if (void* p = counted_alloc(size, static_cast<std::size_t>(align))) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-  if (void* p = counted_alloc(size, static_cast<std::size_t>(align))) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size); }
-void operator delete(void* p) noexcept { raw_free(p); }
-void operator delete[](void* p) noexcept { raw_free(p); }
-void operator delete(void* p, std::size_t) noexcept { raw_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { raw_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { raw_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { raw_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { raw_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { raw_free(p); }
+#include "tests/support/counting_heap.hpp"
 
 namespace meshinject::core {
 namespace {
@@ -435,14 +382,13 @@ TEST(explain_decision, outcome_names) {
 
 TEST(decide, does_not_allocate) {
   // The counter must actually see allocations, or a zero below proves nothing.
-  g_allocations = 0;
-  g_counting = true;
+  namespace heap = test::counting_heap;
   {
+    heap::scope counting;
     std::string probe(100, 'x');
     EXPECT_EQ(probe.size(), 100u);
   }
-  g_counting = false;
-  ASSERT_GT(g_allocations.load(), 0u);
+  ASSERT_GT(heap::calls(), 0u);
 
   injection_rules r =
       rules(disabled,
@@ -464,20 +410,18 @@ TEST(decide, does_not_allocate) {
   // 1000 rounds over every pod, counting heap calls; returns the pods injected.
   const auto decide_rounds = [&] {
     int injected = 0;
-    g_allocations = 0;
-    g_counting = true;
+    heap::scope counting;
     for (int round = 0; round < 1000; ++round)
       for (const pod_facts& f : facts) injected += decide(f, r).inject ? 1 : 0;
-    g_counting = false;
     return injected;
   };
   EXPECT_EQ(decide_rounds(), 2000);  // with_label("maybe") via always (app=web), and "TRUE"
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(heap::calls(), 0u);
 
   // Istio 1.28's rules walk the same steps without allocating either.
   r.dialect = decision_dialect::istio_1_28;
   EXPECT_EQ(decide_rounds(), 1000);  // "TRUE" is not a 1.28 value: only with_label("maybe") via always
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(heap::calls(), 0u);
 }
 
 // ---- Istio 1.28's injectRequired, for configs with named templates ---------

@@ -6,40 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/yaml_reader.hpp"
+#include "tests/support/counting_heap.hpp"
 #include "tests/support/yaml_oracle.hpp"
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-// Counts heap allocations, for the warm re-read test.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace meshinject::core::yaml {
 namespace {
@@ -445,17 +420,30 @@ TEST(yaml_reader_bounds, a_warm_re_read_does_not_allocate) {
   reader r;
   ASSERT_TRUE(r.read(doc));
   const std::string first = show(r.root());
-  const std::size_t before = allocations.load();
+  namespace heap = test::counting_heap;
   bool ok = true;
-  for (int i = 0; i < 10; ++i) ok = r.read(doc) && ok;
-  const std::size_t during = allocations.load() - before;
+  {
+    heap::scope counting;
+    for (int i = 0; i < 10; ++i) ok = r.read(doc) && ok;
+  }
   EXPECT_TRUE(ok);
-  EXPECT_EQ(during, 0u);
+  EXPECT_EQ(heap::calls(), 0u);
   EXPECT_EQ(show(r.root()), first);
   // A failing read does not allocate either.
-  const std::size_t before_error = allocations.load();
-  EXPECT_FALSE(r.read("a: [1, &x 2]\n"));
-  EXPECT_EQ(allocations.load() - before_error, 0u);
+  bool read_bad = true;
+  {
+    heap::scope counting;
+    read_bad = r.read("a: [1, &x 2]\n");
+  }
+  EXPECT_FALSE(read_bad);
+  EXPECT_EQ(heap::calls(), 0u);
+  // The counter sees a read that has to grow.
+  {
+    reader fresh;
+    heap::scope counting;
+    EXPECT_TRUE(fresh.read(doc));
+  }
+  EXPECT_GT(heap::calls(), 0u);
 }
 
 // ------------------------------------------------------------- versus yaml-cpp

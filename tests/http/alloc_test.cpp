@@ -10,20 +10,21 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <thread>
 
 #include "control/server.hpp"
+#include "tests/support/counting_heap.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/in_process_server.hpp"
 #include "tests/support/support.hpp"
 
 namespace {
 
-std::atomic<std::uint64_t> reactor_allocations{0};          // C++ new
+namespace heap = meshinject::test::counting_heap;
+
 std::atomic<std::uint64_t> reactor_openssl_allocations{0};  // CRYPTO_malloc
-std::atomic<bool> counting{false};
+std::atomic<bool> counting_openssl{false};
 
 bool on_reactor_thread() noexcept {
   thread_local int known = -1;  // -1: not looked at yet, 0: no, 1: yes
@@ -37,16 +38,17 @@ bool on_reactor_thread() noexcept {
   return false;  // looked at again later: the name is set after the thread starts
 }
 
-void count(std::atomic<std::uint64_t>& counter = reactor_allocations) noexcept {
-  if (counting.load(std::memory_order_relaxed) && on_reactor_thread()) counter.fetch_add(1, std::memory_order_relaxed);
+void count_openssl() noexcept {
+  if (counting_openssl.load(std::memory_order_relaxed) && on_reactor_thread())
+    reactor_openssl_allocations.fetch_add(1, std::memory_order_relaxed);
 }
 
 void* crypto_malloc(size_t n, const char*, int) {
-  count(reactor_openssl_allocations);
+  count_openssl();
   return std::malloc(n);
 }
 void* crypto_realloc(void* p, size_t n, const char*, int) {
-  count(reactor_openssl_allocations);
+  count_openssl();
   return std::realloc(p, n);
 }
 void crypto_free(void* p, const char*, int) { std::free(p); }
@@ -54,40 +56,19 @@ void crypto_free(void* p, const char*, int) { std::free(p); }
 // OpenSSL takes its allocator only before its first allocation.
 [[maybe_unused]] const bool crypto_hooked = CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free) == 1;
 
-}  // namespace
+// C++ allocations (tests/support/counting_heap) and OpenSSL's, on the reactor thread only.
+void start_counting() noexcept {
+  heap::count_only_on(on_reactor_thread);
+  reactor_openssl_allocations = 0;
+  counting_openssl = true;
+  heap::start();
+}
+void stop_counting() noexcept {
+  heap::stop();
+  counting_openssl = false;
+}
 
-// Sanitizers bring their own allocator: no replacement there (the tests skip).
-#if !defined(MESHINJECT_SANITIZED)
-#pragma GCC diagnostic push
-// operator delete frees what operator new took with malloc: matched, by design.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  count();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  count();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  count();
-  const std::size_t align = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
-#endif
+}  // namespace
 
 namespace meshinject::test {
 namespace {
@@ -123,19 +104,17 @@ counts measure(const std::vector<std::string>& bodies, const std::string& target
       }
     };
     round(warm);  // variants compiled, buffers grown, handler memory cached
-    reactor_allocations = 0;
-    reactor_openssl_allocations = 0;
-    counting = true;
+    start_counting();
     round(measured);
-    counting = false;
+    stop_counting();
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  counting = false;
+  stop_counting();
   server.request_shutdown();
   control.join();
   EXPECT_EQ(failure, "");
-  return {reactor_allocations.load(), reactor_openssl_allocations.load()};
+  return {heap::calls(), reactor_openssl_allocations.load()};
 }
 
 std::vector<std::string> reviews(std::initializer_list<const char*> names) {
@@ -217,12 +196,10 @@ TEST(Allocations, ConnectionSetUpCostsAtMostADocumentedConstant) {
   connect_and_ask(50);  // session memory cached, TLS session machinery warm
   if (HasFatalFailure()) return;
   constexpr int connections = 200;
-  reactor_allocations = 0;
-  reactor_openssl_allocations = 0;
-  counting = true;
+  start_counting();
   connect_and_ask(connections);
-  counting = false;
-  const double cpp = static_cast<double>(reactor_allocations.load()) / connections;
+  stop_counting();
+  const double cpp = static_cast<double>(heap::calls()) / connections;
   const double openssl = static_cast<double>(reactor_openssl_allocations.load()) / connections;
   std::cerr << "reactor allocations per new connection (handshake + one request): C++ " << cpp << ", OpenSSL "
             << openssl << "\n";

@@ -5,97 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include <execinfo.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "patch/admission.hpp"
 #include "patch/injector.hpp"
+#include "tests/support/counting_heap.hpp"
 #include "tests/support/engine_fixture.hpp"
-
-// ------------------------------------------------- counting operator new
-//
-// Every allocation of this test program goes through here. Counting is on only
-// inside the measured section. With MESHINJECT_ALLOC_TRACE=1 each counted
-// allocation prints a backtrace to stderr, to find where a warm request allocates.
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> counted{0};
-bool trace_allocations() {
-  static const bool on = [] {
-    const char* e = std::getenv("MESHINJECT_ALLOC_TRACE");
-    return e && *e == '1';
-  }();
-  return on;
-}
-void note_allocation(std::size_t n) {
-  if (!counting.load(std::memory_order_relaxed)) return;
-  counted.fetch_add(1, std::memory_order_relaxed);
-  if (trace_allocations()) {
-    counting.store(false);  // backtrace() may allocate
-    void* frames[64];
-    const int depth = backtrace(frames, 64);
-    char head[64];
-    const int len = std::snprintf(head, sizeof head, "--- allocation of %zu bytes\n", n);
-    (void)!write(2, head, static_cast<std::size_t>(len));
-    backtrace_symbols_fd(frames, depth, 2);
-    counting.store(true);
-  }
-}
-void* checked_malloc(std::size_t n) {
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* checked_aligned(std::size_t n, std::size_t align) {
-  void* p = nullptr;
-  if (posix_memalign(&p, std::max(align, sizeof(void*)), n ? n : 1) != 0) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  note_allocation(n);
-  return checked_malloc(n);
-}
-void* operator new[](std::size_t n) {
-  note_allocation(n);
-  return checked_malloc(n);
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  note_allocation(n);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  note_allocation(n);
-  return std::malloc(n ? n : 1);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  note_allocation(n);
-  return checked_aligned(n, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  note_allocation(n);
-  return checked_aligned(n, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace {
 
 namespace mt = meshinject::test;
+namespace heap = meshinject::test::counting_heap;
 namespace patch = meshinject::patch;
 using mt::json;
 
@@ -556,22 +474,26 @@ std::size_t allocations_per_call(patch::engine& e, std::string& buf, std::size_t
     const patch::injection_result r = e.handle(buf.data(), len, buf.size());
     EXPECT_EQ(r.kind, expected) << r.message;
   }
-  counted.store(0);
-  counting.store(true);
   patch::outcome last = patch::outcome::bad_request;
-  for (int i = 0; i < calls; ++i) last = e.handle(buf.data(), len, buf.size()).kind;
-  counting.store(false);
+  {
+    heap::scope counting;
+    for (int i = 0; i < calls; ++i) last = e.handle(buf.data(), len, buf.size()).kind;
+  }
   EXPECT_EQ(last, expected);
-  return counted.load();
+  return heap::calls();
 }
 
 TEST(admission_allocations, the_counter_counts) {
-  counted.store(0);
-  counting.store(true);
-  auto* p = new std::string(100, 'x');
-  counting.store(false);
+  const std::int64_t live_before = heap::live_bytes();
+  std::string* p = nullptr;
+  {
+    heap::scope counting;
+    p = new std::string(100, 'x');
+  }
+  EXPECT_GE(heap::calls(), 1u);
+  EXPECT_GE(heap::live_bytes() - live_before, static_cast<std::int64_t>(sizeof(std::string) + 100));
   delete p;
-  EXPECT_GE(counted.load(), 1u);
+  EXPECT_EQ(heap::live_bytes(), live_before);
 }
 
 TEST(admission_allocations, zero_per_request_once_warm_with_the_istio_11_template) {
@@ -590,11 +512,11 @@ TEST(admission_allocations, zero_per_request_once_warm_with_the_istio_11_templat
   // Without padding the engine copies into its own buffer, which is kept.
   std::string exact = buf.substr(0, len);
   for (int i = 0; i < 3; ++i) (void)e.handle(exact.data(), len, len);
-  counted.store(0);
-  counting.store(true);
-  for (int i = 0; i < 10; ++i) (void)e.handle(exact.data(), len, len);
-  counting.store(false);
-  EXPECT_EQ(counted.load(), 0u);
+  {
+    heap::scope counting;
+    for (int i = 0; i < 10; ++i) (void)e.handle(exact.data(), len, len);
+  }
+  EXPECT_EQ(heap::calls(), 0u);
 }
 
 TEST(admission_allocations, zero_per_request_once_warm_with_user_volumes_and_rewrites) {

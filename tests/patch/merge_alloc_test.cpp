@@ -1,46 +1,14 @@
 // Once warm, the 1.28 request-path steps (the pod's tree from simdjson, the
 // merge of a sidecar with the native-sidecar move and re-applied user
 // containers, and the diff) make no heap call. Every allocation of this program
-// passes through the operator new below; it is counted inside the measured loop.
+// passes through tests/support/counting_heap; it is counted inside the measured loop.
 
 #include <gtest/gtest.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include "core/json_tree.hpp"
 #include "patch/json_diff.hpp"
 #include "patch/pod_overlay.hpp"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> heap_calls{0};
-}  // namespace
-
-// Sanitizers bring their own allocator: no replacement there (the test skips).
-#if !defined(MESHINJECT_SANITIZED)
-namespace {
-void* counted_malloc(std::size_t n) noexcept {
-  if (counting.load(std::memory_order_relaxed)) heap_calls.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-}  // namespace
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  if (void* p = counted_malloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
-#endif
+#include "tests/support/counting_heap.hpp"
 
 namespace {
 
@@ -81,11 +49,12 @@ TEST(merge_alloc, a_warm_core_merges_and_diffs_without_the_heap) {
   };
   for (int i = 0; i < 3; ++i) request();
   ASSERT_GT(differ.operations(), 3u);
-  heap_calls = 0;
-  counting = true;
-  for (int i = 0; i < 100; ++i) request();
-  counting = false;
-  EXPECT_EQ(heap_calls.load(), 0u);
+  namespace heap = meshinject::test::counting_heap;
+  {
+    heap::scope counting;
+    for (int i = 0; i < 100; ++i) request();
+  }
+  EXPECT_EQ(heap::calls(), 0u);
 }
 
 }  // namespace

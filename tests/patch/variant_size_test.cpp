@@ -1,65 +1,23 @@
 // What a compiled variant costs the cache: variant_cache::size_of, which the
 // per-core byte bound (`serve --variant-cache-bytes`) counts, against the heap
-// the variant really holds (every allocation of this program is counted with
-// its size), for Istio 1.1's production template with a plain pod and with a
-// pod of 40 user volumes (load/shapes.mjs's largest shapes).
+// the variant really holds (tests/support/counting_heap counts every allocation
+// of this program with its size), for Istio 1.1's production template with a
+// plain pod and with a pod of 40 user volumes (load/shapes.mjs's largest shapes).
 
 #include <gtest/gtest.h>
 
 #include <simdjson.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <new>
 
 #include "core/mesh_config.hpp"
 #include "patch/injector.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_data.hpp"
 #include "patch/variant_cache.hpp"
+#include "tests/support/counting_heap.hpp"
 #include "tests/support/support.hpp"
-
-namespace {
-
-std::atomic<std::int64_t> live_bytes{0};
-
-// Each block carries its size in front, so that a free knows what it returns.
-constexpr std::size_t header = alignof(std::max_align_t);
-
-void* counted_malloc(std::size_t n) noexcept {
-  auto* p = static_cast<unsigned char*>(std::malloc(n + header));
-  if (!p) return nullptr;
-  *reinterpret_cast<std::size_t*>(p) = n;
-  live_bytes.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
-  return p + header;
-}
-
-void counted_free(void* q) noexcept {
-  if (!q) return;
-  auto* p = static_cast<unsigned char*>(q) - header;
-  live_bytes.fetch_sub(static_cast<std::int64_t>(*reinterpret_cast<std::size_t*>(p)), std::memory_order_relaxed);
-  std::free(p);
-}
-
-}  // namespace
-
-// GCC flags free() of what operator new returned, which is what these do by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  if (void* p = counted_malloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
-#pragma GCC diagnostic pop
 
 namespace {
 
@@ -120,11 +78,11 @@ measured measure(const std::string& template_text, const json& pod_json) {
   EXPECT_TRUE(patch::compile_sidecar(*program, rendered, first, error, workspace)) << error;
 
   measured m;
-  const std::int64_t before = live_bytes.load();
+  const std::int64_t before = mt::counting_heap::live_bytes();
   auto v = std::make_unique<patch::sidecar_variant>();
-  const std::int64_t with_object = live_bytes.load();
+  const std::int64_t with_object = mt::counting_heap::live_bytes();
   EXPECT_TRUE(patch::compile_sidecar(*program, rendered, *v, error, workspace)) << error;
-  m.held = live_bytes.load() - with_object;
+  m.held = mt::counting_heap::live_bytes() - with_object;
   EXPECT_EQ(with_object - before, static_cast<std::int64_t>(sizeof(patch::sidecar_variant)));
   m.size_of = patch::variant_cache::size_of(*v);
   m.segments = v->segments.size();
