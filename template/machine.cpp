@@ -236,8 +236,11 @@ value machine::eval_lookup(const pipeline& p) {
 value machine::eval_chain(const pipeline& p, const value& dot) {
   const pipeline::default_chain& c = *p.chain;
   const operand& map_operand = *c.map;
-  const value* m = fetched(map_operand.accessor, map_operand.fetch_slot, map_operand.pos);
-  if (!m) return value{};
+  value walked;  // a chain without an accessor, from its memo slot
+  const value* m = &walked;
+  if (map_operand.accessor >= 0) m = fetched(map_operand.accessor, map_operand.fetch_slot, map_operand.pos);
+  else walked = eval_root_chain(map_operand);
+  if (!m || failed()) return value{};
   value v;
   if (m->k == kind::unknown || m->deferred) {
     value args[2] = {*m, c.key};

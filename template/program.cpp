@@ -428,15 +428,19 @@ class fetch_slot_assigner {
 
 // `index .A.B "k" | default X ...` followed by anything: Istio 1.28 reads its
 // labels and annotations this way, each with its fallbacks, and the generic
-// calls cost more than the lookup. The head's map must be a resolved chain with
-// its fetch slot (fetch_slot_assigner ran) and its key a constant string.
+// calls cost more than the lookup. The head's map is a resolved chain with its
+// fetch slot (fetch_slot_assigner ran), or a per-request chain read from its
+// memo slot (`index .ProxyConfig.ProxyMetadata "k"`, which no plan covers);
+// its key is a constant string.
 bool plan_default_chain(pipeline& p) {
-  if (!p.varies || p.folded || p.fast || p.cmds.size() < 2) return false;
+  if (!p.varies || p.folded || p.fast) return false;
   const std::vector<operand>& head = p.cmds[0].args;
   if (head.size() != 3 || head[0].k != operand::kind::function || !builtin_index(*head[0].fn)) return false;
   const operand& map = head[1];
   const operand& key = head[2];
-  if (map.folded || map.accessor < 0 || map.fetch_slot < 0) return false;
+  const bool fetched = map.accessor >= 0 && map.fetch_slot >= 0;
+  const bool memoized = map.accessor < 0 && map.memo >= 0;  // see memo_assigner::root_chain
+  if (map.folded || (!fetched && !memoized)) return false;
   value key_value;
   if (key.folded && key.folded->k == kind::string && !key.folded->deferred) key_value = *key.folded;
   else if (!key.folded && key.k == operand::kind::string && key.fields.empty()) key_value = value::string(key.name);

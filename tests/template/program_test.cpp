@@ -266,6 +266,12 @@ TEST(template_trace, default_chains_trace_as_the_tree_walk) {
       "{{ range $i, $x := .List }}{{ index $.Labels \"x\" | default $x }}{{ end }}",
       "{{ index .Labels \"app\" | default \"a\" | trunc \"x\" }}",
       "{{ index .Labels \"x\" | default .Nil | default .Count }}",
+      // A per-request chain with no accessor (its memo slot) as the map, with
+      // or without defaults after it.
+      "{{ index .Map \"alpha\" }}{{ index .Map \"zeta\" | default 7 }}{{ index .Map \"none\" | default \"n\" }}",
+      "{{ if eq (index .Map \"alpha\") \"x\" }}x{{ end }}{{ if eq (index .Map \"alpha\") \"y\" }}y{{ end }}",
+      "{{ index .Nil \"k\" }}",
+      "{{ index .List \"k\" | default \"d\" }}",
   };
   auto variant = [](int k, test_data& d) {
     if (k == 1) d.labels.clear();
@@ -301,6 +307,9 @@ TEST(template_trace, default_chains_trace_as_the_tree_walk) {
   EXPECT_EQ(sout(templates[2], [](test_data& d) { d.labels = {{"x", ""}}; }), "web|web");
   EXPECT_EQ(sout(templates[3], [](test_data& d) { d.labels = {{"app", ""}}; }), "3");
   EXPECT_NE(serror(templates[9]).find("wrong type"), std::string::npos);
+  EXPECT_EQ(sout(templates[11]), "x1n");
+  EXPECT_EQ(sout(templates[12]), "x");
+  EXPECT_NE(serror(templates[13]).find("index of untyped nil"), std::string::npos);
 }
 
 TEST(template_trace, the_flat_form_hands_with_and_range_to_the_walk) {
