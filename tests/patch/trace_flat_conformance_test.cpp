@@ -176,7 +176,9 @@ TEST_F(trace_flat, istio_1_28_chart_templates_trace_as_the_walk) {
     if (named.gateway_controller) continue;
     sidecar = sidecar || named.name == "sidecar";
     // Its labels with their fallbacks, its ProxyMetadata lookups.
-    if (named.name == "sidecar") EXPECT_GE(named.program->default_chains(), 6U);
+    if (named.name == "sidecar") {
+      EXPECT_GE(named.program->default_chains(), 6U);
+    }
     for (std::size_t k = 0; k < pods.size(); ++k) {
       const auto parsed = parse(pods[k]);
       if (!parsed) continue;
