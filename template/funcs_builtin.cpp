@@ -426,6 +426,8 @@ value fn_printf(call_context& cx, std::span<value> a) {
 
 // ----------------------------------------------------------------- shared
 
+bool builtin_index(const function_entry& f) noexcept { return f.impl == fn_index; }
+
 int builtin_equality(const function_entry& f) noexcept {
   if (f.impl == fn_eq) return 0;
   if (f.impl == fn_ne) return 1;

@@ -71,6 +71,8 @@ value fn_type_is(call_context& cx, std::span<value> a) {
 
 }  // namespace
 
+bool sprig_default(const function_entry& f) noexcept { return f.impl == fn_default; }
+
 void add_default_functions(function_table& t) {
   t.add({.name = "default", .impl = fn_default, .min_args = 1});
   t.add({.name = "empty", .impl = fn_empty, .min_args = 1, .max_args = 1});

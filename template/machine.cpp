@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "template/binding.hpp"
+#include "template/funcs_support.hpp"
 #include "template/parse.hpp"
 
 namespace meshinject::tmpl {
@@ -160,9 +161,10 @@ value machine::eval_pipeline(const pipeline& p, const value& dot) {
 // returned temporary to a variable copies it right after it was written, which
 // stalls store forwarding. Hence one return statement where it matters.
 value machine::eval_value(const pipeline& p, const value& dot) {
-  return p.fast && mode_ == mode::trace ? eval_lookup(p)
-         : p.folded                     ? *p.folded
-                                        : eval_commands(p, p.cmds.size(), dot);
+  return p.fast && mode_ == mode::trace               ? eval_lookup(p)
+         : p.folded                                   ? *p.folded
+         : p.chain && mode_ == mode::trace && !by_walk_ ? eval_chain(p, dot)
+                                                      : eval_commands(p, p.cmds.size(), dot);
 }
 
 // Evaluates and keeps the value in the declared variable or the memo slot.
@@ -224,6 +226,53 @@ value machine::eval_lookup(const pipeline& p) {
   if (failed() || m.k == kind::unknown) return m;
   if (l.mode == lookup_plan::result::index) return index_value(m, value::string(l.key), cx_);
   return find_for(m, l);
+}
+
+// `index M "k" | default X ... | rest` as eval_commands runs it, without the
+// generic calls of the head and the defaults: the same fetch, steps, output
+// count and errors (the head's error at the head, as fn_index reports it).
+// Anything unusual (an unknown or deferred value) goes through call() as the
+// walk's would.
+value machine::eval_chain(const pipeline& p, const value& dot) {
+  const pipeline::default_chain& c = *p.chain;
+  const operand& map_operand = *c.map;
+  value walked;  // a chain without an accessor, from its memo slot
+  const value* m = &walked;
+  if (map_operand.accessor >= 0) m = fetched(map_operand.accessor, map_operand.fetch_slot, map_operand.pos);
+  else walked = eval_root_chain(map_operand);
+  if (!m || failed()) return value{};
+  value v;
+  if (m->k == kind::unknown || m->deferred) {
+    value args[2] = {*m, c.key};
+    v = call(*c.head_fn, args, c.head_pos);
+  } else {
+    if (!step(c.head_pos)) return value{};
+    cx_.pos_ = c.head_pos;
+    v = index_value(*m, c.key, cx_);
+    if (!failed() && v.k == kind::string) count_output(v.s.size(), c.head_pos);
+  }
+  if (failed()) return value{};
+  for (std::size_t k = 1; k <= c.defaults; ++k) {
+    const command& d = p.cmds[k];
+    const value fallback = eval_operand(d.args[1], dot);
+    if (failed()) return value{};
+    const std::uint32_t pos = d.args[0].pos;
+    if (fallback.k == kind::unknown || v.k == kind::unknown || fallback.deferred || v.deferred) {
+      value args[2] = {fallback, v};
+      v = call(*d.args[0].fn, args, pos);
+    } else {
+      if (!step(pos)) return value{};
+      cx_.pos_ = pos;
+      if (sprig::empty(v)) v = fallback;
+      if (v.k == kind::string) count_output(v.s.size(), pos);
+    }
+    if (failed()) return value{};
+  }
+  for (std::size_t k = 1 + c.defaults; k < p.cmds.size(); ++k) {
+    v = eval_command(p.cmds[k], dot, &v);
+    if (failed()) return value{};
+  }
+  return v;
 }
 
 // A trace's resolved root chain in its slot, fetched on first use; null when

@@ -64,6 +64,7 @@ class machine {
   value eval_structure(const pipeline& p, const value& dot);
   value eval_commands(const pipeline& p, std::size_t count, const value& dot);
   value eval_lookup(const pipeline& p);
+  value eval_chain(const pipeline& p, const value& dot);
   value fetch_root(int accessor, int slot, std::uint32_t pos);
   const value* fetched(int accessor, int slot, std::uint32_t pos);
   value eval_root_chain(const operand& o);
@@ -119,6 +120,10 @@ class machine {
 
 // 0: `f` is Go's builtin eq, 1: its ne, -1: anything else (funcs_builtin.cpp).
 int builtin_equality(const function_entry& f) noexcept;
+// `f` is Go's builtin index (funcs_builtin.cpp).
+bool builtin_index(const function_entry& f) noexcept;
+// `f` is sprig's default (funcs_defaults.cpp).
+bool sprig_default(const function_entry& f) noexcept;
 
 // `.name` of any value, with Go's errors.
 value field_of(const value& base, std::string_view name, call_context& cx);

@@ -70,6 +70,20 @@ struct pipeline {
     int fetch_slot = -1;   // the accessor's per-request slot
   };
   std::optional<lookup> fast;
+
+  // `index .A.B "k" | default X | default Y ... | rest` (rest and defaults may be
+  // absent when no lookup plan covers the head): Istio 1.28's labels and
+  // annotations with their fallbacks. The flat form reads the head from the
+  // map's fetch slot and decides each `default` in place, with the steps and
+  // errors of the calls it replaces; the rest goes through the evaluator.
+  struct default_chain {
+    const operand* map = nullptr;  // the head's root chain: resolved (fetch slot) or memoised
+    value key;                     // the head's constant string
+    std::uint32_t head_pos = 0;
+    const function_entry* head_fn = nullptr;
+    std::size_t defaults = 0;  // the commands after the head that are `default X`
+  };
+  std::optional<default_chain> chain;
 };
 
 struct node;

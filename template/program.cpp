@@ -426,6 +426,43 @@ class fetch_slot_assigner {
   std::map<int, int> slots_;
 };
 
+// `index .A.B "k" | default X ...` followed by anything: Istio 1.28 reads its
+// labels and annotations this way, each with its fallbacks, and the generic
+// calls cost more than the lookup. The head's map is a resolved chain with its
+// fetch slot (fetch_slot_assigner ran), or a per-request chain read from its
+// memo slot (`index .ProxyConfig.ProxyMetadata "k"`, which no plan covers);
+// its key is a constant string.
+bool plan_default_chain(pipeline& p) {
+  if (!p.varies || p.folded || p.fast) return false;
+  const std::vector<operand>& head = p.cmds[0].args;
+  if (head.size() != 3 || head[0].k != operand::kind::function || !builtin_index(*head[0].fn)) return false;
+  const operand& map = head[1];
+  const operand& key = head[2];
+  const bool fetched = map.accessor >= 0 && map.fetch_slot >= 0;
+  const bool memoized = map.accessor < 0 && map.memo >= 0;  // see memo_assigner::root_chain
+  if (map.folded || (!fetched && !memoized)) return false;
+  value key_value;
+  if (key.folded && key.folded->k == kind::string && !key.folded->deferred) key_value = *key.folded;
+  else if (!key.folded && key.k == operand::kind::string && key.fields.empty()) key_value = value::string(key.name);
+  else return false;
+  pipeline::default_chain chain{&map, key_value, head[0].pos, head[0].fn, 0};
+  while (1 + chain.defaults < p.cmds.size()) {
+    const std::vector<operand>& d = p.cmds[1 + chain.defaults].args;
+    if (d.size() != 2 || d[0].k != operand::kind::function || !sprig_default(*d[0].fn)) break;
+    ++chain.defaults;
+  }
+  p.chain = chain;
+  return true;
+}
+
+std::size_t plan_default_chains(std::vector<node>& list) {
+  std::size_t planned = 0;
+  auto on_operand = [](operand&) {};
+  auto on_pipeline = [&planned](pipeline& p) { planned += plan_default_chain(p) ? 1 : 0; };
+  visit_pipelines(list, on_operand, on_pipeline);
+  return planned;
+}
+
 // The traced nodes of each list, for trace() to visit without stepping over
 // the rest. Pointers into the tree, which no longer changes.
 void list_traced(const std::vector<node>& list, std::vector<const node*>& out) {
@@ -678,6 +715,7 @@ program::program(std::string text, const function_table& functions, const value&
   fetch_slot_assigner fetches;
   fetches.nodes(parsed_->root);
   fetch_slots_ = fetches.slots();
+  default_chains_ = plan_default_chains(parsed_->root);
   link_traced(parsed_->root);
   list_traced(parsed_->root, traced_root_);
   flatten_traced(traced_root_, parsed_->trace_ops, parsed_->trace_walks);

@@ -178,6 +178,8 @@ class program {
   // the tree walk (a with, a range, a variable declaration at the top level).
   std::size_t trace_ops() const noexcept;
   std::size_t trace_walks() const noexcept;
+  // Pipelines that trace() runs as `index .A.B "k" | default X ...` (node.hpp, default_chain).
+  std::size_t default_chains() const noexcept { return default_chains_; }
   const value& load_root() const noexcept { return load_root_; }
   // Bounds every later trace() and render(); set before the program is shared.
   void set_limits(const eval_limits& limits) noexcept { limits_ = limits; }
@@ -195,6 +197,7 @@ class program {
   std::size_t hole_sites_ = 0;
   std::size_t memo_slots_ = 0;
   std::size_t fetch_slots_ = 0;
+  std::size_t default_chains_ = 0;
   std::vector<const node*> traced_root_;
   arena folded_strings_;  // written only by the constructor
   eval_limits limits_;

@@ -155,11 +155,30 @@ TEST_F(trace_flat, istio_1_28_chart_templates_trace_as_the_walk) {
   pod["metadata"]["annotations"]["status.sidecar.istio.io/port"] = "0";
   pod["metadata"]["annotations"]["sidecar.istio.io/enableCoreDump"] = "true";
   pods.push_back(pod);
+  // The label chains (`index .ObjectMeta.Labels "k" | default ...`, node.hpp's
+  // default_chain): the first label there, an empty one passed over, none.
+  pod = pods.front();
+  pod["metadata"]["labels"] = {{"service.istio.io/canonical-name", "named"},
+                               {"service.istio.io/canonical-revision", ""},
+                               {"app.kubernetes.io/version", "v9"},
+                               {"security.istio.io/tlsMode", "disabled"},
+                               {"service.istio.io/workload-name", "w"}};
+  pod["metadata"]["annotations"]["sidecar.istio.io/nativeSidecar"] = "true";
+  pods.push_back(pod);
+  pod["metadata"]["labels"] = {{"service.istio.io/canonical-name", ""}, {"app", "a"}, {"version", "v1"}};
+  pod["metadata"]["annotations"]["sidecar.istio.io/nativeSidecar"] = "";
+  pods.push_back(pod);
+  pod["metadata"].erase("labels");
+  pods.push_back(pod);
   tally t;
   bool sidecar = false;
   for (const patch::named_program& named : snap->named_programs()) {
     if (named.gateway_controller) continue;
     sidecar = sidecar || named.name == "sidecar";
+    // Its labels with their fallbacks, its ProxyMetadata lookups.
+    if (named.name == "sidecar") {
+      EXPECT_GE(named.program->default_chains(), 6U);
+    }
     for (std::size_t k = 0; k < pods.size(); ++k) {
       const auto parsed = parse(pods[k]);
       if (!parsed) continue;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/template/template_fixture.hpp"
+#include "tests/template/sprig_fixture.hpp"
 
 namespace {
 
@@ -248,6 +248,68 @@ TEST(template_trace, the_flat_form_traces_as_the_tree_walk) {
   // The cases above do fail somewhere (eq of an int and a string).
   const test_data d;
   EXPECT_FALSE(run_program(*compile_test_template(templates[5]), d).ok);
+}
+
+// `index .A.B "k" | default X ...` runs in the flat form without its generic
+// calls (node.hpp, default_chain): values, steps, memo slots and errors as the
+// walk's, whether the key is there, empty or absent, and whatever follows.
+TEST(template_trace, default_chains_trace_as_the_tree_walk) {
+  const char* const templates[] = {
+      "{{ index .Labels \"app\" | default \"none\" }}",
+      "{{ index .Labels \"x\" | default (index .Labels \"tier\") | default .Name | quote }}",
+      "{{ index .Labels \"x\" | default \"\" | default .Name | trunc 3 }}|{{ index .Labels \"x\" | default \"\" | default .Name | trunc 3 }}",
+      "{{ index .Labels (print \"ap\" \"p\") | default .Count }}",
+      "{{ index .Labels \"app\" | quote }}",
+      "{{ $v := index .Labels \"x\" | default \"d\" }}{{ $v }}",
+      "{{ if eq (index .Labels \"app\" | default \"web\") \"web\" }}w{{ else }}o{{ end }}",
+      "{{ with index .Labels \"tier\" | default .Name }}{{ . }}{{ end }}",
+      "{{ range $i, $x := .List }}{{ index $.Labels \"x\" | default $x }}{{ end }}",
+      "{{ index .Labels \"app\" | default \"a\" | trunc \"x\" }}",
+      "{{ index .Labels \"x\" | default .Nil | default .Count }}",
+      // A per-request chain with no accessor (its memo slot) as the map, with
+      // or without defaults after it.
+      "{{ index .Map \"alpha\" }}{{ index .Map \"zeta\" | default 7 }}{{ index .Map \"none\" | default \"n\" }}",
+      "{{ if eq (index .Map \"alpha\") \"x\" }}x{{ end }}{{ if eq (index .Map \"alpha\") \"y\" }}y{{ end }}",
+      "{{ index .Nil \"k\" }}",
+      "{{ index .List \"k\" | default \"d\" }}",
+  };
+  auto variant = [](int k, test_data& d) {
+    if (k == 1) d.labels.clear();
+    if (k == 2) d.labels = {{"app", ""}, {"x", "1"}, {"tier", ""}};
+    if (k == 3) d.has_labels = false;
+  };
+  for (const char* text : templates) {
+    const auto prog = compile_sprig_template(text);
+    EXPECT_GE(prog->default_chains(), 1u) << text;
+    for (int k = 0; k < 4; ++k) {
+      test_data d;
+      variant(k, d);
+      tt::trace_state flat, walked;
+      const bool flat_ok = prog->trace(test_root(d), flat);
+      const bool walk_ok = prog->trace_by_walk(test_root(d), walked);
+      ASSERT_EQ(flat_ok, walk_ok) << text << ", data " << k << ": " << flat.error << " / " << walked.error;
+      EXPECT_EQ(flat.error, walked.error) << text << ", data " << k;
+      EXPECT_EQ(flat.steps, walked.steps) << text << ", data " << k;
+      EXPECT_EQ(flat.trace, walked.trace) << text << ", data " << k;
+      ASSERT_EQ(flat.holes.size(), walked.holes.size()) << text << ", data " << k;
+      for (std::size_t h = 0; h < flat.holes.size(); ++h) {
+        std::string a, b;
+        tt::print_value(flat.holes[h], a);
+        tt::print_value(walked.holes[h], b);
+        EXPECT_EQ(flat.holes[h].k, walked.holes[h].k) << text << ", data " << k << ", hole " << h;
+        EXPECT_EQ(a, b) << text << ", data " << k << ", hole " << h;
+      }
+    }
+  }
+  // And the values are the ones Go gives.
+  EXPECT_EQ(sout(templates[1]), "\"front\"");
+  EXPECT_EQ(sout(templates[1], [](test_data& d) { d.labels.clear(); }), "\"web-1\"");
+  EXPECT_EQ(sout(templates[2], [](test_data& d) { d.labels = {{"x", ""}}; }), "web|web");
+  EXPECT_EQ(sout(templates[3], [](test_data& d) { d.labels = {{"app", ""}}; }), "3");
+  EXPECT_NE(serror(templates[9]).find("wrong type"), std::string::npos);
+  EXPECT_EQ(sout(templates[11]), "x1n");
+  EXPECT_EQ(sout(templates[12]), "x");
+  EXPECT_NE(serror(templates[13]).find("index of untyped nil"), std::string::npos);
 }
 
 TEST(template_trace, the_flat_form_hands_with_and_range_to_the_walk) {
