@@ -227,8 +227,11 @@ bool equal_at(const value& a, const value& b) noexcept {
       return a.as_bool() == b.as_bool();
     case kind::number:
       return numbers_equal(a, b);
-    case kind::string:
-      return a.as_string() == b.as_string();
+    case kind::string: {
+      // Copies of a tree share their strings: the same bytes need no compare.
+      const std::string_view sa = a.as_string(), sb = b.as_string();
+      return sa.size() == sb.size() && (sa.data() == sb.data() || sa == sb);
+    }
     case kind::array: {
       if (a.size() != b.size()) return false;
       const auto ai = a.items();
