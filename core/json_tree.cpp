@@ -227,8 +227,11 @@ bool equal_at(const value& a, const value& b) noexcept {
       return a.as_bool() == b.as_bool();
     case kind::number:
       return numbers_equal(a, b);
-    case kind::string:
-      return a.as_string() == b.as_string();
+    case kind::string: {
+      // Copies of a tree share their strings: the same bytes need no compare.
+      const std::string_view sa = a.as_string(), sb = b.as_string();
+      return sa.size() == sb.size() && (sa.data() == sb.data() || sa == sb);
+    }
     case kind::array: {
       if (a.size() != b.size()) return false;
       const auto ai = a.items();
@@ -329,6 +332,24 @@ error value::string_copy(std::string_view s, arena& a, value& out) noexcept {
   const std::string_view copy = a.copy(s, ok);
   if (!ok) return out_of_memory();
   out = string(copy);
+  return {};
+}
+
+error value::shallow_copy(const value& v, arena& a, value& out) noexcept {
+  out = v;
+  if (v.kind_ != kind::array && v.kind_ != kind::object) return {};
+  if (v.size_ == 0) {  // no storage: growing the copy must not write into v's spare capacity
+    out.ptr_ = nullptr;
+    out.capacity_ = 0;
+    return {};
+  }
+  const std::size_t bytes = v.kind_ == kind::array ? sizeof(value) * v.size_ : sizeof(member) * v.size_;
+  void* fresh = v.kind_ == kind::array ? static_cast<void*>(a.allocate_array<value>(v.size_))
+                                       : static_cast<void*>(a.allocate_array<member>(v.size_));
+  if (fresh == nullptr) return out_of_memory();
+  std::memcpy(fresh, v.ptr_, bytes);
+  out.ptr_ = fresh;
+  out.capacity_ = v.size_;
   return {};
 }
 
@@ -516,6 +537,33 @@ bool identical(const value& a, const value& b) noexcept {
 
 namespace {
 
+error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size_t depth) noexcept;
+
+// deep_copy sharing strings: each array and object is copied whole in one
+// step (keys, scalars and prepared text come along), then only the arrays and
+// objects among its children are replaced by copies; a pod is mostly scalars,
+// so most entries are never visited one by one.
+error copy_structure(const value& v, arena& a, value& out, std::size_t depth) noexcept {
+  if (auto err = value::shallow_copy(v, a, out)) return err;
+  // A child one level down is where copy_at would refuse the depth, scalar or not.
+  if (depth + 1 > max_depth && !out.empty()) return fail(errc::too_deep, "JSON nested deeper than 512 levels");
+  auto replace = [&](value& child) noexcept -> error {
+    if (!child.is_array() && !child.is_object()) return {};
+    value c;
+    if (auto err = copy_structure(child, a, c, depth + 1)) return err;
+    child = c;
+    return {};
+  };
+  if (out.is_array()) {
+    for (value& item : out.items())
+      if (auto err = replace(item)) return err;
+  } else {
+    for (member& m : out.members())
+      if (auto err = replace(m.v)) return err;
+  }
+  return {};
+}
+
 error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size_t depth) noexcept {
   if (depth > max_depth) return fail(errc::too_deep, "JSON nested deeper than 512 levels");
   switch (v.type()) {
@@ -528,6 +576,7 @@ error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size
       out = v;
       return {};
     case kind::array: {
+      if (!copy_strings) return copy_structure(v, a, out, depth);
       out = value::array();
       if (auto err = out.reserve(a, v.size())) return err;
       for (const value& item : v.items()) {
@@ -539,6 +588,7 @@ error copy_at(const value& v, arena& a, value& out, bool copy_strings, std::size
       return {};
     }
     case kind::object: {
+      if (!copy_strings) return copy_structure(v, a, out, depth);
       out = value::object();
       if (auto err = out.reserve(a, v.size())) return err;
       for (const member& m : v.members()) {

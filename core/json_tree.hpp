@@ -92,6 +92,10 @@ class value {
   static error floating(double d, arena& a, value& out) noexcept;
   // A copy of s in `a`.
   static error string_copy(std::string_view s, arena& a, value& out) noexcept;
+  // An array or object with storage of its own in `a` holding the same child
+  // handles (one level: the children are shared, so the result is identical()
+  // to `v` and keeps its prepared text); scalars: `v` itself.
+  static error shallow_copy(const value& v, arena& a, value& out) noexcept;
 
   kind type() const noexcept { return kind_; }
   bool is_null() const noexcept { return kind_ == kind::null; }

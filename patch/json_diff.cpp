@@ -1,5 +1,6 @@
 #include "patch/json_diff.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "patch/json_text.hpp"
@@ -165,10 +166,12 @@ json::error json_differ::array(const json::value& a, const json::value& b, const
   const auto bi = b.items();
   std::size_t prefix = 0;
   while (prefix < ai.size() && prefix < bi.size() && json::equal(ai[prefix], bi[prefix])) ++prefix;
+  // With equal sizes the last pair the suffix could take is the one the prefix
+  // stopped at, already found different (a changed container compares whole).
+  std::size_t suffix_limit = std::min(ai.size(), bi.size()) - prefix;
+  if (ai.size() == bi.size() && suffix_limit > 0) --suffix_limit;
   std::size_t suffix = 0;
-  while (suffix < ai.size() - prefix && suffix < bi.size() - prefix &&
-         json::equal(ai[ai.size() - 1 - suffix], bi[bi.size() - 1 - suffix]))
-    ++suffix;
+  while (suffix < suffix_limit && json::equal(ai[ai.size() - 1 - suffix], bi[bi.size() - 1 - suffix])) ++suffix;
   const std::size_t na = ai.size() - prefix - suffix;
   const std::size_t nb = bi.size() - prefix - suffix;
   if (na == 0 && nb == 0) return {};

@@ -382,6 +382,8 @@ struct filling {
 
 // A copy of the skeleton's structure with each site filled; strings are shared.
 bool fill(filling& f, const json::value& from, json::value& out) {
+  // Prepared text is only written for subtrees without a site: nothing to fill.
+  if (from.prepared() != nullptr) return !json::deep_copy(from, f.r.a, out) || out_of_memory(f.r);
   if (from.is_object()) {
     out = json::value::object();
     if (out.reserve(f.r.a, from.size())) return out_of_memory(f.r);

@@ -174,18 +174,25 @@ json::error merger::link_patch_value(const json::value& v, json::value& out, boo
   rebuilt = false;
   out = v;
   if (depth > json::max_depth) return fail(errc::too_deep, "nested deeper than 512 levels");
+  // A scalar child is linked as it is (unless null or under a directive key):
+  // no call for it, as long as the call would not have refused its depth.
+  const bool leaves_linked = depth < json::max_depth;
   if (v.is_object()) {
-    if (v.find(patch_key) != nullptr) {
-      kept = false;
-      return {};
-    }
     const auto members = v.members();
+    for (const json::member& m : members)
+      if (m.key == patch_key) {
+        kept = false;
+        return {};
+      }
     for (std::size_t i = 0; i < members.size(); ++i) {
       const json::member& m = members[i];
       json::value c;
       bool child_kept = !m.v.is_null() && !is_directive_key(m.key), child_rebuilt = false;
-      if (child_kept)
+      if (child_kept && leaves_linked && !is_container(m.v)) {
+        c = m.v;
+      } else if (child_kept) {
         if (auto err = link_patch_value(m.v, c, child_kept, child_rebuilt, depth + 1)) return err;
+      }
       if (!rebuilt && child_kept && !child_rebuilt) continue;
       if (!rebuilt) {
         rebuilt = true;
@@ -204,7 +211,10 @@ json::error merger::link_patch_value(const json::value& v, json::value& out, boo
     for (std::size_t i = 0; i < items.size(); ++i) {
       json::value c;
       bool child_kept = true, child_rebuilt = false;
-      if (auto err = link_patch_value(items[i], c, child_kept, child_rebuilt, depth + 1)) return err;
+      if (leaves_linked && !is_container(items[i]))
+        c = items[i];
+      else if (auto err = link_patch_value(items[i], c, child_kept, child_rebuilt, depth + 1))
+        return err;
       if (!rebuilt && child_kept && !child_rebuilt) continue;
       if (!rebuilt) {
         rebuilt = true;

@@ -226,6 +226,42 @@ TEST_F(tree_fixture, objects_and_arrays_mutate_in_place) {
   EXPECT_TRUE(obj.push_back(a, json::value()).code == json::errc::type_conflict);
 }
 
+// A deep copy sharing strings copies each array and object whole and then
+// replaces its arrays and objects by copies: every level must still be its own.
+TEST_F(tree_fixture, deep_copy_sharing_strings_owns_every_array_and_object) {
+  const char* const text = R"({"a":{"b":[1,{"c":"d"},[]],"e":{}},"f":"g","h":[[["i"]]]})";
+  const json::value original = parse(text);
+  json::value copy;
+  ASSERT_FALSE(json::deep_copy(original, a, copy));
+  EXPECT_TRUE(json::identical(copy, original)) << "strings shared, structure the same";
+  EXPECT_EQ(copy.find("f")->as_string().data(), original.find("f")->as_string().data());
+  copy.find("a")->find("b")->items()[1].find("c")->operator=(json::value::string("changed"));
+  ASSERT_FALSE(copy.find("a")->find("b")->items()[2].push_back(a, json::value::integer(3)));
+  ASSERT_FALSE(copy.find("a")->find("e")->append_member(a, "new", json::value::integer(4)));
+  ASSERT_FALSE(copy.find("h")->items()[0].items()[0].push_back(a, json::value::string("j")));
+  ASSERT_FALSE(copy.find("a")->find("b")->push_back(a, json::value::integer(5)));
+  *copy.find("f") = json::value::string("other");
+  EXPECT_EQ(to_nl(original), nl::parse(text));
+  EXPECT_EQ(to_nl(copy),
+            nl::parse(R"({"a":{"b":[1,{"c":"changed"},[3],5],"e":{"new":4}},"f":"other","h":[[["i","j"]]]})"));
+}
+
+// Nested beyond max_depth: refused as before, also where the deepest child is a scalar.
+TEST_F(tree_fixture, deep_copy_sharing_strings_refuses_trees_nested_too_deep) {
+  for (const bool scalar_at_the_bottom : {false, true}) {
+    json::value v = scalar_at_the_bottom ? json::value::integer(1) : json::value::array();
+    for (std::size_t i = 0; i <= json::max_depth; ++i) {  // the bottom one level past max_depth
+      json::value outer = json::value::array();
+      ASSERT_FALSE(outer.push_back(a, v));
+      v = outer;
+    }
+    json::value copy;
+    EXPECT_TRUE(json::deep_copy(v, a, copy).code == json::errc::too_deep) << scalar_at_the_bottom;
+    json::value shallower = v.items()[0];
+    EXPECT_FALSE(json::deep_copy(shallower, a, copy)) << scalar_at_the_bottom;
+  }
+}
+
 TEST_F(tree_fixture, deep_copy_is_independent) {
   const json::value original = parse(R"({"a":{"b":[1,{"c":"d"}]},"e":"f"})");
   json::value copy;
