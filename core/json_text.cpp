@@ -83,6 +83,63 @@ inline unsigned first_special(const char* p) noexcept {
 #endif
 }
 
+// Whether all of p[0, n) is plain text, for n < 16, read without copying: the
+// bytes go into one register as two overlapping loads (they cover every byte
+// whatever n is) and the rest of the register holds a plain filler.
+template <escape_style Style>
+inline bool short_run_is_plain(const char* p, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  constexpr std::uint64_t filler = 0x6161616161616161ull;  // "aaaaaaaa"
+  std::uint64_t first = filler, last = filler;
+  if (n >= 8) {
+    std::memcpy(&first, p, 8);
+    std::memcpy(&last, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    first = a | (std::uint64_t{b} << 32);
+  } else if (n > 0) {
+    // One, two or three bytes: the first, the middle and the last cover them.
+    first = (filler & ~std::uint64_t{0xffffff}) | static_cast<unsigned char>(p[0]) |
+            (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+            (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+  }
+  alignas(16) char block[16];
+  std::memcpy(block, &first, 8);
+  std::memcpy(block + 8, &last, 8);
+  return first_special<Style>(block) == 16;
+#else
+  for (std::size_t k = 0; k < n; ++k) {
+    char block[16];
+    std::memset(block, 'a', sizeof block);
+    block[0] = p[k];
+    if (first_special<Style>(block) != 16) return false;
+  }
+  return true;
+#endif
+}
+
+// A length of plain text that starts `s`: all of it when no byte needs escaping
+// (the common case: names, images, ports), else at most the run before the first
+// byte that does. Reads no byte outside `s` and copies nothing.
+template <escape_style Style>
+inline std::size_t plain_prefix(std::string_view s) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (n < 16) return short_run_is_plain<Style>(p, n) ? n : 0;
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const unsigned k = first_special<Style>(p + i);
+    if (k != 16) return i + k;
+  }
+  if (i == n) return n;
+  // The last bytes, in one block that ends where `s` ends; its first bytes were
+  // already found plain, so a special byte in it lies at or after i.
+  const unsigned k = first_special<Style>(p + n - 16);
+  return k == 16 ? n : n - 16 + k;
+}
+
 // What one special byte (or the UTF-8 sequence it starts) becomes.
 struct escape_piece {
   char text[8];
@@ -217,10 +274,9 @@ class buffer_sink {
 // Inlined into each caller, so the sink's position stays in a register rather
 // than being stored and reloaded through a reference at every piece.
 template <escape_style Style, typename Sink>
-[[gnu::always_inline]] inline bool escape_into(Sink& sink, std::string_view s) {
+[[gnu::always_inline]] inline bool escape_into(Sink& sink, std::string_view s, std::size_t i = 0) {
   const char* p = s.data();
   const std::size_t n = s.size();
-  std::size_t i = 0;
   while (i < n) {
     if (i + 16 <= n) {
       const unsigned k = first_special<Style>(p + i);
@@ -265,10 +321,15 @@ template <escape_style Style, typename Sink>
 }
 
 // The sink is made here, next to the loop, so that it lives in registers.
+// Text with nothing to escape is appended as it is, in one piece, without the
+// sink's staging; the rest is escaped from its first special byte on.
 template <escape_style Style>
 void append_in_style(std::string& out, std::string_view s) {
+  const std::size_t plain = plain_prefix<Style>(s);
+  out.append(s.data(), plain);
+  if (plain == s.size()) return;
   string_sink sink(out);
-  escape_into<Style>(sink, s);
+  escape_into<Style>(sink, s, plain);
   sink.flush();
 }
 

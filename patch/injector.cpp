@@ -222,6 +222,7 @@ engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
   compile_workspace_->collect_warnings = false;  // reported once, by the snapshot
   patch_.reserve(16 * 1024);
   body_.reserve(32 * 1024);
+  escape_scratch_.reserve(1024);
   scratch_.reserve(4096);
   scratch2_.reserve(4096);
   error_.reserve(1024);
@@ -358,9 +359,15 @@ void engine::write_error_body(injection_result& r) {
   r.http_status = 400;
   body_.clear();
   body_ += "{\"error\":";
-  append_json_string(body_, r.message);
+  append_json_string_to_body(r.message);
   body_ += '}';
-  r.body = body_;
+  r.body = body_.view();
+}
+
+void engine::append_json_string_to_body(std::string_view s) {
+  escape_scratch_.clear();
+  append_json_string(escape_scratch_, s);
+  body_ += escape_scratch_;
 }
 
 void engine::write_response(injection_result& r, const review& rv) {
@@ -368,14 +375,12 @@ void engine::write_response(injection_result& r, const review& rv) {
   body_ += rv.version == review_version::v1 ? "{\"apiVersion\":\"admission.k8s.io/v1\""
                                             : "{\"apiVersion\":\"admission.k8s.io/v1beta1\"";
   body_ += ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":";
-  append_json_string(body_, rv.uid);
+  append_json_string_to_body(rv.uid);
   const bool allowed = r.kind == outcome::injected || r.kind == outcome::skipped || r.kind == outcome::passthrough;
   body_ += allowed ? ",\"allowed\":true" : ",\"allowed\":false";
   if (r.kind == outcome::injected) {
     body_ += ",\"patchType\":\"JSONPatch\",\"patch\":\"";
-    const std::size_t at = body_.size();
-    body_.resize(at + base64_encoded_size(patch_.size()));
-    base64_encode(patch_, body_.data() + at);
+    base64_encode(patch_, body_.extend(base64_encoded_size(patch_.size())));
     body_ += '"';
   }
   if (!allowed) {
@@ -384,7 +389,7 @@ void engine::write_response(injection_result& r, const review& rv) {
     scratch_.clear();
     scratch_ += "meshinject: ";
     scratch_.append(r.message);
-    append_json_string(body_, scratch_);
+    append_json_string_to_body(scratch_);
     body_ += client ? ",\"reason\":\"BadRequest\",\"code\":400}" : ",\"reason\":\"InternalError\",\"code\":500}";
   }
   body_ += ",\"auditAnnotations\":{\"decision\":\"";
@@ -403,14 +408,16 @@ void engine::write_response(injection_result& r, const review& rv) {
     body_ += ",\"selector\":\"";
     body_ += r.decision.reason == core::decision_reason::never_inject_selector ? "neverInjectSelector["
                                                                                : "alwaysInjectSelector[";
-    append_int(body_, r.decision.selector_index);
+    scratch_.clear();
+    append_int(scratch_, r.decision.selector_index);
+    body_ += scratch_;
     body_ += "]\"";
   }
   body_ += '}';
   if (r.has_decision && r.decision.reason == core::decision_reason::foreign_injection) {
     body_ += ",\"warnings\":[";
     core::append_foreign_injection_warning(scratch_, r.decision);
-    append_json_string(body_, scratch_);
+    append_json_string_to_body(scratch_);
     body_ += ']';
   } else if (r.has_decision && !r.decision.ignored_value.empty()) {
     body_ += ",\"warnings\":[";
@@ -421,11 +428,11 @@ void engine::write_response(injection_result& r, const review& rv) {
     scratch_ += "\" is not one of ";
     scratch_ += core::accepted_inject_values(r.decision.dialect);  // 1.28's configs accept only true, false
     scratch_ += "; it is ignored";
-    append_json_string(body_, scratch_);
+    append_json_string_to_body(scratch_);
     body_ += ']';
   }
   body_ += "}}";
-  r.body = body_;
+  r.body = body_.view();
 }
 
 }  // namespace meshinject::patch

@@ -25,6 +25,7 @@
 #include "patch/admission.hpp"
 #include "patch/engine_stats.hpp"
 #include "patch/pod.hpp"
+#include "patch/response_body.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_data.hpp"
 #include "patch/variant_cache.hpp"
@@ -222,6 +223,7 @@ class engine {
   const sidecar_variant* variant_for(const template_data& data, injection_result& r);
   void write_response(injection_result& r, const review& rv);
   void write_error_body(injection_result& r);
+  void append_json_string_to_body(std::string_view s);
 
   std::shared_ptr<const snapshot> snapshot_;
   // The request came as an AdmissionReview (handle), not from kube-inject:
@@ -254,7 +256,8 @@ class engine {
   tmpl::render_result rendered_;
   std::unique_ptr<compile_workspace> compile_workspace_;  // a miss's reader and scratch, kept between misses
   std::string patch_;
-  std::string body_;
+  response_body body_;
+  std::string escape_scratch_;  // a string escaped before it is copied into body_
   std::string scratch_;
   std::string scratch2_;
   std::string status_scratch_;  // a miss's status value, before it is kept at its size

@@ -190,3 +190,32 @@ TEST(json_text, bounded_and_growable_agree) {
 }
 
 }  // namespace
+
+namespace {
+
+// Text that needs no escaping is appended whole, read in overlapping loads that
+// depend on its length: every length up to three blocks, plain throughout and
+// with each special piece at each position, must come out as the staged escaper
+// (escape_bounded never takes the plain shortcut) writes it, after what `out` held.
+TEST(json_text, plain_shortcut_agrees_with_the_staged_escaper_at_every_length_and_position) {
+  char buf[1024];
+  for (const escape_style style : all_styles) {
+    for (std::size_t len = 0; len <= 48; ++len) {
+      std::string plain(len, 'x');
+      for (std::size_t k = 0; k < len; ++k) plain[k] = static_cast<char>('a' + k % 26);
+      std::vector<std::string> inputs = {plain};
+      for (std::size_t at = 0; at < len; ++at)
+        for (const std::string& piece : alphabet()) inputs.push_back(plain.substr(0, at) + piece + plain.substr(at + 1));
+      for (std::size_t k = 0; k < inputs.size(); ++k) {
+        const auto r = escape_bounded(buf, sizeof buf, inputs[k], style);
+        ASSERT_TRUE(r.complete);
+        std::string out = "kept:";
+        append_escaped(out, inputs[k], style);
+        ASSERT_EQ(out, "kept:" + std::string(buf, r.written))
+            << "style " << static_cast<int>(style) << " length " << len << " input " << k;
+      }
+    }
+  }
+}
+
+}  // namespace

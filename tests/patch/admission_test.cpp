@@ -346,6 +346,97 @@ TEST(admission_buffers, parse_review_directly) {
   EXPECT_EQ(p.containers[1].ports_end - p.containers[1].ports_begin, 2u);
 }
 
+// parse_pod reads each object's members in one walk: every field it reads must
+// come out as before, whatever the members' order, with the ones it skips
+// interleaved, and the first of a repeated name wins as at_key's did (a pod
+// that did not come through the review's key scan, as `explain` and tests read).
+TEST(admission_pod_fields, one_walk_per_object_reads_each_member_in_any_order) {
+  simdjson::dom::parser parser;
+  const std::string text = R"({
+    "spec": {"volumes": [{"x": 1, "name": "v1"}], "containers": [{"name": "first", "name": "second",
+        "livenessProbe": {"httpGet": {"port": 81}}, "volumeMounts": [{"mountPath": "/m", "x": [], "name": "vm"}],
+        "ports": [{"protocol": "UDP", "name": "dns", "containerPort": 53}], "image": "img", "zz": {},
+        "readinessProbe": {"httpGet": {"port": "http"}}, "name": "last"}],
+      "serviceAccount": "old", "securityContext": {}, "hostNetwork": true, "serviceAccountName": "sa",
+      "imagePullSecrets": [{"name": "pull"}], "initContainers": [{"name": "init"}]},
+    "metadata": {"ownerReferences": [{"controller": true, "apiVersion": "apps/v1", "name": "rs", "kind": "ReplicaSet"}],
+      "annotations": {"a": "1"}, "labels": {"l": "2"}, "namespace": "ns", "generateName": "g-", "name": "p"}})";
+  simdjson::dom::element el;
+  ASSERT_FALSE(parser.parse(text).get(el));
+  patch::pod p;
+  std::string error;
+  ASSERT_TRUE(patch::parse_pod(el, "fallback", p, error)) << error;
+  EXPECT_EQ(p.name, "p");
+  EXPECT_EQ(p.generate_name, "g-");
+  EXPECT_EQ(p.namespace_name, "ns");
+  ASSERT_EQ(p.labels.size(), 1u);
+  ASSERT_EQ(p.annotations.size(), 1u);
+  ASSERT_EQ(p.owners.size(), 1u);
+  EXPECT_EQ(p.owners[0].kind, "ReplicaSet");
+  EXPECT_EQ(p.owners[0].name, "rs");
+  EXPECT_EQ(p.owners[0].api_version, "apps/v1");
+  EXPECT_TRUE(p.owners[0].controller);
+  EXPECT_TRUE(p.host_network);
+  EXPECT_EQ(p.service_account_name, "sa");
+  EXPECT_EQ(p.service_account, "old");
+  EXPECT_TRUE(p.has_security_context);
+  ASSERT_EQ(p.containers.size(), 1u);
+  EXPECT_EQ(p.containers[0].name, "first");
+  EXPECT_EQ(p.containers[0].image, "img");
+  EXPECT_TRUE(p.containers[0].has_readiness_http_get);
+  EXPECT_TRUE(p.containers[0].has_liveness_http_get);
+  ASSERT_EQ(p.ports.size(), 1u);
+  EXPECT_EQ(p.ports[0].container_port, 53);
+  EXPECT_EQ(p.ports[0].name, "dns");
+  EXPECT_EQ(p.ports[0].protocol, "UDP");
+  ASSERT_EQ(p.mounts.size(), 1u);
+  EXPECT_EQ(p.mounts[0].name, "vm");
+  EXPECT_EQ(p.mounts[0].mount_path, "/m");
+  ASSERT_EQ(p.init_containers.size(), 1u);
+  EXPECT_EQ(p.init_containers[0].name, "init");
+  ASSERT_EQ(p.volume_names.size(), 1u);
+  EXPECT_EQ(p.volume_names[0], "v1");
+  ASSERT_EQ(p.image_pull_secret_names.size(), 1u);
+  EXPECT_EQ(p.image_pull_secret_names[0], "pull");
+}
+
+// Errors are still found in the order the fields are read, not the order the
+// members come in: a container's bad image after its bad name names the name.
+TEST(admission_pod_fields, the_first_field_read_names_the_error_whatever_the_member_order) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element el;
+  ASSERT_FALSE(parser.parse(std::string(R"({"spec":{"containers":[{"image":1,"name":2}]},"metadata":{"name":3}})"))
+                   .get(el));
+  patch::pod p;
+  std::string error;
+  EXPECT_FALSE(patch::parse_pod(el, "d", p, error));
+  EXPECT_EQ(error, "metadata.name: expected a string");
+  ASSERT_FALSE(parser.parse(std::string(R"({"spec":{"containers":[{"image":1,"name":2}]}})")).get(el));
+  EXPECT_FALSE(patch::parse_pod(el, "d", p, error));
+  EXPECT_EQ(error, "spec.containers[].name: expected a string");
+}
+
+// A NUL in a name is found eight bytes at a time: at every position of every
+// length past two words, and not where there is none.
+TEST(admission_pod_fields, a_nul_in_a_name_is_refused_at_every_position) {
+  simdjson::dom::parser parser;
+  for (std::size_t len = 1; len <= 24; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      std::string name(len, 'n');
+      if (at < len) name.replace(at, 1, "\\u0000");
+      const std::string text = R"({"metadata":{"name":")" + name + R"("}})";
+      simdjson::dom::element el;
+      ASSERT_FALSE(parser.parse(text).get(el));
+      patch::pod p;
+      std::string error;
+      EXPECT_EQ(patch::parse_pod(el, "d", p, error), at == len) << "length " << len << " at " << at;
+      if (at < len) {
+        EXPECT_EQ(error, "metadata.name: contains a NUL character (\\u0000)");
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------ namespace fallback
 
 TEST(admission_namespace, falls_back_to_the_request_namespace) {
