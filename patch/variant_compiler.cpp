@@ -156,6 +156,7 @@ struct compile_workspace::scratch {
   core::yaml::reader reader;
   std::string pool;
   std::string side;  // key sets' and literals' text, appended to the pool at the end
+  std::string own;   // the text the variant keeps: what the shared text lacks
   std::vector<segment> segments;
   std::vector<text_ref> keys;
   std::array<std::vector<sidecar_item>, 4> lists;
@@ -505,6 +506,7 @@ class compiler {
           if (other.splice < 0 && other.key_hole < 0) ws_.keys.push_back(side_text(other.key));
         }
         ws_.keys[s.b].length = static_cast<std::uint32_t>(ws_.keys.size() - s.b - 1);
+        s.b = held_once(s.b);
         b.push(s);
         // `first` stays as it is: the literal commas count static members only,
         // and the splice adds the commas it needs when it writes (emit_fragment).
@@ -552,6 +554,25 @@ class compiler {
     }
     b.text("}");
     return true;
+  }
+
+  // The key set just written at `start` (the last one) if no earlier one is
+  // the same, else that one, the new copy dropped: every user volume's splice
+  // has the same set. Equal texts have equal side refs (side_text finds them).
+  std::uint32_t held_once(std::uint32_t start) {
+    const std::vector<text_ref>& keys = ws_.keys;
+    const std::size_t n = keys[start].length + 1;
+    for (std::uint32_t i = 0; i < start; i += keys[i].length + 1) {
+      if (keys[i].length + 1 != n) continue;
+      bool same = true;
+      for (std::size_t k = 0; k < n && same; ++k)
+        same = keys[i + k].offset == keys[start + k].offset && keys[i + k].length == keys[start + k].length;
+      if (same) {
+        ws_.keys.resize(start);
+        return i;
+      }
+    }
+    return start;
   }
 
   static bool has_splice(const builder& b) {
@@ -814,8 +835,52 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
   return compile_sidecar(program, rendered, out, error, workspace);
 }
 
+namespace {
+
+std::uint64_t hash_of(std::string_view s) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+shared_variant_text::shared_variant_text(const sidecar_variant& sample) : text_(sample.pool) {
+  auto add = [&](std::uint32_t offset, std::uint32_t length) {
+    if (length == 0 || (offset & shared_text_bit) != 0) return;
+    pieces_.push_back({hash_of(std::string_view(text_).substr(offset, length)), offset, length});
+  };
+  for (const segment& seg : sample.segments)
+    if (seg.k == segment::kind::text) add(seg.a, seg.b);
+  for (std::size_t i = 0; i < sample.keys.size(); i += sample.keys[i].length + 1)  // a header, then its keys
+    for (std::size_t k = i + 1; k <= i + sample.keys[i].length; ++k) add(sample.keys[k].offset, sample.keys[k].length);
+  for (const sidecar_item& item : sample.items)
+    if (item.name.k == value_ref::kind::literal) add(item.name.literal.offset, item.name.literal.length);
+  for (const value_ref* r : {&sample.rewrite_probe, &sample.status_port, &sample.concurrency, &sample.cpu})
+    if (r->k == value_ref::kind::literal) add(r->literal.offset, r->literal.length);
+  std::sort(pieces_.begin(), pieces_.end(), [](const piece& x, const piece& y) { return x.hash < y.hash; });
+  pieces_.shrink_to_fit();
+}
+
+std::size_t shared_variant_text::find(std::string_view s) const noexcept {
+  const std::uint64_t h = hash_of(s);
+  auto it = std::lower_bound(pieces_.begin(), pieces_.end(), h, [](const piece& p, std::uint64_t v) { return p.hash < v; });
+  for (; it != pieces_.end() && it->hash == h; ++it)
+    if (it->length == s.size() && std::string_view(text_).substr(it->offset, it->length) == s) return it->offset;
+  const std::size_t at = text_.find(s);
+  return at == std::string::npos ? npos : at;
+}
+
+std::size_t shared_variant_text::heap_bytes() const noexcept {
+  const std::size_t text = text_.capacity() > std::string().capacity() ? text_.capacity() + 1 : 0;
+  return text + pieces_.capacity() * sizeof(piece);
+}
+
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
-                     std::string& error, compile_workspace& workspace) {
+                     std::string& error, compile_workspace& workspace, const shared_variant_text* shared) {
   out = sidecar_variant{};
   compile_workspace::scratch& ws = workspace.store();
   ws.pool.clear();
@@ -830,33 +895,54 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
     error = "the rendered sidecar is larger than 2 GiB";
     return false;
   }
+  // Each piece of text goes where it is already held: the snapshot's shared
+  // text, else what this variant keeps so far (the same `{"name":"` for every
+  // user volume), else it is appended to what the variant keeps.
+  ws.own.clear();
+  auto place = [&](std::string_view s) -> std::uint32_t {
+    if (s.empty()) return 0;
+    if (shared) {
+      const std::size_t at = shared->find(s);
+      if (at != shared_variant_text::npos) return shared_text_bit | static_cast<std::uint32_t>(at);
+    }
+    std::size_t at = ws.own.find(s);
+    if (at == std::string::npos) {
+      at = ws.own.size();
+      ws.own.append(s);
+    }
+    return static_cast<std::uint32_t>(at);
+  };
+  auto place_ref = [&](text_ref& r) {
+    const std::string_view s = (r.offset & side_bit) != 0 ? std::string_view(ws.side).substr(r.offset & ~side_bit, r.length)
+                                                          : std::string_view(ws.pool).substr(r.offset, r.length);
+    r.offset = place(s);
+  };
+  auto place_value = [&](value_ref& r) {
+    if (r.k == value_ref::kind::literal) place_ref(r.literal);
+  };
   // A variant lives in the cache for many requests, and the cache's byte bound
   // counts its buffers' capacity: everything is built in the workspace and
   // copied once, at its size.
-  const auto side_base = static_cast<std::uint32_t>(ws.pool.size());
-  auto settle = [&](text_ref& r) {
-    if (r.offset & side_bit) r.offset = side_base + (r.offset & ~side_bit);
-  };
-  auto settle_ref = [&](value_ref& r) {
-    if (r.k == value_ref::kind::literal) settle(r.literal);
-  };
-  out.pool.reserve(ws.pool.size() + ws.side.size());
-  out.pool.append(ws.pool).append(ws.side);
   out.segments.assign(ws.segments.begin(), ws.segments.end());
+  for (segment& seg : out.segments)
+    if (seg.k == segment::kind::text) seg.a = place(std::string_view(ws.pool).substr(seg.a, seg.b));
   out.keys.assign(ws.keys.begin(), ws.keys.end());
   for (std::size_t i = 0; i < out.keys.size(); i += out.keys[i].length + 1)  // a header, then its keys
-    for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) settle(out.keys[k]);
+    for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) place_ref(out.keys[k]);
   std::size_t item_count = 0;
   for (const auto& l : ws.lists) item_count += l.size();
   out.items.reserve(item_count);
   for (std::size_t l = 0; l < ws.lists.size(); ++l) {
     for (sidecar_item item : ws.lists[l]) {
-      settle_ref(item.name);
+      place_value(item.name);
       out.items.push_back(item);
     }
     out.list_end[l] = static_cast<std::uint32_t>(out.items.size());
   }
-  for (value_ref* r : {&out.rewrite_probe, &out.status_port, &out.concurrency, &out.cpu}) settle_ref(*r);
+  for (value_ref* r : {&out.rewrite_probe, &out.status_port, &out.concurrency, &out.cpu}) place_value(*r);
+  out.pool.reserve(ws.own.size());
+  out.pool.append(ws.own);
+  out.shared = shared;
   return true;
 }
 
