@@ -112,6 +112,9 @@ class shared_variant_text {
   // text between holes, a key, a literal) by hash, as most pieces of another
   // variant are one of these; then anywhere in the text.
   std::size_t find(std::string_view s) const noexcept;
+  // How much of the start (end) of `s` the text holds in one piece.
+  std::size_t longest_head(std::string_view s) const noexcept;
+  std::size_t longest_tail(std::string_view s) const noexcept;
   std::string_view text() const noexcept { return text_; }
   // The heap it holds: counted once for its snapshot, not in any variant.
   std::size_t heap_bytes() const noexcept;

@@ -157,6 +157,8 @@ struct compile_workspace::scratch {
   std::string pool;
   std::string side;  // key sets' and literals' text, appended to the pool at the end
   std::string own;   // the text the variant keeps: what the shared text lacks
+  std::vector<segment> placed;       // the segments, text ones cut where the shared text holds a part
+  std::vector<std::uint32_t> moved;  // a segment's index in `segments` -> in `placed`, and the end's
   std::vector<segment> segments;
   std::vector<text_ref> keys;
   std::array<std::vector<sidecar_item>, 4> lists;
@@ -846,6 +848,10 @@ std::uint64_t hash_of(std::string_view s) noexcept {
   return h;
 }
 
+// A text segment is cut to refer to a part of it in the shared text only when
+// that part is longer than the segment the cut adds.
+constexpr std::size_t shortest_shared_part = 2 * sizeof(segment);
+
 }  // namespace
 
 shared_variant_text::shared_variant_text(const sidecar_variant& sample) : text_(sample.pool) {
@@ -874,6 +880,25 @@ std::size_t shared_variant_text::find(std::string_view s) const noexcept {
   return at == std::string::npos ? npos : at;
 }
 
+// Both by bisection, as every prefix (suffix) of a piece the text holds is held too.
+std::size_t shared_variant_text::longest_head(std::string_view s) const noexcept {
+  std::size_t held = 0, lacking = s.size() + 1;
+  while (lacking - held > 1) {
+    const std::size_t mid = held + (lacking - held) / 2;
+    (text_.find(s.substr(0, mid)) != std::string::npos ? held : lacking) = mid;
+  }
+  return held;
+}
+
+std::size_t shared_variant_text::longest_tail(std::string_view s) const noexcept {
+  std::size_t held = 0, lacking = s.size() + 1;
+  while (lacking - held > 1) {
+    const std::size_t mid = held + (lacking - held) / 2;
+    (text_.find(s.substr(s.size() - mid)) != std::string::npos ? held : lacking) = mid;
+  }
+  return held;
+}
+
 std::size_t shared_variant_text::heap_bytes() const noexcept {
   const std::size_t text = text_.capacity() > std::string().capacity() ? text_.capacity() + 1 : 0;
   return text + pieces_.capacity() * sizeof(piece);
@@ -899,18 +924,45 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   // text, else what this variant keeps so far (the same `{"name":"` for every
   // user volume), else it is appended to what the variant keeps.
   ws.own.clear();
-  auto place = [&](std::string_view s) -> std::uint32_t {
-    if (s.empty()) return 0;
-    if (shared) {
-      const std::size_t at = shared->find(s);
-      if (at != shared_variant_text::npos) return shared_text_bit | static_cast<std::uint32_t>(at);
-    }
+  auto keep = [&](std::string_view s) -> std::uint32_t {
     std::size_t at = ws.own.find(s);
     if (at == std::string::npos) {
       at = ws.own.size();
       ws.own.append(s);
     }
     return static_cast<std::uint32_t>(at);
+  };
+  auto place = [&](std::string_view s) -> std::uint32_t {
+    if (s.empty()) return 0;
+    if (shared) {
+      const std::size_t at = shared->find(s);
+      if (at != shared_variant_text::npos) return shared_text_bit | static_cast<std::uint32_t>(at);
+    }
+    return keep(s);
+  };
+  auto push_text = [&](std::uint32_t at, std::size_t length) {
+    segment t;
+    t.k = segment::kind::text;
+    t.a = at;
+    t.b = static_cast<std::uint32_t>(length);
+    ws.placed.push_back(t);
+  };
+  // Text a branch of the template joined to text every variant has (a user
+  // volume's mount after the proxy's own) is held only in part: its shared
+  // head and tail are referred to there, the new text between is kept.
+  auto place_segment_text = [&](std::string_view s) {
+    if (!shared || s.size() < shortest_shared_part || shared->find(s) != shared_variant_text::npos) {
+      push_text(place(s), s.size());
+      return;
+    }
+    std::size_t head = shared->longest_head(s);
+    if (head < shortest_shared_part) head = 0;
+    std::size_t tail = shared->longest_tail(s.substr(head));
+    if (tail < shortest_shared_part) tail = 0;
+    if (head > 0) push_text(place(s.substr(0, head)), head);
+    if (const std::string_view middle = s.substr(head, s.size() - head - tail); !middle.empty())
+      push_text(keep(middle), middle.size());
+    if (tail > 0) push_text(place(s.substr(s.size() - tail)), tail);
   };
   auto place_ref = [&](text_ref& r) {
     const std::string_view s = (r.offset & side_bit) != 0 ? std::string_view(ws.side).substr(r.offset & ~side_bit, r.length)
@@ -923,9 +975,21 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   // A variant lives in the cache for many requests, and the cache's byte bound
   // counts its buffers' capacity: everything is built in the workspace and
   // copied once, at its size.
-  out.segments.assign(ws.segments.begin(), ws.segments.end());
-  for (segment& seg : out.segments)
-    if (seg.k == segment::kind::text) seg.a = place(std::string_view(ws.pool).substr(seg.a, seg.b));
+  ws.placed.clear();
+  ws.moved.clear();
+  for (const segment& seg : ws.segments) {
+    ws.moved.push_back(static_cast<std::uint32_t>(ws.placed.size()));
+    if (seg.k == segment::kind::text) place_segment_text(std::string_view(ws.pool).substr(seg.a, seg.b));
+    else ws.placed.push_back(seg);
+  }
+  ws.moved.push_back(static_cast<std::uint32_t>(ws.placed.size()));
+  auto renumber = [&](fragment& f) {
+    const std::uint32_t first = ws.moved[f.first];
+    f.count = ws.moved[f.first + f.count] - first;
+    f.first = first;
+  };
+  out.segments.assign(ws.placed.begin(), ws.placed.end());
+  if (out.has_dns_config) renumber(out.dns_config);
   out.keys.assign(ws.keys.begin(), ws.keys.end());
   for (std::size_t i = 0; i < out.keys.size(); i += out.keys[i].length + 1)  // a header, then its keys
     for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) place_ref(out.keys[k]);
@@ -935,6 +999,7 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   for (std::size_t l = 0; l < ws.lists.size(); ++l) {
     for (sidecar_item item : ws.lists[l]) {
       place_value(item.name);
+      renumber(item.json);
       out.items.push_back(item);
     }
     out.list_end[l] = static_cast<std::uint32_t>(out.items.size());
