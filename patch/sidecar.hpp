@@ -44,10 +44,14 @@ enum class insert_point : std::uint8_t {
 struct text_ref {
   std::uint32_t offset = 0, length = 0;
 };
-inline constexpr std::uint32_t shared_text_bit = 0x8000'0000u;
+inline constexpr std::uint32_t shared_text_bit = 1u << 23;
+// What a segment's 24-bit fields hold: a variant's own text (and the shared
+// text) is under 8 MiB, its holes and key-set entries fewer than 16 Mi each
+// (compile_sidecar refuses more; Kubernetes' objects are far smaller).
+inline constexpr std::uint32_t segment_field_limit = 1u << 24;
 
-// 12 bytes: a cache of 4 MiB holds a variant per ~3 KB instead of ~5, and a
-// variant with many user volumes has hundreds of these.
+// 8 bytes: a variant with many user volumes has hundreds of these, which
+// (with the text shared per snapshot) are most of what it holds.
 struct segment {
   enum class kind : std::uint8_t {
     text,          // pool[a, a+b), or the shared text's when a carries shared_text_bit
@@ -60,16 +64,16 @@ struct segment {
   static constexpr std::uint8_t preceded_flag = 1;  // hole_members/insert: something was written before in this object/list
   static constexpr std::uint8_t followed_flag = 2;  // hole_members: static members follow
 
-  kind k = kind::text;
-  k8s::field_type scalar_type = k8s::field_type::string;
-  insert_point point = insert_point::env_items;
-  std::uint8_t flags = 0;
-  std::uint32_t a = 0, b = 0;
+  kind k : 3 = kind::text;
+  k8s::field_type scalar_type : 5 = k8s::field_type::string;
+  insert_point point : 3 = insert_point::env_items;
+  std::uint8_t flags : 2 = 0;
+  std::uint64_t a : 24 = 0, b : 24 = 0;  // below segment_field_limit
 
   bool preceded() const noexcept { return (flags & preceded_flag) != 0; }
   bool followed() const noexcept { return (flags & followed_flag) != 0; }
 };
-static_assert(sizeof(segment) == 12);
+static_assert(sizeof(segment) == 8);
 
 // A run of sidecar_variant::segments.
 struct fragment {

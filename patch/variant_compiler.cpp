@@ -116,7 +116,7 @@ class builder {
     const auto n = static_cast<std::uint32_t>(pool_.size() - at);
     if (n == 0) return;
     if (segments_.size() > first_ && segments_.back().k == segment::kind::text &&
-        segments_.back().a + segments_.back().b == at) {
+        std::size_t{segments_.back().a} + segments_.back().b == at) {
       segments_.back().b += n;
       return;
     }
@@ -916,8 +916,9 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   ws.members.clear();
   compiler c(program, rendered, out, error, ws, workspace.collect_warnings);
   if (!c.run()) return false;
-  if (ws.pool.size() + ws.side.size() >= side_bit) {
-    error = "the rendered sidecar is larger than 2 GiB";
+  if (ws.pool.size() + ws.side.size() >= shared_text_bit || rendered.holes.size() >= segment_field_limit ||
+      ws.keys.size() >= segment_field_limit) {
+    error = "the rendered sidecar is too large: 8 MiB of JSON text or more, or 16 Mi pod values or keys";
     return false;
   }
   // Each piece of text goes where it is already held: the snapshot's shared
