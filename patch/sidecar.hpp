@@ -128,8 +128,18 @@ class shared_variant_text {
     std::uint64_t hash;
     std::uint32_t offset, length;
   };
+  // Where each run of 8 bytes of the text starts, by those bytes: a longer
+  // string is looked for only where its first 8 bytes are.
+  static constexpr std::size_t gram_length = 8;
+  struct gram {
+    std::uint64_t key;
+    std::uint32_t at;
+  };
+  static std::uint64_t gram_of(const char* p) noexcept;
+
   std::string text_;
   std::vector<piece> pieces_;  // sorted by hash
+  std::vector<gram> grams_;    // sorted by key, then position
 };
 
 // Flat on purpose: a core keeps hundreds of these (variant_cache), so a variant
