@@ -62,7 +62,8 @@ class variant_cache {
   const variant_cache_limits& limits() const noexcept { return limits_; }
 
   // The heap a variant holds (its text, segments, key sets, items, status
-  // value and warnings), from their capacities: exactly what it allocated
+  // value and warnings), from their capacities: exactly what it allocated,
+  // none of its snapshot's shared_variant_text (held once for all cores)
   // (tests/patch/variant_size_test.cpp checks it against a counting
   // allocator). What the byte bound counts, with the trace key and the slot.
   static std::size_t size_of(const sidecar_variant& v) noexcept;
