@@ -263,7 +263,7 @@ void BM_variant_compile(benchmark::State& state) {
 
 #if __has_include("core/yaml_reader.hpp")
 // The same with the compile's workspace (YAML reader, scratch) kept between
-// compiles, as a core keeps it.
+// compiles, as a core keeps it, and the snapshot's shared text.
 void BM_variant_compile_kept_reader(benchmark::State& state) {
   parsed in;
   mp::template_data d;
@@ -280,7 +280,8 @@ void BM_variant_compile_kept_reader(benchmark::State& state) {
     meshinject::tmpl::render_result rendered;
     if (!data().snap->program().render(mp::template_root(d), ts.trace, rendered, error)) state.SkipWithError("render failed");
     mp::sidecar_variant v;
-    if (!mp::compile_sidecar(data().snap->program(), rendered, v, error, workspace)) state.SkipWithError("not compiled");
+    if (!mp::compile_sidecar(data().snap->program(), rendered, v, error, workspace, data().snap->shared_text()))
+      state.SkipWithError("not compiled");
     benchmark::DoNotOptimize(v.pool.data());
   }
   report_allocations(state, before);

@@ -433,7 +433,7 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
   for (const segment& s : v.segments_of(f)) {
     switch (s.k) {
       case segment::kind::text:
-        out.append(v.pool, s.a, s.b);
+        out.append(v.text_at(s.a, s.b));
         break;
       case segment::kind::hole_string: {
         const value& h = holes[s.a];

@@ -160,6 +160,7 @@ std::shared_ptr<const snapshot> snapshot::build(const config_sources& sources) {
   if (!compile_sidecar(*s->program_, std::move(rendered), v, error))
     throw core::config_error({}, at_file_position(s->config_, error));
   for (const auto& w : v.warnings) s->warnings_.push_back(at_file_position(s->config_, w));
+  s->shared_text_ = std::make_unique<const shared_variant_text>(v);
   return s;
 }
 
@@ -237,8 +238,8 @@ engine::engine(std::shared_ptr<const snapshot> s, variant_cache_limits limits)
 engine::~engine() = default;
 
 void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
+  variants_.clear();  // first: its variants point into the old snapshot's shared text
   snapshot_ = std::move(s);
-  variants_.clear();
   named_->memo.clear();  // keyed by the old snapshot's programs
   named_->pod_proxy_configs.clear();  // merged over the old mesh's defaultConfig
   named_->next_replaced = 0;
@@ -261,7 +262,8 @@ const sidecar_variant* engine::variant_for(const template_data& data, injection_
   const sidecar_variant* kept = nullptr;
   sidecar_variant compiled;
   if (snapshot_->program().render(template_root(data), trace, rendered_, error_, render_workspace_) &&
-      compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *compile_workspace_)) {
+      compile_sidecar(snapshot_->program(), rendered_, compiled, error_, *compile_workspace_,
+                      snapshot_->shared_text())) {
     keep_status(compiled);
     const std::uint64_t evicted_before = variants_.evictions();
     kept = variants_.insert(trace, std::move(compiled));

@@ -98,6 +98,10 @@ class snapshot {
   // Mesh config says the service-account token is mounted for SDS (Istio 1.1
   // then sets the pod's fsGroup to 1337).
   bool sds_token_mount() const noexcept { return sds_token_mount_; }
+  // The single-template shape: the text its variants share, held once here
+  // (the variant a plain pod gets; null when that pod does not render). The
+  // cores' caches count none of it; `heap_bytes()` is what it holds.
+  const shared_variant_text* shared_text() const noexcept { return shared_text_.get(); }
 
  private:
   snapshot() = default;
@@ -113,6 +117,7 @@ class snapshot {
   std::string content_hash_;
   std::vector<std::string> warnings_;
   bool sds_token_mount_ = false;
+  std::unique_ptr<const shared_variant_text> shared_text_;
 };
 
 // The pod lists an injection adds to, and a re-injection first removes from

@@ -39,16 +39,22 @@ enum class insert_point : std::uint8_t {
   args_member,
 };
 
-// A piece of the variant's pool text.
+// A piece of the variant's pool text, or of its snapshot's shared text when
+// the offset carries shared_text_bit.
 struct text_ref {
   std::uint32_t offset = 0, length = 0;
 };
+inline constexpr std::uint32_t shared_text_bit = 1u << 23;
+// What a segment's 24-bit fields hold: a variant's own text (and the shared
+// text) is under 8 MiB, its holes and key-set entries fewer than 16 Mi each
+// (compile_sidecar refuses more; Kubernetes' objects are far smaller).
+inline constexpr std::uint32_t segment_field_limit = 1u << 24;
 
-// 12 bytes: a cache of 4 MiB holds a variant per ~3 KB instead of ~5, and a
-// variant with many user volumes has hundreds of these.
+// 8 bytes: a variant with many user volumes has hundreds of these, which
+// (with the text shared per snapshot) are most of what it holds.
 struct segment {
   enum class kind : std::uint8_t {
-    text,          // pool[a, a+b)
+    text,          // pool[a, a+b), or the shared text's when a carries shared_text_bit
     hole_string,   // hole a printed and JSON-escaped (inside quotes that are part of the text)
     hole_scalar,   // hole a as a whole scalar: typed by `scalar_type` (quotes added when it is a string)
     hole_members,  // YAML of pod data (hole a) spliced as object members; b: its key set in sidecar_variant::keys
@@ -58,16 +64,16 @@ struct segment {
   static constexpr std::uint8_t preceded_flag = 1;  // hole_members/insert: something was written before in this object/list
   static constexpr std::uint8_t followed_flag = 2;  // hole_members: static members follow
 
-  kind k = kind::text;
-  k8s::field_type scalar_type = k8s::field_type::string;
-  insert_point point = insert_point::env_items;
-  std::uint8_t flags = 0;
-  std::uint32_t a = 0, b = 0;
+  kind k : 3 = kind::text;
+  k8s::field_type scalar_type : 5 = k8s::field_type::string;
+  insert_point point : 3 = insert_point::env_items;
+  std::uint8_t flags : 2 = 0;
+  std::uint64_t a : 24 = 0, b : 24 = 0;  // below segment_field_limit
 
   bool preceded() const noexcept { return (flags & preceded_flag) != 0; }
   bool followed() const noexcept { return (flags & followed_flag) != 0; }
 };
-static_assert(sizeof(segment) == 12);
+static_assert(sizeof(segment) == 8);
 
 // A run of sidecar_variant::segments.
 struct fragment {
@@ -89,11 +95,60 @@ struct sidecar_item {
 // The lists a template injects, in the order sidecar_variant::items holds them.
 enum class sidecar_list : std::uint8_t { init_containers, containers, volumes, image_pull_secrets };
 
+struct sidecar_variant;
+
+// The text every variant of one template repeats (fragments' literal JSON, key
+// names, literals), held once per snapshot instead of once per variant: a
+// variant's own pool keeps only the text this one lacks. Built at load from the
+// variant a plain pod gets, immutable after, so every core's compiles and
+// fragments read it without a lock; it lives as long as its snapshot, which
+// outlives the variants that point into it (a core empties its cache before
+// it lets go of a snapshot). Not movable: the variants point into it.
+class shared_variant_text {
+ public:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  explicit shared_variant_text(const sidecar_variant& sample);
+  shared_variant_text(const shared_variant_text&) = delete;
+  shared_variant_text& operator=(const shared_variant_text&) = delete;
+
+  // Where `s` is in the text, or npos: the sample's own pieces (a fragment's
+  // text between holes, a key, a literal) by hash, as most pieces of another
+  // variant are one of these; then anywhere in the text.
+  std::size_t find(std::string_view s) const noexcept;
+  // How much of the start (end) of `s` the text holds in one piece.
+  std::size_t longest_head(std::string_view s) const noexcept;
+  std::size_t longest_tail(std::string_view s) const noexcept;
+  std::string_view text() const noexcept { return text_; }
+  // The heap it holds: counted once for its snapshot, not in any variant.
+  std::size_t heap_bytes() const noexcept;
+
+ private:
+  struct piece {
+    std::uint64_t hash;
+    std::uint32_t offset, length;
+  };
+  // Where each run of 8 bytes of the text starts, by those bytes: a longer
+  // string is looked for only where its first 8 bytes are.
+  static constexpr std::size_t gram_length = 8;
+  struct gram {
+    std::uint64_t key;
+    std::uint32_t at;
+  };
+  static std::uint64_t gram_of(const char* p) noexcept;
+
+  std::string text_;
+  std::vector<piece> pieces_;  // sorted by hash
+  std::vector<gram> grams_;    // sorted by key, then position
+};
+
 // Flat on purpose: a core keeps hundreds of these (variant_cache), so a variant
 // is a handful of exact-size arrays (text, segments, key sets, items) whatever
 // the number of fragments, rather than a vector per fragment and a string per
 // key. Nothing that is the same for every variant of a template (hole
-// descriptions, schema pointers) is copied in.
+// descriptions, schema pointers, the text its snapshot's shared_variant_text
+// holds) is copied in, and a key set repeated within a variant (each user
+// volume's) is held once.
 struct sidecar_variant {
   // Every fragment's literal text, then the raw text of key sets and literals.
   std::string pool;
@@ -117,6 +172,9 @@ struct sidecar_variant {
   // all literal: the engine fills it before the variant enters its cache, so
   // that the cache's byte bound counts it.
   std::string status_cache;
+  // Where text refs and text segments with shared_text_bit point: the
+  // snapshot's, held once for all its variants (null: the pool holds all).
+  const shared_variant_text* shared = nullptr;
 
   std::span<const sidecar_item> list(sidecar_list l) const noexcept {
     const auto i = static_cast<std::size_t>(l);
@@ -127,7 +185,11 @@ struct sidecar_variant {
   std::span<const sidecar_item> containers() const noexcept { return list(sidecar_list::containers); }
   std::span<const sidecar_item> volumes() const noexcept { return list(sidecar_list::volumes); }
   std::span<const sidecar_item> image_pull_secrets() const noexcept { return list(sidecar_list::image_pull_secrets); }
-  std::string_view text(text_ref r) const noexcept { return {pool.data() + r.offset, r.length}; }
+  std::string_view text(text_ref r) const noexcept { return text_at(r.offset, r.length); }
+  std::string_view text_at(std::uint32_t offset, std::uint32_t length) const noexcept {
+    const char* base = (offset & shared_text_bit) != 0 ? shared->text().data() : pool.data();
+    return {base + (offset & ~shared_text_bit), length};
+  }
   std::span<const segment> segments_of(fragment f) const noexcept { return {segments.data() + f.first, f.count}; }
 };
 
@@ -169,8 +231,10 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
                      std::string& error);
 // The same, with a workspace the caller keeps (one per core), whose storage
 // then serves every compile.
+// With `shared`, the text it holds is referred to there and not copied into
+// the variant, which then points at it: `shared` must outlive the variant.
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
-                     std::string& error, compile_workspace& workspace);
+                     std::string& error, compile_workspace& workspace, const shared_variant_text* shared = nullptr);
 
 // Writes a fragment. `insert` is called for insert segments. Returns false with
 // `error` set when a hole's value does not fit its field (e.g. a non-integer

@@ -35,12 +35,12 @@ std::size_t variant_cache::size_of(const sidecar_variant& v) noexcept {
 
 variant_cache::variant_cache(variant_cache_limits limits) : limits_(limits) {
   limits_.entries = std::max<std::size_t>(limits_.entries, 1);
-  slots_.resize(limits_.entries);
+  // Reserved, not made: a core whose pods have few shapes touches few slots.
+  slots_.reserve(limits_.entries);
   std::size_t index_size = 1;
   while (index_size < limits_.entries * 2) index_size <<= 1;
   index_.assign(index_size, empty_index);
   free_.reserve(limits_.entries);
-  for (std::size_t i = limits_.entries; i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));
 }
 
 std::size_t variant_cache::find_index(std::uint64_t hash, std::span<const std::uint8_t> trace) const noexcept {
@@ -64,6 +64,11 @@ const sidecar_variant* variant_cache::find(std::span<const std::uint8_t> trace) 
 const sidecar_variant* variant_cache::insert(std::span<const std::uint8_t> trace, sidecar_variant&& v) {
   const std::size_t new_bytes = size_of(v) + trace.size() + sizeof(slot);
   while (count_ > 0 && (count_ >= limits_.entries || bytes_ + new_bytes > limits_.bytes)) evict_one();
+  // count_ < entries here: when no slot is free, fewer than entries are made.
+  if (free_.empty()) {
+    free_.push_back(static_cast<std::uint32_t>(slots_.size()));
+    slots_.emplace_back();
+  }
   const std::uint32_t s = free_.back();
   free_.pop_back();
   slot& e = slots_[s];
@@ -131,7 +136,7 @@ void variant_cache::clear() noexcept {
   }
   std::fill(index_.begin(), index_.end(), empty_index);
   free_.clear();
-  for (std::size_t i = slots_.size(); i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));
+  for (std::size_t i = slots_.size(); i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));  // reused before new ones
   hand_ = 0;
   count_ = 0;
   bytes_ = 0;

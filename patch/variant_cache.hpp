@@ -24,17 +24,18 @@ namespace meshinject::patch {
 
 struct variant_cache_limits {
   // What binds for real templates: a variant of the Istio 1.1 production
-  // template holds ~3.3 KB for the realistic review (size_of with its status
-  // value, the trace and the slot; ~6.7 KB on average over load/shapes.mjs's
-  // 10,000 shapes, whose user volumes and containers make them larger), so
-  // 4 MiB keeps ~1,250 of the former and ~600 of the latter per core, enough
-  // for a cluster's hot pod shapes, and a core's cache costs a known 4 MiB
-  // whatever the number of shapes (`serve --variant-cache-bytes`).
+  // template holds ~0.9 KB for the realistic review (size_of with its status
+  // value, the trace and the slot; the text it shares with every variant of
+  // its snapshot is counted once, by no core's cache) and ~3.0 KB on average
+  // over load/shapes.mjs's 10,000 shapes, whose user volumes and containers
+  // make them larger, so 4 MiB keeps ~4,500 of the former and ~1,400 of the
+  // latter per core, and a core's cache costs a known 4 MiB whatever the
+  // number of shapes (`serve --variant-cache-bytes`).
   static constexpr std::size_t default_bytes = 4u << 20;
-  // A safety bound for tiny variants (each slot, ~300 bytes, is allocated up
-  // front): set above the ~1,250 the byte bound admits for the 1.1 template,
-  // so that the byte bound binds first.
-  static constexpr std::size_t default_entries = 2048;
+  // A safety bound for tiny variants, set above the ~4,500 the byte bound
+  // admits for the 1.1 template, so that the byte bound binds first. A slot
+  // (~320 bytes) is made when first used, in room reserved up front.
+  static constexpr std::size_t default_entries = 8192;
 
   std::size_t entries = default_entries;  // at least 1
   std::size_t bytes = default_bytes;      // the newest entry is kept even if alone it is larger
@@ -61,7 +62,8 @@ class variant_cache {
   const variant_cache_limits& limits() const noexcept { return limits_; }
 
   // The heap a variant holds (its text, segments, key sets, items, status
-  // value and warnings), from their capacities: exactly what it allocated
+  // value and warnings), from their capacities: exactly what it allocated,
+  // none of its snapshot's shared_variant_text (held once for all cores)
   // (tests/patch/variant_size_test.cpp checks it against a counting
   // allocator). What the byte bound counts, with the trace key and the slot.
   static std::size_t size_of(const sidecar_variant& v) noexcept;
@@ -82,9 +84,9 @@ class variant_cache {
   void erase_from_index(std::uint32_t slot_number) noexcept;
 
   variant_cache_limits limits_;
-  std::vector<slot> slots_;            // limits_.entries of them; the CLOCK's ring
+  std::vector<slot> slots_;            // up to limits_.entries (reserved), made as needed; the CLOCK's ring
   std::vector<std::uint32_t> index_;   // open addressing over slot numbers, power-of-two size
-  std::vector<std::uint32_t> free_;    // unoccupied slot numbers
+  std::vector<std::uint32_t> free_;    // unoccupied slots' numbers (a new slot is made when none is)
   std::size_t hand_ = 0;
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;

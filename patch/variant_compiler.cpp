@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "core/yaml_reader.hpp"
@@ -116,7 +117,7 @@ class builder {
     const auto n = static_cast<std::uint32_t>(pool_.size() - at);
     if (n == 0) return;
     if (segments_.size() > first_ && segments_.back().k == segment::kind::text &&
-        segments_.back().a + segments_.back().b == at) {
+        std::size_t{segments_.back().a} + segments_.back().b == at) {
       segments_.back().b += n;
       return;
     }
@@ -156,6 +157,9 @@ struct compile_workspace::scratch {
   core::yaml::reader reader;
   std::string pool;
   std::string side;  // key sets' and literals' text, appended to the pool at the end
+  std::string own;   // the text the variant keeps: what the shared text lacks
+  std::vector<segment> placed;       // the segments, text ones cut where the shared text holds a part
+  std::vector<std::uint32_t> moved;  // a segment's index in `segments` -> in `placed`, and the end's
   std::vector<segment> segments;
   std::vector<text_ref> keys;
   std::array<std::vector<sidecar_item>, 4> lists;
@@ -505,6 +509,7 @@ class compiler {
           if (other.splice < 0 && other.key_hole < 0) ws_.keys.push_back(side_text(other.key));
         }
         ws_.keys[s.b].length = static_cast<std::uint32_t>(ws_.keys.size() - s.b - 1);
+        s.b = held_once(s.b);
         b.push(s);
         // `first` stays as it is: the literal commas count static members only,
         // and the splice adds the commas it needs when it writes (emit_fragment).
@@ -552,6 +557,25 @@ class compiler {
     }
     b.text("}");
     return true;
+  }
+
+  // The key set just written at `start` (the last one) if no earlier one is
+  // the same, else that one, the new copy dropped: every user volume's splice
+  // has the same set. Equal texts have equal side refs (side_text finds them).
+  std::uint32_t held_once(std::uint32_t start) {
+    const std::vector<text_ref>& keys = ws_.keys;
+    const std::size_t n = keys[start].length + 1;
+    for (std::uint32_t i = 0; i < start; i += keys[i].length + 1) {
+      if (keys[i].length + 1 != n) continue;
+      bool same = true;
+      for (std::size_t k = 0; k < n && same; ++k)
+        same = keys[i + k].offset == keys[start + k].offset && keys[i + k].length == keys[start + k].length;
+      if (same) {
+        ws_.keys.resize(start);
+        return i;
+      }
+    }
+    return start;
   }
 
   static bool has_splice(const builder& b) {
@@ -814,8 +838,97 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
   return compile_sidecar(program, rendered, out, error, workspace);
 }
 
+namespace {
+
+std::uint64_t hash_of(std::string_view s) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// A text segment is cut to refer to a part of it in the shared text only when
+// that part is longer than the segment the cut adds.
+constexpr std::size_t shortest_shared_part = 2 * sizeof(segment);
+
+}  // namespace
+
+shared_variant_text::shared_variant_text(const sidecar_variant& sample) : text_(sample.pool) {
+  auto add = [&](std::uint32_t offset, std::uint32_t length) {
+    if (length == 0 || (offset & shared_text_bit) != 0) return;
+    pieces_.push_back({hash_of(std::string_view(text_).substr(offset, length)), offset, length});
+  };
+  for (const segment& seg : sample.segments)
+    if (seg.k == segment::kind::text) add(seg.a, seg.b);
+  for (std::size_t i = 0; i < sample.keys.size(); i += sample.keys[i].length + 1)  // a header, then its keys
+    for (std::size_t k = i + 1; k <= i + sample.keys[i].length; ++k) add(sample.keys[k].offset, sample.keys[k].length);
+  for (const sidecar_item& item : sample.items)
+    if (item.name.k == value_ref::kind::literal) add(item.name.literal.offset, item.name.literal.length);
+  for (const value_ref* r : {&sample.rewrite_probe, &sample.status_port, &sample.concurrency, &sample.cpu})
+    if (r->k == value_ref::kind::literal) add(r->literal.offset, r->literal.length);
+  std::sort(pieces_.begin(), pieces_.end(), [](const piece& x, const piece& y) { return x.hash < y.hash; });
+  pieces_.shrink_to_fit();
+  if (text_.size() >= gram_length) {
+    grams_.reserve(text_.size() - gram_length + 1);
+    for (std::size_t at = 0; at + gram_length <= text_.size(); ++at)
+      grams_.push_back({gram_of(text_.data() + at), static_cast<std::uint32_t>(at)});
+    std::sort(grams_.begin(), grams_.end(),
+              [](const gram& x, const gram& y) { return x.key != y.key ? x.key < y.key : x.at < y.at; });
+  }
+}
+
+std::uint64_t shared_variant_text::gram_of(const char* p) noexcept {
+  std::uint64_t key = 0;
+  std::memcpy(&key, p, gram_length);
+  return key;
+}
+
+std::size_t shared_variant_text::find(std::string_view s) const noexcept {
+  const std::uint64_t h = hash_of(s);
+  auto it = std::lower_bound(pieces_.begin(), pieces_.end(), h, [](const piece& p, std::uint64_t v) { return p.hash < v; });
+  for (; it != pieces_.end() && it->hash == h; ++it)
+    if (it->length == s.size() && std::string_view(text_).substr(it->offset, it->length) == s) return it->offset;
+  if (s.size() < gram_length) {
+    const std::size_t at = text_.find(s);
+    return at == std::string::npos ? npos : at;
+  }
+  // Only where the text has s's first 8 bytes: a scan of the whole text per
+  // piece made a miss twice as slow.
+  const std::uint64_t key = gram_of(s.data());
+  auto g = std::lower_bound(grams_.begin(), grams_.end(), key, [](const gram& x, std::uint64_t k) { return x.key < k; });
+  for (; g != grams_.end() && g->key == key; ++g)
+    if (std::string_view(text_).substr(g->at, s.size()) == s) return g->at;
+  return npos;
+}
+
+// Both by bisection, as every prefix (suffix) of a piece the text holds is held too.
+std::size_t shared_variant_text::longest_head(std::string_view s) const noexcept {
+  std::size_t held = 0, lacking = s.size() + 1;
+  while (lacking - held > 1) {
+    const std::size_t mid = held + (lacking - held) / 2;
+    (find(s.substr(0, mid)) != npos ? held : lacking) = mid;
+  }
+  return held;
+}
+
+std::size_t shared_variant_text::longest_tail(std::string_view s) const noexcept {
+  std::size_t held = 0, lacking = s.size() + 1;
+  while (lacking - held > 1) {
+    const std::size_t mid = held + (lacking - held) / 2;
+    (find(s.substr(s.size() - mid)) != npos ? held : lacking) = mid;
+  }
+  return held;
+}
+
+std::size_t shared_variant_text::heap_bytes() const noexcept {
+  const std::size_t text = text_.capacity() > std::string().capacity() ? text_.capacity() + 1 : 0;
+  return text + pieces_.capacity() * sizeof(piece) + grams_.capacity() * sizeof(gram);
+}
+
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
-                     std::string& error, compile_workspace& workspace) {
+                     std::string& error, compile_workspace& workspace, const shared_variant_text* shared) {
   out = sidecar_variant{};
   compile_workspace::scratch& ws = workspace.store();
   ws.pool.clear();
@@ -826,37 +939,99 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   ws.members.clear();
   compiler c(program, rendered, out, error, ws, workspace.collect_warnings);
   if (!c.run()) return false;
-  if (ws.pool.size() + ws.side.size() >= side_bit) {
-    error = "the rendered sidecar is larger than 2 GiB";
+  if (ws.pool.size() + ws.side.size() >= shared_text_bit || rendered.holes.size() >= segment_field_limit ||
+      ws.keys.size() >= segment_field_limit) {
+    error = "the rendered sidecar is too large: 8 MiB of JSON text or more, or 16 Mi pod values or keys";
     return false;
   }
+  // Each piece of text goes where it is already held: the snapshot's shared
+  // text, else what this variant keeps so far (the same `{"name":"` for every
+  // user volume), else it is appended to what the variant keeps.
+  ws.own.clear();
+  auto keep = [&](std::string_view s) -> std::uint32_t {
+    std::size_t at = ws.own.find(s);
+    if (at == std::string::npos) {
+      at = ws.own.size();
+      ws.own.append(s);
+    }
+    return static_cast<std::uint32_t>(at);
+  };
+  auto place = [&](std::string_view s) -> std::uint32_t {
+    if (s.empty()) return 0;
+    if (shared) {
+      const std::size_t at = shared->find(s);
+      if (at != shared_variant_text::npos) return shared_text_bit | static_cast<std::uint32_t>(at);
+    }
+    return keep(s);
+  };
+  auto push_text = [&](std::uint32_t at, std::size_t length) {
+    segment t;
+    t.k = segment::kind::text;
+    t.a = at;
+    t.b = static_cast<std::uint32_t>(length);
+    ws.placed.push_back(t);
+  };
+  // Text a branch of the template joined to text every variant has (a user
+  // volume's mount after the proxy's own) is held only in part: its shared
+  // head and tail are referred to there, the new text between is kept.
+  auto place_segment_text = [&](std::string_view s) {
+    if (!shared || s.size() < shortest_shared_part || shared->find(s) != shared_variant_text::npos) {
+      push_text(place(s), s.size());
+      return;
+    }
+    std::size_t head = shared->longest_head(s);
+    if (head < shortest_shared_part) head = 0;
+    std::size_t tail = shared->longest_tail(s.substr(head));
+    if (tail < shortest_shared_part) tail = 0;
+    if (head > 0) push_text(place(s.substr(0, head)), head);
+    if (const std::string_view middle = s.substr(head, s.size() - head - tail); !middle.empty())
+      push_text(keep(middle), middle.size());
+    if (tail > 0) push_text(place(s.substr(s.size() - tail)), tail);
+  };
+  auto place_ref = [&](text_ref& r) {
+    const std::string_view s = (r.offset & side_bit) != 0 ? std::string_view(ws.side).substr(r.offset & ~side_bit, r.length)
+                                                          : std::string_view(ws.pool).substr(r.offset, r.length);
+    r.offset = place(s);
+  };
+  auto place_value = [&](value_ref& r) {
+    if (r.k == value_ref::kind::literal) place_ref(r.literal);
+  };
   // A variant lives in the cache for many requests, and the cache's byte bound
   // counts its buffers' capacity: everything is built in the workspace and
   // copied once, at its size.
-  const auto side_base = static_cast<std::uint32_t>(ws.pool.size());
-  auto settle = [&](text_ref& r) {
-    if (r.offset & side_bit) r.offset = side_base + (r.offset & ~side_bit);
+  ws.placed.clear();
+  ws.moved.clear();
+  for (const segment& seg : ws.segments) {
+    ws.moved.push_back(static_cast<std::uint32_t>(ws.placed.size()));
+    if (seg.k == segment::kind::text) place_segment_text(std::string_view(ws.pool).substr(seg.a, seg.b));
+    else ws.placed.push_back(seg);
+  }
+  ws.moved.push_back(static_cast<std::uint32_t>(ws.placed.size()));
+  auto renumber = [&](fragment& f) {
+    const std::uint32_t first = ws.moved[f.first];
+    f.count = ws.moved[f.first + f.count] - first;
+    f.first = first;
   };
-  auto settle_ref = [&](value_ref& r) {
-    if (r.k == value_ref::kind::literal) settle(r.literal);
-  };
-  out.pool.reserve(ws.pool.size() + ws.side.size());
-  out.pool.append(ws.pool).append(ws.side);
-  out.segments.assign(ws.segments.begin(), ws.segments.end());
+  out.segments.assign(ws.placed.begin(), ws.placed.end());
+  if (out.has_dns_config) renumber(out.dns_config);
   out.keys.assign(ws.keys.begin(), ws.keys.end());
   for (std::size_t i = 0; i < out.keys.size(); i += out.keys[i].length + 1)  // a header, then its keys
-    for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) settle(out.keys[k]);
+    for (std::size_t k = i + 1; k <= i + out.keys[i].length; ++k) place_ref(out.keys[k]);
   std::size_t item_count = 0;
   for (const auto& l : ws.lists) item_count += l.size();
   out.items.reserve(item_count);
   for (std::size_t l = 0; l < ws.lists.size(); ++l) {
     for (sidecar_item item : ws.lists[l]) {
-      settle_ref(item.name);
+      place_value(item.name);
+      renumber(item.json);
       out.items.push_back(item);
     }
     out.list_end[l] = static_cast<std::uint32_t>(out.items.size());
   }
-  for (value_ref* r : {&out.rewrite_probe, &out.status_port, &out.concurrency, &out.cpu}) settle_ref(*r);
+  for (value_ref* r : {&out.rewrite_probe, &out.status_port, &out.concurrency, &out.cpu}) place_value(*r);
+  out.pool.reserve(ws.own.size());
+  out.pool.append(ws.own);
+  out.shared = shared;
   return true;
 }
 

@@ -271,7 +271,7 @@ std::string review_with_user_volumes(int volumes) {
 }
 
 TEST_F(Limits, TheVariantCacheKeepsToItsByteBound) {
-  auto server = start({"--threads", "1", "--variant-cache-bytes", "48Ki", "--inject-config",
+  auto server = start({"--threads", "1", "--variant-cache-bytes", "12Ki", "--inject-config",
                        istio_1_1_example_config_path().string()});
   constexpr int shapes = 16;
   http_connection c(server->port(), tls());
@@ -284,7 +284,7 @@ TEST_F(Limits, TheVariantCacheKeepsToItsByteBound) {
   auto v = [&](const std::string& name) { return metric(m, name).value_or(-1); };
   EXPECT_EQ(v("meshinject_template_variant_compiles_total"), shapes);
   EXPECT_GT(v("meshinject_template_variant_bytes"), 0);
-  EXPECT_LE(v("meshinject_template_variant_bytes"), 48 * 1024);
+  EXPECT_LE(v("meshinject_template_variant_bytes"), 12 * 1024);
   EXPECT_LT(v("meshinject_template_variants"), shapes);
   EXPECT_EQ(v("meshinject_template_variant_evictions_total"), shapes - v("meshinject_template_variants"));
 }

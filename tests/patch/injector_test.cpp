@@ -404,7 +404,7 @@ TEST(injector, the_default_byte_bound_binds_before_the_entry_bound_for_istio_1_1
 }
 
 TEST(injector, a_byte_bounded_cache_keeps_its_bound_and_every_answer_right) {
-  constexpr std::size_t bound = 64 * 1024;
+  constexpr std::size_t bound = 16 * 1024;
   mp::engine e(mt::make_snapshot(mt::istio_1_1_example_config()), mp::variant_cache_limits{.bytes = bound});
   constexpr int shapes = 24;
   for (int round = 0; round < 2; ++round) {
@@ -420,7 +420,7 @@ TEST(injector, a_byte_bounded_cache_keeps_its_bound_and_every_answer_right) {
       EXPECT_LE(static_cast<std::size_t>(e.stats().cached_variant_bytes.value()), bound) << n;
     }
   }
-  // Far fewer than 24 variants fit in 64 KiB, so the second round misses again.
+  // Far fewer than 24 variants fit in 16 KiB, so the second round misses again.
   EXPECT_LT(e.cached_variants(), static_cast<std::size_t>(shapes));
   EXPECT_GE(e.cached_variants(), 1u);
   EXPECT_EQ(e.stats().variant_compiles.value(), 2u * shapes);

@@ -47,7 +47,8 @@ json default_pod() {
                          "spec":{"containers":[{"name":"app","image":"app:1","ports":[{"containerPort":8080}]}]}})");
 }
 
-std::unique_ptr<compiled> compile(const std::string& text, const json& pod_json = default_pod()) {
+std::unique_ptr<compiled> compile(const std::string& text, const json& pod_json = default_pod(),
+                                  const patch::shared_variant_text* shared = nullptr) {
   auto c = std::make_unique<compiled>();
   c->program = patch::compile_template(text, c->mesh, c->values);
   c->pod_text = pod_json.dump();
@@ -66,7 +67,8 @@ std::unique_ptr<compiled> compile(const std::string& text, const json& pod_json 
   }
   tmpl::render_result rendered;
   if (!c->program->render(patch::template_root(data), c->state.trace, rendered, c->error)) return c;
-  c->ok = patch::compile_sidecar(*c->program, std::move(rendered), c->variant, c->error);
+  patch::compile_workspace workspace;
+  c->ok = patch::compile_sidecar(*c->program, rendered, c->variant, c->error, workspace, shared);
   return c;
 }
 
@@ -382,8 +384,9 @@ TEST(sidecar_splices, each_splice_has_its_own_key_set_among_many) {
   std::string error;
   (void)emit(*c, volumes[41].json, &error);
   EXPECT_NE(error.find("sets 'emptyDir', which the template sets too"), std::string::npos) << error;
-  // 42 key sets: a header and one key ("name") each, but for the last two ("name", "emptyDir").
-  EXPECT_EQ(c->variant.keys.size(), 40u * 2 + 2u * 3);
+  // 42 splices, two distinct key sets held once each: a header and "name" for
+  // the first 40, a header, "name" and "emptyDir" for the last two.
+  EXPECT_EQ(c->variant.keys.size(), 2u + 3u);
 }
 
 TEST(sidecar_splices, a_label_map_splices_as_members) {
@@ -392,6 +395,61 @@ TEST(sidecar_splices, a_label_map_splices_as_members) {
   ASSERT_TRUE(c->ok) << c->error;
   const json x = emit(*c, c->variant.containers()[0].json);
   EXPECT_EQ(x["resources"]["limits"], json::parse(R"({"memory":"1Gi","nvidia.com/gpu":"2","cpu":"1"})"));
+}
+
+// ------------------------------------ text shared per snapshot
+
+// Every fragment of a variant, written with this request's holes, one after the other.
+std::string all_fragments_of(const compiled& c) {
+  std::string out, scratch, error;
+  for (const auto list : {patch::sidecar_list::init_containers, patch::sidecar_list::containers,
+                          patch::sidecar_list::volumes, patch::sidecar_list::image_pull_secrets})
+    for (const patch::sidecar_item& item : c.variant.list(list)) {
+      EXPECT_TRUE(patch::emit_fragment(item.json, c.variant, c.state.holes, out, scratch, error)) << error;
+      out += '\n';
+      std::string name_scratch;
+      out.append(patch::resolve_ref(item.name, c.variant, c.state.holes, name_scratch)) += '\n';
+    }
+  if (c.variant.has_dns_config) {
+    EXPECT_TRUE(patch::emit_fragment(c.variant.dns_config, c.variant, c.state.holes, out, scratch, error)) << error;
+  }
+  for (const patch::value_ref* r : {&c.variant.status_port, &c.variant.concurrency, &c.variant.cpu}) {
+    std::string ref_scratch;
+    out.append(patch::resolve_ref(*r, c.variant, c.state.holes, ref_scratch)) += '\n';
+  }
+  return out;
+}
+
+// The snapshot's shared text (snapshot::build makes it from a plain pod's
+// variant) changes where a variant's text is held, never what it writes: whole
+// pieces found there, pieces cut into a shared head, new text and a shared tail
+// (a user volume's mount after the proxy's own), literals and key sets.
+TEST(sidecar_shared_text, a_variant_writes_the_same_with_the_snapshots_shared_text) {
+  const std::string text = mt::yaml_to_json(mt::istio_1_1_example_config())["template"];
+  const auto plain = compile(text);
+  ASSERT_TRUE(plain->ok) << plain->error;
+  const patch::shared_variant_text shared(plain->variant);
+  const json annotation_sets[] = {
+      json::object(),
+      {{"sidecar.istio.io/interceptionMode", "TPROXY"}, {"sidecar.istio.io/proxyCPU", "3"},
+       {"traffic.sidecar.istio.io/kubevirtInterfaces", "net1"}, {"status.sidecar.istio.io/port", "0"}},
+      {{"sidecar.istio.io/userVolume", R"({"v":{"emptyDir":{}},"w":{"secret":{"secretName":"\"}]"}}})"},
+       {"sidecar.istio.io/userVolumeMount", R"({"v":{"mountPath":"/v"},"w":{"mountPath":"/w","readOnly":true}})"},
+       {"sidecar.istio.io/proxyImage", "img\"\n"}},
+  };
+  bool cut = false;
+  for (const json& annotations : annotation_sets) {
+    SCOPED_TRACE(annotations.dump());
+    json pod = default_pod();
+    pod["metadata"]["annotations"] = annotations;
+    const auto alone = compile(text, pod);
+    const auto sharing = compile(text, pod, &shared);
+    ASSERT_TRUE(alone->ok && sharing->ok) << alone->error << sharing->error;
+    EXPECT_EQ(all_fragments_of(*sharing), all_fragments_of(*alone));
+    EXPECT_LT(sharing->variant.pool.size(), alone->variant.pool.size() / 4);
+    if (sharing->variant.segments.size() > alone->variant.segments.size()) cut = true;
+  }
+  EXPECT_TRUE(cut) << "no text segment was cut into shared and new text";
 }
 
 // -------------------------------------------- every fragment is valid JSON
