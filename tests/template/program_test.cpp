@@ -188,6 +188,26 @@ TEST(template_trace, visits_the_pod_dependent_nodes_inside_configuration_and_not
   EXPECT_EQ(state.holes.size(), 1u);
 }
 
+// The flat form against the tree walk for one template and one data set: the
+// outcome, error, steps, trace key and every hole (kind and printed value).
+void expect_flat_traces_as_walk(const tt::program& prog, const test_data& d, const std::string& where) {
+  tt::trace_state flat, walked;
+  const bool flat_ok = prog.trace(test_root(d), flat);
+  const bool walk_ok = prog.trace_by_walk(test_root(d), walked);
+  ASSERT_EQ(flat_ok, walk_ok) << where << ": " << flat.error << " / " << walked.error;
+  EXPECT_EQ(flat.error, walked.error) << where;
+  EXPECT_EQ(flat.steps, walked.steps) << where;
+  EXPECT_EQ(flat.trace, walked.trace) << where;
+  ASSERT_EQ(flat.holes.size(), walked.holes.size()) << where;
+  for (std::size_t h = 0; h < flat.holes.size(); ++h) {
+    std::string a, b;
+    tt::print_value(flat.holes[h], a);
+    tt::print_value(walked.holes[h], b);
+    EXPECT_EQ(flat.holes[h].k, walked.holes[h].k) << where << ", hole " << h;
+    EXPECT_EQ(a, b) << where << ", hole " << h;
+  }
+}
+
 // trace() runs the flat form of the traced nodes (ifs as jumps, lookups,
 // eq/ne against a constant string, and/or and declarations in place); trace_by_walk() is the
 // tree walk it replaced. Same result, key, holes, steps and error, whichever way
@@ -228,21 +248,7 @@ TEST(template_trace, the_flat_form_traces_as_the_tree_walk) {
     for (int k = 0; k < 4; ++k) {
       test_data d;
       variant(k, d);
-      tt::trace_state flat, walked;
-      const bool flat_ok = prog->trace(test_root(d), flat);
-      const bool walk_ok = prog->trace_by_walk(test_root(d), walked);
-      ASSERT_EQ(flat_ok, walk_ok) << text << ", data " << k << ": " << flat.error << " / " << walked.error;
-      EXPECT_EQ(flat.error, walked.error) << text << ", data " << k;
-      EXPECT_EQ(flat.steps, walked.steps) << text << ", data " << k;
-      EXPECT_EQ(flat.trace, walked.trace) << text << ", data " << k;
-      ASSERT_EQ(flat.holes.size(), walked.holes.size()) << text << ", data " << k;
-      for (std::size_t h = 0; h < flat.holes.size(); ++h) {
-        std::string a, b;
-        tt::print_value(flat.holes[h], a);
-        tt::print_value(walked.holes[h], b);
-        EXPECT_EQ(flat.holes[h].k, walked.holes[h].k) << text << ", data " << k << ", hole " << h;
-        EXPECT_EQ(a, b) << text << ", data " << k << ", hole " << h;
-      }
+      expect_flat_traces_as_walk(*prog, d, std::string(text) + ", data " + std::to_string(k));
     }
   }
   // The cases above do fail somewhere (eq of an int and a string).
@@ -284,21 +290,7 @@ TEST(template_trace, default_chains_trace_as_the_tree_walk) {
     for (int k = 0; k < 4; ++k) {
       test_data d;
       variant(k, d);
-      tt::trace_state flat, walked;
-      const bool flat_ok = prog->trace(test_root(d), flat);
-      const bool walk_ok = prog->trace_by_walk(test_root(d), walked);
-      ASSERT_EQ(flat_ok, walk_ok) << text << ", data " << k << ": " << flat.error << " / " << walked.error;
-      EXPECT_EQ(flat.error, walked.error) << text << ", data " << k;
-      EXPECT_EQ(flat.steps, walked.steps) << text << ", data " << k;
-      EXPECT_EQ(flat.trace, walked.trace) << text << ", data " << k;
-      ASSERT_EQ(flat.holes.size(), walked.holes.size()) << text << ", data " << k;
-      for (std::size_t h = 0; h < flat.holes.size(); ++h) {
-        std::string a, b;
-        tt::print_value(flat.holes[h], a);
-        tt::print_value(walked.holes[h], b);
-        EXPECT_EQ(flat.holes[h].k, walked.holes[h].k) << text << ", data " << k << ", hole " << h;
-        EXPECT_EQ(a, b) << text << ", data " << k << ", hole " << h;
-      }
+      expect_flat_traces_as_walk(*prog, d, std::string(text) + ", data " + std::to_string(k));
     }
   }
   // And the values are the ones Go gives.
