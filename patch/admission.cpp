@@ -121,6 +121,14 @@ bool get_int32(element e, std::int64_t& out, std::string& error, std::string_vie
   return true;
 }
 
+// Member `i` of a members_of as an optional string, named in errors by the
+// name it was looked up by.
+template <const auto& Names>
+bool read_string(const members_of<Names>& m, std::size_t i, std::string_view& out, std::string& error,
+                 std::string_view path) {
+  return read_string(m.find(i), Names[i], out, error, path);
+}
+
 // Optional object member, `e` as members_of found it: absent and null are not
 // present. Anything else is an error.
 bool read_object(const element* e, std::string_view key, object& out, bool& present, std::string& error,
@@ -237,8 +245,8 @@ bool parse_ports(const element* member, container& out_c, pod& p, std::string& e
     if (const element* cp = m.find(pt_container_port); cp != nullptr && !cp->is_null()) {
       if (!get_int32(*cp, port.container_port, error, "spec.containers[].ports[].containerPort")) return false;
     }
-    if (!read_string(m.find(pt_name), "name", port.name, error, "spec.containers[].ports[]")) return false;
-    if (!read_string(m.find(pt_protocol), "protocol", port.protocol, error, "spec.containers[].ports[]"))
+    if (!read_string(m, pt_name, port.name, error, "spec.containers[].ports[]")) return false;
+    if (!read_string(m, pt_protocol, port.protocol, error, "spec.containers[].ports[]"))
       return false;
     p.ports.push_back(port);
   }
@@ -257,8 +265,8 @@ bool parse_mounts(const element* member, container& out_c, pod& p, std::string& 
     const members_of<mount_names> m(mo);
     volume_mount mount;
     mount.raw = me;
-    if (!read_string(m.find(m_name), "name", mount.name, error, "spec.containers[].volumeMounts[]")) return false;
-    if (!read_string(m.find(m_mount_path), "mountPath", mount.mount_path, error, "spec.containers[].volumeMounts[]"))
+    if (!read_string(m, m_name, mount.name, error, "spec.containers[].volumeMounts[]")) return false;
+    if (!read_string(m, m_mount_path, mount.mount_path, error, "spec.containers[].volumeMounts[]"))
       return false;
     p.mounts.push_back(mount);
   }
@@ -304,8 +312,8 @@ bool parse_containers(const element* member, std::string_view key, std::vector<c
     if (item.get_object().get(c)) return type_error(error, key == "containers" ? "spec.containers[]" : "spec.initContainers[]", "an object");
     const members_of<container_names> m(c);
     container out_c;
-    if (!read_string(m.find(c_name), "name", out_c.name, error, "spec.containers[]")) return false;
-    if (!read_string(m.find(c_image), "image", out_c.image, error, "spec.containers[]")) return false;
+    if (!read_string(m, c_name, out_c.name, error, "spec.containers[]")) return false;
+    if (!read_string(m, c_image, out_c.image, error, "spec.containers[]")) return false;
     out_c.ports_begin = out_c.ports_end = static_cast<std::uint32_t>(p.ports.size());
     if (!parse_ports(m.find(c_ports), out_c, p, error)) return false;
     out_c.mounts_begin = out_c.mounts_end = static_cast<std::uint32_t>(p.mounts.size());
@@ -326,7 +334,7 @@ bool parse_names(const element* member, std::string_view key, std::string_view p
     object o;
     if (item.get_object().get(o)) return type_error(error, path, "an object");
     std::string_view name;
-    if (!read_string(members_of<name_only>(o).find(0), "name", name, error, path)) return false;
+    if (!read_string(members_of<name_only>(o), 0, name, error, path)) return false;
     out.push_back(name);
   }
   return true;
@@ -353,9 +361,9 @@ bool parse_owners(const element* member, pod& p, std::string& error) {
     if (oe.get_object().get(oo)) return type_error(error, "metadata.ownerReferences[]", "an object");
     const members_of<owner_names> m(oo);
     owner_reference r;
-    if (!read_string(m.find(o_kind), "kind", r.kind, error, "metadata.ownerReferences[]")) return false;
-    if (!read_string(m.find(o_name), "name", r.name, error, "metadata.ownerReferences[]")) return false;
-    if (!read_string(m.find(o_api_version), "apiVersion", r.api_version, error, "metadata.ownerReferences[]"))
+    if (!read_string(m, o_kind, r.kind, error, "metadata.ownerReferences[]")) return false;
+    if (!read_string(m, o_name, r.name, error, "metadata.ownerReferences[]")) return false;
+    if (!read_string(m, o_api_version, r.api_version, error, "metadata.ownerReferences[]"))
       return false;
     if (const element* ctrl = m.find(o_controller); ctrl != nullptr && ctrl->get_bool().get(r.controller))
       r.controller = false;
@@ -366,9 +374,9 @@ bool parse_owners(const element* member, pod& p, std::string& error) {
 
 bool parse_metadata(object meta, pod& p, std::string& error) {
   const members_of<metadata_names> m(meta);
-  if (!read_string(m.find(md_name), "name", p.name, error, "metadata")) return false;
-  if (!read_string(m.find(md_generate_name), "generateName", p.generate_name, error, "metadata")) return false;
-  if (!read_string(m.find(md_namespace), "namespace", p.namespace_name, error, "metadata")) return false;
+  if (!read_string(m, md_name, p.name, error, "metadata")) return false;
+  if (!read_string(m, md_generate_name, p.generate_name, error, "metadata")) return false;
+  if (!read_string(m, md_namespace, p.namespace_name, error, "metadata")) return false;
   if (!parse_string_map(m.find(md_labels), "labels", p.labels, p.has_labels, error, "metadata")) return false;
   if (!parse_string_map(m.find(md_annotations), "annotations", p.annotations, p.has_annotations, error, "metadata"))
     return false;
@@ -379,9 +387,9 @@ bool parse_spec(object spec, pod& p, std::string& error) {
   const members_of<spec_names> m(spec);
   if (const element* hn = m.find(s_host_network); hn != nullptr && !hn->is_null() && hn->get_bool().get(p.host_network))
     return type_error(error, "spec.hostNetwork", "true or false");
-  if (!read_string(m.find(s_service_account_name), "serviceAccountName", p.service_account_name, error, "spec"))
+  if (!read_string(m, s_service_account_name, p.service_account_name, error, "spec"))
     return false;
-  if (!read_string(m.find(s_service_account), "serviceAccount", p.service_account, error, "spec")) return false;
+  if (!read_string(m, s_service_account, p.service_account, error, "spec")) return false;
   const element* sc = m.find(s_security_context);
   p.has_security_context = sc != nullptr && sc->is_object();
   if (!parse_containers(m.find(s_containers), "containers", p.containers, p, error)) return false;
@@ -449,7 +457,7 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
   if (doc.get_object().get(top)) return type_error(error, "the body", "a JSON object (an AdmissionReview)");
   const members_of<review_names> t(top);
   std::string_view api_version, kind;
-  if (!read_string(t.find(rv_api_version), "apiVersion", api_version, error, "AdmissionReview")) return false;
+  if (!read_string(t, rv_api_version, api_version, error, "AdmissionReview")) return false;
   if (api_version == "admission.k8s.io/v1") r.version = review_version::v1;
   else if (api_version == "admission.k8s.io/v1beta1") r.version = review_version::v1beta1;
   else {
@@ -458,7 +466,7 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
     error += " (expected admission.k8s.io/v1 or admission.k8s.io/v1beta1)";
     return false;
   }
-  if (!read_string(t.find(rv_kind), "kind", kind, error, "AdmissionReview")) return false;
+  if (!read_string(t, rv_kind, kind, error, "AdmissionReview")) return false;
   if (!kind.empty() && kind != "AdmissionReview") {
     error = "kind is \"" + std::string(kind) + "\", expected AdmissionReview";
     return false;
@@ -471,7 +479,7 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
   object req;
   if (req_e->get_object().get(req)) return type_error(error, "request", "an object");
   const members_of<request_names> q(req);
-  if (!read_string(q.find(rq_uid), "uid", r.uid, error, "request")) return false;
+  if (!read_string(q, rq_uid, r.uid, error, "request")) return false;
   if (r.uid.empty()) {
     error = "request.uid is missing";
     return false;
@@ -481,14 +489,14 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
   if (!read_object(q.find(rq_kind), "kind", gvk, present, error, "request")) return false;
   if (present) {
     const members_of<kind_names> g(gvk);
-    if (!read_string(g.find(k_group), "group", r.kind_group, error, "request.kind")) return false;
-    if (!read_string(g.find(k_version), "version", r.kind_version, error, "request.kind")) return false;
-    if (!read_string(g.find(k_kind), "kind", r.kind, error, "request.kind")) return false;
+    if (!read_string(g, k_group, r.kind_group, error, "request.kind")) return false;
+    if (!read_string(g, k_version, r.kind_version, error, "request.kind")) return false;
+    if (!read_string(g, k_kind, r.kind, error, "request.kind")) return false;
   }
-  if (!read_string(q.find(rq_sub_resource), "subResource", r.sub_resource, error, "request")) return false;
-  if (!read_string(q.find(rq_operation), "operation", r.operation, error, "request")) return false;
-  if (!read_string(q.find(rq_namespace), "namespace", r.namespace_name, error, "request")) return false;
-  if (!read_string(q.find(rq_name), "name", r.name, error, "request")) return false;
+  if (!read_string(q, rq_sub_resource, r.sub_resource, error, "request")) return false;
+  if (!read_string(q, rq_operation, r.operation, error, "request")) return false;
+  if (!read_string(q, rq_namespace, r.namespace_name, error, "request")) return false;
+  if (!read_string(q, rq_name, r.name, error, "request")) return false;
   if (const element* dry = q.find(rq_dry_run); dry != nullptr && dry->get_bool().get(r.dry_run)) r.dry_run = false;
 
   r.is_pod_create = r.kind == "Pod" && r.kind_group.empty() && r.sub_resource.empty() && r.operation == "CREATE";
