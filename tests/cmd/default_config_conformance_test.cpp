@@ -128,34 +128,15 @@ void diff(const json& ours, const json& theirs, const std::string& path, std::ma
   if (ours != theirs) out[path] = {ours, theirs};
 }
 
-std::vector<json> documents(const std::string& text) {
+// The pod templates of a YAML stream, where kube-inject injects them; a Pod is
+// kept as its metadata and spec, which is what a workload's template holds.
+std::vector<json> pod_templates(const std::string& text) {
   std::vector<json> out;
-  std::size_t begin = 0;
-  for (;;) {
-    const std::size_t end = text.find("\n---", begin);
-    const std::string doc = text.substr(begin, end == std::string::npos ? std::string::npos : end + 1 - begin);
-    if (doc.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(yaml_to_json(doc));
-    if (end == std::string::npos) break;
-    begin = text.find('\n', end + 1);
-    if (begin == std::string::npos) break;
-    ++begin;
-  }
+  for (const std::string& doc : split_yaml_documents(text))
+    if (doc.find_first_not_of(" \t\r\n") != std::string::npos) pods_of(yaml_to_json(doc), out);
+  for (json& pod : out)
+    if (pod.value("kind", "") == "Pod") pod = {{"metadata", pod.value("metadata", json())}, {"spec", pod.value("spec", json())}};
   return out;
-}
-
-// The pod templates of a document, where kube-inject injects them.
-void pod_templates(const json& doc, std::vector<json>& out) {
-  if (!doc.is_object()) return;
-  const std::string kind = doc.value("kind", "");
-  if (kind == "List") {
-    for (const json& item : doc.value("items", json::array())) pod_templates(item, out);
-  } else if (kind == "Pod") {
-    out.push_back({{"metadata", doc.value("metadata", json())}, {"spec", doc.value("spec", json())}});
-  } else if (kind == "CronJob") {
-    out.push_back(doc["spec"]["jobTemplate"]["spec"]["template"]);
-  } else if (doc.contains("spec") && doc["spec"].is_object() && doc["spec"].contains("template")) {
-    out.push_back(doc["spec"]["template"]);
-  }
 }
 
 // kube-inject with the embedded default on `input`: how each pod template
@@ -163,9 +144,8 @@ void pod_templates(const json& doc, std::vector<json>& out) {
 std::map<std::string, difference> differences(const fs::path& input, const fs::path& golden) {
   const cli_result r = run_cli({"kube-inject", "-f", input.string()});
   EXPECT_EQ(r.code, 0) << r.err;
-  std::vector<json> ours, theirs;
-  for (const json& d : documents(r.out)) pod_templates(d, ours);
-  for (const json& d : documents(read_file(golden))) pod_templates(d, theirs);
+  const std::vector<json> ours = pod_templates(r.out);
+  const std::vector<json> theirs = pod_templates(read_file(golden));
   EXPECT_EQ(ours.size(), theirs.size()) << r.out;
   EXPECT_FALSE(theirs.empty()) << golden;
   std::map<std::string, difference> found;
