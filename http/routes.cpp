@@ -1,6 +1,9 @@
 #include "http/routes.hpp"
 
+#include <bit>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 
 namespace meshinject::http {
@@ -46,16 +49,44 @@ std::string_view origin_form(std::string_view target) noexcept {
   return path_at == std::string_view::npos ? std::string_view() : target.substr(path_at);
 }
 
+namespace {
+
+// Whether head[i] may stand where it is: a control character only as a tab, as
+// the CR of a CRLF, or as a line feed that does not start a folded line.
+bool clean_at(std::string_view head, std::size_t i) noexcept {
+  const unsigned char c = static_cast<unsigned char>(head[i]);
+  if (c >= 0x20 && c != 0x7f) return true;
+  const char after = i + 1 < head.size() ? head[i + 1] : '\0';
+  if (c == '\t') return true;
+  if (c == '\r' && after == '\n') return true;
+  return c == '\n' && after != ' ' && after != '\t';
+}
+
+// The high bit of each of the eight bytes that is below 0x20 or is 0x7f,
+// exactly: no sum carries into the next byte.
+std::uint64_t control_bytes(std::uint64_t bytes) noexcept {
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7f, highs = 0x8080808080808080;
+  const std::uint64_t at_least_space = (((bytes & low7) + 0x6060606060606060) | bytes) & highs;
+  const std::uint64_t del = bytes ^ low7;
+  const std::uint64_t is_del = ~(((del & low7) + low7) | del) & highs;
+  return (at_least_space ^ highs) | is_del;
+}
+
+}  // namespace
+
+// Most of a head is printable text: eight bytes are looked at at once, and
+// only its control bytes (line ends, tabs) one by one.
 bool is_clean_request_head(std::string_view head) noexcept {
-  for (std::size_t i = 0; i < head.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(head[i]);
-    if (c >= 0x20 && c != 0x7f) continue;
-    const char after = i + 1 < head.size() ? head[i + 1] : '\0';
-    if (c == '\t') continue;
-    if (c == '\r' && after == '\n') continue;
-    if (c == '\n' && after != ' ' && after != '\t') continue;
-    return false;
+  std::size_t i = 0;
+  for (; i + 8 <= head.size(); i += 8) {
+    std::uint64_t bytes;
+    std::memcpy(&bytes, head.data() + i, sizeof bytes);
+    if constexpr (std::endian::native != std::endian::little) bytes = __builtin_bswap64(bytes);
+    for (std::uint64_t controls = control_bytes(bytes); controls != 0; controls &= controls - 1)
+      if (!clean_at(head, i + static_cast<std::size_t>(std::countr_zero(controls)) / 8)) return false;
   }
+  for (; i < head.size(); ++i)
+    if (!clean_at(head, i)) return false;
   return true;
 }
 
