@@ -744,6 +744,7 @@ const data_binding data_instance;
 const tmpl::binding& meta_type() noexcept { return meta_instance; }
 const tmpl::binding& spec_type() noexcept { return spec_instance; }
 const tmpl::binding& containers_type() noexcept { return containers_instance; }
+const tmpl::binding& port_type() noexcept { return port_instance; }
 const tmpl::binding& config_type() noexcept { return config_instance; }
 const tmpl::binding& duration_type() noexcept { return duration_instance; }
 
