@@ -330,8 +330,9 @@ int resolve(std::span<const std::string> names) {
   return marker | packed | static_cast<int>(depth) | (tail << tail_shift);
 }
 
-// What the walk by name gives for the chain `accessor` holds, from the pod's ProxyConfig.
-value read(const core::config_node* proxy_config, int accessor, call_context& cx) {
+// What the walk by name gives for the chain `accessor` holds, from the pod's
+// ProxyConfig. Out of line: inlined, it made fetch() of the pod's own fields dearer.
+[[gnu::noinline]] value read(const core::config_node* proxy_config, int accessor, call_context& cx) {
   const go_message* msg = &core::proxy_config_message();
   value v = value::object(config_type(), proxy_config, msg);
   const int depth = accessor & ((1 << depth_bits) - 1);
@@ -647,7 +648,8 @@ class data_binding final : public tmpl::binding {
 
   value fetch(const value& self, int accessor, call_context& cx) const override {
     const template_data& d = data_of(self);
-    if (accessor & proxy_chain::marker) return proxy_chain::read(d.proxy_config, accessor, cx);
+    if (accessor & proxy_chain::marker) [[unlikely]]
+      return proxy_chain::read(d.proxy_config, accessor, cx);
     const int base = accessor / 8, field = accessor % 8;
     if (base == base_type_meta) return type_meta_binding::field_of(d, field);
     if (base == base_proxy_image) return d.p ? value::string(d.proxy_image) : value::unknown();
