@@ -243,6 +243,7 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   named_->memo.clear();  // keyed by the old snapshot's programs
   named_->pod_proxy_configs.clear();  // merged over the old mesh's defaultConfig
   named_->next_replaced = 0;
+  named_->facts_of = nullptr;  // read from the old snapshot's values and mesh
   stats_.cached_variants.set(0);
   stats_.cached_variant_bytes.set(0);
 }

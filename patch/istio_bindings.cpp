@@ -214,8 +214,7 @@ class config_binding final : public tmpl::binding {
   // the YAML when the file has it.
   static value message_field(const value& self, const go_message& msg, std::string_view name, call_context& cx) {
     const config_node* n = node_of(self);
-    if (&msg == &core::bool_value_message() && (name == "Value" || name == "GetValue"))
-      return value::boolean(n && n->type() == config_node::kind::boolean && n->as_bool());
+    if (&msg == &core::bool_value_message() && (name == "Value" || name == "GetValue")) return bool_value_of(n);
     const go_field* f = msg.find_field(name);
     const bool getter = name.size() > 3 && name.substr(0, 3) == "Get";
     if (!f) {
@@ -226,6 +225,19 @@ class config_binding final : public tmpl::binding {
       m += msg.type_name;
       return no_field(cx, name, m);
     }
+    return field_value(n, msg, *f, getter, name, cx);
+  }
+
+ public:
+  // A google.protobuf.BoolValue is written as a plain boolean.
+  static value bool_value_of(const config_node* n) noexcept {
+    return value::boolean(n && n->type() == config_node::kind::boolean && n->as_bool());
+  }
+
+  // Field `f` of message `msg` held in `n` (null: a nil message), read as `name`
+  // (the field's Go name, or its getter).
+  static value field_value(const config_node* n, const go_message& msg, const go_field& f, bool getter,
+                           std::string_view name, call_context& cx) {
     if (!n && !getter) {
       std::string& m = cx.scratch(1);
       m = "nil pointer evaluating *";
@@ -235,15 +247,15 @@ class config_binding final : public tmpl::binding {
       cx.fail(m);
       return value{};
     }
-    const config_node* fn = n ? n->find(f->json_name) : nullptr;
+    const config_node* fn = n ? n->find(f.json_name) : nullptr;
     if (fn && fn->is_null()) fn = nullptr;
-    switch (f->k) {
+    switch (f.k) {
       case go_field::kind::string: return value::string(fn ? std::string_view(fn->text()) : std::string_view());
       case go_field::kind::integer: return value::integer(fn ? fn->as_int() : 0);
       case go_field::kind::boolean: return value::boolean(fn ? fn->as_bool() : false);
       case go_field::kind::duration: return duration_value(fn);
-      case go_field::kind::enumeration: return enum_value(*f, fn);
-      case go_field::kind::message: return value::object(config_type(), fn, f->message);
+      case go_field::kind::enumeration: return enum_value(f, fn);
+      case go_field::kind::message: return value::object(config_type(), fn, f.message);
       // An unset map[string]string is a nil map: indexing it gives "".
       case go_field::kind::map: return fn ? from_node(fn) : tmpl::string_map({}, false);
       default: return fn ? from_node(fn) : value::nil();
@@ -266,6 +278,80 @@ value from_node(const config_node* n) {
   }
   return value{};
 }
+
+// A `.ProxyConfig.A.B...` chain resolved against the schema at load. Istio
+// 1.28's ProxyConfig is the pod's (its proxy.istio.io/config merged over the
+// mesh's), so the chain is read per request; looking each name up in the
+// message's field list on every request cost more than reading the fields.
+// The accessor holds the path: up to three fields (each its index in its
+// message and whether it was named by its getter), then optionally an enum's
+// `.String` or a BoolValue's `.Value`. A chain this cannot hold (deeper, a
+// field newer than the schema, a key of a map) is walked by name as before.
+namespace proxy_chain {
+
+constexpr int marker = 1 << 30;
+constexpr std::size_t max_fields = 3;
+constexpr int depth_bits = 2, field_bits = 7, field_index_mask = 63, getter_bit = 64;
+constexpr int tail_shift = depth_bits + static_cast<int>(max_fields) * field_bits;
+enum tail : int { tail_none, tail_enum_string, tail_bool_value };
+
+bool named_by_getter(std::string_view name) noexcept { return name.size() > 3 && name.substr(0, 3) == "Get"; }
+
+// The accessor for `.ProxyConfig` followed by `names`, or -1.
+int resolve(std::span<const std::string> names) {
+  const go_message* msg = &core::proxy_config_message();
+  int packed = 0;
+  std::size_t depth = 0;
+  int tail = tail_none;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const std::string& name = names[k];
+    const bool last = k + 1 == names.size();
+    if (msg == &core::bool_value_message() && (name == "Value" || name == "GetValue")) {
+      if (!last) return -1;
+      tail = tail_bool_value;
+      break;
+    }
+    if (!msg) return -1;  // a scalar field followed by more names: `.String` of an enum only
+    const go_field* f = msg->find_field(name);
+    if (!f || depth == max_fields) return -1;
+    const auto index = static_cast<int>(f - msg->fields.data());
+    if (index > field_index_mask) return -1;
+    packed |= (index | (named_by_getter(name) ? getter_bit : 0)) << (depth_bits + static_cast<int>(depth) * field_bits);
+    ++depth;
+    if (f->k == go_field::kind::message) {
+      msg = f->message;
+      continue;
+    }
+    if (last) break;
+    if (f->k != go_field::kind::enumeration || names[k + 1] != "String" || k + 2 != names.size()) return -1;
+    tail = tail_enum_string;
+    break;
+  }
+  return marker | packed | static_cast<int>(depth) | (tail << tail_shift);
+}
+
+// What the walk by name gives for the chain `accessor` holds, from the pod's
+// ProxyConfig. Out of line: inlined, it made fetch() of the pod's own fields dearer.
+[[gnu::noinline]] value read(const core::config_node* proxy_config, int accessor, call_context& cx) {
+  const go_message* msg = &core::proxy_config_message();
+  value v = value::object(config_type(), proxy_config, msg);
+  const int depth = accessor & ((1 << depth_bits) - 1);
+  for (int k = 0; k < depth; ++k) {
+    const int step = accessor >> (depth_bits + k * field_bits);
+    const go_field& f = msg->fields[static_cast<std::size_t>(step & field_index_mask)];
+    // Only a message's field leads further (resolve() saw to it), and a message is an object of config_type.
+    v = config_binding::field_value(node_of(v), *msg, f, (step & getter_bit) != 0, f.go_name, cx);
+    if (cx.failed()) return value{};
+    msg = f.message;
+  }
+  switch ((accessor >> tail_shift) & 3) {
+    case tail_enum_string: return value::string(v.s);
+    case tail_bool_value: return config_binding::bool_value_of(node_of(v));
+    default: return v;
+  }
+}
+
+}  // namespace proxy_chain
 
 // ------------------------------------------------------------------ the pod
 
@@ -560,8 +646,10 @@ class data_binding final : public tmpl::binding {
   // Per-request values name the annotation they came from.
   std::string_view origin_label() const noexcept override { return "annotation"; }
 
-  value fetch(const value& self, int accessor, call_context&) const override {
+  value fetch(const value& self, int accessor, call_context& cx) const override {
     const template_data& d = data_of(self);
+    if (accessor & proxy_chain::marker) [[unlikely]]
+      return proxy_chain::read(d.proxy_config, accessor, cx);
     const int base = accessor / 8, field = accessor % 8;
     if (base == base_type_meta) return type_meta_binding::field_of(d, field);
     if (base == base_proxy_image) return d.p ? value::string(d.proxy_image) : value::unknown();
@@ -646,7 +734,8 @@ class data_binding final : public tmpl::binding {
     }
     // Istio 1.28 merges the pod's proxy.istio.io/config into .ProxyConfig, so
     // there it is read per request; 1.1's is the mesh's alone and folds at load.
-    return {true, proxy && d.istio_1_28, -1};
+    if (!(proxy && d.istio_1_28)) return {true, false, -1};
+    return {true, true, proxy_chain::resolve(f.subspan(1))};
   }
 };
 
@@ -657,6 +746,7 @@ const data_binding data_instance;
 const tmpl::binding& meta_type() noexcept { return meta_instance; }
 const tmpl::binding& spec_type() noexcept { return spec_instance; }
 const tmpl::binding& containers_type() noexcept { return containers_instance; }
+const tmpl::binding& port_type() noexcept { return port_instance; }
 const tmpl::binding& config_type() noexcept { return config_instance; }
 const tmpl::binding& duration_type() noexcept { return duration_instance; }
 

@@ -229,10 +229,15 @@ value fn_isset(call_context& cx, std::span<value> a) {
   return value::boolean(a[0].type->find(a[0], a[1].s).k != kind::invalid);
 }
 
-// `isset .ObjectMeta.Annotations "key"`: a lookup.
+// `isset .ObjectMeta.Annotations "key"`: a lookup. Only the metadata's maps are
+// map[string]string values: a .ProxyConfig map (resolved per request in 1.28)
+// is a config node, which fn_isset refuses, and the plan must refuse it too.
 bool plan_isset(std::span<const tmpl::call_site_arg> args, tmpl::lookup_plan& plan) {
   if (args.size() != 2 || !args[0].root_chain || !args[1].constant || args[1].constant->k != kind::string)
     return false;
+  if (args[0].root_chain->empty()) return false;
+  const std::string& base = args[0].root_chain->front();
+  if (base != "ObjectMeta" && base != "DeploymentMeta") return false;
   plan.mode = tmpl::lookup_plan::result::exists;
   plan.chain = *args[0].root_chain;
   plan.key = std::string(args[1].constant->s);

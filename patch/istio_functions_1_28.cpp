@@ -239,21 +239,18 @@ value fn_append_multus_network(call_context& cx, std::span<value> a) {
 }
 
 // v1.ContainerPort as encoding/json writes it (name and protocol omitted when empty).
-void json_of_port(call_context& cx, const value& port, std::string& out) {
-  const value name = cx.field(port, "Name");
-  const value number = cx.field(port, "ContainerPort");
-  const value protocol = cx.field(port, "Protocol");
+void json_of_port(const container_port& port, std::string& out) {
   out += '{';
-  if (name.k == kind::string && !name.s.empty()) {
+  if (!port.name.empty()) {
     out += "\"name\":";
-    append_json_string(out, name.s, true);
+    append_json_string(out, port.name, true);
     out += ',';
   }
   out += "\"containerPort\":";
-  tmpl::append_int(out, number.i);
-  if (protocol.k == kind::string && !protocol.s.empty()) {
+  tmpl::append_int(out, port.container_port);
+  if (!port.protocol.empty()) {
     out += ",\"protocol\":";
-    append_json_string(out, protocol.s, true);
+    append_json_string(out, port.protocol, true);
   }
   out += '}';
 }
@@ -265,8 +262,8 @@ value fn_struct_to_json(call_context& cx, std::span<value> a) {
   std::string& out = cx.scratch(0);
   out.clear();
   if (is_config_value(v) && !istio::node_of(v)) return value::string("{}");
-  if (tmpl::type_name(v) == "v1.ContainerPort") {
-    json_of_port(cx, v, out);
+  if (v.type == &istio::port_type()) {
+    json_of_port(*istio::port_of(v), out);
   } else if (!tmpl::marshal_json(cx, v, out)) {
     return value::string("{}");
   }

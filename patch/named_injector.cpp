@@ -154,6 +154,49 @@ void move_named(json::value* list, std::string_view name, bool first) noexcept {
 
 // imageURL with updateImageTypeIfPresent: a known type suffix of the tag is
 // replaced by the requested type ("default": none).
+bool true_at(const core::config_node& root, std::initializer_list<std::string_view> path) {
+  const core::config_node* n = node_at(root, path);
+  return n && n->type() == core::config_node::kind::boolean && n->as_bool();
+}
+
+proxy_config_facts read_proxy_config_facts(const core::config_node& proxy_config) {
+  proxy_config_facts f;
+  if (const core::config_node* image = node_at(proxy_config, {"image"})) {
+    f.has_image = true;
+    f.image_type = text_at(*image, {"imageType"});
+  }
+  const core::config_node* mode = proxy_config.find("interceptionMode");
+  f.tproxy_interception = mode && mode->text() == "TPROXY";
+  f.hold_application = true_at(proxy_config, {"holdApplicationUntilProxyStarts"});
+  return f;
+}
+
+// applyRewrite's settings: the values' switch and the mesh's status port.
+probe_rewrite_settings probe_settings(const snapshot& snap) noexcept {
+  probe_rewrite_settings s;
+  s.enabled_by_values = true_at(snap.values(), {"sidecarInjectorWebhook", "rewriteAppHTTPProbe"});
+  const core::config_node* port = node_at(snap.mesh().proxy_config(), {"statusPort"});
+  if (port && port->type() == core::config_node::kind::integer) s.mesh_status_port = port->as_int();
+  return s;
+}
+
+void read_snapshot_facts(const snapshot& snap, named_snapshot_facts& f) {
+  const core::config_node& values = snap.values();
+  f.variant = text_at(values, {"global", "variant"});
+  f.hub = text_at(values, {"global", "hub"});
+  f.tag = text_at(values, {"global", "tag"});
+  f.proxy_image_name = text_at(values, {"global", "proxy", "image"});
+  f.cluster_name = text_at(values, {"global", "multiCluster", "clusterName"});
+  f.network = text_at(values, {"global", "network"});
+  f.hold_application_by_values = true_at(values, {"global", "proxy", "holdApplicationUntilProxyStarts"});
+  const core::config_node* merge = snap.mesh().root.find("enablePrometheusMerge");
+  f.prometheus_merge = !(merge && merge->type() == core::config_node::kind::boolean) || merge->as_bool();
+  const core::config_node* port = node_at(snap.mesh().proxy_config(), {"statusPort"});
+  f.mesh_status_port = port ? std::string_view(port->text()) : std::string_view("15020");
+  f.probes = probe_settings(snap);
+  f.mesh_proxy_config = read_proxy_config_facts(snap.mesh().proxy_config());
+}
+
 void write_image_url(std::string& out, std::string_view hub, std::string_view name, std::string_view tag,
                      std::string_view type) {
   out.assign(hub);
@@ -421,37 +464,40 @@ template_data engine::named_data_for(const pod& view, const workload_meta* deplo
   d.proxy_config = w.proxy_config;
   d.type_kind = w.owner.kind;
   d.type_api_version = w.owner.api_version;
-  const core::config_node& values = snap.values();
-  std::string_view image_type = text_at(values, {"global", "variant"});
-  if (const core::config_node* image = node_at(*w.proxy_config, {"image"}))
-    image_type = text_at(*image, {"imageType"});
+  const named_snapshot_facts& f = w.facts;
+  std::string_view image_type = w.proxy_facts->has_image ? w.proxy_facts->image_type : f.variant;
   if (const core::label* t = view.annotation(proxy_image_type_annotation)) image_type = t->value;
-  const std::string_view image_name = text_at(values, {"global", "proxy", "image"});
-  write_image_url(w.proxy_image, text_at(values, {"global", "hub"}), image_name.empty() ? "proxyv2" : image_name,
-                  text_at(values, {"global", "tag"}), image_type);
+  write_image_url(w.proxy_image, f.hub, f.proxy_image_name.empty() ? "proxyv2" : f.proxy_image_name, f.tag,
+                  image_type);
   d.proxy_image = w.proxy_image;
   return d;
 }
 
-// The pod's .ProxyConfig for its proxy.istio.io/config text: kept from an earlier pod
-// of this core with the same text, else merged now and kept. Null (message_ set) when
-// the annotation does not parse; a failure is not kept.
-const core::config_node* engine::pod_proxy_config_for(std::string_view annotation) {
+// The pod's .ProxyConfig for its proxy.istio.io/config text, into the workspace:
+// kept from an earlier pod of this core with the same text, else merged now and
+// kept. False (message_ set) when the annotation does not parse; a failure is not kept.
+bool engine::use_pod_proxy_config(std::string_view annotation) {
   named_workspace& w = *named_;
+  auto use = [&w](const named_workspace::pod_proxy_config& kept) {
+    w.proxy_config = &kept.merged;
+    w.proxy_facts = &kept.facts;
+    return true;
+  };
   for (const auto& kept : w.pod_proxy_configs)
-    if (kept.annotation == annotation) return &kept.merged;
+    if (kept.annotation == annotation) return use(kept);
   core::config_node merged;
   if (!apply_pod_proxy_config(annotation, snapshot_->mesh().proxy_config(), w.yaml.reader, merged, message_))
-    return nullptr;
-  named_workspace::pod_proxy_config entry{std::string(annotation), std::move(merged)};
+    return false;
+  proxy_config_facts facts = read_proxy_config_facts(merged);
+  named_workspace::pod_proxy_config entry{std::string(annotation), std::move(merged), std::move(facts)};
   if (w.pod_proxy_configs.size() < named_workspace::max_pod_proxy_configs) {
     w.pod_proxy_configs.push_back(std::move(entry));
-    return &w.pod_proxy_configs.back().merged;
+    return use(w.pod_proxy_configs.back());
   }
   auto& slot = w.pod_proxy_configs[w.next_replaced];
   w.next_replaced = (w.next_replaced + 1) % named_workspace::max_pod_proxy_configs;
   slot = std::move(entry);
-  return &slot.merged;
+  return use(slot);
 }
 
 // The template's tree for this pod: from the memo when this core has read the
@@ -493,11 +539,14 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   if (!select_named_templates(p, kind)) return fail(r, kind);
   for (auto& names : removed_.by_list) names.clear();
   if (const core::label* st = p.annotation(status_annotation)) read_status_names(st->value);
-  w.proxy_config = &snapshot_->mesh().proxy_config();
-  if (const core::label* pc = p.annotation(proxy_config_annotation)) {
-    w.proxy_config = pod_proxy_config_for(pc->value);
-    if (!w.proxy_config) return fail(r, outcome::failed);
+  if (w.facts_of != snapshot_.get()) {
+    read_snapshot_facts(*snapshot_, w.facts);
+    w.facts_of = snapshot_.get();
   }
+  w.proxy_config = &snapshot_->mesh().proxy_config();
+  w.proxy_facts = &w.facts.mesh_proxy_config;
+  if (const core::label* pc = p.annotation(proxy_config_annotation))
+    if (!use_pod_proxy_config(pc->value)) return fail(r, outcome::failed);
   const template_data data = named_data_for(pod_after_removals(p), deployment);
 
   json::value original, merged, template_pod;
@@ -536,8 +585,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
-  const core::config_node* mode = w.proxy_config->find("interceptionMode");
-  const reapply_options options{.tproxy_interception = mode && mode->text() == "TPROXY"};
+  const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);
   patch_.clear();
@@ -587,7 +635,7 @@ void write_status(std::string& out, const json::value& template_pod, std::string
 
 // applyPrometheusMerge: the app's prometheus.io annotations move into the
 // proxy's environment and point at the agent's merged-metrics port.
-bool merge_prometheus(json::value& pod, const core::mesh_config& mesh, std::string& text, core::arena& a) {
+bool merge_prometheus(json::value& pod, const named_snapshot_facts& facts, std::string& text, core::arena& a) {
   json::value* meta = object_member(pod, "metadata", a);
   json::value* annotations = meta ? object_member(*meta, "annotations", a) : nullptr;
   if (!annotations) return false;
@@ -595,15 +643,13 @@ bool merge_prometheus(json::value& pod, const core::mesh_config& mesh, std::stri
   for (const json::member& m : annotations->members())
     if (!parsed && sanitized_is(m.key, "prometheus_io_scrape") && m.v.is_string())
       parsed = go_parse_bool(m.v.as_string(), scrape);
-  const core::config_node* enabled = mesh.root.find("enablePrometheusMerge");
-  if (enabled && enabled->type() == core::config_node::kind::boolean) merge = enabled->as_bool();
+  merge = facts.prometheus_merge;
   if (const json::value* m = annotations->find(merge_metrics_annotation); m && m->is_string()) {
     bool b = false;
     if (go_parse_bool(m->as_string(), b)) merge = b;
   }
   if (!scrape || !merge) return true;
-  const core::config_node* port = node_at(mesh.proxy_config(), {"statusPort"});
-  std::string target = port ? port->text() : "15020";
+  const std::string_view target = facts.mesh_status_port;
   std::string_view cur_port, cur_path, cur_scrape;
   for (const json::member& m : annotations->members()) {
     if (!m.v.is_string()) continue;
@@ -671,16 +717,6 @@ bool overwrite_cluster_info(json::value& pod, std::span<const env_pair> proxy_en
   return true;
 }
 
-// applyRewrite's settings: the values' switch and the mesh's status port.
-probe_rewrite_settings probe_settings(const snapshot& snap) noexcept {
-  probe_rewrite_settings s;
-  const core::config_node* rewrite = node_at(snap.values(), {"sidecarInjectorWebhook", "rewriteAppHTTPProbe"});
-  s.enabled_by_values = rewrite && rewrite->type() == core::config_node::kind::boolean && rewrite->as_bool();
-  const core::config_node* port = node_at(snap.mesh().proxy_config(), {"statusPort"});
-  if (port && port->type() == core::config_node::kind::integer) s.mesh_status_port = port->as_int();
-  return s;
-}
-
 }  // namespace
 
 core::json::error engine::post_process_named(json::value& merged, const json::value& template_pod, const pod& p,
@@ -697,15 +733,15 @@ core::json::error engine::post_process_named(json::value& merged, const json::va
       if (cluster_env[i].name == name) return void(cluster_env[i].value = v);
     cluster_env[cluster_count++] = {name, v};
   };
-  put("ISTIO_META_CLUSTER_ID", text_at(snap.values(), {"global", "multiCluster", "clusterName"}));
-  put("ISTIO_META_NETWORK", text_at(snap.values(), {"global", "network"}));
+  put("ISTIO_META_CLUSTER_ID", w.facts.cluster_name);
+  put("ISTIO_META_NETWORK", w.facts.network);
   for (const env_pair& e : path_env)
     if (e.name == "ISTIO_META_CLUSTER_ID" || e.name == "ISTIO_META_NETWORK") put(e.name, e.value);
   if (const core::label* n = p.label(network_label)) put("ISTIO_META_NETWORK", n->value);
   // Go ranges the sorted keys: CLUSTER_ID before NETWORK, as put() keeps them.
   if (!overwrite_cluster_info(merged, {cluster_env.data(), cluster_count}, w.arena)) return oom;
-  if (!merge_prometheus(merged, snap.mesh(), w.text, w.arena)) return oom;
-  if (json::error e = w.probes.apply(merged, probe_settings(snap), w.arena)) return e;
+  if (!merge_prometheus(merged, w.facts, w.text, w.arena)) return oom;
+  if (json::error e = w.probes.apply(merged, w.facts.probes, w.arena)) return e;
 
   json::value* meta = object_member(merged, "metadata", w.arena);
   json::value* labels = meta ? object_member(*meta, "labels", w.arena) : nullptr;
@@ -719,12 +755,7 @@ core::json::error engine::post_process_named(json::value& merged, const json::va
   for (const auto& [key, v] : snap.config().injected_annotations)
     if (!set_text(*annotations, key, v, w.arena)) return oom;
 
-  const core::config_node* hold = node_at(*w.proxy_config, {"holdApplicationUntilProxyStarts"});
-  const core::config_node* hold_values = node_at(snap.values(), {"global", "proxy", "holdApplicationUntilProxyStarts"});
-  const bool hold_application = (hold && hold->type() == core::config_node::kind::boolean && hold->as_bool()) ||
-                                (hold_values && hold_values->type() == core::config_node::kind::boolean &&
-                                 hold_values->as_bool());
-  reorder_pod(merged, hold_application);
+  reorder_pod(merged, w.proxy_facts->hold_application || w.facts.hold_application_by_values);
   return {};
 }
 

@@ -240,14 +240,19 @@ value quote_all(call_context& cx, std::span<value> a, bool single) {
     if (sprig::is_nil(v)) continue;
     if (!first) out += ' ';
     first = false;
-    text.clear();
-    sprig::strval(v, text);
+    // A string is quoted from where it is (strval would only copy it).
+    std::string_view shown = v.s;
+    if (v.k != kind::string) {
+      text.clear();
+      sprig::strval(v, text);
+      shown = text;
+    }
     if (single) {
       out += '\'';
-      out += text;
+      out += shown;
       out += '\'';
     } else {
-      sprig::go_quote(text, out);
+      sprig::go_quote(shown, out);
     }
   }
   return cx.text(out);

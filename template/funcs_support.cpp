@@ -600,6 +600,16 @@ void append_hex(std::string& out, std::uint32_t v, int digits) {
 void go_quote(std::string_view s, std::string& out) {
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII other than the quote and the backslash stands for itself:
+    // the quoted values (labels, names, ports) are all of it, so a run is
+    // appended at once rather than a character at a time.
+    std::size_t run = i;
+    while (run < s.size() && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\') ++run;
+    if (run != i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     std::uint32_t cp = 0;
     const std::size_t n = decode_utf8(s, i, cp);
     if (n == 0) {

@@ -71,10 +71,13 @@ struct world {
 };
 
 // The template's output for the test pod, through Istio 1.28's table, the way
-// the engine runs a program (trace, render, fill the holes).
-std::string run(const std::string& text, std::string* error = nullptr) {
+// the engine runs a program (trace, render, fill the holes). With
+// `named_data`, the data is the named templates' (.ProxyConfig read per
+// request, as the pod's annotation may change it) rather than folded at load.
+std::string run(const std::string& text, std::string* error = nullptr, bool named_data = false) {
   static const world w;
   auto load = std::make_shared<patch::template_data>();
+  load->istio_1_28 = named_data;
   load->proxy_config = &w.mesh.proxy_config();
   load->mesh = &w.mesh.root;
   load->values = &w.values;
@@ -167,6 +170,71 @@ TEST(istio_1_28_functions, protoToJSON) {
   EXPECT_EQ(json.back(), '}');
   EXPECT_EQ(run(R"({{ protoToJSON nil }})"), "{}");
   EXPECT_TRUE(contains(run_error(R"({{ protoToJSON "x" }})"), "expected proto.Message"));
+}
+
+// Istio 1.28 reads .ProxyConfig per request through chains resolved at load
+// (istio_bindings.cpp, proxy_chain). Each must give what the same names give
+// read one at a time: `(.ProxyConfig).A.B` starts from a parenthesised value,
+// which no accessor covers. The mesh above sets some fields and nested messages
+// and leaves others nil (lightstep, tlsSettings, holdApplicationUntilProxyStarts).
+TEST(istio_1_28_functions, proxy_config_chains_read_as_field_by_field) {
+  const auto shown = [](const std::string& text) {
+    std::string error;
+    const std::string out = run(text, &error, true);
+    if (error.empty()) return out;
+    const std::size_t message = error.find(": ");  // after "template:LINE:COL", which differs by form
+    return "error " + error.substr(message == std::string::npos ? 0 : message);
+  };
+  const char* const chains[] = {
+      "",
+      ".Concurrency",
+      ".GetConcurrency",
+      ".StatusPort",
+      ".DiscoveryAddress",
+      ".ZipkinAddress",
+      ".InterceptionMode",
+      ".InterceptionMode.String",
+      ".GetInterceptionMode.String",
+      ".ControlPlaneAuthPolicy",
+      ".ControlPlaneAuthPolicy.String",
+      ".ProxyMetadata",
+      ".DrainDuration",
+      ".TerminationDrainDuration",
+      ".ConnectTimeout",
+      ".HoldApplicationUntilProxyStarts",
+      ".HoldApplicationUntilProxyStarts.GetValue",
+      ".HoldApplicationUntilProxyStarts.Value",
+      ".GetHoldApplicationUntilProxyStarts.GetValue",
+      ".Tracing",
+      ".GetTracing",
+      ".Tracing.Zipkin",
+      ".Tracing.Zipkin.Address",
+      ".GetTracing.GetZipkin.GetAddress",
+      ".GetTracing.GetLightstep",
+      ".GetTracing.GetLightstep.GetAddress",
+      ".GetTracing.GetLightstep.Secure",
+      ".Tracing.Lightstep.Address",
+      ".Tracing.Lightstep.GetAddress",
+      ".GetTracing.GetTlsSettings.GetCaCertificates",
+      ".GetTracing.GetTlsSettings.SubjectAltNames",
+      ".GetTracing.TlsSettings.GetSni",
+  };
+  for (const std::string chain : chains) {
+    SCOPED_TRACE(".ProxyConfig" + chain);
+    const auto form = [&](const std::string& base) {
+      return "{{ typeOf " + base + chain + " }} [{{ " + base + chain + " }}] {{ if " + base + chain +
+             " }}true{{ else }}false{{ end }}";
+    };
+    const std::string resolved = shown(form(".ProxyConfig"));
+    EXPECT_EQ(resolved, shown(form("(.ProxyConfig)")));
+    EXPECT_EQ(resolved.find("<failed>"), std::string::npos);
+  }
+  // The nil messages above fail as Go fails them, resolved or not.
+  EXPECT_TRUE(contains(shown("{{ .ProxyConfig.Tracing.Lightstep.Address }}"),
+                       "nil pointer evaluating *Tracing_Lightstep.Address"));
+  EXPECT_EQ(shown("{{ .ProxyConfig.GetTracing.GetZipkin.GetAddress }}"), "zipkin.istio-system:9411");
+  EXPECT_EQ(shown("{{ .ProxyConfig.ControlPlaneAuthPolicy.String }}"), "MUTUAL_TLS");
+  EXPECT_EQ(shown("{{ .ProxyConfig.HoldApplicationUntilProxyStarts.GetValue }}"), "false");
 }
 
 TEST(istio_1_28_functions, env) {

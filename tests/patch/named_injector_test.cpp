@@ -156,6 +156,39 @@ TEST(named_injector, each_proxy_config_annotation_text_gets_its_own_config_on_on
   for (int i = 0; i < 2; ++i) EXPECT_EQ(review_pod(e, bad).response["response"]["allowed"], false);
 }
 
+// What the path reads from the values, the mesh and each ProxyConfig (image, status
+// port, hold) is read once per snapshot and per ProxyConfig: a pod's own config
+// still changes it, and a new snapshot on the same engine is read again.
+TEST(named_injector, settings_follow_the_pods_proxy_config_and_a_new_snapshot) {
+  const auto first = load(small_config, "defaultConfig:\n  statusPort: 15099\n", small_values);
+  patch::engine e(first);
+  json pod = plain_pod();
+  pod["metadata"]["annotations"]["inject.istio.io/templates"] = "both";
+  pod["metadata"]["annotations"]["prometheus.io/scrape"] = "true";
+  auto check = [&](const std::string& image, const std::string& port, bool proxy_first) {
+    const answer a = review_pod(e, pod);
+    ASSERT_EQ(a.response["response"]["allowed"], true) << a.response.dump();
+    EXPECT_EQ(a.patched["spec"]["initContainers"][0]["image"], image);
+    EXPECT_EQ(a.patched["metadata"]["annotations"]["prometheus.io/port"], port);
+    const json& containers = a.patched["spec"]["containers"];
+    ASSERT_EQ(containers.size(), 2u);
+    EXPECT_EQ(containers[proxy_first ? 0 : 1]["name"], "istio-proxy");
+  };
+  check("docker.io/istio/proxyv2:1.28.0-distroless", "15099", false);
+  pod["metadata"]["annotations"]["proxy.istio.io/config"] =
+      "holdApplicationUntilProxyStarts: true\nimage: {imageType: debug}\n";
+  check("docker.io/istio/proxyv2:1.28.0-debug", "15099", true);
+  pod["metadata"]["annotations"].erase("proxy.istio.io/config");
+  check("docker.io/istio/proxyv2:1.28.0-distroless", "15099", false);
+
+  e.set_snapshot(load(small_config, "defaultConfig:\n  statusPort: 15088\n  image: {imageType: default}\n",
+                      R"({"global": {"hub": "other.io/mesh", "tag": "1.28.1", "proxy": {"image": "sidecar",
+                          "holdApplicationUntilProxyStarts": true}}})"));
+  check("other.io/mesh/sidecar:1.28.1", "15088", true);
+  pod["metadata"]["annotations"]["proxy.istio.io/config"] = "image: {imageType: distroless}\n";
+  check("other.io/mesh/sidecar:1.28.1-distroless", "15088", true);
+}
+
 TEST(named_injector, a_proxy_config_annotation_that_does_not_parse_fails_the_injection) {
   patch::engine e(load(small_config, "", small_values));
   for (const char* bad : {"[not, a, mapping]", "a: [unclosed"}) {

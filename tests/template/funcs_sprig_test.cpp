@@ -82,6 +82,9 @@ TEST(sprig_strings, quote) {
   EXPECT_EQ(sout(R"({{ quote "a" 1 nil "b\"c" }})"), R"("a" "1" "b\"c")");
   EXPECT_EQ(sout(R"({{ .Name | quote }} {{ quote "tab\there" }})"), R"("web-1" "tab\there")");
   EXPECT_EQ(sout(R"({{ quote "é\x01" }})"), R"("é\x01")");
+  // Runs of plain ASCII are copied whole: what ends a run is still escaped.
+  EXPECT_EQ(sout(R"({{ quote "run \"q\" back\\slash\x7f\x1f~ é end\x20" }})"),
+            R"("run \"q\" back\\slash\x7f\x1f~ é end ")");
   // Go's strconv.Quote escapes runes unicode.IsPrint refuses (a zero-width
   // space, a private-use rune), as printf's %q does.
   EXPECT_EQ(sout("{{ quote \"a\u200Bb\ue000\" }}"), R"("a\u200bb\ue000")");
