@@ -165,6 +165,22 @@ struct compile_workspace::scratch {
   std::array<std::vector<sidecar_item>, 4> lists;
   std::vector<member> members;
   std::vector<piece> pieces;
+  // Where this compile placed each distinct piece of text: user volumes repeat
+  // the same pieces (a mount's text, a key set's keys), and looking each up in
+  // the shared text, bisecting it and searching the variant's own text again
+  // for every repeat was a sixth of a miss. Open addressing, emptied by
+  // bumping `generation` rather than by clearing, kept from one compile to the
+  // next like the rest of the scratch.
+  struct placement {
+    std::uint64_t hash = 0;
+    std::string_view text;          // in `pool` or `side`, which stay as they are while placing
+    std::uint32_t generation = 0;   // the compile that filled it; another's is empty
+    std::uint32_t first = 0;        // a segment's: its first text segment in `placed`; a ref's: its offset
+    std::uint32_t count = 0;        // a segment's: how many; a ref's: placement::ref
+    static constexpr std::uint32_t ref = ~std::uint32_t{0};
+  };
+  std::vector<placement> placements;
+  std::uint32_t generation = 0;
 };
 
 compile_workspace::compile_workspace() : scratch_(std::make_unique<scratch>()) {}
@@ -840,11 +856,24 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
 
 namespace {
 
+// Eight bytes a step: a miss hashes every piece of its text once or twice, and
+// a byte a step was most of what looking a piece up cost.
 std::uint64_t hash_of(std::string_view s) noexcept {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  auto mix = [&h](std::uint64_t word) {
+    h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  };
+  std::size_t at = 0;
+  for (; at + 8 <= s.size(); at += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + at, 8);
+    mix(word);
+  }
+  if (at < s.size()) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s.data() + at, s.size() - at);
+    mix(word);
   }
   return h;
 }
@@ -903,9 +932,25 @@ std::size_t shared_variant_text::find(std::string_view s) const noexcept {
   return npos;
 }
 
-// Both by bisection, as every prefix (suffix) of a piece the text holds is held too.
+// A head (tail) of 8 bytes or more can only start (end) where the text has
+// s's first (last) 8 bytes: measured at each such place, not by bisecting with
+// find(), which looked the same places up again for every length it tried.
+// Shorter ones by bisection, as every prefix (suffix) of a piece the text holds
+// is held too.
 std::size_t shared_variant_text::longest_head(std::string_view s) const noexcept {
-  std::size_t held = 0, lacking = s.size() + 1;
+  if (s.size() >= gram_length) {
+    const std::uint64_t key = gram_of(s.data());
+    std::size_t longest = 0;
+    auto g = std::lower_bound(grams_.begin(), grams_.end(), key, [](const gram& x, std::uint64_t k) { return x.key < k; });
+    for (; g != grams_.end() && g->key == key && longest < s.size(); ++g) {
+      const std::size_t room = std::min(s.size(), text_.size() - g->at);
+      std::size_t n = gram_length;
+      while (n < room && text_[g->at + n] == s[n]) ++n;
+      longest = std::max(longest, n);
+    }
+    if (longest > 0) return longest;
+  }
+  std::size_t held = 0, lacking = std::min(s.size(), gram_length - 1) + 1;
   while (lacking - held > 1) {
     const std::size_t mid = held + (lacking - held) / 2;
     (find(s.substr(0, mid)) != npos ? held : lacking) = mid;
@@ -914,7 +959,20 @@ std::size_t shared_variant_text::longest_head(std::string_view s) const noexcept
 }
 
 std::size_t shared_variant_text::longest_tail(std::string_view s) const noexcept {
-  std::size_t held = 0, lacking = s.size() + 1;
+  if (s.size() >= gram_length) {
+    const std::uint64_t key = gram_of(s.data() + s.size() - gram_length);
+    std::size_t longest = 0;
+    auto g = std::lower_bound(grams_.begin(), grams_.end(), key, [](const gram& x, std::uint64_t k) { return x.key < k; });
+    for (; g != grams_.end() && g->key == key && longest < s.size(); ++g) {
+      const std::size_t end = g->at + gram_length;  // in the text, one past the tail's last byte
+      const std::size_t room = std::min(s.size(), end);
+      std::size_t n = gram_length;
+      while (n < room && text_[end - 1 - n] == s[s.size() - 1 - n]) ++n;
+      longest = std::max(longest, n);
+    }
+    if (longest > 0) return longest;
+  }
+  std::size_t held = 0, lacking = std::min(s.size(), gram_length - 1) + 1;
   while (lacking - held > 1) {
     const std::size_t mid = held + (lacking - held) / 2;
     (find(s.substr(s.size() - mid)) != npos ? held : lacking) = mid;
@@ -974,7 +1032,7 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   // Text a branch of the template joined to text every variant has (a user
   // volume's mount after the proxy's own) is held only in part: its shared
   // head and tail are referred to there, the new text between is kept.
-  auto place_segment_text = [&](std::string_view s) {
+  auto place_segment_text_once = [&](std::string_view s) {
     if (!shared || s.size() < shortest_shared_part || shared->find(s) != shared_variant_text::npos) {
       push_text(place(s), s.size());
       return;
@@ -988,10 +1046,61 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
       push_text(keep(middle), middle.size());
     if (tail > 0) push_text(place(s.substr(s.size() - tail)), tail);
   };
+  // Each distinct piece is placed once; a repeat takes the same place.
+  using placement = compile_workspace::scratch::placement;
+  {
+    std::size_t lookups = ws.segments.size() + ws.keys.size() + 4;
+    for (const auto& l : ws.lists) lookups += l.size();
+    std::size_t slots = 64;
+    while (slots < 2 * lookups) slots *= 2;  // at most half full: short probes
+    if (ws.placements.size() < slots) {
+      ws.placements.assign(slots, placement{});
+      ws.generation = 0;
+    }
+    if (++ws.generation == 0) {
+      for (placement& p : ws.placements) p.generation = 0;
+      ws.generation = 1;
+    }
+  }
+  // The slot holding `s` (filled by this compile), else the empty one where it goes.
+  auto slot_of = [&](std::string_view s, bool ref) -> placement& {
+    const std::uint64_t h = hash_of(s);
+    const std::size_t mask = ws.placements.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      placement& p = ws.placements[i];
+      if (p.generation != ws.generation) {
+        p.hash = h;
+        p.text = s;
+        return p;
+      }
+      if (p.hash == h && (p.count == placement::ref) == ref && p.text == s) return p;
+    }
+  };
+  auto place_segment_text = [&](std::string_view s) {
+    placement& p = slot_of(s, false);
+    if (p.generation == ws.generation) {
+      for (std::uint32_t k = 0; k < p.count; ++k) {
+        const segment seg = ws.placed[p.first + k];
+        ws.placed.push_back(seg);
+      }
+      return;
+    }
+    const auto first = static_cast<std::uint32_t>(ws.placed.size());
+    place_segment_text_once(s);
+    p.generation = ws.generation;
+    p.first = first;
+    p.count = static_cast<std::uint32_t>(ws.placed.size()) - first;
+  };
   auto place_ref = [&](text_ref& r) {
     const std::string_view s = (r.offset & side_bit) != 0 ? std::string_view(ws.side).substr(r.offset & ~side_bit, r.length)
                                                           : std::string_view(ws.pool).substr(r.offset, r.length);
-    r.offset = place(s);
+    placement& p = slot_of(s, true);
+    if (p.generation != ws.generation) {
+      p.generation = ws.generation;
+      p.first = place(s);
+      p.count = placement::ref;
+    }
+    r.offset = p.first;
   };
   auto place_value = [&](value_ref& r) {
     if (r.k == value_ref::kind::literal) place_ref(r.literal);

@@ -452,6 +452,47 @@ TEST(sidecar_shared_text, a_variant_writes_the_same_with_the_snapshots_shared_te
   EXPECT_TRUE(cut) << "no text segment was cut into shared and new text";
 }
 
+// longest_head and longest_tail measure at the places the shared text holds a
+// piece's first (last) 8 bytes; checked against the definition (the longest
+// prefix, suffix, that text.find finds) on text the shared text holds, joined
+// to text it lacks on either side, at every length.
+TEST(sidecar_shared_text, the_longest_shared_head_and_tail_are_the_longest_held) {
+  const std::string text = mt::yaml_to_json(mt::istio_1_1_example_config())["template"];
+  const auto plain = compile(text);
+  ASSERT_TRUE(plain->ok) << plain->error;
+  const patch::shared_variant_text shared(plain->variant);
+  const std::string_view held = shared.text();
+  ASSERT_GT(held.size(), 1000u);
+  // Every prefix (suffix) of a held string is held: the longest by bisection.
+  auto longest = [&](std::string_view s, bool head) {
+    std::size_t found = 0, missing = s.size() + 1;
+    while (missing - found > 1) {
+      const std::size_t mid = found + (missing - found) / 2;
+      (held.find(head ? s.substr(0, mid) : s.substr(s.size() - mid)) != std::string_view::npos ? found : missing) = mid;
+    }
+    return found;
+  };
+  const std::string lacking[] = {"", "\x01", "\x01\x02\x03", "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"};
+  std::size_t checked = 0, long_heads = 0, long_tails = 0;
+  for (std::size_t at = 0; at < held.size(); at += 331) {
+    for (const std::size_t length : {1, 5, 8, 9, 31, 200}) {
+      const std::string_view piece = held.substr(at, length);
+      for (const std::string& before : lacking)
+        for (const std::string& after : lacking) {
+          const std::string s = before + std::string(piece) + after;
+          const std::size_t head = shared.longest_head(s), tail = shared.longest_tail(s);
+          ASSERT_EQ(head, longest(s, true)) << '"' << s << '"';
+          ASSERT_EQ(tail, longest(s, false)) << '"' << s << '"';
+          long_heads += head >= 8;
+          long_tails += tail >= 8;
+          ++checked;
+        }
+    }
+  }
+  EXPECT_GT(long_heads, checked / 8);
+  EXPECT_GT(long_tails, checked / 8);
+}
+
 // -------------------------------------------- every fragment is valid JSON
 
 // Fragments are the compiled-variant path of Istio 1.1's shape: the former

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "core/error.hpp"
 #include "patch/injector.hpp"
 #include "tests/support/engine_fixture.hpp"
 #include "tests/support/support.hpp"
@@ -133,6 +134,57 @@ TEST(template_bounds, the_whole_patch_is_bounded_too) {
 TEST(template_bounds, the_default_bound_refuses_a_pod_built_to_pass_it) {
   // 60 containers of 40 ports each: 60 x 60 x 40 = 144,000 iterations.
   expect_refused_then_served(nested_1_28, {}, pod_with(60, 40), "steps for one pod (--max-template-steps)");
+}
+
+// A compiled sidecar's JSON must stay under 8 MiB: a segment holds its text's
+// offset and length in 24 bits (patch/sidecar.hpp). With the output bound raised
+// past that, a template that renders more is refused at its compile, with a
+// message saying why, instead of writing segments whose offsets wrapped.
+// A config file holds at most 4 MiB, so the text is a variable of `chunk`
+// bytes written `copies` times (under `condition`, when there is one).
+std::string config_with_env_of(std::size_t chunk, int copies, const std::string& condition = "") {
+  std::string value;
+  for (int k = 0; k < copies; ++k) value += "{{ $chunk }}";
+  if (!condition.empty()) value = "{{ if " + condition + " }}" + value + "{{ else }}small{{ end }}";
+  return mt::injection_config_text("{{ $chunk := \"" + std::string(chunk, 'a') + "\" }}containers:\n"
+                                   "- name: istio-proxy\n  image: proxy\n  env:\n  - name: BIG\n"
+                                   "    value: \"" + value + "\"\n");
+}
+
+meshinject::tmpl::eval_limits past_the_sidecar_bound() {
+  meshinject::tmpl::eval_limits limits;
+  limits.max_output_bytes = std::size_t{64} << 20;
+  return limits;
+}
+
+constexpr std::size_t mib = std::size_t{1} << 20;
+constexpr const char* const sidecar_too_large = "the rendered sidecar is too large: 8 MiB of JSON text or more";
+
+TEST(template_bounds, a_sidecar_of_8_mib_is_refused_when_the_config_loads) {
+  try {
+    (void)build(config_with_env_of(mib, 8), past_the_sidecar_bound());
+    ADD_FAILURE() << "a template whose sidecar is 8 MiB of JSON loaded";
+  } catch (const meshinject::core::config_error& e) {
+    EXPECT_NE(std::string(e.what()).find(sidecar_too_large), std::string::npos) << e.what();
+  }
+  // 4 KiB less, more than the JSON around the value: it loads and injects.
+  patch::engine e(build(config_with_env_of(mib - 512, 8), past_the_sidecar_bound()));
+  EXPECT_EQ(review(e, pod_with(1, 1))["response"]["allowed"], true);
+}
+
+TEST(template_bounds, a_pod_whose_sidecar_is_8_mib_is_refused_and_the_next_is_served) {
+  // Only a pod that asks for it gets the large text: the config loads, and the
+  // engine compiles that pod's variant on its miss and refuses it.
+  const std::string config = config_with_env_of(mib, 9, "eq (annotation .ObjectMeta `big` `no`) `yes`");
+  json heavy = pod_with(1, 1);
+  heavy["metadata"]["annotations"] = {{"big", "yes"}};
+  expect_refused_then_served(config, past_the_sidecar_bound(), heavy, sidecar_too_large);
+  // Refused alike a second time: the failed compile left nothing in the cache.
+  patch::engine e(build(config, past_the_sidecar_bound()));
+  for (int round = 0; round < 2; ++round) EXPECT_EQ(review(e, heavy)["response"]["allowed"], false) << round;
+  EXPECT_EQ(e.cached_variants(), 0u);
+  EXPECT_EQ(review(e, pod_with(1, 1))["response"]["allowed"], true);
+  EXPECT_EQ(e.cached_variants(), 1u);
 }
 
 }  // namespace
