@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/byte_words.hpp"
 #include "core/json_text.hpp"
 
 namespace meshinject::core::yaml {
@@ -14,24 +15,10 @@ bool is_blank_or_break(char c) noexcept { return c == ' ' || c == '\t' || c == '
 
 // Whether none of 8 bytes needs a closer look when validating: each is
 // printable ASCII (0x20-0x7E), so not a line break, control character or the
-// start of a UTF-8 sequence. (Bit tricks from "Bit Twiddling Hacks": a byte
-// below 0x20, any byte with its top bit set, a byte equal to 0x7F.)
-constexpr std::uint64_t byte_ones = 0x0101010101010101ULL, byte_highs = 0x8080808080808080ULL;
-std::uint64_t word_at(const char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-// The high bit of each byte of `w` that equals `c` (and possibly of a byte
-// above such a byte: use it only to test that none does).
-std::uint64_t bytes_equal(std::uint64_t w, char c) noexcept {
-  const std::uint64_t x = w ^ (static_cast<unsigned char>(c) * byte_ones);
-  return (x - byte_ones) & ~x & byte_highs;
-}
+// start of a UTF-8 sequence.
 bool all_printable_ascii(const char* p) noexcept {
   const std::uint64_t w = word_at(p);
-  const std::uint64_t below_space = (w - 0x20 * byte_ones) & ~w & byte_highs;
-  return ((w & byte_highs) | below_space | bytes_equal(w, 0x7F)) == 0;
+  return ((w & byte_highs) | bytes_below(w, 0x20) | bytes_equal(w, 0x7F)) == 0;
 }
 bool is_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 int hex_value(char c) noexcept { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }

@@ -3,8 +3,8 @@
 #include <bit>
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 
+#include "core/byte_words.hpp"
 
 namespace meshinject::http {
 namespace {
@@ -62,16 +62,6 @@ bool clean_at(std::string_view head, std::size_t i) noexcept {
   return c == '\n' && after != ' ' && after != '\t';
 }
 
-// The high bit of each of the eight bytes that is below 0x20 or is 0x7f,
-// exactly: no sum carries into the next byte.
-std::uint64_t control_bytes(std::uint64_t bytes) noexcept {
-  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7f, highs = 0x8080808080808080;
-  const std::uint64_t at_least_space = (((bytes & low7) + 0x6060606060606060) | bytes) & highs;
-  const std::uint64_t del = bytes ^ low7;
-  const std::uint64_t is_del = ~(((del & low7) + low7) | del) & highs;
-  return (at_least_space ^ highs) | is_del;
-}
-
 }  // namespace
 
 // Most of a head is printable text: eight bytes are looked at at once, and
@@ -79,10 +69,8 @@ std::uint64_t control_bytes(std::uint64_t bytes) noexcept {
 bool is_clean_request_head(std::string_view head) noexcept {
   std::size_t i = 0;
   for (; i + 8 <= head.size(); i += 8) {
-    std::uint64_t bytes;
-    std::memcpy(&bytes, head.data() + i, sizeof bytes);
-    if constexpr (std::endian::native != std::endian::little) bytes = __builtin_bswap64(bytes);
-    for (std::uint64_t controls = control_bytes(bytes); controls != 0; controls &= controls - 1)
+    for (std::uint64_t controls = core::control_bytes(core::word_at(head.data() + i)); controls != 0;
+         controls &= controls - 1)
       if (!clean_at(head, i + static_cast<std::size_t>(std::countr_zero(controls)) / 8)) return false;
   }
   for (; i < head.size(); ++i)

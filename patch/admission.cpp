@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/byte_words.hpp"
 #include "patch/json_access.hpp"
 
 namespace meshinject::patch {
@@ -64,14 +65,10 @@ class members_of {
 // Whether `s` holds a NUL byte, eight bytes at a time: names are short, and a
 // memchr call cost more than the test.
 bool contains_nul(std::string_view s) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
   const char* p = s.data();
   std::size_t n = s.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if ((w - ones) & ~w & highs) return true;
-  }
+  for (; n >= 8; p += 8, n -= 8)
+    if (core::bytes_equal(core::word_at(p), 0) != 0) return true;
   for (; n > 0; ++p, --n)
     if (*p == '\0') return true;
   return false;
