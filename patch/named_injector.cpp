@@ -152,8 +152,6 @@ void move_named(json::value* list, std::string_view name, bool first) noexcept {
   }
 }
 
-// imageURL with updateImageTypeIfPresent: a known type suffix of the tag is
-// replaced by the requested type ("default": none).
 bool true_at(const core::config_node& root, std::initializer_list<std::string_view> path) {
   const core::config_node* n = node_at(root, path);
   return n && n->type() == core::config_node::kind::boolean && n->as_bool();
@@ -197,6 +195,8 @@ void read_snapshot_facts(const snapshot& snap, named_snapshot_facts& f) {
   f.mesh_proxy_config = read_proxy_config_facts(snap.mesh().proxy_config());
 }
 
+// imageURL with updateImageTypeIfPresent: a known type suffix of the tag is
+// replaced by the requested type ("default": none).
 void write_image_url(std::string& out, std::string_view hub, std::string_view name, std::string_view tag,
                      std::string_view type) {
   out.assign(hub);
