@@ -388,7 +388,7 @@ void merge_into(config_node& base, const config_node& over) {
 const go_field* go_message::find_field(std::string_view go_name) const noexcept {
   for (const auto& f : fields)
     if (f.go_name == go_name) return &f;
-  if (go_name.size() > 3 && go_name.substr(0, 3) == "Get") return find_field(go_name.substr(3));
+  if (is_getter_name(go_name)) return find_field(go_name.substr(3));
   return nullptr;
 }
 

@@ -34,6 +34,10 @@ struct go_field {
   std::span<const go_enum_value> enums;  // kind::enumeration
 };
 
+// Generated Go code has a getter `GetX` for each field X, and templates use
+// either name; "Get" alone is a field's name, not a getter's.
+constexpr bool is_getter_name(std::string_view name) noexcept { return name.size() > 3 && name.starts_with("Get"); }
+
 struct go_message {
   std::string_view type_name;  // for messages: "ProxyConfig"
   std::span<const go_field> fields;

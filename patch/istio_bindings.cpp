@@ -216,7 +216,7 @@ class config_binding final : public tmpl::binding {
     const config_node* n = node_of(self);
     if (&msg == &core::bool_value_message() && (name == "Value" || name == "GetValue")) return bool_value_of(n);
     const go_field* f = msg.find_field(name);
-    const bool getter = name.size() > 3 && name.substr(0, 3) == "Get";
+    const bool getter = core::is_getter_name(name);
     if (!f) {
       const config_node* raw = n ? n->find(json_name_of(getter ? name.substr(3) : name)) : nullptr;
       if (raw) return from_node(raw);
@@ -295,8 +295,6 @@ constexpr int depth_bits = 2, field_bits = 7, field_index_mask = 63, getter_bit 
 constexpr int tail_shift = depth_bits + static_cast<int>(max_fields) * field_bits;
 enum tail : int { tail_none, tail_enum_string, tail_bool_value };
 
-bool named_by_getter(std::string_view name) noexcept { return name.size() > 3 && name.substr(0, 3) == "Get"; }
-
 // The accessor for `.ProxyConfig` followed by `names`, or -1.
 int resolve(std::span<const std::string> names) {
   const go_message* msg = &core::proxy_config_message();
@@ -316,7 +314,7 @@ int resolve(std::span<const std::string> names) {
     if (!f || depth == max_fields) return -1;
     const auto index = static_cast<int>(f - msg->fields.data());
     if (index > field_index_mask) return -1;
-    packed |= (index | (named_by_getter(name) ? getter_bit : 0)) << (depth_bits + static_cast<int>(depth) * field_bits);
+    packed |= (index | (core::is_getter_name(name) ? getter_bit : 0)) << (depth_bits + static_cast<int>(depth) * field_bits);
     ++depth;
     if (f->k == go_field::kind::message) {
       msg = f->message;
@@ -715,7 +713,7 @@ class data_binding final : public tmpl::binding {
     for (std::size_t k = 1; k < f.size(); ++k) {
       const go_field* field = msg->find_field(f[k]);
       if (!field) {
-        std::string json = f[k].substr(f[k].rfind("Get", 0) == 0 ? 3 : 0);
+        std::string json = f[k].substr(core::is_getter_name(f[k]) ? 3 : 0);
         if (!json.empty()) json[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(json[0])));
         if (node && node->find(json)) break;  // a field newer than our schema, present in the file
         return fail(error, f[k], "*" + std::string(msg->type_name));

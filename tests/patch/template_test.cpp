@@ -529,6 +529,17 @@ TEST(template_config_data, proto_getters) {
   EXPECT_EQ(r.out, "zipkin.istio-system:9411|zipkin.istio-system:9411|[]");
 }
 
+// "Get" alone names a field "get", not a getter: the load check and the run
+// agree, so it is refused unless the file has a `get` newer than our schema.
+TEST(template_config_data, get_alone_is_a_field_name) {
+  EXPECT_NE(load_error("{{ .ProxyConfig.Get }}").message.find("*ProxyConfig"), std::string::npos);
+  world w;
+  w.mesh = core::load_mesh_config("defaultConfig:\n  get: newer\n", "mesh.yaml");
+  auto r = exec_in(w, "{{ .ProxyConfig.Get }}|{{ .ProxyConfig.GetDrainDuration }}", test_pod());
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.out, "newer|45s");
+}
+
 TEST(template_config_data, nil_message_without_getter_fails) {
   EXPECT_NE(run_error("{{ .ProxyConfig.Tracing.Zipkin.Address }}").find("nil pointer"), std::string::npos);
 }
