@@ -101,6 +101,7 @@ struct converter {
   arena& a;
   strings mode;
   std::span<const omitted_member> omit{};
+  bool keys_unique = false;
   std::string_view top_key{};  // the top-level member being converted
 
   bool omitted(std::size_t depth, std::string_view key) const noexcept {
@@ -196,6 +197,7 @@ struct converter {
   }
 
   error finish_object(value& obj) noexcept {
+    if (keys_unique) return {};
     std::uint32_t n = static_cast<std::uint32_t>(obj.size());
     if (auto err = drop_repeated_keys(a, obj.members().data(), n)) return err;
     while (obj.size() > n) obj.erase(obj.size() - 1);
@@ -635,8 +637,8 @@ error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode
 }
 
 error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode,
-                    std::span<const omitted_member> omit) noexcept {
-  converter c{a, mode, omit};
+                    std::span<const omitted_member> omit, bool keys_unique) noexcept {
+  converter c{a, mode, omit, keys_unique};
   return c.convert(e, out, 0);
 }
 
