@@ -387,11 +387,16 @@ std::span<const member> value::members() const noexcept {
 std::size_t value::index_of(std::string_view key, std::size_t hint) const noexcept {
   if (kind_ != kind::object || size_ == 0) return npos;
   const auto* m = static_cast<const member*>(ptr_);
+  // Copies of a tree share their keys (the diff looks up the merged pod's keys
+  // in the pod as received): the same bytes need no compare.
+  auto is_key = [&](std::string_view k) noexcept {
+    return k.size() == key.size() && (k.data() == key.data() || std::memcmp(k.data(), key.data(), k.size()) == 0);
+  };
   if (hint >= size_) hint = 0;
   for (std::size_t i = hint; i < size_; ++i)
-    if (m[i].key == key) return i;
+    if (is_key(m[i].key)) return i;
   for (std::size_t i = 0; i < hint; ++i)
-    if (m[i].key == key) return i;
+    if (is_key(m[i].key)) return i;
   return npos;
 }
 
