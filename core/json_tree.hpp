@@ -71,6 +71,12 @@ class value;
 struct prepared_text {
   const value* source = nullptr;
   std::string_view text;
+  // What a strategic merge that links a fresh copy of `source` needs to know
+  // (patch/strategic_merge's link mode): no object in `source` has a null
+  // member or a key starting with `$` (a directive), so the merge drops nothing
+  // from it; and how deeply it nests (depth()).
+  bool links_whole = false;
+  std::uint32_t depth = 0;
 };
 
 class value {

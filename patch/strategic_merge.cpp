@@ -174,6 +174,12 @@ json::error merger::link_patch_value(const json::value& v, json::value& out, boo
   rebuilt = false;
   out = v;
   if (depth > json::max_depth) return fail(errc::too_deep, "nested deeper than 512 levels");
+  // A subtree of a kept render, copied for this request and not changed before
+  // its merge (link mode's patch is the request's fresh render): its skeleton
+  // was found to hold nothing this walk would drop, and to nest shallowly enough.
+  if (const json::prepared_text* p = v.prepared();
+      p != nullptr && p->links_whole && depth + p->depth < json::max_depth)
+    return {};
   // A scalar child is linked as it is (unless null or under a directive key):
   // no call for it, as long as the call would not have refused its depth.
   const bool leaves_linked = depth < json::max_depth;
