@@ -101,6 +101,7 @@ struct converter {
   arena& a;
   strings mode;
   std::span<const omitted_member> omit{};
+  bool keys_unique = false;
   std::string_view top_key{};  // the top-level member being converted
 
   bool omitted(std::size_t depth, std::string_view key) const noexcept {
@@ -196,6 +197,7 @@ struct converter {
   }
 
   error finish_object(value& obj) noexcept {
+    if (keys_unique) return {};
     std::uint32_t n = static_cast<std::uint32_t>(obj.size());
     if (auto err = drop_repeated_keys(a, obj.members().data(), n)) return err;
     while (obj.size() > n) obj.erase(obj.size() - 1);
@@ -385,11 +387,16 @@ std::span<const member> value::members() const noexcept {
 std::size_t value::index_of(std::string_view key, std::size_t hint) const noexcept {
   if (kind_ != kind::object || size_ == 0) return npos;
   const auto* m = static_cast<const member*>(ptr_);
+  // Copies of a tree share their keys (the diff looks up the merged pod's keys
+  // in the pod as received): the same bytes need no compare.
+  auto is_key = [&](std::string_view k) noexcept {
+    return k.size() == key.size() && (k.data() == key.data() || std::memcmp(k.data(), key.data(), k.size()) == 0);
+  };
   if (hint >= size_) hint = 0;
   for (std::size_t i = hint; i < size_; ++i)
-    if (m[i].key == key) return i;
+    if (is_key(m[i].key)) return i;
   for (std::size_t i = 0; i < hint; ++i)
-    if (m[i].key == key) return i;
+    if (is_key(m[i].key)) return i;
   return npos;
 }
 
@@ -635,8 +642,8 @@ error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode
 }
 
 error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode,
-                    std::span<const omitted_member> omit) noexcept {
-  converter c{a, mode, omit};
+                    std::span<const omitted_member> omit, bool keys_unique) noexcept {
+  converter c{a, mode, omit, keys_unique};
   return c.convert(e, out, 0);
 }
 

@@ -71,6 +71,12 @@ class value;
 struct prepared_text {
   const value* source = nullptr;
   std::string_view text;
+  // What a strategic merge that links a fresh copy of `source` needs to know
+  // (patch/strategic_merge's link mode): no object in `source` has a null
+  // member or a key starting with `$` (a directive), so the merge drops nothing
+  // from it; and how deeply it nests (depth()).
+  bool links_whole = false;
+  std::uint32_t depth = 0;
 };
 
 class value {
@@ -208,8 +214,11 @@ struct omitted_member {
 // subtrees a caller only ever shares between two trees it diffs, so converting
 // them node by node would be work nobody reads (the 1.28 path's pod, whose
 // apiserver managedFields are often most of the review).
+// `keys_unique`: the caller knows that no object it converts repeats a key
+// (a review's key scan, patch/json_keys.hpp, covers all but what `omit` names),
+// so objects are not checked for repeats again; a repeat would then be kept.
 error from_simdjson(simdjson::dom::element e, arena& a, value& out, strings mode,
-                    std::span<const omitted_member> omit) noexcept;
+                    std::span<const omitted_member> omit, bool keys_unique = false) noexcept;
 
 // Parses JSON text (copied into the arena with simdjson's padding; strings are
 // copied, so the tree does not depend on the parser afterwards).

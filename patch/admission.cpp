@@ -503,7 +503,9 @@ bool parse_review(simdjson::dom::parser& parser, review_scratch& scratch, const 
     error = "request.object is missing";
     return false;
   }
-  return parse_pod(*obj, r.namespace_name, p, error);
+  if (!parse_pod(*obj, r.namespace_name, p, error)) return false;
+  p.keys_unique_as_read = true;
+  return true;
 }
 
 }  // namespace meshinject::patch

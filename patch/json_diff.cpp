@@ -1,6 +1,7 @@
 #include "patch/json_diff.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "patch/json_text.hpp"
@@ -38,14 +39,36 @@ bool shared(const json::value& x, const json::value& y) noexcept {
                        : x.is_array() && x.items().data() == y.items().data();
 }
 
-// A key written into a pointer as it is: printable ASCII without `~` and `/`
-// (RFC 6901) or `"` and `\\` (JSON), as nearly every key of a pod is.
-bool plain_key(std::string_view key) noexcept {
-  for (const char c : key) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '~' || c == '/' || c == '"' || c == '\\') return false;
+// What a key's bytes need in a pointer written as JSON text: nothing (printable
+// ASCII), RFC 6901's `~0`/`~1` (which are plain JSON), or JSON escaping.
+enum key_byte : std::uint8_t { plain_byte, pointer_byte, json_byte };
+
+constexpr std::array<key_byte, 256> key_bytes = [] {
+  std::array<key_byte, 256> t{};
+  for (std::size_t c = 0; c < 256; ++c) t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? json_byte : plain_byte;
+  t['~'] = pointer_byte;
+  t['/'] = pointer_byte;
+  return t;
+}();
+
+// The most any byte of `key` needs: nearly every key of a pod is plain, and
+// annotation and label keys (`prometheus.io/port`) need only `~1`.
+key_byte key_needs(std::string_view key) noexcept {
+  unsigned need = plain_byte;
+  for (const char c : key) need |= key_bytes[static_cast<unsigned char>(c)];
+  return need & json_byte ? json_byte : static_cast<key_byte>(need);
+}
+
+// `key` with RFC 6901's escapes, in runs between the bytes that need one.
+void append_pointer_escaped(std::string& out, std::string_view key) {
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key[i] != '~' && key[i] != '/') continue;
+    out.append(key.data() + from, i - from);
+    out += key[i] == '~' ? "~0" : "~1";
+    from = i + 1;
   }
-  return true;
+  out.append(key.data() + from, key.size() - from);
 }
 
 }  // namespace
@@ -90,17 +113,19 @@ void json_differ::spell_path() {
       path_.append(buf, static_cast<std::size_t>(r.ptr - buf));
       continue;
     }
-    if (plain_key(s.key)) {
-      path_ += s.key;
-      continue;
+    switch (key_needs(s.key)) {
+      case plain_byte:
+        path_ += s.key;
+        break;
+      case pointer_byte:
+        append_pointer_escaped(path_, s.key);
+        break;
+      case json_byte:
+        key_scratch_.clear();
+        append_pointer_escaped(key_scratch_, s.key);
+        append_json_escaped(path_, key_scratch_);
+        break;
     }
-    key_scratch_.clear();
-    for (const char c : s.key) {
-      if (c == '~') key_scratch_ += "~0";
-      else if (c == '/') key_scratch_ += "~1";
-      else key_scratch_ += c;
-    }
-    append_json_escaped(path_, key_scratch_);
   }
 }
 

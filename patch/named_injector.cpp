@@ -559,7 +559,8 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     original = json::value();
     merged = json::value();
     template_pod = json::value::object();
-    e = lean ? json::from_simdjson(p.object, w.arena, original, json::strings::borrow, unread_by_merge)
+    e = lean ? json::from_simdjson(p.object, w.arena, original, json::strings::borrow, unread_by_merge,
+                                   p.keys_unique_as_read)
              : json::from_simdjson(p.object, w.arena, original);
     // An OpenShift UID range is how the webhook knows it runs on OpenShift.
     if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);

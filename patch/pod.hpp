@@ -48,6 +48,10 @@ struct owner_reference {
 
 struct pod {
   simdjson::dom::element object;  // the whole Pod (Istio >= 1.9's path merges and diffs it)
+  // parse_review's key scan (patch/json_keys.hpp) left one member per key in all
+  // of `object` but status and metadata.managedFields; false for a pod read by
+  // parse_pod alone, whose keys nobody checked.
+  bool keys_unique_as_read = false;
 
   // metadata
   bool has_metadata = false;
@@ -74,6 +78,7 @@ struct pod {
   std::vector<std::string_view> image_pull_secret_names;
 
   void clear() noexcept {
+    keys_unique_as_read = false;
     has_metadata = has_spec = false;
     name = generate_name = namespace_name = {};
     has_labels = has_annotations = false;

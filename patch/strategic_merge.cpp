@@ -1,5 +1,6 @@
 #include "patch/strategic_merge.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <utility>
@@ -174,6 +175,12 @@ json::error merger::link_patch_value(const json::value& v, json::value& out, boo
   rebuilt = false;
   out = v;
   if (depth > json::max_depth) return fail(errc::too_deep, "nested deeper than 512 levels");
+  // A subtree of a kept render, copied for this request and not changed before
+  // its merge (link mode's patch is the request's fresh render): its skeleton
+  // was found to hold nothing this walk would drop, and to nest shallowly enough.
+  if (const json::prepared_text* p = v.prepared();
+      p != nullptr && p->links_whole && depth + p->depth < json::max_depth)
+    return {};
   // A scalar child is linked as it is (unless null or under a directive key):
   // no call for it, as long as the call would not have refused its depth.
   const bool leaves_linked = depth < json::max_depth;
@@ -232,12 +239,19 @@ json::error merger::link_patch_value(const json::value& v, json::value& out, boo
 
 json::error merger::merge_map(json::value& target, const json::value& patch, const type_meta* type) noexcept {
   if (!target.is_object() || !patch.is_object()) return fail(errc::type_conflict, "expected an object");
-  if (const json::value* directive = patch.find(patch_key)) return apply_map_directive(target, *directive, patch);
-  if (const json::value* keys = patch.find(retain_keys_key))
-    if (auto err = apply_retain_keys(target, patch, *keys)) return err;
-  for (const json::member& m : patch.members()) {
-    if (m.key == retain_keys_key) continue;
-    if (starts_with(m.key, order_prefix))
+  // Directives are rare: one look for a `$` key spares two lookups that miss.
+  const auto members = patch.members();
+  const bool directives = std::any_of(members.begin(), members.end(), [](const json::member& m) {
+    return !m.key.empty() && m.key.front() == '$';
+  });
+  if (directives) {
+    if (const json::value* directive = patch.find(patch_key)) return apply_map_directive(target, *directive, patch);
+    if (const json::value* keys = patch.find(retain_keys_key))
+      if (auto err = apply_retain_keys(target, patch, *keys)) return err;
+  }
+  for (const json::member& m : members) {
+    if (directives && m.key == retain_keys_key) continue;
+    if (directives && starts_with(m.key, order_prefix))
       return fail(errc::unsupported, "$setElementOrder is not supported in injection templates");
     if (auto err = enter(m.key)) return err;
     if (auto err = merge_member(target, m.key, m.v, type)) return err;

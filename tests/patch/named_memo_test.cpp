@@ -328,4 +328,54 @@ TEST(named_memo, a_request_that_changes_a_prepared_subtree_is_written_from_its_t
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u);
 }
 
+// A kept render's subtree the strategic merge would drop something from (a null
+// member, an object carrying $patch) is walked by the merge each time; one it
+// keeps whole is linked without a walk (prepared_text::links_whole).
+const char* const dropping_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        workload: "{{ .DeploymentMeta.Name }}"
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+        resources:
+          limits:
+            cpu: "2"
+            memory: null
+        securityContext:
+          $patch: delete
+          runAsUser: 1337
+        args: [proxy, sidecar]
+)";
+
+TEST(named_memo, a_prepared_subtree_the_merge_drops_from_is_still_dropped_from) {
+  const std::string rendered =
+      "spec:\n  containers:\n  - name: istio-proxy\n    resources:\n      limits:\n        cpu: \"2\"\n"
+      "        memory: null\n    securityContext:\n      $patch: delete\n    args: [proxy, sidecar]\n";
+  patch::yaml_reader_state state;
+  patch::rendered_skeleton skeleton;
+  ASSERT_TRUE(patch::read_rendered_skeleton(rendered, {}, state, skeleton));
+  const auto& proxy = skeleton.tree.find("spec")->find("containers")->items()[0];
+  ASSERT_NE(proxy.prepared(), nullptr);
+  EXPECT_FALSE(proxy.prepared()->links_whole);
+  EXPECT_FALSE(proxy.find("resources")->prepared()->links_whole) << "a null member";
+  EXPECT_FALSE(proxy.find("securityContext")->prepared()->links_whole) << "a directive";
+  EXPECT_TRUE(proxy.find("args")->prepared()->links_whole);
+
+  patch::engine e(mt::make_snapshot(dropping_config, "", "", ""));
+  for (const char* name : {"web", "api"}) {
+    const answer a = review_pod(e, pod_named(name), std::string("uid-") + name);
+    ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+    const json& proxy_out = proxy_of(a);
+    EXPECT_EQ(proxy_out["resources"], json({{"limits", {{"cpu", "2"}}}})) << proxy_out.dump();
+    EXPECT_FALSE(proxy_out.contains("securityContext")) << proxy_out.dump();
+    EXPECT_EQ(proxy_out["args"], json({"proxy", "sidecar"}));
+  }
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u) << "the second pod is served from the memo";
+}
+
 }  // namespace
