@@ -201,4 +201,61 @@ class reader {
   std::size_t duplicates_ = 0;
 };
 
+// The accessors are defined here, not in the .cpp: a variant compile asks them
+// millions of times, and an out-of-line call cost more than each one does.
+
+inline node_kind node::kind() const noexcept { return r_->nodes_[i_].kind; }
+inline bool node::is_empty() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::empty); }
+inline scalar_style node::style() const noexcept { return r_ ? r_->nodes_[i_].style : scalar_style::plain; }
+inline std::size_t node::size() const noexcept { return r_ ? r_->nodes_[i_].size : 0; }
+inline bool node::is_duplicate_key() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::duplicate); }
+
+inline bool node::is_null() const noexcept {
+  if (!r_) return false;
+  const reader::node_data& d = r_->nodes_[i_];
+  if (d.kind != node_kind::scalar || d.style != scalar_style::plain || d.tag_len) return false;
+  const std::string_view t = r_->text_of(d);
+  return t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL";
+}
+
+inline std::string_view node::tag() const noexcept {
+  if (!r_) return {};
+  const reader::node_data& d = r_->nodes_[i_];
+  return r_->src_.substr(d.tag_off, d.tag_len);
+}
+
+inline std::string_view node::text() const noexcept {
+  if (!r_ || r_->nodes_[i_].kind != node_kind::scalar) return {};
+  return r_->text_of(r_->nodes_[i_]);
+}
+
+inline position node::pos() const noexcept {
+  if (!r_) return {};
+  return {r_->nodes_[i_].line, r_->nodes_[i_].column};
+}
+
+inline node::range<node::item_iterator> node::items() const noexcept {
+  if (!is_sequence()) return {{r_, 0}, {r_, 0}};
+  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
+}
+
+inline node::range<node::entry_iterator> node::entries() const noexcept {
+  if (!is_mapping()) return {{r_, 0}, {r_, 0}};
+  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
+}
+
+inline node::item_iterator& node::item_iterator::operator++() noexcept {
+  i_ = r_->nodes_[i_].end;
+  return *this;
+}
+
+inline node::entry node::entry_iterator::operator*() const noexcept {
+  return {node(r_, i_), node(r_, r_->nodes_[i_].end)};
+}
+
+inline node::entry_iterator& node::entry_iterator::operator++() noexcept {
+  i_ = r_->nodes_[r_->nodes_[i_].end].end;
+  return *this;
+}
+
 }  // namespace meshinject::core::yaml
