@@ -673,11 +673,15 @@ class reader::parser {
         if (blank(pos_)) {
           if (leading_blanks && column() < min_indent && cur() == '\t')
             return fail(here(), "a tab character that violates indentation inside a plain scalar");
+          // The rest of the run at once (a next line's indentation, mostly):
+          // spaces ask nothing more, nor do tabs on the scalar's own line.
+          std::size_t q = pos_ + 1;
+          while (q < s_.size() && (s_[q] == ' ' || (!leading_blanks && s_[q] == '\t'))) ++q;
           if (!leading_blanks) {
             if (ws_end == 0) ws_begin = pos_;
-            ws_end = pos_ + 1;
+            ws_end = q;
           }
-          ++pos_;
+          pos_ = q;
         } else {
           if (!leading_blanks) {
             ws_begin = ws_end = 0;

@@ -188,9 +188,9 @@ class reader {
     std::uint8_t flags = 0;
   };
 
+  // The reader wrote every offset within its text, so no bounds are checked.
   std::string_view text_of(const node_data& d) const noexcept {
-    return d.flags & in_pool ? std::string_view(pool_).substr(d.text_off, d.text_len)
-                             : src_.substr(d.text_off, d.text_len);
+    return {(d.flags & in_pool ? pool_.data() : src_.data()) + d.text_off, d.text_len};
   }
 
   std::string_view src_;
@@ -214,14 +214,25 @@ inline bool node::is_null() const noexcept {
   if (!r_) return false;
   const reader::node_data& d = r_->nodes_[i_];
   if (d.kind != node_kind::scalar || d.style != scalar_style::plain || d.tag_len) return false;
+  // By length first: string_view's == calls out to compare() here, and most
+  // scalars a compile asks about are neither 1 nor 4 bytes long.
   const std::string_view t = r_->text_of(d);
-  return t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL";
+  switch (t.size()) {
+    case 0: return true;
+    case 1: return t[0] == '~';
+    case 4: {
+      const char c = t[0];
+      return ((c == 'n' || c == 'N') && t[1] == 'u' && t[2] == 'l' && t[3] == 'l') ||
+             (c == 'N' && t[1] == 'U' && t[2] == 'L' && t[3] == 'L');
+    }
+    default: return false;
+  }
 }
 
 inline std::string_view node::tag() const noexcept {
   if (!r_) return {};
   const reader::node_data& d = r_->nodes_[i_];
-  return r_->src_.substr(d.tag_off, d.tag_len);
+  return {r_->src_.data() + d.tag_off, d.tag_len};
 }
 
 inline std::string_view node::text() const noexcept {

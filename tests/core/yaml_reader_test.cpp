@@ -220,6 +220,13 @@ TEST(yaml_reader_scalars, styles_and_nulls) {
   EXPECT_EQ(nulls, (std::vector<bool>{true, true, true, true, false, false, false, true, false}));
 }
 
+TEST(yaml_reader_scalars, blanks_inside_and_between_the_lines_of_a_plain_scalar) {
+  // Blanks are skipped a run at a time: on the scalar's line they are kept
+  // (tabs too), on the next line's indentation a tab is judged where it is.
+  EXPECT_EQ(read_shown("a: x \t y  \t\nb: p\n  \t  q\n"), "{a: x \t y, b: p q}");
+  EXPECT_EQ(read_shown("- a    b\n      c\n\n   \t d\n"), "[a    b c\\nd]");
+}
+
 TEST(yaml_reader_scalars, placeholders_of_pod_values_are_plain_text) {
   const std::string hole = "\xEE\x80\x80" "3" "\xEE\x80\x81";
   EXPECT_EQ(read_shown("a: x" + hole + "y\n" + hole + ": ~\n"), "{a: x" + hole + "y, " + hole + ": ~}");
@@ -287,6 +294,7 @@ TEST(yaml_reader_errors, each_with_its_position) {
       {"a:\n\tb: 1\n", "2:1: a tab character where YAML expects indentation"},
       {"a: 'x'\n\t\n", "2:1: a tab character where YAML expects indentation"},
       {"a:\n  b: 1\n\tc: 2\n", "3:1: a tab character that violates indentation inside a plain scalar"},
+      {"a:\n  b: 1\n  \tc: 2\n", "3:3: a tab character that violates indentation inside a plain scalar"},
       {"- \tx\n", "1:3: a tab character where YAML expects indentation"},
       {"a: |\n  x\n\ty\n", "3:1: a tab character where a block scalar's indentation is expected"},
       {"a:\n  b: 1\n c: 2\n", "3:2: bad indentation of a mapping entry"},
