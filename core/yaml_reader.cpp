@@ -1,6 +1,7 @@
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -13,12 +14,12 @@ namespace {
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
-// Whether none of 8 bytes needs a closer look when validating: each is
-// printable ASCII (0x20-0x7E), so not a line break, control character or the
-// start of a UTF-8 sequence.
-bool all_printable_ascii(const char* p) noexcept {
+// The bytes of 8 that need a closer look when validating: not printable ASCII
+// (0x20-0x7E), so a line break, a control character or part of a UTF-8
+// sequence. The lowest mark is exact (a mark may be false only above a true one).
+std::uint64_t not_printable_ascii(const char* p) noexcept {
   const std::uint64_t w = word_at(p);
-  return ((w & byte_highs) | bytes_below(w, 0x20) | bytes_equal(w, 0x7F)) == 0;
+  return (w & byte_highs) | bytes_below(w, 0x20) | bytes_equal(w, 0x7F);
 }
 bool is_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 int hex_value(char c) noexcept { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
@@ -105,8 +106,17 @@ class reader::parser {
       return fail({line, static_cast<std::uint32_t>(i - start + 1)}, what);
     };
     for (std::size_t i = 0; i < s_.size();) {
-      // Most of a template's output is printable ASCII: skip it 8 bytes at a time.
-      while (i + 8 <= s_.size() && all_printable_ascii(s_.data() + i)) i += 8;
+      // Most of a template's output is printable ASCII: skip it 8 bytes at a
+      // time, and within the word that ends the run, to its first other byte
+      // (byte by byte, each line's break cost up to eight more word tests).
+      while (i + 8 <= s_.size()) {
+        const std::uint64_t marks = not_printable_ascii(s_.data() + i);
+        if (marks != 0) {
+          i += static_cast<std::size_t>(std::countr_zero(marks)) / 8;
+          break;
+        }
+        i += 8;
+      }
       if (i >= s_.size()) break;
       const auto b = static_cast<unsigned char>(s_[i]);
       if (b < 0x80) {
