@@ -1,24 +1,25 @@
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 
 #include "core/byte_words.hpp"
 #include "core/json_text.hpp"
+#include "core/yaml_scan.hpp"
 
 namespace meshinject::core::yaml {
 namespace {
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
-bool is_blank_or_break(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Whether none of 8 bytes needs a closer look when validating: each is
-// printable ASCII (0x20-0x7E), so not a line break, control character or the
-// start of a UTF-8 sequence.
-bool all_printable_ascii(const char* p) noexcept {
+// The bytes of 8 that need a closer look when validating: not printable ASCII
+// (0x20-0x7E), so a line break, a control character or part of a UTF-8
+// sequence. The lowest mark is exact (a mark may be false only above a true one).
+std::uint64_t not_printable_ascii(const char* p) noexcept {
   const std::uint64_t w = word_at(p);
-  return ((w & byte_highs) | bytes_below(w, 0x20) | bytes_equal(w, 0x7F)) == 0;
+  return (w & byte_highs) | bytes_below(w, 0x20) | bytes_equal(w, 0x7F);
 }
 bool is_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 int hex_value(char c) noexcept { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
@@ -105,8 +106,17 @@ class reader::parser {
       return fail({line, static_cast<std::uint32_t>(i - start + 1)}, what);
     };
     for (std::size_t i = 0; i < s_.size();) {
-      // Most of a template's output is printable ASCII: skip it 8 bytes at a time.
-      while (i + 8 <= s_.size() && all_printable_ascii(s_.data() + i)) i += 8;
+      // Most of a template's output is printable ASCII: skip it 8 bytes at a
+      // time, and within the word that ends the run, to its first other byte
+      // (byte by byte, each line's break cost up to eight more word tests).
+      while (i + 8 <= s_.size()) {
+        const std::uint64_t marks = not_printable_ascii(s_.data() + i);
+        if (marks != 0) {
+          i += static_cast<std::size_t>(std::countr_zero(marks)) / 8;
+          break;
+        }
+        i += 8;
+      }
       if (i >= s_.size()) break;
       const auto b = static_cast<unsigned char>(s_[i]);
       if (b < 0x80) {
@@ -407,18 +417,7 @@ class reader::parser {
       return at(p) == ':' && blankz(p + 1);
     }
     if (!plain_can_start(p)) return false;
-    const std::size_t n = s_.size();
-    for (; p < n; ++p) {
-      const char c = s_[p];
-      if (c == ':') {
-        if (p + 1 >= n || is_blank_or_break(s_[p + 1])) return true;
-      } else if (c == '\n' || c == '\r') {
-        return false;
-      } else if (is_blank(c) && p + 1 < n && s_[p + 1] == '#') {
-        return false;
-      }
-    }
-    return false;
+    return scan::plain_line_is_key(s_, p);
   }
 
   bool parse_block_mapping(int col, tag_span tag) {
@@ -652,14 +651,7 @@ class reader::parser {
         // The common run: characters of a scalar read from the input as they
         // are, up to a blank, a line break or `: ` (the loop below stops at
         // the same places, and does the joining when lines fold).
-        const std::size_t size = s_.size();
-        std::size_t p = pos_;
-        while (p < size) {
-          const char c = s_[p];
-          if (is_blank_or_break(c)) break;
-          if (c == ':' && (p + 1 >= size || is_blank_or_break(s_[p + 1]))) break;
-          ++p;
-        }
+        const std::size_t p = scan::plain_run_end(s_, pos_);
         if (p != pos_) {
           ws_begin = ws_end = 0;
           pos_ = first_end = p;
@@ -691,11 +683,15 @@ class reader::parser {
         if (blank(pos_)) {
           if (leading_blanks && column() < min_indent && cur() == '\t')
             return fail(here(), "a tab character that violates indentation inside a plain scalar");
+          // The rest of the run at once (a next line's indentation, mostly):
+          // spaces ask nothing more, nor do tabs on the scalar's own line.
+          std::size_t q = pos_ + 1;
+          while (q < s_.size() && (s_[q] == ' ' || (!leading_blanks && s_[q] == '\t'))) ++q;
           if (!leading_blanks) {
             if (ws_end == 0) ws_begin = pos_;
-            ws_end = pos_ + 1;
+            ws_end = q;
           }
-          ++pos_;
+          pos_ = q;
         } else {
           if (!leading_blanks) {
             ws_begin = ws_end = 0;
@@ -932,64 +928,10 @@ std::size_t reader::capacity_bytes() const noexcept {
 
 // ------------------------------------------------------------------ node
 
-node_kind node::kind() const noexcept { return r_->nodes_[i_].kind; }
-bool node::is_empty() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::empty); }
-scalar_style node::style() const noexcept { return r_ ? r_->nodes_[i_].style : scalar_style::plain; }
-std::size_t node::size() const noexcept { return r_ ? r_->nodes_[i_].size : 0; }
-bool node::is_duplicate_key() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::duplicate); }
-
-bool node::is_null() const noexcept {
-  if (!r_) return false;
-  const reader::node_data& d = r_->nodes_[i_];
-  if (d.kind != node_kind::scalar || d.style != scalar_style::plain || d.tag_len) return false;
-  const std::string_view t = r_->text_of(d);
-  return t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL";
-}
-
-std::string_view node::tag() const noexcept {
-  if (!r_) return {};
-  const reader::node_data& d = r_->nodes_[i_];
-  return r_->src_.substr(d.tag_off, d.tag_len);
-}
-
-std::string_view node::text() const noexcept {
-  if (!r_ || r_->nodes_[i_].kind != node_kind::scalar) return {};
-  return r_->text_of(r_->nodes_[i_]);
-}
-
-position node::pos() const noexcept {
-  if (!r_) return {};
-  return {r_->nodes_[i_].line, r_->nodes_[i_].column};
-}
-
 node node::find(std::string_view key) const noexcept {
   for (const entry e : entries())
     if (e.key.text() == key) return e.value;
   return {};
-}
-
-node::range<node::item_iterator> node::items() const noexcept {
-  if (!is_sequence()) return {{r_, 0}, {r_, 0}};
-  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
-}
-
-node::range<node::entry_iterator> node::entries() const noexcept {
-  if (!is_mapping()) return {{r_, 0}, {r_, 0}};
-  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
-}
-
-node::item_iterator& node::item_iterator::operator++() noexcept {
-  i_ = r_->nodes_[i_].end;
-  return *this;
-}
-
-node::entry node::entry_iterator::operator*() const noexcept {
-  return {node(r_, i_), node(r_, r_->nodes_[i_].end)};
-}
-
-node::entry_iterator& node::entry_iterator::operator++() noexcept {
-  i_ = r_->nodes_[r_->nodes_[i_].end].end;
-  return *this;
 }
 
 }  // namespace meshinject::core::yaml

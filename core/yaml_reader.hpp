@@ -188,9 +188,9 @@ class reader {
     std::uint8_t flags = 0;
   };
 
+  // The reader wrote every offset within its text, so no bounds are checked.
   std::string_view text_of(const node_data& d) const noexcept {
-    return d.flags & in_pool ? std::string_view(pool_).substr(d.text_off, d.text_len)
-                             : src_.substr(d.text_off, d.text_len);
+    return {(d.flags & in_pool ? pool_.data() : src_.data()) + d.text_off, d.text_len};
   }
 
   std::string_view src_;
@@ -200,5 +200,73 @@ class reader {
   read_error error_;
   std::size_t duplicates_ = 0;
 };
+
+// The accessors are defined here, not in the .cpp: a variant compile asks them
+// millions of times, and an out-of-line call cost more than each one does.
+
+inline node_kind node::kind() const noexcept { return r_->nodes_[i_].kind; }
+inline bool node::is_empty() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::empty); }
+inline scalar_style node::style() const noexcept { return r_ ? r_->nodes_[i_].style : scalar_style::plain; }
+inline std::size_t node::size() const noexcept { return r_ ? r_->nodes_[i_].size : 0; }
+inline bool node::is_duplicate_key() const noexcept { return r_ && (r_->nodes_[i_].flags & reader::duplicate); }
+
+inline bool node::is_null() const noexcept {
+  if (!r_) return false;
+  const reader::node_data& d = r_->nodes_[i_];
+  if (d.kind != node_kind::scalar || d.style != scalar_style::plain || d.tag_len) return false;
+  // By length first: string_view's == calls out to compare() here, and most
+  // scalars a compile asks about are neither 1 nor 4 bytes long.
+  const std::string_view t = r_->text_of(d);
+  switch (t.size()) {
+    case 0: return true;
+    case 1: return t[0] == '~';
+    case 4: {
+      const char c = t[0];
+      return ((c == 'n' || c == 'N') && t[1] == 'u' && t[2] == 'l' && t[3] == 'l') ||
+             (c == 'N' && t[1] == 'U' && t[2] == 'L' && t[3] == 'L');
+    }
+    default: return false;
+  }
+}
+
+inline std::string_view node::tag() const noexcept {
+  if (!r_) return {};
+  const reader::node_data& d = r_->nodes_[i_];
+  return {r_->src_.data() + d.tag_off, d.tag_len};
+}
+
+inline std::string_view node::text() const noexcept {
+  if (!r_ || r_->nodes_[i_].kind != node_kind::scalar) return {};
+  return r_->text_of(r_->nodes_[i_]);
+}
+
+inline position node::pos() const noexcept {
+  if (!r_) return {};
+  return {r_->nodes_[i_].line, r_->nodes_[i_].column};
+}
+
+inline node::range<node::item_iterator> node::items() const noexcept {
+  if (!is_sequence()) return {{r_, 0}, {r_, 0}};
+  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
+}
+
+inline node::range<node::entry_iterator> node::entries() const noexcept {
+  if (!is_mapping()) return {{r_, 0}, {r_, 0}};
+  return {{r_, i_ + 1}, {r_, r_->nodes_[i_].end}};
+}
+
+inline node::item_iterator& node::item_iterator::operator++() noexcept {
+  i_ = r_->nodes_[i_].end;
+  return *this;
+}
+
+inline node::entry node::entry_iterator::operator*() const noexcept {
+  return {node(r_, i_), node(r_, r_->nodes_[i_].end)};
+}
+
+inline node::entry_iterator& node::entry_iterator::operator++() noexcept {
+  i_ = r_->nodes_[r_->nodes_[i_].end].end;
+  return *this;
+}
 
 }  // namespace meshinject::core::yaml

@@ -100,9 +100,31 @@ class builder {
     pool_ += s;
     appended(at);
   }
+  // Most of what a compile writes is one punctuation byte at a time.
+  void text(char c) {
+    const std::size_t at = pool_.size();
+    pool_ += c;
+    appended(at);
+  }
   void escaped(std::string_view s) {
     const std::size_t at = pool_.size();
     append_json_escaped(pool_, s);
+    appended(at);
+  }
+  // A JSON string, and a member's key with its colon: written as one piece,
+  // so the segment is looked at once, not for each quote.
+  void quoted(std::string_view s) {
+    const std::size_t at = pool_.size();
+    pool_ += '"';
+    append_json_escaped(pool_, s);
+    pool_ += '"';
+    appended(at);
+  }
+  void key(std::string_view s) {
+    const std::size_t at = pool_.size();
+    pool_ += '"';
+    append_json_escaped(pool_, s);
+    pool_ += "\":";
     appended(at);
   }
   void push(segment s) { segments_.push_back(s); }
@@ -502,7 +524,7 @@ class compiler {
     const members_frame frame{ws_.members, ws_.members.size()};
     if (!collect_members(n, t, path, frame.base)) return false;
     const std::size_t end = ws_.members.size();
-    b.text("{");
+    b.text('{');
     bool first = true;
     bool have_env = false, have_mounts = false, have_args = false;
     for (std::size_t i = frame.base; i < end; ++i) {
@@ -531,19 +553,17 @@ class compiler {
         // and the splice adds the commas it needs when it writes (emit_fragment).
         continue;
       }
-      if (!first) b.text(",");
+      if (!first) b.text(',');
       first = false;
       if (m.key_hole >= 0) {
-        b.text("\"");
+        b.text('"');
         segment s;
         s.k = segment::kind::hole_string;
         s.a = static_cast<std::uint32_t>(m.key_hole);
         b.push(s);
         b.text("\":");
       } else {
-        b.text("\"");
-        b.escaped(m.key);
-        b.text("\":");
+        b.key(m.key);
       }
       const field_path child{&path, m.key};
       if (proxy_ && t.name == "Container" && (m.key == "env" || m.key == "volumeMounts" || m.key == "args")) {
@@ -571,7 +591,7 @@ class compiler {
       add(have_mounts, insert_point::mounts_member);
       add(have_args, insert_point::args_member);
     }
-    b.text("}");
+    b.text('}');
     return true;
   }
 
@@ -602,10 +622,10 @@ class compiler {
 
   bool write_list(const ynode& n, const type_node& t, builder& b, const field_path& path,
                   std::optional<insert_point> insert = std::nullopt) {
-    b.text("[");
+    b.text('[');
     std::size_t k = 0;
     for (const ynode item : n.items()) {
-      if (k) b.text(",");
+      if (k) b.text(',');
       if (is_null_literal(item)) {
         // Go decodes null into a list element as the element type's zero value.
         switch (t.elem->t) {
@@ -629,34 +649,32 @@ class compiler {
       if (k > 0) s.flags |= segment::preceded_flag;
       b.push(s);
     }
-    b.text("]");
+    b.text(']');
     return true;
   }
 
   bool write_any(const ynode& n, builder& b, const field_path& path) {
     if (n.is_mapping()) {
-      b.text("{");
+      b.text('{');
       bool first = true;
       for (const auto kv : n.entries()) {
-        if (!first) b.text(",");
+        if (!first) b.text(',');
         first = false;
-        b.text("\"");
-        b.escaped(key_text(kv.key));
-        b.text("\":");
+        b.key(key_text(kv.key));
         if (!write_any(kv.value, b, field_path{&path, key_text(kv.key)})) return false;
       }
-      b.text("}");
+      b.text('}');
       return true;
     }
     if (n.is_sequence()) {
-      b.text("[");
+      b.text('[');
       bool first = true;
       for (const ynode item : n.items()) {
-        if (!first) b.text(",");
+        if (!first) b.text(',');
         first = false;
         if (!write_any(item, b, path)) return false;
       }
-      b.text("]");
+      b.text(']');
       return true;
     }
     if (is_null(n)) {
@@ -680,27 +698,27 @@ class compiler {
         if (ft == field_type::integer || ft == field_type::boolean)
           return fail(n, path + ": expected " + std::string(ft == field_type::integer ? "an integer" : "true or false") +
                              ", but the template quotes a pod-dependent value");
-        b.text("\"");
+        b.text('"');
         segment seg;
         seg.k = segment::kind::hole_string;
         seg.a = h;
         b.push(seg);
-        b.text("\"");
+        b.text('"');
         return true;
       }
       segment seg;
       seg.k = ft == field_type::string ? segment::kind::hole_string : segment::kind::hole_scalar;
       seg.scalar_type = ft;
       seg.a = h;
-      if (seg.k == segment::kind::hole_string) b.text("\"");
+      if (seg.k == segment::kind::hole_string) b.text('"');
       b.push(seg);
-      if (seg.k == segment::kind::hole_string) b.text("\"");
+      if (seg.k == segment::kind::hole_string) b.text('"');
       return true;
     }
     if (ft == field_type::integer || ft == field_type::boolean)
       return fail(n, path + ": a pod-dependent value mixed with text cannot be " +
                          std::string(ft == field_type::integer ? "an integer" : "a boolean"));
-    b.text("\"");
+    b.text('"');
     for (const auto& p : parts) {
       if (p.is_hole) {
         if (rendered_.holes[p.hole].structured)
@@ -713,7 +731,7 @@ class compiler {
         b.escaped(p.text);
       }
     }
-    b.text("\"");
+    b.text('"');
     return true;
   }
 
@@ -745,23 +763,19 @@ class compiler {
     };
     switch (ft) {
       case field_type::string:
-        b.text("\"");
         // Only booleans and numbers are spelled anew; other text goes in as it is.
         if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::integer ||
                       r.k == core::yaml_scalar::kind::floating))
-          b.escaped(as_string());
+          b.quoted(as_string());
         else
-          b.escaped(s);
-        b.text("\"");
+          b.quoted(s);
         return true;
       case field_type::quantity:
         if (plain && r.k == core::yaml_scalar::kind::boolean)
           return fail(n, path + ": expected a quantity such as 100m or 1Gi, got '" + std::string(s) + "'");
         if (!k8s::is_quantity(s))
           return fail(n, path + ": '" + std::string(s) + "' is not a valid quantity (such as 100m, 2 or 128Mi)");
-        b.text("\"");
-        b.escaped(s);
-        b.text("\"");
+        b.quoted(s);
         return true;
       case field_type::integer:
         if (plain && r.k == core::yaml_scalar::kind::integer) {
@@ -786,15 +800,11 @@ class compiler {
         }
         if (plain && (r.k == core::yaml_scalar::kind::boolean || r.k == core::yaml_scalar::kind::floating))
           return fail(n, path + ": expected an integer or a string, got '" + std::string(s) + "'");
-        b.text("\"");
-        b.escaped(s);
-        b.text("\"");
+        b.quoted(s);
         return true;
       case field_type::any:
         if (!plain || r.k == core::yaml_scalar::kind::string) {
-          b.text("\"");
-          b.escaped(s);
-          b.text("\"");
+          b.quoted(s);
         } else if (r.k == core::yaml_scalar::kind::null) {
           b.text("null");
         } else if (r.k == core::yaml_scalar::kind::boolean) {

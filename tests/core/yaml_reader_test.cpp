@@ -220,6 +220,13 @@ TEST(yaml_reader_scalars, styles_and_nulls) {
   EXPECT_EQ(nulls, (std::vector<bool>{true, true, true, true, false, false, false, true, false}));
 }
 
+TEST(yaml_reader_scalars, blanks_inside_and_between_the_lines_of_a_plain_scalar) {
+  // Blanks are skipped a run at a time: on the scalar's line they are kept
+  // (tabs too), on the next line's indentation a tab is judged where it is.
+  EXPECT_EQ(read_shown("a: x \t y  \t\nb: p\n  \t  q\n"), "{a: x \t y, b: p q}");
+  EXPECT_EQ(read_shown("- a    b\n      c\n\n   \t d\n"), "[a    b c\\nd]");
+}
+
 TEST(yaml_reader_scalars, placeholders_of_pod_values_are_plain_text) {
   const std::string hole = "\xEE\x80\x80" "3" "\xEE\x80\x81";
   EXPECT_EQ(read_shown("a: x" + hole + "y\n" + hole + ": ~\n"), "{a: x" + hole + "y, " + hole + ": ~}");
@@ -287,6 +294,7 @@ TEST(yaml_reader_errors, each_with_its_position) {
       {"a:\n\tb: 1\n", "2:1: a tab character where YAML expects indentation"},
       {"a: 'x'\n\t\n", "2:1: a tab character where YAML expects indentation"},
       {"a:\n  b: 1\n\tc: 2\n", "3:1: a tab character that violates indentation inside a plain scalar"},
+      {"a:\n  b: 1\n  \tc: 2\n", "3:3: a tab character that violates indentation inside a plain scalar"},
       {"- \tx\n", "1:3: a tab character where YAML expects indentation"},
       {"a: |\n  x\n\ty\n", "3:1: a tab character where a block scalar's indentation is expected"},
       {"a:\n  b: 1\n c: 2\n", "3:2: bad indentation of a mapping entry"},
@@ -348,6 +356,90 @@ TEST(yaml_reader_errors, each_with_its_position) {
     EXPECT_EQ(got.substr(0, colon + 2), w.substr(0, colon + 2)) << got;
     EXPECT_NE(got.find(w.substr(colon + 2)), std::string::npos) << got;
   }
+}
+
+// The input check as it once went, one byte at a time: the reader skips
+// printable ASCII eight bytes at a time and must find the same first bad byte
+// at the same line and column, and count lines the same way.
+struct validation {
+  bool ok = true;
+  position at;
+  std::string_view message;
+};
+validation validate_byte_by_byte(std::string_view s) {
+  std::uint32_t line = 1;
+  std::size_t start = 0;
+  const auto bad = [&](std::size_t i, std::string_view what) {
+    return validation{false, {line, static_cast<std::uint32_t>(i - start + 1)}, what};
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (b == '\n' || (b == '\r' && (i + 1 >= s.size() || s[i + 1] != '\n'))) {
+        ++line;
+        start = i + 1;
+      } else if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7F) {
+        return bad(i, "a control character (YAML allows tab, CR and LF only)");
+      }
+      ++i;
+      continue;
+    }
+    const std::size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+    if (n == 0 || b > 0xF4 || i + n > s.size()) return bad(i, "invalid UTF-8");
+    std::uint32_t cp = b & (0x7F >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return bad(i, "invalid UTF-8");
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    const std::uint32_t least = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return bad(i, "invalid UTF-8");
+    if ((cp >= 0x80 && cp < 0xA0 && cp != 0x85) || cp == 0xFFFE || cp == 0xFFFF)
+      return bad(i, "a control character (YAML allows tab, CR and LF only)");
+    i += n;
+  }
+  return {};
+}
+
+TEST(yaml_reader_errors, the_input_check_agrees_with_the_byte_by_byte_rule) {
+  // Lines of a mapping with line breaks, control bytes and UTF-8 (valid and
+  // not) dropped in at random, so that each falls at every place in a word.
+  const std::string_view pieces[] = {"\n", "\r\n", "\r", "\t", std::string_view("\0", 1), "\x01", "\x1f", "\x7f",
+                                     "\xC3\xA9", "\xC2\x85", "\xC2\x80", "\xE2\x80\xA8", "\xF0\x9F\x98\x80",
+                                     "\x80", "\xFF", "\xC0\xAF", "\xED\xA0\x80", "\xE2\x82", "\xEF\xBF\xBE"};
+  std::uint64_t state = 77;
+  const auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  reader r;
+  std::size_t rejected = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string doc;
+    const std::size_t lines = 1 + next() % 6;
+    const unsigned density = 4 + static_cast<unsigned>(next() % 60);
+    for (std::size_t l = 0; l < lines; ++l) {
+      doc += "key" + std::to_string(l) + ": ";
+      const std::size_t len = next() % 30;
+      for (std::size_t k = 0; k < len; ++k)
+        doc += next() % density == 0 ? pieces[next() % std::size(pieces)] : std::string_view("abcdefgh").substr(next() % 8, 1);
+      doc += '\n';
+    }
+    const validation want = validate_byte_by_byte(doc);
+    const bool read = r.read(doc);
+    if (!want.ok) {
+      ++rejected;
+      ASSERT_FALSE(read) << ::testing::PrintToString(doc);
+      ASSERT_EQ(r.error().message, want.message) << ::testing::PrintToString(doc);
+      ASSERT_EQ(r.error().at.line, want.at.line) << ::testing::PrintToString(doc);
+      ASSERT_EQ(r.error().at.column, want.at.column) << ::testing::PrintToString(doc);
+    } else if (!read) {
+      ASSERT_NE(r.error().message, "invalid UTF-8") << ::testing::PrintToString(doc);
+      ASSERT_EQ(r.error().message.find("a control character"), std::string_view::npos) << ::testing::PrintToString(doc);
+    }
+  }
+  EXPECT_GT(rejected, 5000u);
+  EXPECT_LT(rejected, 15000u);
 }
 
 TEST(yaml_reader_errors, implicit_keys_longer_than_1024_bytes) {
