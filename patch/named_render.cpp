@@ -13,6 +13,7 @@
 #include "core/json_text.hpp"
 #include "core/yaml_scalar.hpp"
 #include "patch/json_tree_writer.hpp"
+#include "patch/strategic_merge.hpp"
 #include "template/binding.hpp"
 
 namespace meshinject::patch {
@@ -341,19 +342,6 @@ bool sites_in_order(const json::value& v, std::span<const rendered_skeleton::hol
   return true;
 }
 
-// Whether a strategic merge keeps every member of `v`: no null member and no
-// key that could be a directive, at any depth (prepared_text::links_whole).
-bool links_whole(const json::value& v) noexcept {
-  if (v.is_object()) {
-    for (const json::member& m : v.members())
-      if (m.v.is_null() || (!m.key.empty() && m.key.front() == '$') || !links_whole(m.v)) return false;
-  } else if (v.is_array()) {
-    for (const json::value& item : v.items())
-      if (!links_whole(item)) return false;
-  }
-  return true;
-}
-
 // Every array and object of the skeleton without a site below it gets its
 // compact JSON text, written once here instead of by every request's diff that
 // adds it (a request's copy carries the pointer; json_tree_writer checks the
@@ -382,7 +370,7 @@ bool prepare_texts(json::value& v, std::span<const rendered_skeleton::hole_site>
     ok = false;
     return false;
   }
-  *p = json::prepared_text{&v, text, links_whole(v), static_cast<std::uint32_t>(json::depth(v))};
+  *p = json::prepared_text{&v, text, smp::links_whole(v), static_cast<std::uint32_t>(json::depth(v))};
   v.set_prepared(p);
   return false;
 }

@@ -21,9 +21,12 @@ bool starts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
 }
 
+// Every directive key starts with `$`; no field's does.
+bool may_be_directive(std::string_view k) noexcept { return !k.empty() && k.front() == '$'; }
+
 // Keys that only steer the merge and never reach the result.
 bool is_directive_key(std::string_view k) noexcept {
-  if (k.empty() || k.front() != '$') return false;  // every directive starts so; no field does
+  if (!may_be_directive(k)) return false;
   return k == patch_key || k == retain_keys_key || starts_with(k, delete_prefix) || starts_with(k, order_prefix);
 }
 
@@ -241,9 +244,8 @@ json::error merger::merge_map(json::value& target, const json::value& patch, con
   if (!target.is_object() || !patch.is_object()) return fail(errc::type_conflict, "expected an object");
   // Directives are rare: one look for a `$` key spares two lookups that miss.
   const auto members = patch.members();
-  const bool directives = std::any_of(members.begin(), members.end(), [](const json::member& m) {
-    return !m.key.empty() && m.key.front() == '$';
-  });
+  const bool directives =
+      std::any_of(members.begin(), members.end(), [](const json::member& m) { return may_be_directive(m.key); });
   if (directives) {
     if (const json::value* directive = patch.find(patch_key)) return apply_map_directive(target, *directive, patch);
     if (const json::value* keys = patch.find(retain_keys_key))
@@ -564,6 +566,17 @@ json::error merge(json::value& target, const json::value& patch, const type_meta
                   patch_use use) noexcept {
   merger m(a, use);
   return m.merge_map(target, patch, type);
+}
+
+bool links_whole(const json::value& v) noexcept {
+  if (v.is_object()) {
+    for (const json::member& m : v.members())
+      if (m.v.is_null() || may_be_directive(m.key) || !links_whole(m.v)) return false;
+  } else if (v.is_array()) {
+    for (const json::value& item : v.items())
+      if (!links_whole(item)) return false;
+  }
+  return true;
 }
 
 }  // namespace meshinject::patch::smp

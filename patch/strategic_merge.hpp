@@ -72,4 +72,9 @@ enum class patch_use : std::uint8_t { copy, link };
 core::json::error merge(core::json::value& target, const core::json::value& patch, const type_meta* type,
                         core::arena& a, patch_use use = patch_use::copy) noexcept;
 
+// Whether link mode takes `v` whole, dropping nothing from it: no null member
+// and no key that may be a directive (any key starting with `$`), at any depth.
+// A kept render's text records it once (core::json::prepared_text::links_whole).
+bool links_whole(const core::json::value& v) noexcept;
+
 }  // namespace meshinject::patch::smp
