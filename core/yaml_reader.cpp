@@ -12,8 +12,6 @@
 namespace meshinject::core::yaml {
 namespace {
 
-bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
-
 // The bytes of 8 that need a closer look when validating: not printable ASCII
 // (0x20-0x7E), so a line break, a control character or part of a UTF-8
 // sequence. The lowest mark is exact (a mark may be false only above a true one).
@@ -78,8 +76,8 @@ class reader::parser {
     if (c == '\r') return at(p + 1) == '\n' ? 2 : 1;
     return 0;
   }
-  bool blank(std::size_t p) const noexcept { return is_blank(at(p)); }
-  bool blankz(std::size_t p) const noexcept { return p >= s_.size() || is_blank(s_[p]) || break_at(p); }
+  bool blank(std::size_t p) const noexcept { return scan::blank(at(p)); }
+  bool blankz(std::size_t p) const noexcept { return p >= s_.size() || scan::blank(s_[p]) || break_at(p); }
   bool breakz(std::size_t p) const noexcept { return p >= s_.size() || break_at(p); }
   void take_break() noexcept {
     pos_ += break_at(pos_);
