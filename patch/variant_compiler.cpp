@@ -113,26 +113,23 @@ class builder {
   }
   // A JSON string, and a member's key with its colon: written as one piece,
   // so the segment is looked at once, not for each quote.
-  void quoted(std::string_view s) {
-    const std::size_t at = pool_.size();
-    pool_ += '"';
-    append_json_escaped(pool_, s);
-    pool_ += '"';
-    appended(at);
-  }
-  void key(std::string_view s) {
-    const std::size_t at = pool_.size();
-    pool_ += '"';
-    append_json_escaped(pool_, s);
-    pool_ += "\":";
-    appended(at);
-  }
+  void quoted(std::string_view s) { quoted_then(s, "\""); }
+  void key(std::string_view s) { quoted_then(s, "\":"); }
   void push(segment s) { segments_.push_back(s); }
   segment& back() { return segments_.back(); }
   // This fragment's segments so far.
   std::span<const segment> written() const { return {segments_.data() + first_, segments_.size() - first_}; }
 
  private:
+  // `"`, `s` escaped, then `close`.
+  void quoted_then(std::string_view s, std::string_view close) {
+    const std::size_t at = pool_.size();
+    pool_ += '"';
+    append_json_escaped(pool_, s);
+    pool_ += close;
+    appended(at);
+  }
+
   // The pool's text from `at` on joins the fragment: it extends the last text
   // segment when that one ends where the new text starts.
   void appended(std::size_t at) {
