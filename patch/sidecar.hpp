@@ -236,6 +236,7 @@ class compile_workspace {
   // Parts written from the memo and parts written anew, since construction.
   std::uint64_t memo_hits() const noexcept;
   std::uint64_t memo_misses() const noexcept;
+  std::uint64_t memo_clears() const noexcept;  // emptied, when full or told (the first fill counts one)
 
   struct scratch;
   scratch& store() noexcept { return *scratch_; }

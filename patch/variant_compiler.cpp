@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -256,7 +255,9 @@ struct compile_workspace::scratch {
   std::vector<std::uint32_t> line_starts;  // of the rendered text, for the parts' offsets
   std::uint64_t memo_hits = 0, memo_misses = 0;
 
+  std::uint64_t memo_clears = 0;
   void forget_parts() noexcept {
+    ++memo_clears;
     memo_text.clear();
     memo_ops.clear();
     memo_entries = 0;
@@ -277,6 +278,7 @@ std::size_t compile_workspace::memo_bytes() const noexcept {
 }
 std::uint64_t compile_workspace::memo_hits() const noexcept { return scratch_->memo_hits; }
 std::uint64_t compile_workspace::memo_misses() const noexcept { return scratch_->memo_misses; }
+std::uint64_t compile_workspace::memo_clears() const noexcept { return scratch_->memo_clears; }
 
 namespace {
 
@@ -374,6 +376,10 @@ class compiler {
   // Parts are looked up down to this depth: a top-level item (1), its members
   // (2), the items of their lists (3).
   static constexpr int memo_depth = 3;
+  // A larger part (the proxy container, whose text differs between shapes
+  // in a few members) is not looked up nor kept, only its members: keeping
+  // it would push the parts that repeat out of the memo.
+  static constexpr std::uint32_t memo_part_limit = 2048;
 
   // Whether this compile uses the memo; if so, the rendered text's line starts
   // are indexed. Not with warnings (their messages carry positions), nor when
@@ -471,9 +477,15 @@ class compiler {
       }
       k.append(s.data() + pos, open - pos);
       k += tmpl::hole_open;
-      char num[12];
-      const int len = std::snprintf(num, sizeof num, "%u", n - base);
-      k.append(num, static_cast<std::size_t>(len));
+      char num[10];
+      char* end = num + sizeof num;
+      char* d = end;
+      std::uint32_t rel = n - base;
+      do {
+        *--d = static_cast<char>('0' + rel % 10);
+        rel /= 10;
+      } while (rel != 0);
+      k.append(d, static_cast<std::size_t>(end - d));
       k += tmpl::hole_close;
       k += rendered_.holes[n].structured ? 's' : 'p';
       pos = close + tmpl::hole_close.size();
@@ -614,7 +626,7 @@ class compiler {
   bool write_part(const ynode& n, const type_node& t, builder& b, const field_path& path, region at, int depth,
                   std::optional<insert_point> insert = std::nullopt) {
     std::uint32_t base = 0;
-    if (!memo_ || !at.ok() || depth > memo_depth ||
+    if (!memo_ || !at.ok() || depth > memo_depth || at.to - at.from > memo_part_limit ||
         !memo_key(text_.substr(at.from, at.to - at.from), t, insert ? static_cast<int>(*insert) : -1, base))
       return write_unit(n, t, b, path, at, depth, insert);
     const std::uint64_t h = hash_of(ws_.memo_key);
