@@ -214,6 +214,7 @@ void BM_shapes(benchmark::State& state, order o) {
   state.counters["miss_us"] = misses > 0 ? miss_ns / misses / 1e3 : 0;
   state.counters["variants"] = static_cast<double>(engine.cached_variants());
   state.counters["cache_KiB"] = static_cast<double>(engine.stats().cached_variant_bytes.value()) / 1024;
+  state.counters["memo_KiB"] = static_cast<double>(engine.compile_memo_bytes()) / 1024;
   state.SetLabel(data().conformance ? "istio-1.1 template" : "istio-1.1 example config");
 }
 
@@ -223,7 +224,7 @@ void BM_shapes(benchmark::State& state, order o) {
 // The snapshot's shared text is not in it (held once, reported beside).
 void BM_shape_sizes(benchmark::State& state) {
   std::vector<shape_body>& shapes = bodies();
-  double variants = 0, bytes = 0;
+  double variants = 0, bytes = 0, memo_bytes = 0;
   for (auto _ : state) {
     mp::engine engine(data().snap, mp::variant_cache_limits{.entries = shape_count, .bytes = std::size_t{1} << 40});
     std::uint32_t request = 0;
@@ -234,12 +235,14 @@ void BM_shape_sizes(benchmark::State& state) {
     }
     variants = static_cast<double>(engine.cached_variants());
     bytes = static_cast<double>(engine.stats().cached_variant_bytes.value());
+    memo_bytes = static_cast<double>(engine.compile_memo_bytes());
   }
   const mp::shared_variant_text* shared = data().snap->shared_text();
   state.counters["variants"] = variants;
   state.counters["B/variant"] = bytes / variants;
   state.counters["fit_in_4MiB"] = static_cast<double>(mp::variant_cache_limits::default_bytes) / (bytes / variants);
   state.counters["shared_B"] = shared ? static_cast<double>(shared->heap_bytes()) : 0;
+  state.counters["memo_B"] = memo_bytes;  // the compile workspace's part memo, once per core
 }
 BENCHMARK(BM_shape_sizes)->Iterations(1)->Unit(benchmark::kMillisecond);
 

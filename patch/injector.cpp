@@ -241,6 +241,7 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
   variants_.clear();  // first: its variants point into the old snapshot's shared text
   snapshot_ = std::move(s);
   named_->memo.clear();  // keyed by the old snapshot's programs
+  compile_workspace_->forget_parts();  // written under the old template
   named_->pod_proxy_configs.clear();  // merged over the old mesh's defaultConfig
   named_->next_replaced = 0;
   named_->facts_of = nullptr;  // read from the old snapshot's values and mesh
@@ -249,6 +250,7 @@ void engine::set_snapshot(std::shared_ptr<const snapshot> s) {
 }
 
 std::size_t engine::cached_variants() const noexcept { return variants_.size(); }
+std::size_t engine::compile_memo_bytes() const noexcept { return compile_workspace_->memo_bytes(); }
 
 const sidecar_variant* engine::variant_for(const template_data& data, injection_result& r) {
   const std::span<const std::uint8_t> trace(trace_.trace);

@@ -175,6 +175,8 @@ class engine {
                               const workload_meta* deployment, bool force = false);
 
   std::size_t cached_variants() const noexcept;
+  // The heap the compile workspace's part memo holds (sidecar.hpp).
+  std::size_t compile_memo_bytes() const noexcept;
   const engine_stats& stats() const noexcept { return stats_; }
 
  private:

@@ -216,6 +216,28 @@ class compile_workspace {
   // the template's warnings when it was loaded.
   bool collect_warnings = true;
 
+  // The part memo: most of a template's rendered text is the same for every
+  // variant (only pod-dependent branches, user volumes and counts differ), so
+  // a compile keeps the JSON it wrote for a part of the text (a top-level list
+  // item, a member of one, an item of such a member's list), keyed by the
+  // part's exact text (hole numbers counted from the part's first), the type
+  // it is written as, and whether each hole in it is spliced YAML; a later
+  // compile whose text has the same part copies that JSON instead of writing
+  // it from the YAML tree again. Used only when warnings are not collected
+  // (errors are not memoised: a part that fails is never kept, and a part
+  // that was kept writes without error). Bounded by memo_limit bytes: when a
+  // part would not fit, the memo is emptied and fills again. A core empties it
+  // when it takes a new snapshot (forget_parts).
+  bool memo_parts = true;
+  std::size_t memo_limit = std::size_t{512} << 10;
+  void forget_parts() noexcept;
+  // The heap the memo holds (keys, kept JSON, table), for the bench's counters.
+  std::size_t memo_bytes() const noexcept;
+  // Parts written from the memo and parts written anew, since construction.
+  std::uint64_t memo_hits() const noexcept;
+  std::uint64_t memo_misses() const noexcept;
+  std::uint64_t memo_clears() const noexcept;  // emptied, when full or told (the first fill counts one)
+
   struct scratch;
   scratch& store() noexcept { return *scratch_; }
 

@@ -24,6 +24,28 @@ struct piece {
   std::uint32_t hole;
 };
 
+// Eight bytes a step: a miss hashes every piece of its text once or twice, and
+// a byte a step was most of what looking a piece up cost.
+std::uint64_t hash_of(std::string_view s) noexcept {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  auto mix = [&h](std::uint64_t word) {
+    h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  };
+  std::size_t at = 0;
+  for (; at + 8 <= s.size(); at += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + at, 8);
+    mix(word);
+  }
+  if (at < s.size()) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s.data() + at, s.size() - at);
+    mix(word);
+  }
+  return h;
+}
+
 bool has_hole_marker(std::string_view s) { return s.find(tmpl::hole_open) != std::string_view::npos; }
 
 // Splits a scalar into literal text and hole placeholders, into `out` (the
@@ -158,6 +180,14 @@ class builder {
 // and a reference into the side text carries this bit until then.
 constexpr std::uint32_t side_bit = 0x8000'0000u;
 
+// A part of the rendered text: from the start of a node's first line to the
+// start of the line of the sibling after it (or the end of its parent's part),
+// so it holds all of the node. Empty (to == 0): not known, no memo.
+struct region {
+  std::uint32_t from = 0, to = 0;
+  bool ok() const noexcept { return to > from; }
+};
+
 // A mapping's entry as the field it sets. Members of the mappings being
 // written sit on one stack in the workspace (a mapping's members above its
 // parent's), so writing a mapping allocates nothing once the stack has grown.
@@ -168,6 +198,7 @@ struct member {
   const type_node* type;
   int splice = -1;    // hole index of a `toYaml` placeholder entry
   int key_hole = -1;  // a key that is a string hole
+  region at{};        // the entry's lines, for the part memo
 };
 
 }  // namespace
@@ -200,10 +231,54 @@ struct compile_workspace::scratch {
   };
   std::vector<placement> placements;
   std::uint32_t generation = 0;
+
+  // The part memo (sidecar.hpp's compile_workspace). A kept part is a run of
+  // ops: a text op's text is memo_text[off, off+len); a hole op's hole number
+  // counts from the part's first hole; a hole_members op's off is its key
+  // set's schema and len the number of text ops (the keys) after it.
+  struct memo_op {
+    segment seg;
+    std::uint32_t off = 0, len = 0;
+  };
+  struct memo_entry {
+    std::uint64_t hash = 0;
+    std::uint32_t key_off = 0, key_len = 0;
+    std::uint32_t ops_first = 0, ops_count = 0;
+    std::uint32_t generation = 0;  // memo_generation: filled; else empty
+  };
+  std::vector<memo_entry> memo_table;  // open addressing, at most half full
+  std::uint32_t memo_generation = 1;
+  std::size_t memo_entries = 0;
+  std::string memo_text;               // the keys and the kept text, never past its reserved size
+  std::vector<memo_op> memo_ops;       // never past its reserved size
+  std::string memo_key;                // the key being looked up
+  std::vector<std::uint32_t> line_starts;  // of the rendered text, for the parts' offsets
+  std::uint64_t memo_hits = 0, memo_misses = 0;
+
+  std::uint64_t memo_clears = 0;
+  void forget_parts() noexcept {
+    ++memo_clears;
+    memo_text.clear();
+    memo_ops.clear();
+    memo_entries = 0;
+    if (++memo_generation == 0) {
+      for (memo_entry& e : memo_table) e.generation = 0;
+      memo_generation = 1;
+    }
+  }
 };
 
 compile_workspace::compile_workspace() : scratch_(std::make_unique<scratch>()) {}
 compile_workspace::~compile_workspace() = default;
+void compile_workspace::forget_parts() noexcept { scratch_->forget_parts(); }
+std::size_t compile_workspace::memo_bytes() const noexcept {
+  const scratch& w = *scratch_;
+  return w.memo_table.capacity() * sizeof(scratch::memo_entry) + w.memo_ops.capacity() * sizeof(scratch::memo_op) +
+         w.memo_text.capacity() + w.memo_key.capacity() + w.line_starts.capacity() * sizeof(std::uint32_t);
+}
+std::uint64_t compile_workspace::memo_hits() const noexcept { return scratch_->memo_hits; }
+std::uint64_t compile_workspace::memo_misses() const noexcept { return scratch_->memo_misses; }
+std::uint64_t compile_workspace::memo_clears() const noexcept { return scratch_->memo_clears; }
 
 namespace {
 
@@ -212,8 +287,8 @@ namespace {
 class compiler {
  public:
   compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error,
-           compile_workspace::scratch& ws, bool warnings)
-      : prog_(prog), rendered_(r), v_(v), error_(error), ws_(ws), warnings_(warnings) {}
+           compile_workspace::scratch& ws, bool warnings, std::size_t memo_limit)
+      : prog_(prog), rendered_(r), v_(v), error_(error), ws_(ws), warnings_(warnings), memo_limit_(memo_limit) {}
 
   bool run() {
     core::yaml::reader& reader = ws_.reader;
@@ -225,7 +300,12 @@ class compiler {
     const ynode root = reader.root();
     if (is_null(root)) return true;
     if (!root.is_mapping()) return fail(root, "the rendered template must be a mapping of sidecar fields");
-    for (const auto kv : root.entries()) {
+    const region whole = memo_start() && is_block(root) ? region{0, static_cast<std::uint32_t>(text_.size())} : region{};
+    const auto root_entries = root.entries();
+    for (auto it = root_entries.begin(); it != root_entries.end();) {
+      const auto kv = *it;
+      ++it;
+      const region entry_at = part_of(kv.key, it != root_entries.end() ? (*it).key : ynode(), whole);
       const std::string_view key = key_text(kv.key);
       const ynode value = kv.value;
       const k8s::field_desc* f = k8s::sidecar_spec().find(key);
@@ -249,7 +329,12 @@ class compiler {
                                                           : name == "containers"   ? sidecar_list::containers
                                                           : name == "volumes"      ? sidecar_list::volumes
                                                                                    : sidecar_list::image_pull_secrets)];
-        for (const ynode item : value.items()) {
+        const region list_at = entry_at.ok() && is_block(value) ? entry_at : region{};
+        const auto list_items = value.items();
+        for (auto at = list_items.begin(); at != list_items.end();) {
+          const ynode item = *at;
+          ++at;
+          const region item_at = part_of(item, at != list_items.end() ? *at : ynode(), list_at);
           sidecar_item out;
           const bool proxy = name == "containers" && is_named(item, "istio-proxy");
           if (proxy) {
@@ -261,7 +346,8 @@ class compiler {
           {
             builder b(ws_.pool, ws_.segments, out.json);
             const field_path top{nullptr, name};
-            if (!write(item, *f->type->elem, b, field_path{&top, {}, static_cast<std::int64_t>(items.size())}))
+            if (!write_part(item, *f->type->elem, b, field_path{&top, {}, static_cast<std::int64_t>(items.size())},
+                            item_at, 1))
               return false;
           }
           proxy_ = false;
@@ -284,6 +370,292 @@ class compiler {
   }
 
   void warn(const ynode& n, const std::string& msg) { v_.warnings.push_back(where(n.pos()) + ": " + msg); }
+
+  // ---- The part memo (sidecar.hpp's compile_workspace) ----
+
+  // Parts are looked up down to this depth: a top-level item (1), its members
+  // (2), the items of their lists (3).
+  static constexpr int memo_depth = 3;
+  // A larger part (the proxy container, whose text differs between shapes
+  // in a few members) is not looked up nor kept, only its members: keeping
+  // it would push the parts that repeat out of the memo.
+  static constexpr std::uint32_t memo_part_limit = 2048;
+
+  // Whether this compile uses the memo; if so, the rendered text's line starts
+  // are indexed. Not with warnings (their messages carry positions), nor when
+  // a lone CR could count as a line break (the reader's lines would not be
+  // the index's).
+  bool memo_start() {
+    memo_ = false;
+    if (warnings_ || memo_limit_ == 0 || text_.find('\r') != std::string_view::npos) return false;
+    std::vector<std::uint32_t>& starts = ws_.line_starts;
+    starts.clear();
+    starts.push_back(0);
+    const char* const base = text_.data();
+    const char* p = base;
+    const char* const end = base + text_.size();
+    while (const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p))) {
+      p = static_cast<const char*>(nl) + 1;
+      starts.push_back(static_cast<std::uint32_t>(p - base));
+    }
+    if (ws_.memo_table.empty()) {
+      // Reserved once at the bound's shares, so the memo never grows past it:
+      // a quarter for the table, a quarter for the ops, half for the text.
+      std::size_t slots = 64;
+      while (slots * 2 * sizeof(compile_workspace::scratch::memo_entry) <= memo_limit_ / 4) slots *= 2;
+      ws_.memo_table.assign(slots, {});
+      ws_.memo_ops.reserve(memo_limit_ / 4 / sizeof(compile_workspace::scratch::memo_op));
+      ws_.memo_text.reserve(memo_limit_ / 2);
+      ws_.forget_parts();
+    }
+    memo_ = true;
+    return true;
+  }
+
+  std::uint32_t line_start(const ynode& n) const { return ws_.line_starts[n.pos().line - 1]; }
+  std::uint32_t offset_of(const ynode& n) const { return line_start(n) + n.pos().column - 1; }
+  // A block collection: its first token is a `-` or a key, not `[`, `{` or a tag.
+  bool is_block(const ynode& n) const {
+    if (!n || n.is_scalar() || n.pos().line == 0 || n.pos().line > ws_.line_starts.size()) return false;
+    const std::size_t at = offset_of(n);
+    if (at >= text_.size()) return false;
+    const char c = text_[at];
+    return n.is_sequence() ? c == '-' : c != '{' && c != '[' && c != '!';
+  }
+  // The part of a block collection's child `n` whose next sibling is `next`
+  // (none: it is the last, its part ends with its parent's).
+  region part_of(const ynode& n, const ynode& next, region parent) const {
+    if (!parent.ok() || !n) return {};
+    const std::uint32_t line = n.pos().line;
+    if (line == 0 || line > ws_.line_starts.size()) return {};
+    const std::uint32_t from = ws_.line_starts[line - 1];
+    std::uint32_t to = parent.to;
+    if (next) {
+      const std::uint32_t next_line = next.pos().line;
+      if (next_line <= line || next_line > ws_.line_starts.size()) return {};
+      to = ws_.line_starts[next_line - 1];
+    }
+    if (from < parent.from || to > parent.to || to <= from) return {};
+    return {from, to};
+  }
+
+  // The memo's key for writing the part `s` as `t` (in ws_.memo_key), and the
+  // part's first hole number: each hole marker's number counted from it, and
+  // whether the hole is spliced YAML. False when the part's text does not alone
+  // decide what is written: a backslash (an escape could spell a hole marker),
+  // a tag, a marker that is not a hole of this render or numbers before the first.
+  bool memo_key(std::string_view s, const type_node& t, int insert, std::uint32_t& base) {
+    if (s.find('\\') != std::string_view::npos || s.find('!') != std::string_view::npos) return false;
+    std::string& k = ws_.memo_key;
+    k.clear();
+    const type_node* tp = &t;
+    char head[sizeof tp + 2];
+    std::memcpy(head, &tp, sizeof tp);
+    head[sizeof tp] = static_cast<char>(insert + 1);
+    head[sizeof tp + 1] = proxy_ ? 'p' : '-';
+    k.append(head, sizeof head);
+    bool have_base = false;
+    base = 0;
+    std::size_t pos = 0;
+    for (;;) {
+      const std::size_t open = s.find(tmpl::hole_open, pos);
+      if (open == std::string_view::npos) break;
+      const std::size_t digits = open + tmpl::hole_open.size();
+      const std::size_t close = s.find(tmpl::hole_close, digits);
+      if (close == std::string_view::npos || close == digits || close - digits > 9) return false;
+      std::uint32_t n = 0;
+      for (std::size_t i = digits; i < close; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        n = n * 10 + static_cast<std::uint32_t>(s[i] - '0');
+      }
+      if (n >= rendered_.holes.size()) return false;
+      if (!have_base) {
+        base = n;
+        have_base = true;
+      } else if (n < base) {
+        return false;
+      }
+      k.append(s.data() + pos, open - pos);
+      k += tmpl::hole_open;
+      char num[10];
+      char* end = num + sizeof num;
+      char* d = end;
+      std::uint32_t rel = n - base;
+      do {
+        *--d = static_cast<char>('0' + rel % 10);
+        rel /= 10;
+      } while (rel != 0);
+      k.append(d, static_cast<std::size_t>(end - d));
+      k += tmpl::hole_close;
+      k += rendered_.holes[n].structured ? 's' : 'p';
+      pos = close + tmpl::hole_close.size();
+    }
+    k.append(s.data() + pos, s.size() - pos);
+    return true;
+  }
+
+  const compile_workspace::scratch::memo_entry* memo_find(std::uint64_t h) const {
+    const auto& table = ws_.memo_table;
+    const std::size_t mask = table.size() - 1;
+    const std::string_view key = ws_.memo_key;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      const auto& e = table[i];
+      if (e.generation != ws_.memo_generation) return nullptr;
+      if (e.hash == h && e.key_len == key.size() &&
+          std::memcmp(ws_.memo_text.data() + e.key_off, key.data(), key.size()) == 0)
+        return &e;
+    }
+  }
+
+  std::string_view memo_view(const compile_workspace::scratch::memo_op& o) const {
+    return {ws_.memo_text.data() + o.off, o.len};
+  }
+
+  // Writes a kept part as the compile that kept it wrote it: the same builder
+  // calls, so text joins the text before and after it as it did there, and
+  // key sets go through side_text and held_once as write_object's do.
+  void replay(const compile_workspace::scratch::memo_entry& e, std::uint32_t base, builder& b) {
+    const auto& ops = ws_.memo_ops;
+    for (std::uint32_t i = e.ops_first, end = e.ops_first + e.ops_count; i < end; ++i) {
+      const auto& o = ops[i];
+      segment s = o.seg;
+      switch (s.k) {
+        case segment::kind::text:
+          b.text(memo_view(o));
+          break;
+        case segment::kind::hole_members: {
+          s.a += base;
+          const auto start = static_cast<std::uint32_t>(ws_.keys.size());
+          ws_.keys.push_back({o.off, o.len});
+          for (std::uint32_t k = 1; k <= o.len; ++k) ws_.keys.push_back(side_text(memo_view(ops[i + k])));
+          i += o.len;
+          s.b = held_once(start);
+          b.push(s);
+          break;
+        }
+        case segment::kind::insert:
+          b.push(s);
+          break;
+        default:
+          s.a += base;
+          b.push(s);
+          break;
+      }
+    }
+  }
+
+  // Appends to the memo's text, or false when its reserved size is reached.
+  bool memo_append(std::string_view s, std::uint32_t& off) {
+    std::string& t = ws_.memo_text;
+    if (t.size() + s.size() > t.capacity()) return false;
+    off = static_cast<std::uint32_t>(t.size());
+    t.append(s);
+    return true;
+  }
+  bool memo_push(const compile_workspace::scratch::memo_op& o) {
+    if (ws_.memo_ops.size() == ws_.memo_ops.capacity()) return false;
+    ws_.memo_ops.push_back(o);
+    return true;
+  }
+
+  // Keeps what the part just written (from pool_from and seg_from on) wrote.
+  // False when it does not fit: the caller empties the memo.
+  bool keep_part(std::uint64_t h, std::uint32_t key_off, std::uint32_t key_len, std::uint32_t base,
+                 std::size_t pool_from, std::size_t seg_from) {
+    using memo_op = compile_workspace::scratch::memo_op;
+    const auto ops_first = static_cast<std::uint32_t>(ws_.memo_ops.size());
+    auto text_op = [&](std::size_t from, std::size_t to) {
+      memo_op o;
+      o.seg.k = segment::kind::text;
+      o.len = static_cast<std::uint32_t>(to - from);
+      return memo_append(std::string_view(ws_.pool).substr(from, to - from), o.off) && memo_push(o);
+    };
+    // The part's first text may have joined the text segment before it.
+    if (seg_from > 0) {
+      const segment& before = ws_.segments[seg_from - 1];
+      const std::size_t end = std::size_t{before.a} + before.b;
+      if (before.k == segment::kind::text && end > pool_from && !text_op(pool_from, end)) return false;
+    }
+    for (std::size_t i = seg_from; i < ws_.segments.size(); ++i) {
+      const segment seg = ws_.segments[i];
+      memo_op o;
+      o.seg = seg;
+      switch (seg.k) {
+        case segment::kind::text:
+          if (!text_op(seg.a, std::size_t{seg.a} + seg.b)) return false;
+          continue;
+        case segment::kind::hole_members: {
+          if (seg.a < base) return false;
+          o.seg.a = seg.a - base;
+          o.seg.b = 0;
+          const text_ref header = ws_.keys[seg.b];
+          o.off = header.offset;
+          o.len = header.length;
+          if (!memo_push(o)) return false;
+          for (std::uint32_t k = 1; k <= header.length; ++k) {
+            memo_op key;
+            key.seg.k = segment::kind::text;
+            key.len = ws_.keys[seg.b + k].length;
+            if (!memo_append(side_view(ws_.keys[seg.b + k]), key.off) || !memo_push(key)) return false;
+          }
+          continue;
+        }
+        case segment::kind::insert:
+          break;
+        default:
+          if (seg.a < base) return false;
+          o.seg.a = seg.a - base;
+          break;
+      }
+      if (!memo_push(o)) return false;
+    }
+    if ((ws_.memo_entries + 1) * 2 > ws_.memo_table.size()) return false;
+    const std::size_t mask = ws_.memo_table.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      auto& e = ws_.memo_table[i];
+      if (e.generation == ws_.memo_generation) continue;
+      e = {h, key_off, key_len, ops_first,
+           static_cast<std::uint32_t>(ws_.memo_ops.size()) - ops_first, ws_.memo_generation};
+      ++ws_.memo_entries;
+      return true;
+    }
+  }
+
+  // write(), or the JSON kept for a part with the same key: `at` is the node's
+  // part of the text (empty: no memo), `depth` the part's (memo_depth at most).
+  bool write_part(const ynode& n, const type_node& t, builder& b, const field_path& path, region at, int depth,
+                  std::optional<insert_point> insert = std::nullopt) {
+    std::uint32_t base = 0;
+    if (!memo_ || !at.ok() || depth > memo_depth || at.to - at.from > memo_part_limit ||
+        !memo_key(text_.substr(at.from, at.to - at.from), t, insert ? static_cast<int>(*insert) : -1, base))
+      return write_unit(n, t, b, path, at, depth, insert);
+    const std::uint64_t h = hash_of(ws_.memo_key);
+    if (const auto* e = memo_find(h)) {
+      ++ws_.memo_hits;
+      replay(*e, base, b);
+      return true;
+    }
+    ++ws_.memo_misses;
+    // The key is kept first: the parts inside this one reuse memo_key.
+    std::uint32_t key_off = 0;
+    if (!memo_append(ws_.memo_key, key_off)) {
+      ws_.forget_parts();
+      if (!memo_append(ws_.memo_key, key_off)) return write_unit(n, t, b, path, at, depth, insert);
+    }
+    const auto key_len = static_cast<std::uint32_t>(ws_.memo_key.size());
+    const std::uint32_t generation = ws_.memo_generation;
+    const std::size_t pool_from = ws_.pool.size(), seg_from = ws_.segments.size();
+    if (!write_unit(n, t, b, path, at, depth, insert)) return false;
+    if (ws_.memo_generation != generation) return true;  // emptied by a part inside: its key is gone
+    if (!keep_part(h, key_off, key_len, base, pool_from, seg_from)) ws_.forget_parts();
+    return true;
+  }
+
+  bool write_unit(const ynode& n, const type_node& t, builder& b, const field_path& path, region at, int depth,
+                  std::optional<insert_point> insert) {
+    if (insert) return write_list(n, t, b, path, insert, at, depth);
+    return write(n, t, b, path, at, depth);
+  }
 
   static bool is_named(const ynode& item, std::string_view name) {
     if (!item.is_mapping()) return false;
@@ -426,17 +798,19 @@ class compiler {
     return true;
   }
 
-  bool write(const ynode& n, const type_node& t, builder& b, const field_path& path) {
+  // `at`: the node's part of the text and `depth` its depth, for the part memo
+  // (write_part) to look the node's children up.
+  bool write(const ynode& n, const type_node& t, builder& b, const field_path& path, region at = {}, int depth = 0) {
     std::uint32_t hole = 0;
     switch (t.t) {
       case field_type::object:
       case field_type::map:
-        if (n.is_mapping()) return write_object(n, t, b, path);
+        if (n.is_mapping()) return write_object(n, t, b, path, at, depth);
         if (splice_of(n, hole)) return splice_value(hole, t, b);
         return fail(n, path + (t.t == field_type::object ? ": expected a mapping (" + std::string(t.name) + ")"
                                                          : std::string(": expected a mapping")));
       case field_type::list:
-        if (n.is_sequence()) return write_list(n, t, b, path);
+        if (n.is_sequence()) return write_list(n, t, b, path, std::nullopt, at, depth);
         if (splice_of(n, hole)) return splice_value(hole, t, b);
         return fail(n, path + ": expected a list");
       case field_type::any:
@@ -464,9 +838,12 @@ class compiler {
   // The entries of a mapping as the fields they set, pushed on the workspace's
   // member stack above `base`: unknown ones dropped with a warning, nulls left
   // out, a repeated key replacing the earlier one (go-yaml).
-  bool collect_members(const ynode& n, const type_node& t, const field_path& path, std::size_t base) {
+  bool collect_members(const ynode& n, const type_node& t, const field_path& path, std::size_t base, region at) {
     std::vector<member>& members = ws_.members;
-    for (const auto kv : n.entries()) {
+    const auto entries = n.entries();
+    for (auto it = entries.begin(); it != entries.end();) {
+      const auto kv = *it;
+      ++it;
       const std::string_view raw_key = key_text(kv.key);
       if (has_hole_marker(raw_key)) {
         const auto& key_parts = split(raw_key);
@@ -505,7 +882,7 @@ class compiler {
       auto dup = std::find_if(from, members.end(),
                               [&](const member& m) { return m.splice < 0 && m.key_hole < 0 && m.key == key; });
       if (dup != members.end()) members.erase(dup);
-      members.push_back({key, kv.key, kv.value, ft, -1, -1});
+      members.push_back({key, kv.key, kv.value, ft, -1, -1, part_of(kv.key, it != entries.end() ? (*it).key : ynode(), at)});
     }
     return true;
   }
@@ -517,9 +894,11 @@ class compiler {
     ~members_frame() { stack.resize(base); }
   };
 
-  bool write_object(const ynode& n, const type_node& t, builder& b, const field_path& path) {
+  bool write_object(const ynode& n, const type_node& t, builder& b, const field_path& path, region at = {},
+                    int depth = 0) {
     const members_frame frame{ws_.members, ws_.members.size()};
-    if (!collect_members(n, t, path, frame.base)) return false;
+    const region members_at = memo_ && at.ok() && depth < memo_depth && is_block(n) ? at : region{};
+    if (!collect_members(n, t, path, frame.base, members_at)) return false;
     const std::size_t end = ws_.members.size();
     b.text('{');
     bool first = true;
@@ -569,10 +948,10 @@ class compiler {
                                                              : insert_point::args_items;
         (m.key == "env" ? have_env : m.key == "volumeMounts" ? have_mounts : have_args) = true;
         if (!m.value.is_sequence()) return fail(m.value, child + ": expected a list");
-        if (!write_list(m.value, *m.type, b, child, items)) return false;
+        if (!write_part(m.value, *m.type, b, child, m.at, depth + 1, items)) return false;
         continue;
       }
-      if (!write(m.value, *m.type, b, child)) return false;
+      if (!write_part(m.value, *m.type, b, child, m.at, depth + 1)) return false;
     }
     if (proxy_ && t.name == "Container") {
       // Without the list, the per-request additions create it.
@@ -618,10 +997,14 @@ class compiler {
   }
 
   bool write_list(const ynode& n, const type_node& t, builder& b, const field_path& path,
-                  std::optional<insert_point> insert = std::nullopt) {
+                  std::optional<insert_point> insert = std::nullopt, region at = {}, int depth = 0) {
     b.text('[');
     std::size_t k = 0;
-    for (const ynode item : n.items()) {
+    const region items_at = memo_ && at.ok() && depth < memo_depth && is_block(n) ? at : region{};
+    const auto items = n.items();
+    for (auto it = items.begin(); it != items.end();) {
+      const ynode item = *it;
+      ++it;
       if (k) b.text(',');
       if (is_null_literal(item)) {
         // Go decodes null into a list element as the element type's zero value.
@@ -634,7 +1017,8 @@ class compiler {
           case field_type::boolean: b.text("false"); break;
           default: b.text("null"); break;
         }
-      } else if (!write(item, *t.elem, b, field_path{&path, {}, static_cast<std::int64_t>(k)})) {
+      } else if (!write_part(item, *t.elem, b, field_path{&path, {}, static_cast<std::int64_t>(k)},
+                             part_of(item, it != items.end() ? *it : ynode(), items_at), depth + 1)) {
         return false;
       }
       ++k;
@@ -831,6 +1215,9 @@ class compiler {
   compile_workspace::scratch& ws_;
   bool warnings_ = true;
   bool proxy_ = false;
+  std::size_t memo_limit_ = 0;
+  bool memo_ = false;
+  std::string_view text_ = rendered_.text;
 };
 
 }  // namespace
@@ -862,28 +1249,6 @@ bool compile_sidecar(const tmpl::program& program, tmpl::render_result rendered,
 }
 
 namespace {
-
-// Eight bytes a step: a miss hashes every piece of its text once or twice, and
-// a byte a step was most of what looking a piece up cost.
-std::uint64_t hash_of(std::string_view s) noexcept {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
-  auto mix = [&h](std::uint64_t word) {
-    h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-  };
-  std::size_t at = 0;
-  for (; at + 8 <= s.size(); at += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, s.data() + at, 8);
-    mix(word);
-  }
-  if (at < s.size()) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, s.data() + at, s.size() - at);
-    mix(word);
-  }
-  return h;
-}
 
 // A text segment is cut to refer to a part of it in the shared text only when
 // that part is longer than the segment the cut adds.
@@ -1002,7 +1367,8 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
   ws.keys.clear();
   for (auto& l : ws.lists) l.clear();
   ws.members.clear();
-  compiler c(program, rendered, out, error, ws, workspace.collect_warnings);
+  compiler c(program, rendered, out, error, ws, workspace.collect_warnings,
+             workspace.memo_parts ? workspace.memo_limit : 0);
   if (!c.run()) return false;
   if (ws.pool.size() + ws.side.size() >= shared_text_bit || rendered.holes.size() >= segment_field_limit ||
       ws.keys.size() >= segment_field_limit) {

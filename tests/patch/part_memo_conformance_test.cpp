@@ -1,0 +1,211 @@
+// The compile workspace's part memo (patch/sidecar.hpp): a core's compile that
+// copies the JSON it kept for parts of the rendered text must give the variant
+// a full compile gives, byte for byte. Checked on every shape of
+// bench/shapes_bench's rotation (load/shapes.mjs's rules: eight of Istio 1.1's
+// template branches, 0-39 user volumes, 1-3 containers, 1-4 ports), with one
+// memo warmed across the rotation as a core's is, and again with a memo so
+// small that it is emptied over and over.
+
+#include <gtest/gtest.h>
+
+#include <simdjson.h>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "core/mesh_config.hpp"
+#include "patch/injector.hpp"
+#include "patch/sidecar.hpp"
+#include "patch/template_data.hpp"
+#include "tests/support/support.hpp"
+
+namespace {
+
+namespace mt = meshinject::test;
+namespace core = meshinject::core;
+namespace patch = meshinject::patch;
+namespace tmpl = meshinject::tmpl;
+using mt::json;
+
+// shapes_bench's make_shape, on a pod of its own.
+json shape_pod(int k) {
+  json pod = json::parse(R"({"metadata":{"name":"orders","namespace":"shop","labels":{"app":"orders","version":"v1"},
+      "annotations":{}},"spec":{"serviceAccountName":"orders","containers":[{"name":"orders","image":"orders:1"}]}})");
+  json& annotations = pod["metadata"]["annotations"];
+  json& labels = pod["metadata"]["labels"];
+  const int bits = k % 256;
+  auto on = [&](int i) { return ((bits >> i) & 1) != 0; };
+  if (on(0)) annotations["traffic.sidecar.istio.io/kubevirtInterfaces"] = "net1";
+  if (!on(1)) labels.erase("app");
+  if (on(2)) annotations["status.sidecar.istio.io/port"] = "0";
+  if (on(3)) annotations["sidecar.istio.io/bootstrapOverride"] = "custom-bootstrap";
+  if (on(4)) annotations["sidecar.istio.io/interceptionMode"] = "TPROXY";
+  if (on(5)) annotations["sidecar.istio.io/proxyCPU"] = "250m";
+  if (on(6)) annotations["sidecar.istio.io/proxyMemory"] = "256Mi";
+  if (!on(7)) pod["spec"]["serviceAccountName"] = "";
+  json& containers = pod["spec"]["containers"];
+  json ports = json::array();
+  for (int i = 0; i < 1 + (k / 3) % 4; ++i)
+    ports.push_back(json{{"name", "port-" + std::to_string(i)}, {"containerPort", 8080 + i}, {"protocol", "TCP"}});
+  containers[0]["ports"] = ports;
+  const json app = containers[0];
+  for (int c = 1; c <= k % 3; ++c) {
+    json helper = app;
+    helper["name"] = "helper-" + std::to_string(c);
+    helper["ports"] = json::array({json{{"name", "helper-" + std::to_string(c)}, {"containerPort", 9090 + c}}});
+    containers.push_back(helper);
+  }
+  const int volumes = k / 256;
+  if (volumes > 0) {
+    json declared = json::object(), mounts = json::object();
+    for (int i = 0; i < volumes; ++i) {
+      const std::string name = "extra-" + std::to_string(i);
+      declared[name] = {{"secret", {{"secretName", name}}}};
+      mounts[name] = {{"mountPath", "/etc/extra/" + std::to_string(i)}, {"readOnly", true}};
+    }
+    annotations["sidecar.istio.io/userVolume"] = declared.dump();
+    annotations["sidecar.istio.io/userVolumeMount"] = mounts.dump();
+  }
+  return pod;
+}
+
+struct renderer {
+  core::mesh_config mesh = core::default_mesh_config();
+  core::config_node values = core::config_node::make_map();
+  std::unique_ptr<tmpl::program> program;
+  simdjson::dom::parser parser;
+  tmpl::trace_state state;
+
+  explicit renderer(const std::string& template_text)
+      : program(patch::compile_template(template_text, mesh, values)) {}
+
+  bool render(const json& pod_json, tmpl::render_result& out) {
+    const std::string pod_text = pod_json.dump();
+    simdjson::dom::element el;
+    if (parser.parse(pod_text).get(el)) return false;
+    patch::pod pod;
+    std::string error;
+    if (!patch::parse_pod(el, "default", pod, error)) return false;
+    patch::template_data data;
+    data.p = &pod;
+    data.proxy_config = &mesh.proxy_config();
+    data.mesh = &mesh.root;
+    data.values = &values;
+    return program->trace(patch::template_root(data), state) &&
+           program->render(patch::template_root(data), state.trace, out, error);
+  }
+};
+
+std::string describe(const patch::segment& s) {
+  std::ostringstream o;
+  o << static_cast<int>(s.k) << '/' << static_cast<int>(s.scalar_type) << '/' << static_cast<int>(s.point) << '/'
+    << static_cast<int>(s.flags) << '/' << s.a << '/' << s.b;
+  return o.str();
+}
+std::string describe(const patch::value_ref& r) {
+  return std::to_string(static_cast<int>(r.k)) + "/" + std::to_string(r.hole) + "/" + std::to_string(r.literal.offset) +
+         "/" + std::to_string(r.literal.length);
+}
+
+// Every field of the two variants, as text: equal exactly when the variants are.
+std::string describe(const patch::sidecar_variant& v) {
+  std::ostringstream o;
+  o << "pool " << v.pool.size() << ':' << v.pool << "\nsegments";
+  for (const auto& s : v.segments) o << ' ' << describe(s);
+  o << "\nkeys";
+  for (const auto& k : v.keys) o << ' ' << k.offset << '/' << k.length;
+  o << "\nitems";
+  for (const auto& i : v.items) o << ' ' << i.json.first << '+' << i.json.count << ':' << describe(i.name);
+  o << "\nlists";
+  for (const auto e : v.list_end) o << ' ' << e;
+  o << "\ndns " << v.has_dns_config << ' ' << v.dns_config.first << '+' << v.dns_config.count;
+  o << "\nprobe " << describe(v.rewrite_probe) << " proxy " << v.proxy << " status " << describe(v.status_port) << ' '
+    << v.status_port_flag << " concurrency " << describe(v.concurrency) << ' ' << v.concurrency_flag << " cpu "
+    << describe(v.cpu) << "\nwarnings " << v.warnings.size() << " status " << v.status_cache << " shared "
+    << (v.shared != nullptr);
+  return o.str();
+}
+
+std::string istio11_template(const std::filesystem::path& root) {
+  return mt::yaml_to_json(mt::read_file(root / "istio-1.1" / "injector-config.yaml"))["template"];
+}
+
+// Compiles shapes first, first + step, ... with `memo` (kept across them) and
+// with a workspace without the memo, and compares the two variants.
+void compare_rotation(const std::string& text, patch::compile_workspace& memo, int step) {
+  renderer r(text);
+  tmpl::render_result plain_render;
+  ASSERT_TRUE(r.render(shape_pod(0), plain_render));
+  patch::sidecar_variant sample;
+  std::string error;
+  ASSERT_TRUE(patch::compile_sidecar(*r.program, plain_render, sample, error)) << error;
+  const patch::shared_variant_text shared(sample);
+
+  patch::compile_workspace full;
+  full.collect_warnings = false;
+  full.memo_parts = false;
+  memo.collect_warnings = false;
+  tmpl::render_result rendered;
+  for (int k = 0; k < 10'000; k += step) {
+    ASSERT_TRUE(r.render(shape_pod(k), rendered)) << k;
+    patch::sidecar_variant a, b;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, a, error, full, &shared)) << k << ": " << error;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, b, error, memo, &shared)) << k << ": " << error;
+    ASSERT_EQ(describe(a), describe(b)) << "shape " << k;
+  }
+  EXPECT_EQ(full.memo_hits() + full.memo_misses(), 0u);
+}
+
+TEST(part_memo, a_warm_memo_gives_the_full_compiles_variant_on_every_shape_of_the_rotation) {
+  MESHINJECT_REQUIRE_CONFORMANCE(root);
+  patch::compile_workspace memo;
+  compare_rotation(istio11_template(root), memo, 1);
+  // The memo was used (else this compares the full compile with itself), and
+  // mostly copied.
+  EXPECT_GT(memo.memo_hits(), 10 * memo.memo_misses()) << memo.memo_hits() << " / " << memo.memo_misses();
+  std::cout << "parts copied " << memo.memo_hits() << ", written " << memo.memo_misses() << ", memo emptied "
+            << memo.memo_clears() << " times, " << memo.memo_bytes() << " bytes\n";
+  EXPECT_LE(memo.memo_bytes(), memo.memo_limit + 64 * 1024);
+}
+
+TEST(part_memo, a_memo_emptied_over_and_over_gives_the_same_variants) {
+  MESHINJECT_REQUIRE_CONFORMANCE(root);
+  patch::compile_workspace memo;
+  memo.memo_limit = 16 * 1024;
+  compare_rotation(istio11_template(root), memo, 7);
+  EXPECT_GT(memo.memo_hits(), 0u);
+}
+
+// Parts whose text differs only in hole numbers by an offset share kept JSON
+// (each user volume's item after the first), written with their own numbers.
+TEST(part_memo, hole_numbers_count_from_the_parts_first_hole) {
+  const std::string text =
+      "containers:\n"
+      "- name: a\n"
+      "  image: \"x\"\n"
+      "volumes:\n"
+      "[[ range $i, $v := fromJSON (index .ObjectMeta.Annotations `v`) ]]\n"
+      "- name: \"[[ $i ]]\"\n"
+      "  [[ toYaml $v | indent 2 ]]\n"
+      "[[ end ]]\n";
+  renderer r(text);
+  patch::compile_workspace full, memo;
+  full.collect_warnings = memo.collect_warnings = false;
+  full.memo_parts = false;
+  std::string error;
+  for (const char* v : {R"({"a":{"emptyDir":{}},"b":{"emptyDir":{}}})", R"({"c":{"secret":{"secretName":"s"}}})",
+                        R"({"a":{"emptyDir":{}},"b":{"emptyDir":{}},"c":{"emptyDir":{}}})"}) {
+    json pod = json::parse(R"({"metadata":{"name":"p","annotations":{}},"spec":{"containers":[{"name":"app"}]}})");
+    pod["metadata"]["annotations"]["v"] = v;
+    tmpl::render_result rendered;
+    ASSERT_TRUE(r.render(pod, rendered));
+    patch::sidecar_variant a, b;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, a, error, full)) << error;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, b, error, memo)) << error;
+    EXPECT_EQ(describe(a), describe(b)) << v;
+  }
+  EXPECT_GT(memo.memo_hits(), 0u);
+}
+
+}  // namespace
