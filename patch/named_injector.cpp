@@ -400,6 +400,78 @@ json::error unshare_written(const json::value& rendered, json::value& pod, core:
   return {};
 }
 
+// `slot` with storage of its own, one level deep (its children still shared).
+json::error own_shallow(json::value* slot, core::arena& a) noexcept {
+  if (slot == nullptr || (!slot->is_object() && !slot->is_array())) return {};
+  json::value own;
+  if (json::error e = json::value::shallow_copy(*slot, a, own)) return e;
+  *slot = own;
+  return {};
+}
+
+json::error own_deep(json::value& slot, core::arena& a) noexcept {
+  json::value own;
+  if (json::error e = json::deep_copy(slot, a, own)) return e;
+  slot = own;
+  return {};
+}
+
+// The names of a pod's containers and init containers.
+bool declares_container(const json::value& pod, std::string_view name) noexcept {
+  for (std::string_view list : {"containers", "initContainers"}) {
+    const json::value* items = member(member(&pod, "spec"), list);
+    if (items && items->is_array() && find_named(const_cast<json::value*>(items), name)) return true;
+  }
+  return false;
+}
+
+// After a render whose plain subtrees are a kept skeleton's storage was merged
+// into `merged` (instantiate_rendered_pod's share_plain): every node the steps
+// after the merge write into gets storage of its own first, so nothing reaches
+// the skeleton. Those steps write:
+// - metadata's labels and annotations (members set and erased), spec's
+//   container lists (items replaced and reordered: the probe rewrite replaces
+//   an app container by an edited copy instead of writing into it);
+// - the proxy container (istio-proxy, in either list) and its env (entries
+//   appended, erased and replaced);
+// - reapply_overwritten_containers merges the user's container into an injected
+//   one of the same name (the pod's, or one the overrides annotation lists), and
+//   adjust_init_container_user writes the init containers and the proxy when the
+//   user declares istio-proxy: then every container of the lists is copied whole.
+json::error own_written_parts(json::value& merged, const json::value& original, const json::value& template_pod,
+                              core::arena& a) noexcept {
+  json::value* meta = member(&merged, "metadata");
+  if (json::error e = own_shallow(meta, a)) return e;
+  if (json::error e = own_shallow(member(meta, "labels"), a)) return e;
+  if (json::error e = own_shallow(member(meta, "annotations"), a)) return e;
+  json::value* spec = member(&merged, "spec");
+  if (json::error e = own_shallow(spec, a)) return e;
+  bool whole = member(member(member(&original, "metadata"), "annotations"), overrides_annotation) != nullptr ||
+               declares_container(original, proxy_container_name);
+  const json::value* injected_spec = member(&template_pod, "spec");
+  for (std::string_view list : {"containers", "initContainers"}) {
+    const json::value* injected = member(injected_spec, list);
+    if (whole || !injected || !injected->is_array()) continue;
+    for (const json::value& c : injected->items())
+      if (declares_container(original, name_of(c))) whole = true;
+  }
+  for (std::string_view list : {"containers", "initContainers"}) {
+    json::value* items = member(spec, list);
+    if (!items || !items->is_array()) continue;
+    if (json::error e = own_shallow(items, a)) return e;
+    for (json::value& c : items->items()) {
+      if (!c.is_object()) continue;
+      if (whole) {
+        if (json::error e = own_deep(c, a)) return e;
+      } else if (name_of(c) == proxy_container_name) {
+        if (json::error e = own_shallow(&c, a)) return e;
+        if (json::error e = own_shallow(member(&c, "env"), a)) return e;
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 // inject.istio.io/templates, else defaultTemplates; each through `aliases`.
@@ -503,7 +575,8 @@ bool engine::use_pod_proxy_config(std::string_view annotation) {
 // The template's tree for this pod: from the memo when this core has read the
 // render of the same trace before, else rendered, read and kept. `rendered_now`
 // tells the request that it rendered.
-bool engine::render_named(const named_program& t, const template_data& data, json::value& out, bool& rendered_now) {
+bool engine::render_named(const named_program& t, const template_data& data, json::value& out, bool& rendered_now,
+                          bool share_plain) {
   named_workspace& w = *named_;
   const tmpl::value root = template_root(data);
   if (!t.program->trace(root, trace_)) {
@@ -521,7 +594,7 @@ bool engine::render_named(const named_program& t, const template_data& data, jso
     if (read_rendered_skeleton(w.rendered.text, w.rendered.holes, w.yaml, *skeleton))
       kept = w.memo.insert(t.program.get(), trace_.trace, std::move(skeleton));
   }
-  if (kept ? !instantiate_rendered_pod(*kept, trace_.holes, w.yaml, w.arena, out, error_)
+  if (kept ? !instantiate_rendered_pod(*kept, trace_.holes, w.yaml, w.arena, out, error_, share_plain)
            : !read_rendered_pod(w.rendered.text, trace_.holes, w.rendered.holes, w.yaml, w.arena, out, error_)) {
     message_ = "template " + t.name + ": " + error_;
     return false;
@@ -552,6 +625,10 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   json::value original, merged, template_pod;
   json::error e;
   bool rendered_now = false;
+  // One template: its render's plain subtrees are the kept skeleton's own
+  // storage, and what the steps after the merge write is owned first
+  // (own_written_parts). A second render would merge into the first's.
+  const bool share_plain = w.selected.size() == 1;
   // First without the parts no render usually reaches; a render that reaches
   // one starts the merge over from the whole pod (the renders come from the
   // memo the second time; what the first pass built is left to the arena).
@@ -569,7 +646,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     for (const named_program* t : w.selected) {
       if (e) break;
       json::value rendered;
-      const bool ok = render_named(*t, data, rendered, rendered_now);
+      const bool ok = render_named(*t, data, rendered, rendered_now, share_plain);
       if (!ok) {
         if (rendered_now) stats_.uncached_renders.inc();
         return fail(r, outcome::failed);
@@ -586,6 +663,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
+  if (!e && share_plain) e = own_written_parts(merged, original, template_pod, w.arena);
   const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);
