@@ -210,6 +210,7 @@ bool equal_at(const value& a, const value& b) noexcept;
 bool objects_equal(const value& a, const value& b) noexcept {
   if (a.size() != b.size()) return false;
   const auto am = a.members();
+  if (am.data() == b.members().data()) return true;
   std::size_t hint = 0;
   for (const member& m : am) {
     const std::size_t at = b.index_of(m.key, hint);
@@ -238,6 +239,9 @@ bool equal_at(const value& a, const value& b) noexcept {
       if (a.size() != b.size()) return false;
       const auto ai = a.items();
       const auto bi = b.items();
+      // Storage shared by two trees (the merged pod shares the pod's untouched
+      // subtrees): the same entries.
+      if (ai.data() == bi.data()) return true;
       for (std::size_t i = 0; i < ai.size(); ++i)
         if (!equal_at(ai[i], bi[i])) return false;
       return true;

@@ -359,27 +359,17 @@ bool reaches_unread_parts(const json::value& rendered) noexcept {
   return false;
 }
 
-// The pod the merge starts from: a copy of `original` but for the shared parts.
+// The pod the merge starts from: `original` with storage of its own at the top
+// and in metadata and spec, every other subtree shared with it. What the merge
+// and the steps after it write into gets storage of its own first
+// (own_merged_into, own_written_parts); the rest stays shared, and the diff
+// passes it in O(1) (json_differ skips shared storage).
 json::error copy_for_merge(const json::value& original, json::value& out, core::arena& a) noexcept {
   if (!original.is_object()) return json::deep_copy(original, a, out);
-  out = json::value::object();
-  if (json::error e = out.reserve(a, original.size())) return e;
-  for (const json::member& m : original.members()) {
-    json::value v = m.v;
-    if (m.key == "metadata" && m.v.is_object()) {
-      v = json::value::object();
-      if (json::error e = v.reserve(a, m.v.size())) return e;
-      for (const json::member& field : m.v.members()) {
-        json::value c = field.v;
-        if (field.key != shared_managed_fields)
-          if (json::error e = json::deep_copy(field.v, a, c)) return e;
-        if (json::error e = v.append_member(a, field.key, c)) return e;
-      }
-    } else if (m.key != shared_status) {
-      if (json::error e = json::deep_copy(m.v, a, v)) return e;
-    }
-    if (json::error e = out.append_member(a, m.key, v)) return e;
-  }
+  if (json::error e = json::value::shallow_copy(original, a, out)) return e;
+  for (json::member& m : out.members())
+    if ((m.key == "metadata" || m.key == "spec") && m.v.is_object())
+      if (json::error e = json::value::shallow_copy(m.v, a, m.v)) return e;
   return {};
 }
 
@@ -413,6 +403,47 @@ json::error own_deep(json::value& slot, core::arena& a) noexcept {
   json::value own;
   if (json::error e = json::deep_copy(slot, a, own)) return e;
   slot = own;
+  return {};
+}
+
+// Before `rendered` is merged into `pod` (smp::merge): every node of `pod` the
+// merge writes into gets storage of its own, the way the merge walks them: an
+// object it merges a patch object into, a list it merges a list into, and a
+// list item it merges an item of the same merge key into. Whatever the merge
+// only links or replaces is written in its (owned) parent.
+json::error own_merged_into(json::value& target, const json::value& patch, const smp::type_meta* type,
+                            core::arena& a, std::size_t depth) noexcept {
+  if (!target.is_object() || !patch.is_object() || depth > json::max_depth) return {};
+  for (const json::member& m : patch.members()) {
+    std::string_view key = m.key;
+    if (is_directive(key)) {
+      // $deleteFromPrimitiveList/<list> removes from the target's list.
+      const std::size_t slash = key.find('/');
+      if (slash == std::string_view::npos) continue;
+      if (json::error e = own_shallow(target.find(key.substr(slash + 1)), a)) return e;
+      continue;
+    }
+    json::value* existing = target.find(key);
+    if (existing == nullptr || existing->type() != m.v.type()) continue;
+    const smp::field_meta* f = smp::lookup(type, key);
+    if (m.v.is_object()) {
+      if (json::error e = own_shallow(existing, a)) return e;
+      if (json::error e = own_merged_into(*existing, m.v, f != nullptr ? f->type : nullptr, a, depth + 1)) return e;
+    } else if (m.v.is_array() && f != nullptr && f->strategy == smp::list_strategy::merge) {
+      if (json::error e = own_shallow(existing, a)) return e;
+      if (f->merge_key.empty()) continue;
+      for (const json::value& p : m.v.items()) {
+        const json::value* k = p.is_object() ? p.find(f->merge_key) : nullptr;
+        if (k == nullptr) continue;
+        for (json::value& item : existing->items()) {
+          const json::value* ik = item.is_object() ? item.find(f->merge_key) : nullptr;
+          if (ik == nullptr || !json::equal(*ik, *k)) continue;
+          if (json::error e = own_shallow(&item, a)) return e;
+          if (json::error e = own_merged_into(item, p, f->type, a, depth + 1)) return e;
+        }
+      }
+    }
+  }
   return {};
 }
 
@@ -642,6 +673,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     // An OpenShift UID range is how the webhook knows it runs on OpenShift.
     if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
     if (!e) e = copy_for_merge(original, merged, w.arena);
+    const bool user_proxy = !e && declares_container(original, proxy_container_name);
     bool start_over = false;
     for (const named_program* t : w.selected) {
       if (e) break;
@@ -657,13 +689,23 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
       }
       // `rendered` is this request's tree and is not read again: the pod links it.
       e = unshare_written(rendered, merged, w.arena);
+      if (!e) e = own_merged_into(merged, rendered, &smp::pod(), w.arena, 0);
+      // A user's istio-proxy may move between the lists first (native sidecars),
+      // to meet the injected one there: the user's containers are copied whole.
+      for (std::string_view list : {"containers", "initContainers"}) {
+        json::value* items = member(member(&merged, "spec"), list);
+        if (!e) e = own_shallow(items, w.arena);
+        if (!e && user_proxy && items && items->is_array())
+          for (json::value& c : items->items())
+            if (!e) e = own_deep(c, w.arena);
+      }
       if (!e)
         e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
     }
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
-  if (!e && share_plain) e = own_written_parts(merged, original, template_pod, w.arena);
+  if (!e) e = own_written_parts(merged, original, template_pod, w.arena);
   const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);
