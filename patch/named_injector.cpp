@@ -423,6 +423,8 @@ json::error own_merged_into(json::value& target, const json::value& patch, const
       if (json::error e = own_shallow(target.find(key.substr(slash + 1)), a)) return e;
       continue;
     }
+    // A scalar (or null) replaces or removes a member of `target`, owned already.
+    if (!m.v.is_object() && !m.v.is_array()) continue;
     json::value* existing = target.find(key);
     if (existing == nullptr || existing->type() != m.v.type()) continue;
     const smp::field_meta* f = smp::lookup(type, key);
@@ -468,17 +470,18 @@ bool declares_container(const json::value& pod, std::string_view name) noexcept 
 // - reapply_overwritten_containers merges the user's container into an injected
 //   one of the same name (the pod's, or one the overrides annotation lists), and
 //   adjust_init_container_user writes the init containers and the proxy when the
-//   user declares istio-proxy: then every container of the lists is copied whole.
+//   user declares istio-proxy (`user_proxy`): then every container of the lists
+//   is copied whole.
 json::error own_written_parts(json::value& merged, const json::value& original, const json::value& template_pod,
-                              core::arena& a) noexcept {
+                              bool user_proxy, core::arena& a) noexcept {
   json::value* meta = member(&merged, "metadata");
   if (json::error e = own_shallow(meta, a)) return e;
   if (json::error e = own_shallow(member(meta, "labels"), a)) return e;
   if (json::error e = own_shallow(member(meta, "annotations"), a)) return e;
   json::value* spec = member(&merged, "spec");
   if (json::error e = own_shallow(spec, a)) return e;
-  bool whole = member(member(member(&original, "metadata"), "annotations"), overrides_annotation) != nullptr ||
-               declares_container(original, proxy_container_name);
+  bool whole = user_proxy ||
+               member(member(member(&original, "metadata"), "annotations"), overrides_annotation) != nullptr;
   const json::value* injected_spec = member(&template_pod, "spec");
   for (std::string_view list : {"containers", "initContainers"}) {
     const json::value* injected = member(injected_spec, list);
@@ -660,6 +663,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   // storage, and what the steps after the merge write is owned first
   // (own_written_parts). A second render would merge into the first's.
   const bool share_plain = w.selected.size() == 1;
+  bool user_proxy = false;  // the pod declares istio-proxy
   // First without the parts no render usually reaches; a render that reaches
   // one starts the merge over from the whole pod (the renders come from the
   // memo the second time; what the first pass built is left to the arena).
@@ -673,7 +677,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     // An OpenShift UID range is how the webhook knows it runs on OpenShift.
     if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
     if (!e) e = copy_for_merge(original, merged, w.arena);
-    const bool user_proxy = !e && declares_container(original, proxy_container_name);
+    user_proxy = !e && declares_container(original, proxy_container_name);
     bool start_over = false;
     for (const named_program* t : w.selected) {
       if (e) break;
@@ -705,7 +709,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
-  if (!e) e = own_written_parts(merged, original, template_pod, w.arena);
+  if (!e) e = own_written_parts(merged, original, template_pod, user_proxy, w.arena);
   const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);
