@@ -221,7 +221,8 @@ class engine {
                          injection_result& r);
   bool select_named_templates(const pod& p, outcome& kind);
   template_data named_data_for(const pod& view, const workload_meta* deployment);
-  bool render_named(const named_program& t, const template_data& data, core::json::value& out, bool& rendered_now);
+  bool render_named(const named_program& t, const template_data& data, core::json::value& out, bool& rendered_now,
+                    bool share_plain);
   bool use_pod_proxy_config(std::string_view annotation);
   core::json::error post_process_named(core::json::value& merged, const core::json::value& template_pod,
                                        const pod& p, std::span<const env_pair> path_env);

@@ -359,27 +359,17 @@ bool reaches_unread_parts(const json::value& rendered) noexcept {
   return false;
 }
 
-// The pod the merge starts from: a copy of `original` but for the shared parts.
+// The pod the merge starts from: `original` with storage of its own at the top
+// and in metadata and spec, every other subtree shared with it. What the merge
+// and the steps after it write into gets storage of its own first
+// (own_merged_into, own_written_parts); the rest stays shared, and the diff
+// passes it in O(1) (json_differ skips shared storage).
 json::error copy_for_merge(const json::value& original, json::value& out, core::arena& a) noexcept {
   if (!original.is_object()) return json::deep_copy(original, a, out);
-  out = json::value::object();
-  if (json::error e = out.reserve(a, original.size())) return e;
-  for (const json::member& m : original.members()) {
-    json::value v = m.v;
-    if (m.key == "metadata" && m.v.is_object()) {
-      v = json::value::object();
-      if (json::error e = v.reserve(a, m.v.size())) return e;
-      for (const json::member& field : m.v.members()) {
-        json::value c = field.v;
-        if (field.key != shared_managed_fields)
-          if (json::error e = json::deep_copy(field.v, a, c)) return e;
-        if (json::error e = v.append_member(a, field.key, c)) return e;
-      }
-    } else if (m.key != shared_status) {
-      if (json::error e = json::deep_copy(m.v, a, v)) return e;
-    }
-    if (json::error e = out.append_member(a, m.key, v)) return e;
-  }
+  if (json::error e = json::value::shallow_copy(original, a, out)) return e;
+  for (json::member& m : out.members())
+    if ((m.key == "metadata" || m.key == "spec") && m.v.is_object())
+      if (json::error e = json::value::shallow_copy(m.v, a, m.v)) return e;
   return {};
 }
 
@@ -397,6 +387,122 @@ json::error unshare_written(const json::value& rendered, json::value& pod, core:
     if (json::error e = own(member(&pod, shared_status))) return e;
   if (member(member(&rendered, "metadata"), shared_managed_fields))
     return own(member(member(&pod, "metadata"), shared_managed_fields));
+  return {};
+}
+
+// `slot` with storage of its own, one level deep (its children still shared).
+json::error own_shallow(json::value* slot, core::arena& a) noexcept {
+  if (slot == nullptr || (!slot->is_object() && !slot->is_array())) return {};
+  json::value own;
+  if (json::error e = json::value::shallow_copy(*slot, a, own)) return e;
+  *slot = own;
+  return {};
+}
+
+json::error own_deep(json::value& slot, core::arena& a) noexcept {
+  json::value own;
+  if (json::error e = json::deep_copy(slot, a, own)) return e;
+  slot = own;
+  return {};
+}
+
+// Before `rendered` is merged into `pod` (smp::merge): every node of `pod` the
+// merge writes into gets storage of its own, the way the merge walks them: an
+// object it merges a patch object into, a list it merges a list into, and a
+// list item it merges an item of the same merge key into. Whatever the merge
+// only links or replaces is written in its (owned) parent.
+json::error own_merged_into(json::value& target, const json::value& patch, const smp::type_meta* type,
+                            core::arena& a, std::size_t depth) noexcept {
+  if (!target.is_object() || !patch.is_object() || depth > json::max_depth) return {};
+  for (const json::member& m : patch.members()) {
+    std::string_view key = m.key;
+    if (is_directive(key)) {
+      // $deleteFromPrimitiveList/<list> removes from the target's list.
+      const std::size_t slash = key.find('/');
+      if (slash == std::string_view::npos) continue;
+      if (json::error e = own_shallow(target.find(key.substr(slash + 1)), a)) return e;
+      continue;
+    }
+    // A scalar (or null) replaces or removes a member of `target`, owned already.
+    if (!m.v.is_object() && !m.v.is_array()) continue;
+    json::value* existing = target.find(key);
+    if (existing == nullptr || existing->type() != m.v.type()) continue;
+    const smp::field_meta* f = smp::lookup(type, key);
+    if (m.v.is_object()) {
+      if (json::error e = own_shallow(existing, a)) return e;
+      if (json::error e = own_merged_into(*existing, m.v, f != nullptr ? f->type : nullptr, a, depth + 1)) return e;
+    } else if (m.v.is_array() && f != nullptr && f->strategy == smp::list_strategy::merge) {
+      if (json::error e = own_shallow(existing, a)) return e;
+      if (f->merge_key.empty()) continue;
+      for (const json::value& p : m.v.items()) {
+        const json::value* k = p.is_object() ? p.find(f->merge_key) : nullptr;
+        if (k == nullptr) continue;
+        for (json::value& item : existing->items()) {
+          const json::value* ik = item.is_object() ? item.find(f->merge_key) : nullptr;
+          if (ik == nullptr || !json::equal(*ik, *k)) continue;
+          if (json::error e = own_shallow(&item, a)) return e;
+          if (json::error e = own_merged_into(item, p, f->type, a, depth + 1)) return e;
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// The names of a pod's containers and init containers.
+bool declares_container(const json::value& pod, std::string_view name) noexcept {
+  for (std::string_view list : {"containers", "initContainers"}) {
+    const json::value* items = member(member(&pod, "spec"), list);
+    if (items && items->is_array() && find_named(const_cast<json::value*>(items), name)) return true;
+  }
+  return false;
+}
+
+// After a render whose plain subtrees are a kept skeleton's storage was merged
+// into `merged` (instantiate_rendered_pod's share_plain): every node the steps
+// after the merge write into gets storage of its own first, so nothing reaches
+// the skeleton. Those steps write:
+// - metadata's labels and annotations (members set and erased), spec's
+//   container lists (items replaced and reordered: the probe rewrite replaces
+//   an app container by an edited copy instead of writing into it);
+// - the proxy container (istio-proxy, in either list) and its env (entries
+//   appended, erased and replaced);
+// - reapply_overwritten_containers merges the user's container into an injected
+//   one of the same name (the pod's, or one the overrides annotation lists), and
+//   adjust_init_container_user writes the init containers and the proxy when the
+//   user declares istio-proxy (`user_proxy`): then every container of the lists
+//   is copied whole.
+json::error own_written_parts(json::value& merged, const json::value& original, const json::value& template_pod,
+                              bool user_proxy, core::arena& a) noexcept {
+  json::value* meta = member(&merged, "metadata");
+  if (json::error e = own_shallow(meta, a)) return e;
+  if (json::error e = own_shallow(member(meta, "labels"), a)) return e;
+  if (json::error e = own_shallow(member(meta, "annotations"), a)) return e;
+  json::value* spec = member(&merged, "spec");
+  if (json::error e = own_shallow(spec, a)) return e;
+  bool whole = user_proxy ||
+               member(member(member(&original, "metadata"), "annotations"), overrides_annotation) != nullptr;
+  const json::value* injected_spec = member(&template_pod, "spec");
+  for (std::string_view list : {"containers", "initContainers"}) {
+    const json::value* injected = member(injected_spec, list);
+    if (whole || !injected || !injected->is_array()) continue;
+    for (const json::value& c : injected->items())
+      if (declares_container(original, name_of(c))) whole = true;
+  }
+  for (std::string_view list : {"containers", "initContainers"}) {
+    json::value* items = member(spec, list);
+    if (!items || !items->is_array()) continue;
+    if (json::error e = own_shallow(items, a)) return e;
+    for (json::value& c : items->items()) {
+      if (!c.is_object()) continue;
+      if (whole) {
+        if (json::error e = own_deep(c, a)) return e;
+      } else if (name_of(c) == proxy_container_name) {
+        if (json::error e = own_shallow(&c, a)) return e;
+        if (json::error e = own_shallow(member(&c, "env"), a)) return e;
+      }
+    }
+  }
   return {};
 }
 
@@ -503,7 +609,8 @@ bool engine::use_pod_proxy_config(std::string_view annotation) {
 // The template's tree for this pod: from the memo when this core has read the
 // render of the same trace before, else rendered, read and kept. `rendered_now`
 // tells the request that it rendered.
-bool engine::render_named(const named_program& t, const template_data& data, json::value& out, bool& rendered_now) {
+bool engine::render_named(const named_program& t, const template_data& data, json::value& out, bool& rendered_now,
+                          bool share_plain) {
   named_workspace& w = *named_;
   const tmpl::value root = template_root(data);
   if (!t.program->trace(root, trace_)) {
@@ -521,7 +628,7 @@ bool engine::render_named(const named_program& t, const template_data& data, jso
     if (read_rendered_skeleton(w.rendered.text, w.rendered.holes, w.yaml, *skeleton))
       kept = w.memo.insert(t.program.get(), trace_.trace, std::move(skeleton));
   }
-  if (kept ? !instantiate_rendered_pod(*kept, trace_.holes, w.yaml, w.arena, out, error_)
+  if (kept ? !instantiate_rendered_pod(*kept, trace_.holes, w.yaml, w.arena, out, error_, share_plain)
            : !read_rendered_pod(w.rendered.text, trace_.holes, w.rendered.holes, w.yaml, w.arena, out, error_)) {
     message_ = "template " + t.name + ": " + error_;
     return false;
@@ -552,6 +659,11 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   json::value original, merged, template_pod;
   json::error e;
   bool rendered_now = false;
+  // One template: its render's plain subtrees are the kept skeleton's own
+  // storage, and what the steps after the merge write is owned first
+  // (own_written_parts). A second render would merge into the first's.
+  const bool share_plain = w.selected.size() == 1;
+  bool user_proxy = false;  // the pod declares istio-proxy
   // First without the parts no render usually reaches; a render that reaches
   // one starts the merge over from the whole pod (the renders come from the
   // memo the second time; what the first pass built is left to the arena).
@@ -565,11 +677,12 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     // An OpenShift UID range is how the webhook knows it runs on OpenShift.
     if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
     if (!e) e = copy_for_merge(original, merged, w.arena);
+    user_proxy = !e && declares_container(original, proxy_container_name);
     bool start_over = false;
     for (const named_program* t : w.selected) {
       if (e) break;
       json::value rendered;
-      const bool ok = render_named(*t, data, rendered, rendered_now);
+      const bool ok = render_named(*t, data, rendered, rendered_now, share_plain);
       if (!ok) {
         if (rendered_now) stats_.uncached_renders.inc();
         return fail(r, outcome::failed);
@@ -580,12 +693,23 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
       }
       // `rendered` is this request's tree and is not read again: the pod links it.
       e = unshare_written(rendered, merged, w.arena);
+      if (!e) e = own_merged_into(merged, rendered, &smp::pod(), w.arena, 0);
+      // A user's istio-proxy may move between the lists first (native sidecars),
+      // to meet the injected one there: the user's containers are copied whole.
+      for (std::string_view list : {"containers", "initContainers"}) {
+        json::value* items = member(member(&merged, "spec"), list);
+        if (!e) e = own_shallow(items, w.arena);
+        if (!e && user_proxy && items && items->is_array())
+          for (json::value& c : items->items())
+            if (!e) e = own_deep(c, w.arena);
+      }
       if (!e)
         e = w.overlay.apply_template(merged, template_pod, rendered, data.native_sidecars, w.arena, render_use::link);
     }
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
+  if (!e) e = own_written_parts(merged, original, template_pod, user_proxy, w.arena);
   const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);

@@ -378,13 +378,22 @@ bool prepare_texts(json::value& v, std::span<const rendered_skeleton::hole_site>
 struct filling {
   reading& r;
   std::span<const rendered_skeleton::hole_site> sites;
+  bool share_plain = false;
   std::size_t next = 0;
 };
 
-// A copy of the skeleton's structure with each site filled; strings are shared.
+// A copy of the skeleton's structure with each site filled; strings are shared,
+// and with share_plain so are the subtrees without a site (see
+// instantiate_rendered_pod).
 bool fill(filling& f, const json::value& from, json::value& out) {
   // Prepared text is only written for subtrees without a site: nothing to fill.
-  if (from.prepared() != nullptr) return !json::deep_copy(from, f.r.a, out) || out_of_memory(f.r);
+  if (from.prepared() != nullptr) {
+    if (f.share_plain) {
+      out = from;
+      return true;
+    }
+    return !json::deep_copy(from, f.r.a, out) || out_of_memory(f.r);
+  }
   if (from.is_object()) {
     out = json::value::object();
     if (out.reserve(f.r.a, from.size())) return out_of_memory(f.r);
@@ -443,10 +452,11 @@ bool read_rendered_skeleton(std::string_view rendered, std::span<const tmpl::hol
 }
 
 bool instantiate_rendered_pod(const rendered_skeleton& s, std::span<const tmpl::value> holes,
-                              yaml_reader_state& state, core::arena& a, json::value& out, std::string& error) {
+                              yaml_reader_state& state, core::arena& a, json::value& out, std::string& error,
+                              bool share_plain) {
   error.clear();
   reading r{holes, s.holes, a, state.scratch, error};
-  filling f{r, s.sites};
+  filling f{r, s.sites, share_plain};
   return fill(f, s.tree, out);
 }
 

@@ -73,8 +73,14 @@ bool read_rendered_skeleton(std::string_view rendered, std::span<const tmpl::hol
 // shared with the skeleton, which must outlive `out`) with every site typed
 // from this request's hole values as read_rendered_pod would. False with
 // `error` set as read_rendered_pod sets it.
+// `share_plain`: the subtrees without a site (those with prepared text) are
+// not copied but are the skeleton's own storage, so a writer using the text
+// finds them identical() in O(1). The caller must then never write into them:
+// whatever it changes in `out` below a subtree with prepared text it first
+// gives storage of its own (named_injector.cpp's own_written_parts).
 bool instantiate_rendered_pod(const rendered_skeleton& s, std::span<const tmpl::value> holes,
-                              yaml_reader_state& state, core::arena& a, core::json::value& out, std::string& error);
+                              yaml_reader_state& state, core::arena& a, core::json::value& out, std::string& error,
+                              bool share_plain = false);
 
 // A core's kept skeletons, keyed by the template's program and the trace. Not
 // response caching: a skeleton holds no per-request value (uid, names, the

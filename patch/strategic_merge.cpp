@@ -315,6 +315,14 @@ json::error merger::merge_member(json::value& target, std::string_view key, cons
     return {};
   }
   json::value* existing = target.find(key);
+  // Link mode: `key` may have been linked from this patch a moment ago (the
+  // patch names the list and its $deleteFromPrimitiveList); what a patch links
+  // may be storage the caller shares, so it is written into only as a copy.
+  if (existing != nullptr && delete_list && link_) {
+    json::value own;
+    if (auto err = json::deep_copy(*existing, a_, own)) return err;
+    *existing = own;
+  }
   if (existing == nullptr) {
     if (delete_list) return {};
     json::value copy;
@@ -488,6 +496,7 @@ json::error merger::strip_list_directives(json::value& target, const json::value
 
 json::error merger::merge_items_by_key(json::value& list, const json::value& items, const field_meta& field) noexcept {
   const std::string_view key = field.merge_key;
+  const std::size_t listed = list.size();  // items from here on are linked from this patch
   for (std::size_t pi = 0; pi < items.size(); ++pi) {
     const json::value& p = items.items()[pi];
     const json::value* kv = p.find(key);
@@ -504,6 +513,13 @@ json::error merger::merge_items_by_key(json::value& list, const json::value& ite
     }
     if (auto err = enter(at)) return err;
     if (match != nullptr) {
+      // A patch naming one key twice merges its second item into the first:
+      // in link mode that item may be storage the caller shares, so a copy.
+      if (link_ && at >= listed) {
+        json::value own;
+        if (auto err = json::deep_copy(*match, a_, own)) return err;
+        *match = own;
+      }
       if (auto err = merge_map(*match, p, field.type)) return err;
     } else {
       json::value copy;

@@ -66,7 +66,10 @@ namespace meshinject::patch::smp {
 //   are rebuilt, the rest still linked). For a patch that is a throwaway tree of
 //   the request (a render read for this pod): the result and `patch` then share
 //   storage, so the caller must not read `patch` again, and nothing may change
-//   `patch` while the result is used.
+//   `patch` while the result is used. The merge itself never writes into what
+//   it linked (a patch list naming one merge key twice, or a list with its
+//   $deleteFromPrimitiveList, gets a copy first), so `patch` may share storage
+//   with a tree the caller keeps (a kept render's plain subtrees).
 enum class patch_use : std::uint8_t { copy, link };
 
 core::json::error merge(core::json::value& target, const core::json::value& patch, const type_meta* type,

@@ -193,6 +193,30 @@ TEST_F(tree_fixture, equality_is_by_meaning) {
   EXPECT_TRUE(json::equal(lit, json::value::integer(0)));
 }
 
+// index_of compares keys of up to 16 bytes inline, in overlapping loads: a key
+// that differs from the one looked up in any single byte, at any length, is
+// another key; the same bytes elsewhere in memory are the same key.
+TEST_F(tree_fixture, keys_differing_in_one_byte_are_different_keys) {
+  bool ok = true;
+  for (std::size_t n = 0; n <= 24; ++n) {
+    std::string key(n, 'k');
+    for (std::size_t i = 0; i < n; ++i) key[i] = static_cast<char>('a' + i);
+    json::value obj = json::value::object();
+    for (std::size_t at = 0; at < n; ++at) {
+      std::string other = key;
+      other[at] = '#';
+      const std::string_view stored = a.copy(other, ok);
+      ASSERT_FALSE(obj.append_member(a, stored, json::value::integer(static_cast<std::int64_t>(at))));
+    }
+    EXPECT_EQ(obj.index_of(key), json::value::npos) << "length " << n;
+    const std::string_view same = a.copy(key, ok);
+    ASSERT_FALSE(obj.append_member(a, same, json::value::integer(-1)));
+    const std::string lookup = key;  // other bytes, same content
+    EXPECT_EQ(obj.index_of(lookup), n) << "length " << n;
+  }
+  ASSERT_TRUE(ok);
+}
+
 TEST_F(tree_fixture, objects_and_arrays_mutate_in_place) {
   json::value obj = json::value::object();
   for (int i = 0; i < 20; ++i) {

@@ -378,4 +378,112 @@ TEST(named_memo, a_prepared_subtree_the_merge_drops_from_is_still_dropped_from) 
   EXPECT_EQ(e.stats().uncached_renders.value(), 1u) << "the second pod is served from the memo";
 }
 
+// A render without a per-request value is the kept skeleton's own storage in
+// the request's tree (instantiate_rendered_pod's share_plain): every step that
+// writes into the merged pod must write into a copy. Each pod here makes one of
+// them write where the render's subtree is (the proxy's env, the init
+// container's args, a volume the merge merges twice, the labels and
+// annotations), and the pods after it must still get the render as it was.
+const char* const static_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    metadata:
+      labels:
+        istio: sidecar
+      annotations:
+        example.com/injected: "yes"
+    spec:
+      volumes:
+      - name: istio-data
+        emptyDir: {}
+      - name: istio-data
+        emptyDir:
+          medium: Memory
+      containers:
+      - name: istio-proxy
+        image: proxy
+        args: [proxy, sidecar]
+        env:
+        - name: FIXED
+          value: "1"
+      initContainers:
+      - name: istio-init
+        image: proxy
+        args: [istio-iptables, "-u", "1337"]
+)";
+
+TEST(named_memo, steps_after_the_merge_never_write_into_the_kept_render) {
+  patch::engine e(mt::make_snapshot(static_config, "", "", ""));
+  auto env_names = [](const answer& a) {
+    std::vector<std::string> names;
+    for (const json& v : proxy_of(a)["env"]) names.push_back(v["name"]);
+    return names;
+  };
+  auto init_args = [](const answer& a) { return a.patched["spec"]["initContainers"][0]["args"]; };
+  auto check_plain = [&](const char* name) {
+    const answer a = review_pod(e, pod_named(name), std::string("uid-") + name);
+    ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+    EXPECT_EQ(env_names(a), std::vector<std::string>{"FIXED"}) << name;
+    EXPECT_EQ(init_args(a), json({"istio-iptables", "-u", "1337"})) << name;
+    EXPECT_EQ(a.patched["spec"]["volumes"], json({{{"name", "istio-data"}, {"emptyDir", json::object()}},
+                                                  {{"name", "istio-data"}, {"emptyDir", {{"medium", "Memory"}}}}}))
+        << name;
+    EXPECT_EQ(a.patched["metadata"]["labels"], json({{"istio", "sidecar"}})) << name;
+    EXPECT_EQ(a.patched["metadata"]["annotations"]["example.com/injected"], "yes") << name;
+  };
+  check_plain("first");
+
+  // Prometheus annotations: the proxy's env gets an entry, the annotations are
+  // rewritten; the pod's volume list makes the merge merge istio-data twice.
+  json scraped = pod_named("scraped", {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}});
+  scraped["metadata"]["labels"] = {{"topology.istio.io/network", "net-1"}};
+  scraped["spec"]["volumes"] = json::array({{{"name", "data"}, {"emptyDir", json::object()}}});
+  const answer s = review_pod(e, scraped, "uid-scraped");
+  ASSERT_FALSE(s.patched.is_null()) << s.response.dump();
+  EXPECT_EQ(env_names(s), (std::vector<std::string>{"FIXED", "ISTIO_META_NETWORK", "ISTIO_PROMETHEUS_ANNOTATIONS"}));
+  EXPECT_EQ(s.patched["metadata"]["annotations"]["prometheus.io/port"], "15020");
+  EXPECT_EQ(s.patched["metadata"]["labels"]["topology.istio.io/network"], "net-1");
+  // The second istio-data merges into the first, which must be a copy by then.
+  EXPECT_EQ(s.patched["spec"]["volumes"], json({{{"name", "istio-data"}, {"emptyDir", {{"medium", "Memory"}}}},
+                                                {{"name", "data"}, {"emptyDir", json::object()}}}));
+  check_plain("second");
+
+  // The user's istio-proxy runs as 1000: the init container's -u follows it.
+  json user = pod_named("user");
+  user["spec"]["containers"].push_back({{"name", "istio-proxy"}, {"securityContext", {{"runAsUser", 1000}}}});
+  const answer u = review_pod(e, user, "uid-user");
+  ASSERT_FALSE(u.patched.is_null()) << u.response.dump();
+  EXPECT_EQ(init_args(u), json({"istio-iptables", "-u", "1000"}));
+  check_plain("third");
+  EXPECT_EQ(e.stats().uncached_renders.value(), 1u) << "every pod is served from one kept render";
+}
+
+// The render names a list and its $deleteFromPrimitiveList, merged into the
+// user's own istio-proxy that has no such list: the merge links the render's
+// list and then deletes from it, which must happen in a copy (the list is the
+// kept render's storage). Twice, so a kept render changed the first time shows.
+const char* const delete_config = R"(policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    spec:
+      containers:
+      - name: istio-proxy
+        image: proxy
+        args: [a, b]
+        $deleteFromPrimitiveList/args: [a]
+)";
+
+TEST(named_memo, a_list_the_merge_links_and_then_deletes_from_is_a_copy) {
+  patch::engine e(mt::make_snapshot(delete_config, "", "", ""));
+  json user = pod_named("user");
+  user["spec"]["containers"].push_back({{"name", "istio-proxy"}, {"image", "mine"}});
+  for (const char* uid : {"uid-1", "uid-2", "uid-3"}) {
+    const answer a = review_pod(e, user, uid);
+    ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+    EXPECT_EQ(proxy_of(a)["args"], json({"b"})) << uid;
+  }
+}
+
 }  // namespace
