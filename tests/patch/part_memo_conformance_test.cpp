@@ -208,4 +208,46 @@ TEST(part_memo, hole_numbers_count_from_the_parts_first_hole) {
   EXPECT_GT(memo.memo_hits(), 0u);
 }
 
+// The same part text with a hole that is the YAML of pod data in one render
+// and a plain value in the next: the kept JSON of the first (a splice) must not
+// be copied for the second (a string), so the key says which each hole is.
+TEST(part_memo, a_hole_spliced_in_one_render_and_plain_in_the_next_is_not_copied) {
+  const std::string text =
+      "containers:\n"
+      "- name: a\n"
+      "  image: \"x\"\n"
+      "volumes:\n"
+      "- name: v\n"
+      "  secret:\n"
+      "    secretName: [[ if eq (index .ObjectMeta.Annotations `k`) `s` ]][[ toYaml (index .ObjectMeta.Annotations "
+      "`v`) ]][[ else ]][[ index .ObjectMeta.Annotations `v` ]][[ end ]]\n";
+  renderer r(text);
+  patch::compile_workspace full, memo;
+  full.collect_warnings = memo.collect_warnings = false;
+  full.memo_parts = false;
+  std::string error;
+  std::string previous_text;
+  std::vector<std::string> described;
+  for (const char* k : {"s", "p", "s"}) {
+    json pod = json::parse(R"({"metadata":{"name":"p","annotations":{"v":"name"}},"spec":{"containers":[{"name":"app"}]}})");
+    pod["metadata"]["annotations"]["k"] = k;
+    tmpl::render_result rendered;
+    ASSERT_TRUE(r.render(pod, rendered));
+    // The premise: both branches render the same text, differing only in the hole's kind.
+    if (!previous_text.empty()) {
+      ASSERT_EQ(rendered.text, previous_text);
+    }
+    previous_text = rendered.text;
+    ASSERT_EQ(rendered.holes.size(), 1u);
+    EXPECT_EQ(rendered.holes[0].structured, std::string_view(k) == "s");
+    patch::sidecar_variant a, b;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, a, error, full)) << error;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, b, error, memo)) << error;
+    EXPECT_EQ(describe(a), describe(b)) << k;
+    described.push_back(describe(a));
+  }
+  EXPECT_NE(described[0], described[1]);  // the two kinds compile differently
+  EXPECT_GT(memo.memo_hits(), 0u);        // and the third render copied the first's parts
+}
+
 }  // namespace
