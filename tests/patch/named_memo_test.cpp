@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "patch/default_config.hpp"
 #include "patch/injector.hpp"
 #include "patch/json_tree_writer.hpp"
 #include "patch/named_render.hpp"
@@ -173,16 +174,8 @@ TEST(named_memo, a_new_snapshot_empties_the_memo) {
   EXPECT_EQ(a.patched["metadata"]["labels"]["workload"], "web");
 }
 
-// Istio 1.28's chart config over its kube-inject inputs (as a webhook sees the
-// pods): a warm core answers each pod byte for byte as a fresh engine does, and
-// a second pass over the same pods renders nothing.
-TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
-  const auto found = mt::conformance_dir();
-  if (!found || !std::filesystem::exists(*found / "istio-1.28" / "rendered" / "config.yaml"))
-    GTEST_SKIP() << "conformance data not found (set MESHINJECT_CONFORMANCE_DIR to ../shared/conformance)";
-  const std::filesystem::path dir = *found / "istio-1.28";
-  const auto snap = mt::make_snapshot(mt::read_file(dir / "rendered" / "config.yaml"), "", "",
-                                      mt::read_file(dir / "rendered" / "values.json"));
+// Istio 1.28's kube-inject inputs as a webhook sees the pods.
+std::vector<std::string> istio_1_28_reviews(const std::filesystem::path& dir) {
   std::vector<std::string> reviews;
   for (const char* input : {"hello.yaml", "daemonset.yaml", "hello-multi.yaml", "auth.yaml", "enable-core-dump.yaml",
                             "explicit-security-context.yaml", "hello-namespace.yaml", "hello-proxy-override.yaml",
@@ -194,6 +187,15 @@ TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
     pod["metadata"]["name"] = object["metadata"].value("name", "pod");
     reviews.push_back(mt::make_review(pod, "admission.k8s.io/v1", std::string("uid-") + input, "default"));
   }
+  return reviews;
+}
+
+// A warm core answers each review byte for byte as a fresh engine does, after
+// every other review went through it first (what one request writes must never
+// reach the kept renders another request reads), and a second pass over the
+// same reviews renders nothing.
+void expect_warm_answers_fresh_ones(const std::shared_ptr<const patch::snapshot>& snap,
+                                    std::vector<std::string> reviews, const char* what) {
   auto answer_of = [](patch::engine& e, const std::string& body) {
     const patch::injection_result r = e.handle(body.data(), body.size(), body.size());
     return std::string(r.body);
@@ -211,8 +213,55 @@ TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
   }
   EXPECT_EQ(warm.stats().uncached_renders.value(), first_pass);  // the second pass rendered nothing
   EXPECT_EQ(warm.stats().named_renders.value(), 2 * injected_pods);
-  std::cout << "Istio 1.28 goldens: " << reviews.size() << " pods, " << injected_pods << " through the named path, "
+  std::cout << what << ": " << reviews.size() << " pods, " << injected_pods << " through the named path, "
             << first_pass << " rendered on the first pass, 0 on the second\n";
+}
+
+TEST(named_memo, istio_1_28_goldens_from_the_memo_match_a_fresh_engine) {
+  const auto found = mt::conformance_dir();
+  if (!found || !std::filesystem::exists(*found / "istio-1.28" / "rendered" / "config.yaml"))
+    GTEST_SKIP() << "conformance data not found (set MESHINJECT_CONFORMANCE_DIR to ../shared/conformance)";
+  const std::filesystem::path dir = *found / "istio-1.28";
+  const auto snap = mt::make_snapshot(mt::read_file(dir / "rendered" / "config.yaml"), "", "",
+                                      mt::read_file(dir / "rendered" / "values.json"));
+  expect_warm_answers_fresh_ones(snap, istio_1_28_reviews(dir), "Istio 1.28 goldens");
+}
+
+// The embedded default shares its kept render's plain subtrees with every
+// request's merged pod: the same check over the repository's own reviews
+// (load/reviews) and, where the conformance data is, Istio 1.28's inputs.
+TEST(named_memo, the_embedded_default_from_the_memo_matches_a_fresh_engine) {
+  const auto snap = mt::make_snapshot(std::string(patch::default_injection_config()), "", "",
+                                      std::string(patch::default_values()));
+  std::vector<std::string> reviews;
+  for (const char* name : {"orders-pod.json", "cart-pod-v1beta1.json", "many-env-pod.json", "kube-system-pod.json",
+                           "opt-out-pod.json"})
+    reviews.push_back(mt::read_file(mt::source_dir() / "load" / "reviews" / name));
+  // Pods whose answers make the steps after the merge write: the proxy's env
+  // and the pod's annotations (Prometheus scraping), labels (a network), the
+  // containers (the user's own istio-proxy, the overrides annotation).
+  json scraped = json::parse(mt::read_file(mt::source_dir() / "load" / "reviews" / "orders-pod.json"));
+  json& scraped_pod = scraped["request"]["object"];
+  scraped_pod["metadata"]["annotations"]["prometheus.io/scrape"] = "true";
+  scraped_pod["metadata"]["annotations"]["prometheus.io/port"] = "9090";
+  scraped_pod["metadata"]["labels"]["topology.istio.io/network"] = "net-1";
+  scraped["request"]["uid"] = "uid-scraped";
+  reviews.push_back(scraped.dump());
+  json own_proxy = scraped;
+  own_proxy["request"]["object"]["spec"]["containers"].push_back(
+      {{"name", "istio-proxy"}, {"image", "auto"}, {"securityContext", {{"runAsUser", 1000}}}});
+  own_proxy["request"]["uid"] = "uid-own-proxy";
+  reviews.push_back(own_proxy.dump());
+  json overridden = scraped;
+  overridden["request"]["object"]["metadata"]["annotations"]["proxy.istio.io/overrides"] =
+      R"({"containers":[{"name":"istio-proxy","image":"mine"}]})";
+  overridden["request"]["uid"] = "uid-overridden";
+  reviews.push_back(overridden.dump());
+  if (const auto found = mt::conformance_dir(); found && std::filesystem::exists(*found / "istio-1.28" / "inject"))
+    for (std::string& r : istio_1_28_reviews(*found / "istio-1.28")) reviews.push_back(std::move(r));
+  else
+    std::cout << "conformance data not found: only load/reviews checked\n";
+  expect_warm_answers_fresh_ones(snap, reviews, "embedded default");
 }
 
 // The bounds: over either, the next request starts with an empty memo.
