@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 #include "patch/json_text.hpp"
 #include "patch/json_tree_writer.hpp"
@@ -43,30 +45,83 @@ bool shared(const json::value& x, const json::value& y) noexcept {
 // ASCII), RFC 6901's `~0`/`~1` (which are plain JSON), or JSON escaping.
 enum key_byte : std::uint8_t { plain_byte, pointer_byte, json_byte };
 
-constexpr std::array<key_byte, 256> key_bytes = [] {
-  std::array<key_byte, 256> t{};
-  for (std::size_t c = 0; c < 256; ++c) t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? json_byte : plain_byte;
-  t['~'] = pointer_byte;
-  t['/'] = pointer_byte;
-  return t;
-}();
+// Eight key bytes at a time, as one word (the bytes' order in it does not
+// matter): each mask below is nonzero exactly when some byte of `x` is such a
+// byte (a borrow may set bits above a hit too, never without one).
+constexpr std::uint64_t lanes = 0x0101010101010101ull;
+constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+
+constexpr std::uint64_t below(std::uint64_t x, std::uint8_t n) noexcept {  // n <= 128
+  return (x - lanes * n) & ~x & high_bits;
+}
+constexpr std::uint64_t equal_to(std::uint64_t x, std::uint8_t c) noexcept { return below(x ^ (lanes * c), 1); }
+
+// Control bytes, DEL, `"`, `\` and every byte of a UTF-8 sequence (checked,
+// and escaped when invalid, by the JSON escaper).
+constexpr std::uint64_t json_bytes(std::uint64_t x) noexcept {
+  return below(x, 0x20) | (x & high_bits) | equal_to(x, '"') | equal_to(x, '\\') | equal_to(x, 0x7f);
+}
+constexpr std::uint64_t pointer_bytes(std::uint64_t x) noexcept { return equal_to(x, '~') | equal_to(x, '/'); }
+
+std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+// The up to seven bytes of a short key as one word: its first and last four
+// overlapping, or (up to three) its first, middle and last byte; the rest 'a'.
+std::uint64_t load_short(const char* p, std::size_t n) noexcept {
+  std::uint64_t x = lanes * 'a';
+  if (n >= 4) {
+    std::uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    x = first | (std::uint64_t{last} << 32);
+  } else if (n > 0) {
+    x = (x & ~std::uint64_t{0xffffff}) | static_cast<unsigned char>(p[0]) |
+        (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+        (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+  }
+  return x;
+}
 
 // The most any byte of `key` needs: nearly every key of a pod is plain, and
 // annotation and label keys (`prometheus.io/port`) need only `~1`.
 key_byte key_needs(std::string_view key) noexcept {
-  unsigned need = plain_byte;
-  for (const char c : key) need |= key_bytes[static_cast<unsigned char>(c)];
-  return need & json_byte ? json_byte : static_cast<key_byte>(need);
+  const char* p = key.data();
+  const std::size_t n = key.size();
+  std::uint64_t json = 0;
+  std::uint64_t pointer = 0;
+  auto scan = [&](std::uint64_t x) noexcept {
+    json |= json_bytes(x);
+    pointer |= pointer_bytes(x);
+  };
+  if (n < 8) {
+    scan(load_short(p, n));
+  } else {
+    for (std::size_t i = 0; i + 8 <= n; i += 8) scan(load8(p + i));
+    scan(load8(p + n - 8));  // the last bytes, overlapping the words before
+  }
+  return json != 0 ? json_byte : pointer != 0 ? pointer_byte : plain_byte;
 }
 
-// `key` with RFC 6901's escapes, in runs between the bytes that need one.
+// `key` with RFC 6901's escapes, in runs between the bytes that need one
+// (eight bytes without one are passed at a time).
 void append_pointer_escaped(std::string& out, std::string_view key) {
   std::size_t from = 0;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    if (key[i] != '~' && key[i] != '/') continue;
-    out.append(key.data() + from, i - from);
-    out += key[i] == '~' ? "~0" : "~1";
-    from = i + 1;
+  std::size_t i = 0;
+  while (i < key.size()) {
+    if (i + 8 <= key.size() && pointer_bytes(load8(key.data() + i)) == 0) {
+      i += 8;
+      continue;
+    }
+    if (key[i] == '~' || key[i] == '/') {
+      out.append(key.data() + from, i - from);
+      out += key[i] == '~' ? "~0" : "~1";
+      from = i + 1;
+    }
+    ++i;
   }
   out.append(key.data() + from, key.size() - from);
 }

@@ -406,6 +406,9 @@ json::error own_deep(json::value& slot, core::arena& a) noexcept {
   return {};
 }
 
+json::error own_merged_items(json::value& target, const json::value& patch, const smp::field_meta& f,
+                             core::arena& a, std::size_t depth) noexcept;
+
 // Before `rendered` is merged into `pod` (smp::merge): every node of `pod` the
 // merge writes into gets storage of its own, the way the merge walks them: an
 // object it merges a patch object into, a list it merges a list into, and a
@@ -434,29 +437,60 @@ json::error own_merged_into(json::value& target, const json::value& patch, const
     } else if (m.v.is_array() && f != nullptr && f->strategy == smp::list_strategy::merge) {
       if (json::error e = own_shallow(existing, a)) return e;
       if (f->merge_key.empty()) continue;
-      for (const json::value& p : m.v.items()) {
-        const json::value* k = p.is_object() ? p.find(f->merge_key) : nullptr;
-        if (k == nullptr) continue;
-        for (json::value& item : existing->items()) {
-          const json::value* ik = item.is_object() ? item.find(f->merge_key) : nullptr;
-          if (ik == nullptr || !json::equal(*ik, *k)) continue;
-          if (json::error e = own_shallow(&item, a)) return e;
-          if (json::error e = own_merged_into(item, p, f->type, a, depth + 1)) return e;
-        }
-      }
+      if (json::error e = own_merged_items(*existing, m.v, *f, a, depth)) return e;
     }
   }
   return {};
 }
 
-// The names of a pod's containers and init containers.
-bool declares_container(const json::value& pod, std::string_view name) noexcept {
-  for (std::string_view list : {"containers", "initContainers"}) {
-    const json::value* items = member(member(&pod, "spec"), list);
-    if (items && items->is_array() && find_named(const_cast<json::value*>(items), name)) return true;
+// own_merged_into for a merge-keyed list: each item of `target` with the merge
+// key's value of an item of `patch` gets storage of its own and is walked with
+// it. The target items' keys are looked up once, not once per patch item (a
+// render's nine volumes against the pod's); past keyed_items_max items, per
+// patch item as before. A key viewed in an item that has since been copied is
+// still that item's key: the copy shares it, and nothing writes the original.
+constexpr std::size_t keyed_items_max = 32;
+
+json::error own_merged_items(json::value& target, const json::value& patch, const smp::field_meta& f,
+                             core::arena& a, std::size_t depth) noexcept {
+  const std::span<json::value> items = target.items();
+  std::array<const json::value*, keyed_items_max> keys;
+  const std::size_t keyed = std::min(items.size(), keys.size());
+  for (std::size_t j = 0; j < keyed; ++j) keys[j] = items[j].is_object() ? items[j].find(f.merge_key) : nullptr;
+  for (const json::value& p : patch.items()) {
+    const json::value* k = p.is_object() ? p.find(f.merge_key) : nullptr;
+    if (k == nullptr) continue;
+    for (std::size_t j = 0; j < items.size(); ++j) {
+      json::value& item = items[j];
+      const json::value* ik = j < keyed ? keys[j] : item.is_object() ? item.find(f.merge_key) : nullptr;
+      if (ik == nullptr || !json::equal(*ik, *k)) continue;
+      if (json::error e = own_shallow(&item, a)) return e;
+      if (json::error e = own_merged_into(item, p, f.type, a, depth + 1)) return e;
+    }
   }
-  return false;
+  return {};
 }
+
+// The pod's container and init container lists (either may be absent), looked
+// up once for every name asked about.
+class declared_containers {
+ public:
+  declared_containers() noexcept = default;
+  explicit declared_containers(const json::value& pod) noexcept {
+    const json::value* spec = member(&pod, "spec");
+    lists_[0] = member(spec, "containers");
+    lists_[1] = member(spec, "initContainers");
+  }
+  // A container or init container of the pod is named `name`.
+  bool has(std::string_view name) const noexcept {
+    for (const json::value* items : lists_)
+      if (items && items->is_array() && find_named(const_cast<json::value*>(items), name)) return true;
+    return false;
+  }
+
+ private:
+  const json::value* lists_[2] = {};
+};
 
 // After a render whose plain subtrees are a kept skeleton's storage was merged
 // into `merged` (instantiate_rendered_pod's share_plain): every node the steps
@@ -472,8 +506,8 @@ bool declares_container(const json::value& pod, std::string_view name) noexcept 
 //   adjust_init_container_user writes the init containers and the proxy when the
 //   user declares istio-proxy (`user_proxy`): then every container of the lists
 //   is copied whole.
-json::error own_written_parts(json::value& merged, const json::value& original, const json::value& template_pod,
-                              bool user_proxy, core::arena& a) noexcept {
+json::error own_written_parts(json::value& merged, const json::value& original, const declared_containers& declared,
+                              const json::value& template_pod, bool user_proxy, core::arena& a) noexcept {
   json::value* meta = member(&merged, "metadata");
   if (json::error e = own_shallow(meta, a)) return e;
   if (json::error e = own_shallow(member(meta, "labels"), a)) return e;
@@ -487,7 +521,7 @@ json::error own_written_parts(json::value& merged, const json::value& original, 
     const json::value* injected = member(injected_spec, list);
     if (whole || !injected || !injected->is_array()) continue;
     for (const json::value& c : injected->items())
-      if (declares_container(original, name_of(c))) whole = true;
+      if (declared.has(name_of(c))) whole = true;
   }
   for (std::string_view list : {"containers", "initContainers"}) {
     json::value* items = member(spec, list);
@@ -664,6 +698,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
   // (own_written_parts). A second render would merge into the first's.
   const bool share_plain = w.selected.size() == 1;
   bool user_proxy = false;  // the pod declares istio-proxy
+  declared_containers declared;  // the pod's container lists, as received
   // First without the parts no render usually reaches; a render that reaches
   // one starts the merge over from the whole pod (the renders come from the
   // memo the second time; what the first pass built is left to the arena).
@@ -677,7 +712,8 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     // An OpenShift UID range is how the webhook knows it runs on OpenShift.
     if (!e && serving_review_ && snapshot_->named_settings().has_proxy_ids) reset_proxy_user_matching_app(original);
     if (!e) e = copy_for_merge(original, merged, w.arena);
-    user_proxy = !e && declares_container(original, proxy_container_name);
+    declared = declared_containers(original);
+    user_proxy = !e && declared.has(proxy_container_name);
     bool start_over = false;
     for (const named_program* t : w.selected) {
       if (e) break;
@@ -709,7 +745,7 @@ bool engine::build_named_patch(const pod& p, const workload_meta* deployment, st
     if (!start_over) break;
   }
   if (rendered_now) stats_.uncached_renders.inc();
-  if (!e) e = own_written_parts(merged, original, template_pod, user_proxy, w.arena);
+  if (!e) e = own_written_parts(merged, original, declared, template_pod, user_proxy, w.arena);
   const reapply_options options{.tproxy_interception = w.proxy_facts->tproxy_interception};
   if (!e) e = w.overlay.reapply_overwritten_containers(merged, original, template_pod, options, w.arena);
   if (!e) e = post_process_named(merged, template_pod, p, path_env);

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "patch/json_text.hpp"
+
 namespace {
 
 namespace json = meshinject::core::json;
@@ -217,6 +219,43 @@ TEST(json_diff_shared, a_subtree_b_shares_with_a_is_equal_and_the_rest_is_diffed
   std::string out;
   ASSERT_FALSE(differ.diff(a, b, nullptr, arena, out));
   EXPECT_EQ(nl::parse(out), nl::parse(R"([{"op":"replace","path":"/x","value":2}])"));
+}
+
+// Keys are classified eight bytes at a time (plain, RFC 6901's `~`/`/`, or JSON
+// escaping): a byte that needs an escape must be found wherever it sits in a
+// key of any length, in a whole word, in the overlapping last word, or among
+// the bytes of a short key. Checked against the pointer escaped byte by byte
+// and then JSON-escaped (invalid UTF-8 becomes \ufffd, which nlohmann cannot
+// even hold, so the text is compared).
+TEST(json_diff_keys, a_byte_needing_an_escape_is_found_anywhere_in_a_key) {
+  const std::string specials[] = {"~", "/", "\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f",
+                                  "\xc3\xa9", "\xe2\x82\xac", "\xff", "\x80"};
+  arena a;
+  json_differ differ;
+  auto path_of = [](const std::string& key) {
+    std::string pointer;
+    for (const char c : key) pointer += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+    std::string text = "/";
+    meshinject::patch::append_json_escaped(text, pointer);
+    return text;
+  };
+  auto check = [&](const std::string& key) {
+    json::value from = json::value::object();
+    json::value to = json::value::object();
+    ASSERT_FALSE(to.set(a, key, json::value::integer(1)));
+    std::string out;
+    ASSERT_FALSE(differ.diff(from, to, nullptr, a, out));
+    EXPECT_EQ(out, R"([{"op":"add","path":")" + path_of(key) + R"(","value":1}])") << "key of " << key.size();
+  };
+  for (std::size_t n = 0; n <= 24; ++n) {
+    check(std::string(n, 'k'));
+    for (std::size_t at = 0; at < n; ++at)
+      for (const std::string& c : specials) {
+        std::string key(n, 'k');
+        key.replace(at, 1, c);
+        check(key);
+      }
+  }
 }
 
 }  // namespace

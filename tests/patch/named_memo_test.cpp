@@ -535,4 +535,36 @@ TEST(named_memo, a_list_the_merge_links_and_then_deletes_from_is_a_copy) {
   }
 }
 
+// The render's volume merges into the pod's volume of the same name wherever it
+// sits in a long list: before and past the items own_merged_into looks up at
+// once (32). The merge replaces its emptyDir's medium in place, so that volume
+// (and its emptyDir) must be copies first; were the pod's tree written into,
+// the diff would see no change there and the patch would leave it as it was. Each pod twice, then a plain pod: the kept render stays.
+TEST(named_memo, a_volume_the_render_merges_into_is_a_copy_wherever_it_sits) {
+  patch::engine e(mt::make_snapshot(static_config, "", "", ""));
+  for (const int at : {0, 1, 31, 32, 39}) {
+    json pod = pod_named("volumes");
+    json& volumes = pod["spec"]["volumes"] = json::array();
+    for (int i = 0; i < 40; ++i) volumes.push_back({{"name", "v" + std::to_string(i)}, {"hostPath", {{"path", "/v"}}}});
+    volumes[at] = {{"name", "istio-data"}, {"emptyDir", {{"medium", "Disk"}}}};
+    for (const char* uid : {"uid-1", "uid-2"}) {
+      const answer a = review_pod(e, pod, uid);
+      ASSERT_FALSE(a.patched.is_null()) << a.response.dump();
+      const json& merged = a.patched["spec"]["volumes"];
+      ASSERT_EQ(merged.size(), 40u) << at;
+      std::size_t found = 0;
+      for (const json& v : merged) {
+        if (v["name"] != "istio-data") continue;
+        ++found;
+        EXPECT_EQ(v, json({{"name", "istio-data"}, {"emptyDir", {{"medium", "Memory"}}}}))
+            << "at " << at << ", " << uid;
+      }
+      EXPECT_EQ(found, 1u) << at;
+    }
+  }
+  const answer plain = review_pod(e, pod_named("plain"), "uid-plain");
+  EXPECT_EQ(plain.patched["spec"]["volumes"], json({{{"name", "istio-data"}, {"emptyDir", json::object()}},
+                                                    {{"name", "istio-data"}, {"emptyDir", {{"medium", "Memory"}}}}}));
+}
+
 }  // namespace
