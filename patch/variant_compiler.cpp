@@ -464,18 +464,31 @@ class compiler {
     k += memo_key_head;
     bool have_base = false;
     base = 0;
-    std::size_t pos = 0;
+    std::size_t pos = 0;   // the text from here on is not in the key yet
+    std::size_t scan = 0;  // a marker's first byte is looked for from here
     for (;;) {
-      const std::size_t open = s.find(tmpl::hole_open, pos);
-      if (open == std::string_view::npos) break;
-      const std::size_t digits = open + tmpl::hole_open.size();
-      const std::size_t close = s.find(tmpl::hole_close, digits);
-      if (close == std::string_view::npos || close == digits || close - digits > 9) return false;
-      std::uint32_t n = 0;
-      for (std::size_t i = digits; i < close; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        n = n * 10 + static_cast<std::uint32_t>(s[i] - '0');
+      // The first marker, its first byte found by memchr and the other two
+      // compared in place (string_view::find's search was a call a marker).
+      const void* lead = std::memchr(s.data() + scan, tmpl::hole_open[0], s.size() - scan);
+      if (!lead) break;
+      const auto open = static_cast<std::size_t>(static_cast<const char*>(lead) - s.data());
+      if (s.size() - open < tmpl::hole_open.size() ||
+          std::memcmp(s.data() + open, tmpl::hole_open.data(), tmpl::hole_open.size()) != 0) {
+        scan = open + 1;
+        continue;
       }
+      // Its number: one to nine digits, then the close marker (as the first
+      // close after them with only digits between).
+      const std::size_t digits = open + tmpl::hole_open.size();
+      std::size_t close = digits;
+      std::uint32_t n = 0;
+      while (close < s.size() && close - digits < 10 && s[close] >= '0' && s[close] <= '9') {
+        n = n * 10 + static_cast<std::uint32_t>(s[close] - '0');
+        ++close;
+      }
+      if (close == digits || close - digits > 9 || s.size() - close < tmpl::hole_close.size() ||
+          std::memcmp(s.data() + close, tmpl::hole_close.data(), tmpl::hole_close.size()) != 0)
+        return false;
       if (n >= rendered_.holes.size()) return false;
       if (!have_base) {
         base = n;
@@ -501,6 +514,7 @@ class compiler {
       k += tmpl::hole_close.size();
       *k++ = rendered_.holes[n].structured ? 's' : 'p';
       pos = close + tmpl::hole_close.size();
+      scan = pos;
     }
     std::memcpy(k, s.data() + pos, s.size() - pos);
     k += s.size() - pos;
