@@ -251,7 +251,8 @@ struct compile_workspace::scratch {
   std::size_t memo_entries = 0;
   std::string memo_text;               // the keys and the kept text, never past its reserved size
   std::vector<memo_op> memo_ops;       // never past its reserved size
-  std::string memo_key;                // the key being looked up
+  std::string memo_key;                // room for the key being looked up (sized once, written in place)
+  std::size_t memo_key_len = 0;        // the key: memo_key[0, memo_key_len)
   std::vector<std::uint32_t> line_starts;  // of the rendered text, for the parts' offsets
   std::uint64_t memo_hits = 0, memo_misses = 0;
 
@@ -380,6 +381,10 @@ class compiler {
   // in a few members) is not looked up nor kept, only its members: keeping
   // it would push the parts that repeat out of the memo.
   static constexpr std::uint32_t memo_part_limit = 2048;
+  // The longest key: its head, the part's text, and a byte more for each hole
+  // (a marker takes at least seven bytes of the text: open, a digit, close).
+  static constexpr std::size_t memo_key_head = sizeof(const void*) + 2;
+  static constexpr std::size_t memo_key_room = memo_key_head + memo_part_limit + memo_part_limit / 7 + 1;
 
   // Whether this compile uses the memo; if so, the rendered text's line starts
   // are indexed. Not with warnings (their messages carry positions), nor when
@@ -398,6 +403,7 @@ class compiler {
       p = static_cast<const char*>(nl) + 1;
       starts.push_back(static_cast<std::uint32_t>(p - base));
     }
+    if (ws_.memo_key.size() < memo_key_room) ws_.memo_key.resize(memo_key_room);
     if (ws_.memo_table.empty()) {
       // Reserved once at the bound's shares, so the memo never grows past it:
       // a quarter for the table, a quarter for the ops, half for the text.
@@ -439,35 +445,50 @@ class compiler {
     return {from, to};
   }
 
-  // The memo's key for writing the part `s` as `t` (in ws_.memo_key), and the
+  // The memo's key for writing the part `s` as `t` (memo_key_view()), and the
   // part's first hole number: each hole marker's number counted from it, and
   // whether the hole is spliced YAML. False when the part's text does not alone
   // decide what is written: a backslash (an escape could spell a hole marker),
   // a tag, a marker that is not a hole of this render or numbers before the first.
   bool memo_key(std::string_view s, const type_node& t, int insert, std::uint32_t& base) {
+    if (s.size() > memo_part_limit || ws_.memo_key.size() < memo_key_room) return false;
     if (s.find('\\') != std::string_view::npos || s.find('!') != std::string_view::npos) return false;
-    std::string& k = ws_.memo_key;
-    k.clear();
+    // Written in place, in room sized once (memo_start): a part's key was a
+    // dozen string appends, one for each stretch and each piece of a hole.
+    char* const k0 = ws_.memo_key.data();
+    char* k = k0;
     const type_node* tp = &t;
-    char head[sizeof tp + 2];
-    std::memcpy(head, &tp, sizeof tp);
-    head[sizeof tp] = static_cast<char>(insert + 1);
-    head[sizeof tp + 1] = proxy_ ? 'p' : '-';
-    k.append(head, sizeof head);
+    std::memcpy(k, &tp, sizeof tp);
+    k[sizeof tp] = static_cast<char>(insert + 1);
+    k[sizeof tp + 1] = proxy_ ? 'p' : '-';
+    k += memo_key_head;
     bool have_base = false;
     base = 0;
-    std::size_t pos = 0;
+    std::size_t pos = 0;   // the text from here on is not in the key yet
+    std::size_t scan = 0;  // a marker's first byte is looked for from here
     for (;;) {
-      const std::size_t open = s.find(tmpl::hole_open, pos);
-      if (open == std::string_view::npos) break;
-      const std::size_t digits = open + tmpl::hole_open.size();
-      const std::size_t close = s.find(tmpl::hole_close, digits);
-      if (close == std::string_view::npos || close == digits || close - digits > 9) return false;
-      std::uint32_t n = 0;
-      for (std::size_t i = digits; i < close; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        n = n * 10 + static_cast<std::uint32_t>(s[i] - '0');
+      // The first marker, its first byte found by memchr and the other two
+      // compared in place (string_view::find's search was a call a marker).
+      const void* lead = std::memchr(s.data() + scan, tmpl::hole_open[0], s.size() - scan);
+      if (!lead) break;
+      const auto open = static_cast<std::size_t>(static_cast<const char*>(lead) - s.data());
+      if (s.size() - open < tmpl::hole_open.size() ||
+          std::memcmp(s.data() + open, tmpl::hole_open.data(), tmpl::hole_open.size()) != 0) {
+        scan = open + 1;
+        continue;
       }
+      // Its number: one to nine digits, then the close marker (as the first
+      // close after them with only digits between).
+      const std::size_t digits = open + tmpl::hole_open.size();
+      std::size_t close = digits;
+      std::uint32_t n = 0;
+      while (close < s.size() && close - digits < 10 && s[close] >= '0' && s[close] <= '9') {
+        n = n * 10 + static_cast<std::uint32_t>(s[close] - '0');
+        ++close;
+      }
+      if (close == digits || close - digits > 9 || s.size() - close < tmpl::hole_close.size() ||
+          std::memcmp(s.data() + close, tmpl::hole_close.data(), tmpl::hole_close.size()) != 0)
+        return false;
       if (n >= rendered_.holes.size()) return false;
       if (!have_base) {
         base = n;
@@ -475,29 +496,37 @@ class compiler {
       } else if (n < base) {
         return false;
       }
-      k.append(s.data() + pos, open - pos);
-      k += tmpl::hole_open;
+      std::memcpy(k, s.data() + pos, open - pos);
+      k += open - pos;
+      std::memcpy(k, tmpl::hole_open.data(), tmpl::hole_open.size());
+      k += tmpl::hole_open.size();
       char num[10];
-      char* end = num + sizeof num;
+      char* const end = num + sizeof num;
       char* d = end;
       std::uint32_t rel = n - base;
       do {
         *--d = static_cast<char>('0' + rel % 10);
         rel /= 10;
       } while (rel != 0);
-      k.append(d, static_cast<std::size_t>(end - d));
-      k += tmpl::hole_close;
-      k += rendered_.holes[n].structured ? 's' : 'p';
+      std::memcpy(k, d, static_cast<std::size_t>(end - d));
+      k += end - d;
+      std::memcpy(k, tmpl::hole_close.data(), tmpl::hole_close.size());
+      k += tmpl::hole_close.size();
+      *k++ = rendered_.holes[n].structured ? 's' : 'p';
       pos = close + tmpl::hole_close.size();
+      scan = pos;
     }
-    k.append(s.data() + pos, s.size() - pos);
+    std::memcpy(k, s.data() + pos, s.size() - pos);
+    k += s.size() - pos;
+    ws_.memo_key_len = static_cast<std::size_t>(k - k0);
     return true;
   }
+  std::string_view memo_key_view() const { return {ws_.memo_key.data(), ws_.memo_key_len}; }
 
   const compile_workspace::scratch::memo_entry* memo_find(std::uint64_t h) const {
     const auto& table = ws_.memo_table;
     const std::size_t mask = table.size() - 1;
-    const std::string_view key = ws_.memo_key;
+    const std::string_view key = memo_key_view();
     for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
       const auto& e = table[i];
       if (e.generation != ws_.memo_generation) return nullptr;
@@ -629,7 +658,7 @@ class compiler {
     if (!memo_ || !at.ok() || depth > memo_depth || at.to - at.from > memo_part_limit ||
         !memo_key(text_.substr(at.from, at.to - at.from), t, insert ? static_cast<int>(*insert) : -1, base))
       return write_unit(n, t, b, path, at, depth, insert);
-    const std::uint64_t h = hash_of(ws_.memo_key);
+    const std::uint64_t h = hash_of(memo_key_view());
     if (const auto* e = memo_find(h)) {
       ++ws_.memo_hits;
       replay(*e, base, b);
@@ -638,11 +667,11 @@ class compiler {
     ++ws_.memo_misses;
     // The key is kept first: the parts inside this one reuse memo_key.
     std::uint32_t key_off = 0;
-    if (!memo_append(ws_.memo_key, key_off)) {
+    if (!memo_append(memo_key_view(), key_off)) {
       ws_.forget_parts();
-      if (!memo_append(ws_.memo_key, key_off)) return write_unit(n, t, b, path, at, depth, insert);
+      if (!memo_append(memo_key_view(), key_off)) return write_unit(n, t, b, path, at, depth, insert);
     }
-    const auto key_len = static_cast<std::uint32_t>(ws_.memo_key.size());
+    const auto key_len = static_cast<std::uint32_t>(ws_.memo_key_len);
     const std::uint32_t generation = ws_.memo_generation;
     const std::size_t pool_from = ws_.pool.size(), seg_from = ws_.segments.size();
     if (!write_unit(n, t, b, path, at, depth, insert)) return false;

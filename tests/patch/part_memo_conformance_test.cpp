@@ -250,4 +250,38 @@ TEST(part_memo, a_hole_spliced_in_one_render_and_plain_in_the_next_is_not_copied
   EXPECT_GT(memo.memo_hits(), 0u);        // and the third render copied the first's parts
 }
 
+// Text that starts like a hole marker but is not one (a marker's first bytes
+// and a number with no close after it): the key must not read it as a hole,
+// else two parts that differ only in the bytes after the number would share
+// a key and the second would copy the first's JSON.
+TEST(part_memo, text_that_only_starts_like_a_marker_is_not_read_as_a_hole) {
+  const std::string open(tmpl::hole_open);
+  const std::string text =
+      "containers:\n"
+      "- name: a\n"
+      "  image: \"[[ index .ObjectMeta.Annotations `v` ]]\"\n"
+      "volumes:\n"
+      "- name: \"" + open + "0[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]abc[[ else ]]abd[[ end ]]\"\n"
+      "  emptyDir: {}\n";
+  renderer r(text);
+  patch::compile_workspace full, memo;
+  full.collect_warnings = memo.collect_warnings = false;
+  full.memo_parts = false;
+  std::string error;
+  std::vector<std::string> described;
+  for (const char* k : {"1", "2"}) {
+    json pod = json::parse(R"({"metadata":{"name":"p","annotations":{"v":"img"}},"spec":{"containers":[{"name":"app"}]}})");
+    pod["metadata"]["annotations"]["k"] = k;
+    tmpl::render_result rendered;
+    ASSERT_TRUE(r.render(pod, rendered));
+    ASSERT_EQ(rendered.holes.size(), 1u);
+    patch::sidecar_variant a, b;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, a, error, full)) << error;
+    ASSERT_TRUE(patch::compile_sidecar(*r.program, rendered, b, error, memo)) << error;
+    EXPECT_EQ(describe(a), describe(b)) << k;
+    described.push_back(describe(a));
+  }
+  EXPECT_NE(described[0], described[1]);  // the two names compile differently
+}
+
 }  // namespace
