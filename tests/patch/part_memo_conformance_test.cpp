@@ -18,6 +18,7 @@
 #include "patch/injector.hpp"
 #include "patch/sidecar.hpp"
 #include "patch/template_data.hpp"
+#include "tests/support/pod_shapes.hpp"
 #include "tests/support/support.hpp"
 
 namespace {
@@ -28,45 +29,11 @@ namespace patch = meshinject::patch;
 namespace tmpl = meshinject::tmpl;
 using mt::json;
 
-// shapes_bench's make_shape, on a pod of its own.
+// Shape k of shapes_bench's rotation, on a pod of its own.
 json shape_pod(int k) {
   json pod = json::parse(R"({"metadata":{"name":"orders","namespace":"shop","labels":{"app":"orders","version":"v1"},
       "annotations":{}},"spec":{"serviceAccountName":"orders","containers":[{"name":"orders","image":"orders:1"}]}})");
-  json& annotations = pod["metadata"]["annotations"];
-  json& labels = pod["metadata"]["labels"];
-  const int bits = k % 256;
-  auto on = [&](int i) { return ((bits >> i) & 1) != 0; };
-  if (on(0)) annotations["traffic.sidecar.istio.io/kubevirtInterfaces"] = "net1";
-  if (!on(1)) labels.erase("app");
-  if (on(2)) annotations["status.sidecar.istio.io/port"] = "0";
-  if (on(3)) annotations["sidecar.istio.io/bootstrapOverride"] = "custom-bootstrap";
-  if (on(4)) annotations["sidecar.istio.io/interceptionMode"] = "TPROXY";
-  if (on(5)) annotations["sidecar.istio.io/proxyCPU"] = "250m";
-  if (on(6)) annotations["sidecar.istio.io/proxyMemory"] = "256Mi";
-  if (!on(7)) pod["spec"]["serviceAccountName"] = "";
-  json& containers = pod["spec"]["containers"];
-  json ports = json::array();
-  for (int i = 0; i < 1 + (k / 3) % 4; ++i)
-    ports.push_back(json{{"name", "port-" + std::to_string(i)}, {"containerPort", 8080 + i}, {"protocol", "TCP"}});
-  containers[0]["ports"] = ports;
-  const json app = containers[0];
-  for (int c = 1; c <= k % 3; ++c) {
-    json helper = app;
-    helper["name"] = "helper-" + std::to_string(c);
-    helper["ports"] = json::array({json{{"name", "helper-" + std::to_string(c)}, {"containerPort", 9090 + c}}});
-    containers.push_back(helper);
-  }
-  const int volumes = k / 256;
-  if (volumes > 0) {
-    json declared = json::object(), mounts = json::object();
-    for (int i = 0; i < volumes; ++i) {
-      const std::string name = "extra-" + std::to_string(i);
-      declared[name] = {{"secret", {{"secretName", name}}}};
-      mounts[name] = {{"mountPath", "/etc/extra/" + std::to_string(i)}, {"readOnly", true}};
-    }
-    annotations["sidecar.istio.io/userVolume"] = declared.dump();
-    annotations["sidecar.istio.io/userVolumeMount"] = mounts.dump();
-  }
+  mt::apply_pod_shape(pod, k);
   return pod;
 }
 
