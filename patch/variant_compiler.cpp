@@ -201,6 +201,17 @@ struct member {
   region at{};        // the entry's lines, for the part memo
 };
 
+// Empties an open-addressed table whose slots are filled only when their
+// generation is the table's: by moving to the next generation, and at the
+// counter's wrap by marking every slot empty.
+template <class Slot>
+void next_generation(std::vector<Slot>& table, std::uint32_t& generation) noexcept {
+  if (++generation == 0) {
+    for (Slot& s : table) s.generation = 0;
+    generation = 1;
+  }
+}
+
 }  // namespace
 
 struct compile_workspace::scratch {
@@ -262,10 +273,7 @@ struct compile_workspace::scratch {
     memo_text.clear();
     memo_ops.clear();
     memo_entries = 0;
-    if (++memo_generation == 0) {
-      for (memo_entry& e : memo_table) e.generation = 0;
-      memo_generation = 1;
-    }
+    next_generation(memo_table, memo_generation);
   }
 };
 
@@ -1459,10 +1467,7 @@ bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& re
       ws.placements.assign(slots, placement{});
       ws.generation = 0;
     }
-    if (++ws.generation == 0) {
-      for (placement& p : ws.placements) p.generation = 0;
-      ws.generation = 1;
-    }
+    next_generation(ws.placements, ws.generation);
   }
   // The slot holding `s` (filled by this compile), else the empty one where it goes.
   auto slot_of = [&](std::string_view s, bool ref) -> placement& {
