@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/byte_words.hpp"
 #include "patch/json_text.hpp"
 #include "patch/json_tree_writer.hpp"
 
@@ -45,34 +46,24 @@ bool shared(const json::value& x, const json::value& y) noexcept {
 // ASCII), RFC 6901's `~0`/`~1` (which are plain JSON), or JSON escaping.
 enum key_byte : std::uint8_t { plain_byte, pointer_byte, json_byte };
 
-// Eight key bytes at a time, as one word (the bytes' order in it does not
-// matter): each mask below is nonzero exactly when some byte of `x` is such a
-// byte (a borrow may set bits above a hit too, never without one).
-constexpr std::uint64_t lanes = 0x0101010101010101ull;
-constexpr std::uint64_t high_bits = 0x8080808080808080ull;
-
-constexpr std::uint64_t below(std::uint64_t x, std::uint8_t n) noexcept {  // n <= 128
-  return (x - lanes * n) & ~x & high_bits;
-}
-constexpr std::uint64_t equal_to(std::uint64_t x, std::uint8_t c) noexcept { return below(x ^ (lanes * c), 1); }
-
+// Eight key bytes at a time, as one word (core/byte_words.hpp; the bytes'
+// order in it does not matter): each mask below is nonzero exactly when some
+// byte of `x` is such a byte.
+//
 // Control bytes, DEL, `"`, `\` and every byte of a UTF-8 sequence (checked,
 // and escaped when invalid, by the JSON escaper).
 constexpr std::uint64_t json_bytes(std::uint64_t x) noexcept {
-  return below(x, 0x20) | (x & high_bits) | equal_to(x, '"') | equal_to(x, '\\') | equal_to(x, 0x7f);
+  return core::bytes_below(x, 0x20) | (x & core::byte_highs) | core::bytes_equal(x, '"') |
+         core::bytes_equal(x, '\\') | core::bytes_equal(x, 0x7f);
 }
-constexpr std::uint64_t pointer_bytes(std::uint64_t x) noexcept { return equal_to(x, '~') | equal_to(x, '/'); }
-
-std::uint64_t load8(const char* p) noexcept {
-  std::uint64_t x;
-  std::memcpy(&x, p, 8);
-  return x;
+constexpr std::uint64_t pointer_bytes(std::uint64_t x) noexcept {
+  return core::bytes_equal(x, '~') | core::bytes_equal(x, '/');
 }
 
 // The up to seven bytes of a short key as one word: its first and last four
 // overlapping, or (up to three) its first, middle and last byte; the rest 'a'.
 std::uint64_t load_short(const char* p, std::size_t n) noexcept {
-  std::uint64_t x = lanes * 'a';
+  std::uint64_t x = core::byte_ones * 'a';
   if (n >= 4) {
     std::uint32_t first, last;
     std::memcpy(&first, p, 4);
@@ -100,8 +91,8 @@ key_byte key_needs(std::string_view key) noexcept {
   if (n < 8) {
     scan(load_short(p, n));
   } else {
-    for (std::size_t i = 0; i + 8 <= n; i += 8) scan(load8(p + i));
-    scan(load8(p + n - 8));  // the last bytes, overlapping the words before
+    for (std::size_t i = 0; i + 8 <= n; i += 8) scan(core::word_at(p + i));
+    scan(core::word_at(p + n - 8));  // the last bytes, overlapping the words before
   }
   return json != 0 ? json_byte : pointer != 0 ? pointer_byte : plain_byte;
 }
@@ -112,7 +103,7 @@ void append_pointer_escaped(std::string& out, std::string_view key) {
   std::size_t from = 0;
   std::size_t i = 0;
   while (i < key.size()) {
-    if (i + 8 <= key.size() && pointer_bytes(load8(key.data() + i)) == 0) {
+    if (i + 8 <= key.size() && pointer_bytes(core::word_at(key.data() + i)) == 0) {
       i += 8;
       continue;
     }
