@@ -132,7 +132,8 @@ TEST(part_memo, a_warm_memo_gives_the_full_compiles_variant_on_every_shape_of_th
   // mostly copied.
   EXPECT_GT(memo.memo_hits(), 10 * memo.memo_misses()) << memo.memo_hits() << " / " << memo.memo_misses();
   std::cout << "parts copied " << memo.memo_hits() << ", written " << memo.memo_misses() << ", memo emptied "
-            << memo.memo_clears() << " times, " << memo.memo_bytes() << " bytes\n";
+            << memo.memo_clears() << " times, " << memo.memo_bytes() << " bytes; read cut " << memo.cut_compiles()
+            << " times, started over " << memo.cut_redos() << " times\n";
   EXPECT_LE(memo.memo_bytes(), memo.memo_limit + 64 * 1024);
 }
 
