@@ -1,10 +1,12 @@
 #include "patch/sidecar.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <optional>
 
+#include "core/byte_words.hpp"
 #include "core/yaml_reader.hpp"
 #include "core/yaml_scalar.hpp"
 #include "patch/json_text.hpp"
@@ -453,6 +455,12 @@ class compiler {
       starts.push_back(static_cast<std::uint32_t>(p - base));
     }
     if (ws_.memo_key.size() < memo_key_room) ws_.memo_key.resize(memo_key_room);
+    // The cut reading's room, sized by this text (a cut text is at most a
+    // byte longer for each part cut, `- 1` read as `- []`, and a line break),
+    // so that a compile of a text no larger allocates none.
+    ws_.scan_lines.reserve(starts.size());
+    ws_.standins.reserve(starts.size());
+    ws_.cut.reserve(text_.size() + starts.size() + 8);
     if (ws_.memo_table.empty()) {
       // Reserved once at the bound's shares, so the memo never grows past it:
       // a quarter for the table, a quarter for the ops, half for the text.
@@ -806,15 +814,39 @@ class compiler {
       l.content = static_cast<std::uint32_t>(p - from);
       bool block = false;
       const char c = s[p];
-      const bool plain_start = std::string_view("\"'[{|>&*!%@`?,]}:").find(c) == std::string_view::npos &&
-                               !(c == '-' && (p + 1 == end || s[p + 1] == ' '));
+      bool plain_start = true;
+      switch (c) {
+        case '"': case '\'': case '[': case '{': case '|': case '>': case '&': case '*': case '!': case '%':
+        case '@': case '`': case '?': case ',': case ']': case '}': case ':':
+          plain_start = false;
+          break;
+        case '-': plain_start = !(p + 1 == end || s[p + 1] == ' '); break;
+        default: break;
+      }
       std::size_t colon = end;
       if (plain_start) {
-        for (std::size_t q = p; q < end; ++q)
-          if (s[q] == ':' && (q + 1 == end || s[q + 1] == ' ')) {
-            colon = q;
+        // The first `:` followed by a space or the line's end, eight bytes a step.
+        std::size_t q = p;
+        while (q < end) {
+          std::size_t at = end;
+          if (q + 8 <= size) {
+            const std::uint64_t m = core::bytes_equal(core::word_at(s + q), ':');
+            if (m == 0) {
+              q += 8;
+              continue;
+            }
+            at = q + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+          } else {
+            if (const void* hit = std::memchr(s + q, ':', end - q))
+              at = static_cast<std::size_t>(static_cast<const char*>(hit) - s);
+          }
+          if (at >= end) break;
+          if (at + 1 == end || s[at + 1] == ' ') {
+            colon = at;
             break;
           }
+          q = at + 1;
+        }
       }
       // A block scalar's parent column: its key's, else its `-`'s.
       const std::uint32_t parent = colon < end || !l.dash ? l.content : l.indent;
