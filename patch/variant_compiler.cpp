@@ -278,6 +278,7 @@ struct compile_workspace::scratch {
     bool blank = false;         // spaces only, or inside a block scalar
     bool dash = false;          // `- ` at indent
     bool value_below = false;   // a key line with nothing after the `:`
+    std::uint32_t standin = 0;  // 1 + the index in `standins` of the stand-in on this line; 0: none
   };
   std::vector<scan_line> scan_lines;
   struct standin {
@@ -716,10 +717,9 @@ class compiler {
   const standin* standin_at(const ynode& n) const {
     if (!n) return nullptr;
     const core::yaml::position p = n.pos();
-    const auto& all = ws_.standins;
-    const auto it = std::lower_bound(all.begin(), all.end(), p.line,
-                                     [](const standin& s, std::uint32_t line) { return s.line < line; });
-    return it != all.end() && it->line == p.line && it->column == p.column ? &*it : nullptr;
+    if (p.line == 0 || p.line > ws_.scan_lines.size()) return nullptr;
+    const std::uint32_t k = ws_.scan_lines[p.line - 1].standin;
+    return k != 0 && ws_.standins[k - 1].column == p.column ? &ws_.standins[k - 1] : nullptr;
   }
 
   // Whether the node at `p` ends on its line (which ends at `end`) for certain:
@@ -1095,6 +1095,8 @@ class compiler {
       at = s.to;
     }
     cut.append(text_, at);
+    for (std::size_t k = 0; k < ws_.standins.size(); ++k)
+      ws_.scan_lines[ws_.standins[k].line - 1].standin = static_cast<std::uint32_t>(k + 1);
     return true;
   }
 
