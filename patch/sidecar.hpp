@@ -230,6 +230,19 @@ class compile_workspace {
   // when it takes a new snapshot (forget_parts).
   bool memo_parts = true;
   std::size_t memo_limit = std::size_t{512} << 10;
+  // With the memo: the parts it holds are not read as YAML. A line scan finds
+  // the parts (top-level list items, their members, those members' members and
+  // items), looks each up, and the text is read with a held part's lines cut
+  // (its first line kept up to its key or `- `, its value a stand-in `[]`); a
+  // copy then replays the part where the stand-in stands. The scan gives up
+  // (the whole text is read) on anything it is not sure of: tabs, comments,
+  // document markers, a quoted scalar or flow collection not closed on its
+  // line, block scalars it cannot bound. If the cut text's compile finds an
+  // error, or meets a stand-in it cannot replay, the compile starts over from
+  // the whole text, so errors and their positions are the full read's.
+  bool skip_copied_parts = true;
+  std::uint64_t cut_compiles() const noexcept;  // compiles that read a cut text, since construction
+  std::uint64_t cut_redos() const noexcept;     // of those, compiles started over from the whole text
   void forget_parts() noexcept;
   // The heap the memo holds (keys, kept JSON, table), for the bench's counters.
   std::size_t memo_bytes() const noexcept;

@@ -1,10 +1,12 @@
 #include "patch/sidecar.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <optional>
 
+#include "core/byte_words.hpp"
 #include "core/yaml_reader.hpp"
 #include "core/yaml_scalar.hpp"
 #include "patch/json_text.hpp"
@@ -267,6 +269,31 @@ struct compile_workspace::scratch {
   std::vector<std::uint32_t> line_starts;  // of the rendered text, for the parts' offsets
   std::uint64_t memo_hits = 0, memo_misses = 0;
 
+  // Reading without the parts the memo holds (skip_copied_parts): each line's
+  // shape, the held parts found (in line order), and the text read instead.
+  struct scan_line {
+    std::uint32_t indent = 0;   // leading spaces
+    std::uint32_t content = 0;  // column (0-based) of the node after `- `, else indent
+    std::uint32_t key_end = 0;  // a key line: column (0-based) of its `:`; else 0
+    bool blank = false;         // spaces only, or inside a block scalar
+    bool dash = false;          // `- ` at indent
+    bool value_below = false;   // a key line with nothing after the `:`
+    std::uint32_t standin = 0;  // 1 + the index in `standins` of the stand-in on this line; 0: none
+  };
+  std::vector<scan_line> scan_lines;
+  struct standin {
+    std::uint32_t line = 0, column = 0;  // the stand-in node's position (1-based)
+    std::uint32_t from = 0, to = 0;      // the part
+    const k8s::type_node* type = nullptr;
+    int insert = -1;
+    bool proxy = false;
+    std::uint32_t slot = 0, base = 0, generation = 0;  // the memo entry found
+    std::uint32_t keep = 0;                            // bytes of the part's first line the cut text keeps
+  };
+  std::vector<standin> standins;
+  std::string cut;  // the text read: the rendered text with the held parts' lines cut
+  std::uint64_t cut_compiles = 0, cut_redos = 0;
+
   std::uint64_t memo_clears = 0;
   void forget_parts() noexcept {
     ++memo_clears;
@@ -283,11 +310,15 @@ void compile_workspace::forget_parts() noexcept { scratch_->forget_parts(); }
 std::size_t compile_workspace::memo_bytes() const noexcept {
   const scratch& w = *scratch_;
   return w.memo_table.capacity() * sizeof(scratch::memo_entry) + w.memo_ops.capacity() * sizeof(scratch::memo_op) +
-         w.memo_text.capacity() + w.memo_key.capacity() + w.line_starts.capacity() * sizeof(std::uint32_t);
+         w.memo_text.capacity() + w.memo_key.capacity() + w.line_starts.capacity() * sizeof(std::uint32_t) +
+         w.scan_lines.capacity() * sizeof(scratch::scan_line) + w.standins.capacity() * sizeof(scratch::standin) +
+         w.cut.capacity();
 }
 std::uint64_t compile_workspace::memo_hits() const noexcept { return scratch_->memo_hits; }
 std::uint64_t compile_workspace::memo_misses() const noexcept { return scratch_->memo_misses; }
 std::uint64_t compile_workspace::memo_clears() const noexcept { return scratch_->memo_clears; }
+std::uint64_t compile_workspace::cut_compiles() const noexcept { return scratch_->cut_compiles; }
+std::uint64_t compile_workspace::cut_redos() const noexcept { return scratch_->cut_redos; }
 
 namespace {
 
@@ -296,12 +327,21 @@ namespace {
 class compiler {
  public:
   compiler(const tmpl::program& prog, const tmpl::render_result& r, sidecar_variant& v, std::string& error,
-           compile_workspace::scratch& ws, bool warnings, std::size_t memo_limit)
-      : prog_(prog), rendered_(r), v_(v), error_(error), ws_(ws), warnings_(warnings), memo_limit_(memo_limit) {}
+           compile_workspace::scratch& ws, bool warnings, std::size_t memo_limit, bool skip_held)
+      : prog_(prog), rendered_(r), v_(v), error_(error), ws_(ws), warnings_(warnings), memo_limit_(memo_limit),
+        skip_held_(skip_held) {}
+
+  // Whether run() read a cut text (the parts the memo holds left out): if it
+  // then returns false, the compile must start over from the whole text.
+  bool cut() const noexcept { return cut_; }
 
   bool run() {
     core::yaml::reader& reader = ws_.reader;
-    if (!reader.read(rendered_.text)) {
+    const bool memo = memo_start();
+    cut_ = memo && skip_held_ && find_held_parts();
+    if (cut_) ++ws_.cut_compiles;
+    if (!reader.read(cut_ ? std::string_view(ws_.cut) : rendered_.text)) {
+      if (cut_) return false;
       const core::yaml::read_error& e = reader.error();
       error_ = where(e.at) + ": the rendered template is not valid YAML: " + std::string(e.message);
       return false;
@@ -309,7 +349,7 @@ class compiler {
     const ynode root = reader.root();
     if (is_null(root)) return true;
     if (!root.is_mapping()) return fail(root, "the rendered template must be a mapping of sidecar fields");
-    const region whole = memo_start() && is_block(root) ? region{0, static_cast<std::uint32_t>(text_.size())} : region{};
+    const region whole = memo && is_block(root) ? region{0, static_cast<std::uint32_t>(text_.size())} : region{};
     const auto root_entries = root.entries();
     for (auto it = root_entries.begin(); it != root_entries.end();) {
       const auto kv = *it;
@@ -347,10 +387,14 @@ class compiler {
           sidecar_item out;
           const bool proxy = name == "containers" && is_named(item, "istio-proxy");
           if (proxy) {
+            // What scan_proxy reads must have been read.
+            if (cut_ && (standin_at(item) || standin_at(item.find("args")) || standin_at(item.find("resources"))))
+              return false;
             v_.proxy = static_cast<int>(items.size());
             scan_proxy(item);
           }
           out.name = name_of(item);
+          if (redo_) return false;
           proxy_ = proxy;
           {
             builder b(ws_.pool, ws_.segments, out.json);
@@ -412,6 +456,12 @@ class compiler {
       starts.push_back(static_cast<std::uint32_t>(p - base));
     }
     if (ws_.memo_key.size() < memo_key_room) ws_.memo_key.resize(memo_key_room);
+    // The cut reading's room, sized by this text (a cut text is at most a
+    // byte longer for each part cut, `- 1` read as `- []`, and a line break),
+    // so that a compile of a text no larger allocates none.
+    ws_.scan_lines.reserve(starts.size());
+    ws_.standins.reserve(starts.size());
+    ws_.cut.reserve(text_.size() + starts.size() + 8);
     if (ws_.memo_table.empty()) {
       // Reserved once at the bound's shares, so the memo never grows past it:
       // a quarter for the table, a quarter for the ops, half for the text.
@@ -658,10 +708,415 @@ class compiler {
     }
   }
 
+  // ---- Reading without the parts the memo holds (skip_copied_parts) ----
+
+  using scan_line = compile_workspace::scratch::scan_line;
+  using standin = compile_workspace::scratch::standin;
+
+  // The stand-in the cut text holds where `n` is, if any.
+  const standin* standin_at(const ynode& n) const {
+    if (!n) return nullptr;
+    const core::yaml::position p = n.pos();
+    if (p.line == 0 || p.line > ws_.scan_lines.size()) return nullptr;
+    const std::uint32_t k = ws_.scan_lines[p.line - 1].standin;
+    return k != 0 && ws_.standins[k - 1].column == p.column ? &ws_.standins[k - 1] : nullptr;
+  }
+
+  // Whether the node at `p` ends on its line (which ends at `end`) for certain:
+  // a plain scalar, a quoted one closed with only spaces after, `[]` or `{}`.
+  // `block`: a block scalar's header (`|` or `>`, a chomping sign), whose
+  // lines follow. Anything else (a tag, an anchor, an alias, a flow collection
+  // with content, an indentation indicator, an escape) is not sure.
+  static bool ends_on_line(const char* s, std::size_t p, std::size_t end, bool& block) {
+    block = false;
+    auto blank_to_end = [&](std::size_t q) {
+      while (q < end && s[q] == ' ') ++q;
+      return q == end;
+    };
+    switch (s[p]) {
+      case '"':
+        for (std::size_t q = p + 1; q < end; ++q) {
+          if (s[q] == '\\') return false;
+          if (s[q] == '"') return blank_to_end(q + 1);
+        }
+        return false;
+      case '\'':
+        for (std::size_t q = p + 1; q < end; ++q) {
+          if (s[q] != '\'') continue;
+          if (q + 1 < end && s[q + 1] == '\'') {
+            ++q;
+            continue;
+          }
+          return blank_to_end(q + 1);
+        }
+        return false;
+      case '[': return p + 1 < end && s[p + 1] == ']' && blank_to_end(p + 2);
+      case '{': return p + 1 < end && s[p + 1] == '}' && blank_to_end(p + 2);
+      case '|':
+      case '>': {
+        std::size_t q = p + 1;
+        if (q < end && (s[q] == '+' || s[q] == '-')) ++q;
+        block = true;
+        return blank_to_end(q);
+      }
+      case '&': case '*': case '!': case '%': case '@': case '`': case '?': case ',': case ']': case '}': case ':':
+        return false;
+      case '-': return p + 1 < end && s[p + 1] != ' ';
+      default: return true;
+    }
+  }
+
+  // Each line's shape (ws_.scan_lines), or false when the text holds what the
+  // scan is not sure of: a tab, a `#`, a document marker, a line the reader
+  // could continue on a line less indented (a quoted scalar or flow collection
+  // left open), a block scalar whose lines it cannot bound, an item below its `-`.
+  bool scan_shapes() {
+    const char* const s = text_.data();
+    const std::size_t size = text_.size();
+    if (std::memchr(s, '\t', size) || std::memchr(s, '#', size)) return false;
+    const std::vector<std::uint32_t>& starts = ws_.line_starts;
+    const std::size_t lines = starts.size();
+    std::vector<scan_line>& out = ws_.scan_lines;
+    out.resize(lines);
+    auto line_end = [&](std::size_t i) { return i + 1 < lines ? starts[i + 1] - 1 : size; };
+    auto indent_of = [&](std::size_t i, std::size_t end) {
+      std::size_t p = starts[i];
+      while (p < end && s[p] == ' ') ++p;
+      return p;
+    };
+    for (std::size_t i = 0; i < lines;) {
+      scan_line& l = out[i];
+      l = {};
+      const std::size_t from = starts[i], end = line_end(i);
+      std::size_t p = indent_of(i, end);
+      l.indent = static_cast<std::uint32_t>(p - from);
+      ++i;
+      if (p == end) {
+        l.blank = true;
+        continue;
+      }
+      if (l.indent == 0 && end - p >= 3 &&
+          (std::memcmp(s + p, "---", 3) == 0 || std::memcmp(s + p, "...", 3) == 0))
+        return false;
+      if (s[p] == '-' && (p + 1 == end || s[p + 1] == ' ')) {
+        l.dash = true;
+        while (++p < end && s[p] == ' ') {
+        }
+        if (p == end) {
+          // An empty item, unless its node is on the lines below.
+          std::size_t k = i;
+          while (k < lines && indent_of(k, line_end(k)) == line_end(k)) ++k;
+          if (k < lines && indent_of(k, line_end(k)) - starts[k] > l.indent) return false;
+          l.content = static_cast<std::uint32_t>(p - from);
+          continue;
+        }
+      }
+      l.content = static_cast<std::uint32_t>(p - from);
+      bool block = false;
+      const char c = s[p];
+      bool plain_start = true;
+      switch (c) {
+        case '"': case '\'': case '[': case '{': case '|': case '>': case '&': case '*': case '!': case '%':
+        case '@': case '`': case '?': case ',': case ']': case '}': case ':':
+          plain_start = false;
+          break;
+        case '-': plain_start = !(p + 1 == end || s[p + 1] == ' '); break;
+        default: break;
+      }
+      std::size_t colon = end;
+      if (plain_start) {
+        // The first `:` followed by a space or the line's end, eight bytes a step.
+        std::size_t q = p;
+        while (q < end) {
+          std::size_t at = end;
+          if (q + 8 <= size) {
+            const std::uint64_t m = core::bytes_equal(core::word_at(s + q), ':');
+            if (m == 0) {
+              q += 8;
+              continue;
+            }
+            at = q + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+          } else {
+            if (const void* hit = std::memchr(s + q, ':', end - q))
+              at = static_cast<std::size_t>(static_cast<const char*>(hit) - s);
+          }
+          if (at >= end) break;
+          if (at + 1 == end || s[at + 1] == ' ') {
+            colon = at;
+            break;
+          }
+          q = at + 1;
+        }
+      }
+      // A block scalar's parent column: its key's, else its `-`'s.
+      const std::uint32_t parent = colon < end || !l.dash ? l.content : l.indent;
+      if (colon < end) {
+        l.key_end = static_cast<std::uint32_t>(colon - from);
+        std::size_t v = colon + 1;
+        while (v < end && s[v] == ' ') ++v;
+        if (v == end) l.value_below = true;
+        else if (!ends_on_line(s, v, end, block)) return false;
+      } else {
+        if (!ends_on_line(s, p, end, block)) return false;
+        if (block && !l.dash) return false;  // below its key: the parent's column is not on this line
+      }
+      if (!block) continue;
+      // The block scalar's lines: from the first non-empty one's indentation
+      // (above the parent's) on, as the reader takes them; they are not the
+      // structure's lines.
+      std::uint32_t widest_blank = 0;
+      while (i < lines) {
+        const std::size_t e = line_end(i);
+        const std::size_t q = indent_of(i, e);
+        if (q != e) break;
+        widest_blank = std::max(widest_blank, static_cast<std::uint32_t>(q - starts[i]));
+        out[i] = {};
+        out[i++].blank = true;
+      }
+      if (i == lines) break;
+      const auto content_indent = static_cast<std::uint32_t>(indent_of(i, line_end(i)) - starts[i]);
+      if (content_indent <= parent) continue;  // an empty block scalar
+      if (widest_blank > content_indent) return false;
+      while (i < lines) {
+        const std::size_t e = line_end(i);
+        const std::size_t q = indent_of(i, e);
+        if (q != e && q - starts[i] < content_indent) {
+          if (q - starts[i] > parent) return false;
+          break;
+        }
+        out[i] = {};
+        out[i++].blank = true;
+      }
+    }
+    return true;
+  }
+
+  std::uint32_t line_offset(std::size_t i) const {
+    return i < ws_.line_starts.size() ? ws_.line_starts[i] : static_cast<std::uint32_t>(text_.size());
+  }
+  std::string_view key_on(std::size_t i) const {
+    const scan_line& l = ws_.scan_lines[i];
+    std::string_view k = text_.substr(ws_.line_starts[i] + l.content, l.key_end - l.content);
+    while (!k.empty() && k.back() == ' ') k.remove_suffix(1);
+    return k;
+  }
+
+  // Looks the part [line a, line b) up as write_part would, written as `t`.
+  bool held(std::size_t a, std::size_t b, const type_node& t, int insert, bool proxy, standin& out) {
+    const std::uint32_t from = line_offset(a), to = line_offset(b);
+    if (to <= from || to - from > memo_part_limit) return false;
+    const bool was = proxy_;
+    proxy_ = proxy;
+    std::uint32_t base = 0;
+    const bool keyed = memo_key(text_.substr(from, to - from), t, insert, base);
+    proxy_ = was;
+    if (!keyed) return false;
+    const auto* e = memo_find(hash_of(memo_key_view()));
+    if (!e) return false;
+    out.from = from;
+    out.to = to;
+    out.type = &t;
+    out.insert = insert;
+    out.proxy = proxy;
+    out.slot = static_cast<std::uint32_t>(e - ws_.memo_table.data());
+    out.base = base;
+    out.generation = ws_.memo_generation;
+    out.line = static_cast<std::uint32_t>(a + 1);
+    return true;
+  }
+
+  // The next line after `i` (before `end`) that is not blank, else `end`.
+  std::size_t next_shape(std::size_t i, std::size_t end) const {
+    while (++i < end && ws_.scan_lines[i].blank) {
+    }
+    return i;
+  }
+
+  // The children of a collection whose lines are (first, end): lines at
+  // column `col` that are `dash` items (else keys), each child to the next.
+  // `each(line, next)` is called for each; false: a line the scan is not sure of.
+  template <class F>
+  bool children(std::size_t first, std::size_t end, std::uint32_t col, bool dash, F&& each) {
+    const auto& L = ws_.scan_lines;
+    std::size_t at = first;
+    for (std::size_t i = next_shape(first, end);; i = next_shape(i, end)) {
+      if (i < end) {
+        const scan_line& l = L[i];
+        if (l.indent > col) continue;
+        if (l.indent < col) return false;
+        if (dash ? !l.dash : l.dash) {
+          if (!dash) continue;  // an indentless list of the member before
+          return false;
+        }
+        if (!dash && !l.key_end) return false;
+      }
+      if (!each(at, i)) return false;
+      if (i >= end) return true;
+      at = i;
+    }
+  }
+
+  // A member part (the key line `a`, to line `b`) of a mapping written as `t`
+  // at `depth`: held, or its own parts looked at (depth 2).
+  bool member_parts(std::size_t a, std::size_t b, const type_node& t, int depth, bool proxy) {
+    const std::string_view key = key_on(a);
+    if (has_hole_marker(key)) return true;
+    const type_node* ft = t.elem;
+    std::string_view name = key;
+    if (t.t == field_type::object) {
+      const k8s::field_desc* f = t.find(key);
+      if (!f) return true;
+      ft = f->type;
+      name = f->name;
+    } else if (t.t != field_type::map) {
+      return true;
+    }
+    // What is read besides write_part's copy stays: a name (is_named,
+    // name_of) and a container's args and resources (scan_proxy).
+    if (name == "name" || (depth == 2 && t.name == "Container" && (name == "args" || name == "resources")))
+      return true;
+    const int insert = depth == 2 && proxy && t.name == "Container"
+                           ? (name == "env" ? static_cast<int>(insert_point::env_items)
+                              : name == "volumeMounts" ? static_cast<int>(insert_point::mounts_items)
+                              : name == "args" ? static_cast<int>(insert_point::args_items) : -1)
+                           : -1;
+    standin s;
+    const scan_line& l = ws_.scan_lines[a];
+    if (held(a, b, *ft, insert, proxy, s)) {
+      s.column = l.key_end + 3;
+      s.keep = l.key_end + 1;
+      ws_.standins.push_back(s);
+      return true;
+    }
+    if (depth != 2 || !l.value_below) return true;
+    const std::size_t c = next_shape(a, b);
+    if (c >= b) return true;
+    const scan_line& first = ws_.scan_lines[c];
+    if (first.dash) {
+      if (ft->t != field_type::list) return true;
+      return children(a, b, first.indent, true, [&](std::size_t i, std::size_t next) {
+        if (i == a) return true;
+        standin item;
+        if (held(i, next, *ft->elem, -1, proxy, item)) {
+          item.column = ws_.scan_lines[i].indent + 3;
+          item.keep = ws_.scan_lines[i].indent + 1;
+          ws_.standins.push_back(item);
+        }
+        return true;
+      });
+    }
+    if (!first.key_end || (ft->t != field_type::object && ft->t != field_type::map)) return true;
+    return children(a, b, first.indent, false, [&](std::size_t i, std::size_t next) {
+      return i == a || member_parts(i, next, *ft, 3, proxy);
+    });
+  }
+
+  // A top-level list item (lines [a, b)) written as `t`: held (kept whole
+  // when its first line is `- name: <value>`, which run() reads), or its members.
+  bool item_parts(std::size_t a, std::size_t b, const type_node& t, bool in_containers) {
+    const scan_line& l = ws_.scan_lines[a];
+    const bool named = l.key_end && !l.value_below && key_on(a) == "name";
+    std::string_view value;
+    if (named) {
+      const std::size_t v0 = line_offset(a) + l.key_end + 1;
+      const std::size_t v1 = a + 1 < ws_.line_starts.size() ? line_offset(a + 1) - 1 : text_.size();
+      value = text_.substr(v0, v1 - v0);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    }
+    const bool proxy = in_containers && named && value == "istio-proxy";
+    standin s;
+    // The name is the item's whole first member when the next line is not
+    // more indented than it (no plain scalar's continuation).
+    const std::size_t n = next_shape(a, b);
+    if (named && !proxy && (n >= b || ws_.scan_lines[n].indent <= l.content) && held(a, b, t, -1, false, s)) {
+      s.column = l.content + 1;
+      s.keep = static_cast<std::uint32_t>(
+          (a + 1 < ws_.line_starts.size() ? line_offset(a + 1) - 1 : text_.size()) - line_offset(a));
+      ws_.standins.push_back(s);
+      return true;
+    }
+    if (!l.key_end || (t.t != field_type::object && t.t != field_type::map)) return true;
+    // The item's mapping: its first key on the `- ` line, the others below at its column.
+    bool first = true;
+    return children(a, b, l.content, false, [&](std::size_t i, std::size_t next) {
+      if (i == a && !first) return true;
+      first = false;
+      return member_parts(i, next, t, 2, proxy);
+    });
+  }
+
+  // Finds the parts the memo holds (ws_.standins, in line order) and writes
+  // the text to read without them (ws_.cut). False: none, or the scan is not
+  // sure of the text; the whole text is read.
+  bool find_held_parts() {
+    ws_.standins.clear();
+    if (!scan_shapes()) return false;
+    const auto& L = ws_.scan_lines;
+    const std::size_t lines = L.size();
+    std::size_t i = L.empty() || !L[0].blank ? 0 : next_shape(0, lines);
+    if (i >= lines || L[i].indent != 0 || L[i].dash || !L[i].key_end) return false;
+    const type_node& spec = k8s::sidecar_spec();
+    while (i < lines) {
+      // A top-level entry: to the next line at column 0 that is not `- `.
+      std::size_t j = next_shape(i, lines);
+      while (j < lines && (L[j].indent != 0 || L[j].dash)) j = next_shape(j, lines);
+      if (j < lines && !L[j].key_end) return false;
+      const k8s::field_desc* f = spec.find(key_on(i));
+      if (f && L[i].value_below &&
+          (f->name == "containers" || f->name == "initContainers" || f->name == "volumes" ||
+           f->name == "imagePullSecrets")) {
+        const std::size_t k = next_shape(i, j);
+        if (k < j && L[k].dash) {
+          const bool in_containers = f->name == "containers";
+          if (!children(i, j, L[k].indent, true, [&](std::size_t a, std::size_t b) {
+                return a == i || item_parts(a, b, *f->type->elem, in_containers);
+              }))
+            return false;
+        }
+      }
+      i = j;
+    }
+    if (ws_.standins.empty()) return false;
+    // The cut text: each held part's first line up to its key's `:` or its
+    // `- ` (a top-level item's whole), then ` []`, then a line break for
+    // each of its other lines, so that every other node keeps its line and column.
+    std::string& cut = ws_.cut;
+    cut.clear();
+    std::size_t at = 0;
+    for (const standin& s : ws_.standins) {
+      cut.append(text_, at, s.from + s.keep - at);
+      if (s.column > s.keep + 1) cut += " []";
+      cut += '\n';
+      const std::size_t first_line = s.line - 1;
+      std::size_t last = first_line;
+      while (last + 1 < ws_.line_starts.size() && ws_.line_starts[last + 1] < s.to) ++last;
+      cut.append(last - first_line, '\n');
+      at = s.to;
+    }
+    cut.append(text_, at);
+    for (std::size_t k = 0; k < ws_.standins.size(); ++k)
+      ws_.scan_lines[ws_.standins[k].line - 1].standin = static_cast<std::uint32_t>(k + 1);
+    return true;
+  }
+
   // write(), or the JSON kept for a part with the same key: `at` is the node's
   // part of the text (empty: no memo), `depth` the part's (memo_depth at most).
   bool write_part(const ynode& n, const type_node& t, builder& b, const field_path& path, region at, int depth,
                   std::optional<insert_point> insert = std::nullopt) {
+    if (cut_) {
+      if (const auto* s = standin_at(n)) {
+        // A part whose text was not read: copied from the entry the scan found
+        // for the same part, type, insert point and container, if the memo
+        // still holds it; else the compile starts over from the whole text.
+        if (s->from != at.from || s->to != at.to || s->type != &t || s->insert != (insert ? static_cast<int>(*insert) : -1) ||
+            s->proxy != proxy_ || depth > memo_depth || s->generation != ws_.memo_generation)
+          return false;
+        ++ws_.memo_hits;
+        replay(ws_.memo_table[s->slot], s->base, b);
+        return true;
+      }
+    }
     std::uint32_t base = 0;
     if (!memo_ || !at.ok() || depth > memo_depth || at.to - at.from > memo_part_limit ||
         !memo_key(text_.substr(at.from, at.to - at.from), t, insert ? static_cast<int>(*insert) : -1, base))
@@ -694,9 +1149,10 @@ class compiler {
     return write(n, t, b, path, at, depth);
   }
 
-  static bool is_named(const ynode& item, std::string_view name) {
+  bool is_named(const ynode& item, std::string_view name) {
     if (!item.is_mapping()) return false;
     const ynode n = item.find("name");
+    if (cut_ && standin_at(n)) redo_ = true;
     return is_scalar(n) && n.text() == name;
   }
 
@@ -745,7 +1201,10 @@ class compiler {
     value_ref r;
     if (!item.is_mapping()) return r;
     for (const auto kv : item.entries()) {
-      if (key_text(kv.key) == "name") return ref_of(kv.value, field_type::string);
+      if (key_text(kv.key) == "name") {
+        if (cut_ && standin_at(kv.value)) redo_ = true;
+        return ref_of(kv.value, field_type::string);
+      }
       if (!has_hole_marker(key_text(kv.key))) continue;
       const auto& key = split(key_text(kv.key));
       if (key.size() == 1 && key[0].is_hole && rendered_.holes[key[0].hole].structured) {
@@ -1254,6 +1713,9 @@ class compiler {
   bool proxy_ = false;
   std::size_t memo_limit_ = 0;
   bool memo_ = false;
+  bool skip_held_ = false;
+  bool cut_ = false;   // the reader read ws_.cut, not the rendered text
+  bool redo_ = false;  // a stand-in was met where its text is needed
   std::string_view text_ = rendered_.text;
 };
 
@@ -1396,17 +1858,30 @@ std::size_t shared_variant_text::heap_bytes() const noexcept {
 
 bool compile_sidecar(const tmpl::program& program, const tmpl::render_result& rendered, sidecar_variant& out,
                      std::string& error, compile_workspace& workspace, const shared_variant_text* shared) {
-  out = sidecar_variant{};
   compile_workspace::scratch& ws = workspace.store();
-  ws.pool.clear();
-  ws.side.clear();
-  ws.segments.clear();
-  ws.keys.clear();
-  for (auto& l : ws.lists) l.clear();
-  ws.members.clear();
-  compiler c(program, rendered, out, error, ws, workspace.collect_warnings,
-             workspace.memo_parts ? workspace.memo_limit : 0);
-  if (!c.run()) return false;
+  auto compile = [&](bool skip_held, bool& cut) {
+    out = sidecar_variant{};
+    ws.pool.clear();
+    ws.side.clear();
+    ws.segments.clear();
+    ws.keys.clear();
+    for (auto& l : ws.lists) l.clear();
+    ws.members.clear();
+    compiler c(program, rendered, out, error, ws, workspace.collect_warnings,
+               workspace.memo_parts ? workspace.memo_limit : 0, skip_held);
+    const bool ok = c.run();
+    cut = c.cut();
+    return ok;
+  };
+  bool cut = false;
+  if (!compile(workspace.skip_copied_parts, cut)) {
+    if (!cut) return false;
+    // The cut text failed, or met a stand-in it could not copy: the whole
+    // text's compile decides (and spells any error).
+    ++ws.cut_redos;
+    error.clear();
+    if (!compile(false, cut)) return false;
+  }
   if (ws.pool.size() + ws.side.size() >= shared_text_bit || rendered.holes.size() >= segment_field_limit ||
       ws.keys.size() >= segment_field_limit) {
     error = "the rendered sidecar is too large: 8 MiB of JSON text or more, or 16 Mi pod values or keys";

@@ -132,8 +132,13 @@ TEST(part_memo, a_warm_memo_gives_the_full_compiles_variant_on_every_shape_of_th
   // mostly copied.
   EXPECT_GT(memo.memo_hits(), 10 * memo.memo_misses()) << memo.memo_hits() << " / " << memo.memo_misses();
   std::cout << "parts copied " << memo.memo_hits() << ", written " << memo.memo_misses() << ", memo emptied "
-            << memo.memo_clears() << " times, " << memo.memo_bytes() << " bytes\n";
+            << memo.memo_clears() << " times, " << memo.memo_bytes() << " bytes; read cut " << memo.cut_compiles()
+            << " times, started over " << memo.cut_redos() << " times\n";
   EXPECT_LE(memo.memo_bytes(), memo.memo_limit + 64 * 1024);
+  // And the parts it held were not read (the text read was cut), but for a
+  // few compiles that met a part the memo had let go of since the scan.
+  EXPECT_GT(memo.cut_compiles(), 9'000u);
+  EXPECT_LT(memo.cut_redos(), 100u);
 }
 
 TEST(part_memo, a_memo_emptied_over_and_over_gives_the_same_variants) {
@@ -249,6 +254,155 @@ TEST(part_memo, text_that_only_starts_like_a_marker_is_not_read_as_a_hole) {
     described.push_back(describe(a));
   }
   EXPECT_NE(described[0], described[1]);  // the two names compile differently
+}
+
+
+// ---- Reading without the parts the memo holds (skip_copied_parts) ----
+
+// Renders `text` once for each value of the annotation `k` and compiles each
+// render with one memo kept across them (the held parts cut from what is
+// read) and with a full compile: the two give the same variant, or fail with
+// the same message. Returns the full compile's error of each render ("" when
+// it compiled).
+std::vector<std::string> compare_renders(const std::string& text, std::initializer_list<const char*> ks,
+                                         patch::compile_workspace& memo) {
+  renderer r(text);
+  patch::compile_workspace full;
+  full.collect_warnings = memo.collect_warnings = false;
+  full.memo_parts = false;
+  std::vector<std::string> errors;
+  for (const char* k : ks) {
+    json pod = json::parse(R"({"metadata":{"name":"p","annotations":{"v":"img"}},"spec":{"containers":[{"name":"app"}]}})");
+    pod["metadata"]["annotations"]["k"] = k;
+    tmpl::render_result rendered;
+    EXPECT_TRUE(r.render(pod, rendered)) << k;
+    patch::sidecar_variant a, b;
+    std::string error_a, error_b;
+    const bool ok_a = patch::compile_sidecar(*r.program, rendered, a, error_a, full);
+    const bool ok_b = patch::compile_sidecar(*r.program, rendered, b, error_b, memo);
+    EXPECT_EQ(ok_a, ok_b) << k << ": " << error_a << " / " << error_b;
+    EXPECT_EQ(error_a, error_b) << k;
+    if (ok_a && ok_b) {
+      EXPECT_EQ(describe(a), describe(b)) << "k=" << k << "\n" << rendered.text;
+    }
+    errors.push_back(ok_a ? std::string() : error_a);
+  }
+  return errors;
+}
+
+// The proxy-like container all the cases below share: parts the memo holds
+// from the first render are cut from the later ones' reading.
+const char* const container_head =
+    "initContainers:\n"
+    "- name: a\n"
+    "  image: \"[[ index .ObjectMeta.Annotations `v` ]]\"\n";
+
+TEST(part_memo_cut, held_parts_are_cut_and_a_part_that_differs_after_a_held_one_is_read) {
+  // The item differs between renders only in its last member (after the
+  // scan's boundary of the members before it): the item is read, its held
+  // members are not.
+  const std::string text = std::string(container_head) +
+                           "  workingDir: /w\n"
+                           "  resources:\n"
+                           "    limits:\n"
+                           "      cpu: 100m\n"
+                           "  ports:\n"
+                           "  - containerPort: 1\n"
+                           "  - containerPort: 2\n"
+                           "  stdin: [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]true[[ else ]]false[[ end ]]\n"
+                           "volumes:\n"
+                           "- name: v\n"
+                           "  emptyDir: {}\n";
+  patch::compile_workspace memo;
+  compare_renders(text, {"1", "2", "1", "2"}, memo);
+  EXPECT_GT(memo.cut_compiles(), 0u);
+  EXPECT_EQ(memo.cut_redos(), 0u);
+}
+
+TEST(part_memo_cut, a_block_scalar_in_a_held_part) {
+  const std::string text = std::string(container_head) +
+                           "  env:\n"
+                           "  - name: A\n"
+                           "    value: |\n"
+                           "      text\n"
+                           "\n"
+                           "        - name: B\n"
+                           "      more: x\n"
+                           "  - name: C\n"
+                           "    value: >-\n"
+                           "      folded\n"
+                           "      text\n"
+                           "  stdin: [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]true[[ else ]]false[[ end ]]\n";
+  patch::compile_workspace memo;
+  compare_renders(text, {"1", "2", "1"}, memo);
+  EXPECT_GT(memo.cut_compiles(), 0u);
+}
+
+// A double-quoted scalar whose lines go on below at its key's column: the
+// reader reads them into the scalar, so the scan must not take the member
+// lines among them (held from the first render) for members.
+TEST(part_memo_cut, a_quoted_scalar_over_several_lines) {
+  const std::string text = std::string(container_head) +
+                           "  command:\n"
+                           "  - [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]x[[ else ]]\"x[[ end ]]\n"
+                           "  workingDir: /w\n"
+                           "  stdin: true[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][[ else ]]\"[[ end ]]\n";
+  patch::compile_workspace memo;
+  const auto errors = compare_renders(text, {"1", "2"}, memo);
+  EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+}
+
+TEST(part_memo_cut, a_single_quoted_scalar_over_several_lines) {
+  const std::string text = std::string(container_head) +
+                           "  command:\n"
+                           "  - [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]x[[ else ]]'x[[ end ]]\n"
+                           "  workingDir: /w\n"
+                           "  stdin: true[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][[ else ]]'[[ end ]]\n";
+  patch::compile_workspace memo;
+  const auto errors = compare_renders(text, {"1", "2"}, memo);
+  EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+}
+
+// A flow sequence over several lines, its lines below at its key's column.
+TEST(part_memo_cut, a_flow_collection_over_several_lines) {
+  const std::string text = std::string(container_head) +
+                           "  command: [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][][[ else ]][x,[[ end ]]\n"
+                           "  workingDir: /w\n"
+                           "  args: [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][][[ else ]]]"
+                           "[[ end ]]\n";
+  patch::compile_workspace memo;
+  compare_renders(text, {"1", "2", "1"}, memo);
+}
+
+// A comment line at column 0 between members: the reader skips it, the scan
+// gives up on any `#`.
+TEST(part_memo_cut, a_comment_between_held_parts) {
+  const std::string text = std::string(container_head) +
+                           "  workingDir: /w\n"
+                           "[[ if eq (index .ObjectMeta.Annotations `k`) `2` ]]# a comment\n[[ end ]]"
+                           "  resources:\n"
+                           "    limits:\n"
+                           "      cpu: 100m\n";
+  patch::compile_workspace memo;
+  compare_renders(text, {"1", "2", "1"}, memo);
+}
+
+// An error in a render whose parts are held: the message and its position
+// are the whole text's.
+TEST(part_memo_cut, an_error_after_held_parts_is_the_full_reads) {
+  const std::string text = std::string(container_head) +
+                           "  workingDir: /w\n"
+                           "  resources:\n"
+                           "    limits:\n"
+                           "      cpu: 100m\n"
+                           "[[ if eq (index .ObjectMeta.Annotations `k`) `2` ]]  stdin: notabool\n[[ end ]]"
+                           "[[ if eq (index .ObjectMeta.Annotations `k`) `3` ]]   bad: indentation\n[[ end ]]";
+  patch::compile_workspace memo;
+  const auto errors = compare_renders(text, {"1", "2", "3"}, memo);
+  EXPECT_EQ(errors[0], "");
+  EXPECT_NE(errors[1], "");
+  EXPECT_NE(errors[2], "");
+  EXPECT_GT(memo.cut_redos(), 0u);
 }
 
 }  // namespace
