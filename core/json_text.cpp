@@ -333,6 +333,65 @@ void append_in_style(std::string& out, std::string_view s) {
   sink.flush();
 }
 
+// Counts what would be written.
+class size_sink {
+ public:
+  std::size_t size() const noexcept { return used_; }
+  bool plain_block(const char*, std::size_t k) noexcept { return plain(nullptr, k); }
+  bool plain(const char*, std::size_t k) noexcept {
+    used_ += k;
+    return true;
+  }
+  bool piece(const char*, std::size_t k) noexcept { return plain(nullptr, k); }
+
+ private:
+  std::size_t used_ = 0;
+};
+
+template <escape_style Style>
+std::size_t size_in_style(std::string_view s) {
+  const std::size_t plain = plain_prefix<Style>(s);
+  if (plain == s.size()) return plain;
+  size_sink sink;
+  escape_into<Style>(sink, s, plain);
+  return plain + sink.size();
+}
+
+// Escapes again, as JSON, what the inner escape writes. The inner style's plain
+// bytes are plain ASCII to JSON too (json and json_html find a superset of
+// JSON's special bytes), so they pass straight on; its pieces are escape
+// sequences (ASCII, where only the backslash and the quote are special to JSON)
+// or well-formed UTF-8 sequences, which JSON keeps as they are.
+class reescape_sink {
+ public:
+  explicit reescape_sink(string_sink& out) noexcept : out_(out) {}
+  bool plain_block(const char* p, std::size_t k) { return out_.plain_block(p, k); }
+  bool plain(const char* p, std::size_t k) { return out_.plain(p, k); }
+  bool piece(const char* p, std::size_t k) {
+    char twice[16];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (p[i] == '"' || p[i] == '\\') twice[n++] = '\\';
+      twice[n++] = p[i];
+    }
+    return out_.piece(twice, n);
+  }
+
+ private:
+  string_sink& out_;
+};
+
+template <escape_style Inner>
+void append_twice_in_style(std::string& out, std::string_view s) {
+  const std::size_t plain = plain_prefix<Inner>(s);
+  out.append(s.data(), plain);
+  if (plain == s.size()) return;
+  string_sink sink(out);
+  reescape_sink twice(sink);
+  escape_into<Inner>(twice, s, plain);
+  sink.flush();
+}
+
 template <escape_style Style>
 bounded_escape_result bounded_in_style(char* out, std::size_t capacity, std::string_view s) noexcept {
   buffer_sink sink(out, capacity);
@@ -349,6 +408,21 @@ void append_escaped(std::string& out, std::string_view s, escape_style style) {
     case escape_style::log_text: return append_in_style<escape_style::log_text>(out, s);
     case escape_style::human: return append_in_style<escape_style::human>(out, s);
   }
+}
+
+std::size_t escaped_size(std::string_view s, escape_style style) {
+  switch (style) {
+    case escape_style::json: return size_in_style<escape_style::json>(s);
+    case escape_style::json_html: return size_in_style<escape_style::json_html>(s);
+    case escape_style::log_text: return size_in_style<escape_style::log_text>(s);
+    case escape_style::human: return size_in_style<escape_style::human>(s);
+  }
+  return 0;
+}
+
+void append_escaped_twice(std::string& out, std::string_view s, escape_style inner) {
+  if (inner == escape_style::json_html) return append_twice_in_style<escape_style::json_html>(out, s);
+  return append_twice_in_style<escape_style::json>(out, s);
 }
 
 bounded_escape_result escape_bounded(char* out, std::size_t capacity, std::string_view s,
