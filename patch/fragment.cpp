@@ -175,7 +175,8 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
     if (kv.value.is_null()) continue;
     const type_node* ft = t.elem;
     std::string_view key = kv.key;
-    if (t.t == field_type::object) {
+    const bool schema_name = t.t == field_type::object;
+    if (schema_name) {
       const k8s::field_desc* f = t.find(kv.key);
       if (!f) continue;
       ft = f->type;
@@ -186,8 +187,15 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
     if (forbidden.contains(key)) return typed_fail(error, origin, path, "sets '", key, "', which the template sets too");
     if (!first) out += ',';
     first = false;
-    append_json_string(out, key);
-    out += ':';
+    if (schema_name) {
+      // The schema's field names need no escaping (tests/patch/k8s_quantity_test.cpp holds every one to it).
+      out += '"';
+      out.append(key);
+      out += "\":";
+    } else {
+      append_json_string(out, key);
+      out += ':';
+    }
     const json_path child{path, key};
     if (!write_typed_json(kv.value, *ft, out, error, origin, &child)) return false;
   }

@@ -71,6 +71,10 @@ bool truth(const value& v) noexcept {
 }
 
 void print_value(const value& v, std::string& out) {
+  if (v.deferred) {  // a toJSON the trace left unmade (value::late_size) reaches here as a hole
+    v.deferred(v, out);
+    return;
+  }
   switch (v.k) {
     case kind::invalid: out += "<no value>"; break;
     case kind::nil: out += "<nil>"; break;

@@ -149,10 +149,10 @@ exec_result exec_raw(const world& w, const std::string& text, const std::string&
     if (v.late_size != 0) {
       // Text the trace left for the patch writer (a toJSON): its size counted as
       // output is the text's, and the writer's one-pass escape is the text escaped.
-      const std::string text = r.out.substr(before);
-      EXPECT_EQ(v.late_size, text.size()) << text;
+      const std::string printed = r.out.substr(before);
+      EXPECT_EQ(v.late_size, printed.size()) << printed;
       std::string escaped_once, escaped_here;
-      patch::append_json_escaped(escaped_once, text);
+      patch::append_json_escaped(escaped_once, printed);
       patch::write_to_json_escaped(v, escaped_here);
       EXPECT_EQ(escaped_here, escaped_once);
     }
