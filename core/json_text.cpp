@@ -333,6 +333,124 @@ void append_in_style(std::string& out, std::string_view s) {
   sink.flush();
 }
 
+// Counts what would be written.
+class size_sink {
+ public:
+  std::size_t size() const noexcept { return used_; }
+  bool plain_block(const char*, std::size_t k) noexcept { return plain(nullptr, k); }
+  bool plain(const char*, std::size_t k) noexcept {
+    used_ += k;
+    return true;
+  }
+  bool piece(const char*, std::size_t k) noexcept { return plain(nullptr, k); }
+
+ private:
+  std::size_t used_ = 0;
+};
+
+template <escape_style Style>
+std::size_t size_in_style(std::string_view s) {
+  const std::size_t plain = plain_prefix<Style>(s);
+  if (plain == s.size()) return plain;
+  size_sink sink;
+  escape_into<Style>(sink, s, plain);
+  return plain + sink.size();
+}
+
+#if defined(__SSE2__)
+// JSON's sizes counted 16 bytes at a time: a block of ASCII without control
+// bytes grows by one byte per quote or backslash and five per <, > or & (html);
+// a block with another special byte is counted up to it, and that byte (or its
+// UTF-8 sequence) as escape_into writes it.
+template <escape_style Style>
+std::size_t json_size_in_style(std::string_view s) {
+  static_assert(Style == escape_style::json || Style == escape_style::json_html);
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t size = 0, i = 0;
+  // Each byte's growth (1 for a quote or backslash, 5 for <, > or &), summed
+  // by _mm_sad_epu8 (the build's baseline has no popcount instruction).
+  const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  auto growth = [](__m128i grow) {
+    const __m128i sums = _mm_sad_epu8(grow, _mm_setzero_si128());
+    return static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) + static_cast<std::size_t>(_mm_extract_epi16(sums, 4));
+  };
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const auto other = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+    __m128i grow = _mm_and_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), _mm_set1_epi8(1));
+    if constexpr (Style == escape_style::json_html)
+      grow = _mm_or_si128(grow, _mm_and_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                                                           _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))),
+                                              _mm_set1_epi8(5)));
+    if (other == 0) {
+      size += 16 + growth(grow);
+      i += 16;
+      continue;
+    }
+    const unsigned k = static_cast<unsigned>(__builtin_ctz(other));
+    size += k + growth(_mm_and_si128(grow, _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(k)))));
+    i += k;
+    if (static_cast<unsigned char>(p[i]) >= 0x80) {
+      const std::size_t len = utf8_sequence_length(s, i);
+      const bool line_separator = Style == escape_style::json_html && len == 3 &&
+                                  static_cast<unsigned char>(p[i]) == 0xE2 &&
+                                  static_cast<unsigned char>(p[i + 1]) == 0x80 &&
+                                  (static_cast<unsigned char>(p[i + 2]) & 0xFE) == 0xA8;
+      if (len != 0 && !line_separator) {
+        size += len;
+        i += len;
+        continue;
+      }
+    }
+    const escape_piece e = escape_one(s, i, Style);
+    size += e.size;
+    i += e.consumed;
+  }
+  if (i == n) return size;
+  size_sink sink;
+  escape_into<Style>(sink, s, i);
+  return size + sink.size();
+}
+#endif
+
+// Escapes again, as JSON, what the inner escape writes. The inner style's plain
+// bytes are plain ASCII to JSON too (json and json_html find a superset of
+// JSON's special bytes), so they pass straight on; its pieces are escape
+// sequences (ASCII, where only the backslash and the quote are special to JSON)
+// or well-formed UTF-8 sequences, which JSON keeps as they are.
+class reescape_sink {
+ public:
+  explicit reescape_sink(string_sink& out) noexcept : out_(out) {}
+  bool plain_block(const char* p, std::size_t k) { return out_.plain_block(p, k); }
+  bool plain(const char* p, std::size_t k) { return out_.plain(p, k); }
+  bool piece(const char* p, std::size_t k) {
+    char twice[16];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (p[i] == '"' || p[i] == '\\') twice[n++] = '\\';
+      twice[n++] = p[i];
+    }
+    return out_.piece(twice, n);
+  }
+
+ private:
+  string_sink& out_;
+};
+
+template <escape_style Inner>
+void append_twice_in_style(std::string& out, std::string_view s) {
+  const std::size_t plain = plain_prefix<Inner>(s);
+  out.append(s.data(), plain);
+  if (plain == s.size()) return;
+  string_sink sink(out);
+  reescape_sink twice(sink);
+  escape_into<Inner>(twice, s, plain);
+  sink.flush();
+}
+
 template <escape_style Style>
 bounded_escape_result bounded_in_style(char* out, std::size_t capacity, std::string_view s) noexcept {
   buffer_sink sink(out, capacity);
@@ -349,6 +467,26 @@ void append_escaped(std::string& out, std::string_view s, escape_style style) {
     case escape_style::log_text: return append_in_style<escape_style::log_text>(out, s);
     case escape_style::human: return append_in_style<escape_style::human>(out, s);
   }
+}
+
+std::size_t escaped_size(std::string_view s, escape_style style) {
+  switch (style) {
+#if defined(__SSE2__)
+    case escape_style::json: return json_size_in_style<escape_style::json>(s);
+    case escape_style::json_html: return json_size_in_style<escape_style::json_html>(s);
+#else
+    case escape_style::json: return size_in_style<escape_style::json>(s);
+    case escape_style::json_html: return size_in_style<escape_style::json_html>(s);
+#endif
+    case escape_style::log_text: return size_in_style<escape_style::log_text>(s);
+    case escape_style::human: return size_in_style<escape_style::human>(s);
+  }
+  return 0;
+}
+
+void append_escaped_twice(std::string& out, std::string_view s, escape_style inner) {
+  if (inner == escape_style::json_html) return append_twice_in_style<escape_style::json_html>(out, s);
+  return append_twice_in_style<escape_style::json>(out, s);
 }
 
 bounded_escape_result escape_bounded(char* out, std::size_t capacity, std::string_view s,

@@ -51,6 +51,15 @@ inline void append_json_string(std::string& out, std::string_view s, bool html =
   out += '"';
 }
 
+// The size append_escaped(out, s, style) would append, without writing it.
+std::size_t escaped_size(std::string_view s, escape_style style);
+
+// Appends the JSON string content (escape_style::json) of the text that
+// append_escaped(s, inner) makes, in one pass and without making that text:
+// JSON text held in a JSON string (Istio's toJSON of the pod's metadata written
+// into an env value). `inner` is json or json_html.
+void append_escaped_twice(std::string& out, std::string_view s, escape_style inner);
+
 struct bounded_escape_result {
   std::size_t written = 0;  // bytes written to the buffer
   bool complete = false;    // all of `s` was written; false: cut at a clean boundary

@@ -7,6 +7,7 @@
 
 #include "core/yaml_scalar.hpp"
 #include "patch/json_text.hpp"
+#include "patch/template_data.hpp"
 
 namespace meshinject::patch {
 namespace {
@@ -174,7 +175,8 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
     if (kv.value.is_null()) continue;
     const type_node* ft = t.elem;
     std::string_view key = kv.key;
-    if (t.t == field_type::object) {
+    const bool schema_name = t.t == field_type::object;
+    if (schema_name) {
       const k8s::field_desc* f = t.find(kv.key);
       if (!f) continue;
       ft = f->type;
@@ -185,8 +187,15 @@ bool write_typed_members(simdjson::dom::object obj, const type_node& t, std::str
     if (forbidden.contains(key)) return typed_fail(error, origin, path, "sets '", key, "', which the template sets too");
     if (!first) out += ',';
     first = false;
-    append_json_string(out, key);
-    out += ':';
+    if (schema_name) {
+      // The schema's field names need no escaping (tests/patch/k8s_quantity_test.cpp holds every one to it).
+      out += '"';
+      out.append(key);
+      out += "\":";
+    } else {
+      append_json_string(out, key);
+      out += ':';
+    }
     const json_path child{path, key};
     if (!write_typed_json(kv.value, *ft, out, error, origin, &child)) return false;
   }
@@ -310,6 +319,11 @@ void end_members(std::string& out, std::size_t mark, std::size_t body_start, boo
 
 bool write_structured(const value& v, const type_node& t, std::string& out, std::string& scratch, std::string& error,
                       bool members, bool preceded, bool followed, const key_set& forbidden) {
+  if (v.late_size != 0) {
+    // Text the trace left unmade (a toJSON) is text here, as a scalar.
+    if (members) return typed_fail(error, v.origin, nullptr, "expected a JSON object");
+    return write_scalar_hole(v, t.t == field_type::object ? field_type::string : t.t, out, scratch, error);
+  }
   if (v.k == vkind::json) {
     if (members) {
       if (!v.j.is_object()) return typed_fail(error, v.origin, nullptr, "each entry must be a JSON object");
@@ -439,6 +453,8 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
         const value& h = holes[s.a];
         if (h.k == vkind::string) {
           append_json_escaped(out, h.s);
+        } else if (h.deferred == write_to_json) {
+          write_to_json_escaped(h, out);  // toJSON's text, made here escaped (value::late_size)
         } else {
           scratch.clear();
           print_hole(h, scratch);
@@ -463,7 +479,7 @@ bool emit_fragment(const fragment& f, const sidecar_variant& v, std::span<const 
           const value& h = holes[s.a];
           if (h.k == vkind::json) {
             write_json(h.j, out);
-          } else if (tmpl::is_string_map(h)) {
+          } else if (tmpl::is_string_map(h) && h.late_size == 0) {
             out += '{';
             for (std::int64_t k = 0; k < h.i; ++k) {
               if (k) out += ',';

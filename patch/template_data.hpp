@@ -73,5 +73,10 @@ bool is_config_value(const tmpl::value& v) noexcept;  // .Values/.MeshConfig/.Pr
 
 // toYaml's text of a value, in go-yaml's layout.
 void write_yaml(const tmpl::value& v, std::string& out);
+// toJSON's text of a string map whose items are in key order (the deferred
+// form fn_to_json leaves while tracing; see tmpl::value::late_size), and the
+// same text as the content of a JSON string, escaped in one pass.
+void write_to_json(const tmpl::value& v, std::string& out);
+void write_to_json_escaped(const tmpl::value& v, std::string& out);
 
 }  // namespace meshinject::patch

@@ -403,7 +403,11 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
   if (!step(pos)) return value{};
   cx_.pos_ = pos;
   value result = f.impl(cx_, a);  // the caller checks failed()
-  if (result.k == kind::string && !count_output(result.s.size(), pos)) return value{};
+  if (result.k == kind::string) {
+    if (!count_output(result.s.size(), pos)) return value{};
+  } else if (result.late_size != 0 && !count_output(result.late_size, pos)) {
+    return value{};
+  }
   return result;
 }
 
@@ -714,10 +718,15 @@ bool machine::emit_hole(const node& n, const value& dot) {
   const pipeline& p = *n.pipe;
   value v = p.structured ? eval_structure(p, dot) : eval_pipeline(p, dot);
   if (failed()) return false;
-  // A deferred value printed as text (through a variable, say): as Go prints it.
-  if (v.deferred && !p.structured) v = materialize(v);
+  // A deferred value printed as text (through a variable, say): as Go prints it;
+  // text the host writes itself (late_size) is left for it to make.
+  if (v.deferred && !p.structured && v.late_size == 0) v = materialize(v);
   // A memoized value is made once and may fill many holes: each counts.
-  if (v.k == kind::string && !count_output(v.s.size(), n.pos)) return false;
+  if (v.k == kind::string) {
+    if (!count_output(v.s.size(), n.pos)) return false;
+  } else if (v.late_size != 0 && !count_output(v.late_size, n.pos)) {
+    return false;
+  }
   state_->holes.push_back(v);
   return true;
 }

@@ -79,7 +79,11 @@ void print_value(const value& v, std::string& out) {
     case kind::floating: append_float(out, v.f); break;
     case kind::string: out.append(v.s); break;
     case kind::unknown: out += "<unknown>"; break;
-    default: v.type->print(v, out); break;
+    default:
+      // A toJSON the trace left unmade (value::late_size) reaches here as a hole.
+      if (v.deferred) v.deferred(v, out);
+      else v.type->print(v, out);
+      break;
   }
 }
 

@@ -48,6 +48,12 @@ using text_form = void (*)(const value& v, std::string& out);
 struct value {
   kind k = kind::invalid;
   bool b = false;
+  // With `deferred`, set by a function whose text the host can write itself from
+  // the structure, escaped as it goes (a toJSON): the size of that text, which
+  // counts as output. A hole that prints such a value keeps it unmade while
+  // tracing; every other use still turns it into text first. (In the padding:
+  // the value grows no larger.)
+  std::uint32_t late_size = 0;
   std::int64_t i = 0;
   double f = 0;
   std::string_view s;

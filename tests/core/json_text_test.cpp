@@ -13,6 +13,8 @@
 namespace {
 
 using meshinject::core::append_escaped;
+using meshinject::core::append_escaped_twice;
+using meshinject::core::escaped_size;
 using meshinject::core::escape_bounded;
 using meshinject::core::escape_style;
 using meshinject::core::quote_for_humans;
@@ -214,6 +216,40 @@ TEST(json_text, plain_shortcut_agrees_with_the_staged_escaper_at_every_length_an
         ASSERT_EQ(out, "kept:" + std::string(buf, r.written))
             << "style " << static_cast<int>(style) << " length " << len << " input " << k;
       }
+    }
+  }
+}
+
+// escaped_size counts what append_escaped writes, and append_escaped_twice writes
+// in one pass what escaping twice writes (the toJSON text of a pod's metadata
+// put into the patch as a JSON string), for every style, length and position of
+// every special byte, and for random text with invalid UTF-8.
+std::vector<std::string> every_position_inputs() {
+  std::vector<std::string> inputs;
+  for (std::size_t len = 0; len <= 40; ++len) {
+    std::string plain(len, 'x');
+    for (std::size_t k = 0; k < len; ++k) plain[k] = static_cast<char>('a' + k % 26);
+    inputs.push_back(plain);
+    for (std::size_t at = 0; at < len; ++at)
+      for (const std::string& piece : alphabet()) inputs.push_back(plain.substr(0, at) + piece + plain.substr(at + 1));
+  }
+  std::mt19937 rng(15);
+  for (int k = 0; k < 3000; ++k) inputs.push_back(random_text(rng, 60, false));
+  inputs.push_back(R"({"vol-1":{"name":"vol-1","hostPath":{"path":"/var/<run>&"}}})");
+  return inputs;
+}
+
+TEST(json_text, escaped_size_is_the_size_written) {
+  for (const std::string& in : every_position_inputs())
+    for (const escape_style style : all_styles) ASSERT_EQ(escaped_size(in, style), escaped(in, style).size()) << in;
+}
+
+TEST(json_text, escaping_twice_in_one_pass_equals_escaping_twice) {
+  for (const std::string& in : every_position_inputs()) {
+    for (const escape_style inner : {escape_style::json, escape_style::json_html}) {
+      std::string out = "kept:";
+      append_escaped_twice(out, in, inner);
+      ASSERT_EQ(out, "kept:" + escaped(escaped(in, inner), escape_style::json)) << in;
     }
   }
 }

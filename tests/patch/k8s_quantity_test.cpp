@@ -1,9 +1,14 @@
-// Kubernetes quantities in millis, read with std::from_chars (no locale).
+// Kubernetes quantities in millis, read with std::from_chars (no locale); and the
+// schema's field names, which the fragment writer puts into JSON unescaped.
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <optional>
+#include <set>
+#include <string>
+
+#include "core/json_text.hpp"
 
 #include "patch/k8s_schema.hpp"
 
@@ -40,6 +45,33 @@ TEST(k8s_quantity, rejects_what_is_not_a_quantity) {
     EXPECT_EQ(millis(bad), std::nullopt) << bad;
   EXPECT_EQ(millis("9E"), std::nullopt);  // beyond 2^63 millis
   EXPECT_TRUE(meshinject::patch::k8s::is_quantity("9E"));
+}
+
+void collect_field_names(const meshinject::patch::k8s::type_node* t,
+                         std::set<const meshinject::patch::k8s::type_node*>& seen, std::set<std::string>& names) {
+  if (t == nullptr || !seen.insert(t).second) return;
+  for (const auto& f : t->fields) {
+    names.insert(std::string(f.name));
+    collect_field_names(f.type, seen, names);
+  }
+  collect_field_names(t->elem, seen, names);
+}
+
+// write_typed_members writes a schema field's name between quotes as it is: a
+// name that JSON escapes would change it, so none may have one.
+TEST(k8s_schema, field_names_need_no_json_escaping) {
+  namespace k8s = meshinject::patch::k8s;
+  std::set<const k8s::type_node*> seen;
+  std::set<std::string> names;
+  collect_field_names(&k8s::sidecar_spec(), seen, names);
+  collect_field_names(&k8s::pod(), seen, names);
+  EXPECT_GT(names.size(), 100u);
+  EXPECT_TRUE(names.count("secretName") && names.count("mountPath") && names.count("readOnly"));
+  for (const std::string& name : names) {
+    std::string escaped;
+    meshinject::core::append_escaped(escaped, name, meshinject::core::escape_style::json);
+    EXPECT_EQ(escaped, name);
+  }
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "core/mesh_config.hpp"
 #include "patch/admission.hpp"
 #include "patch/injector.hpp"
+#include "patch/json_text.hpp"
 #include "patch/template_data.hpp"
 #include "tests/support/engine_fixture.hpp"
 
@@ -142,8 +143,19 @@ exec_result exec_raw(const world& w, const std::string& text, const std::string&
     const std::size_t close = t.find(tmpl::hole_close, digits);
     const std::size_t n = std::stoul(t.substr(digits, close - digits));
     const tmpl::value& v = state.holes.at(n);
+    const std::size_t before = r.out.size();
     if (v.k == tmpl::kind::string) r.out.append(v.s);
     else tmpl::print_value(v, r.out);
+    if (v.late_size != 0) {
+      // Text the trace left for the patch writer (a toJSON): its size counted as
+      // output is the text's, and the writer's one-pass escape is the text escaped.
+      const std::string printed = r.out.substr(before);
+      EXPECT_EQ(v.late_size, printed.size()) << printed;
+      std::string escaped_once, escaped_here;
+      patch::append_json_escaped(escaped_once, printed);
+      patch::write_to_json_escaped(v, escaped_here);
+      EXPECT_EQ(escaped_here, escaped_once);
+    }
     pos = close + tmpl::hole_close.size();
     if (rendered.holes[n].structured && t.compare(pos, 3, ": ~") == 0) pos += 3;
   }

@@ -37,7 +37,10 @@ using mt::json;
 std::string describe(const tmpl::value& v) {
   std::string out = std::to_string(static_cast<int>(v.k)) + "|" + std::to_string(v.b) + "|" + std::to_string(v.i) +
                     "|" + std::to_string(v.f) + "|" + std::string(v.s) + "|" + std::string(v.origin) + "|";
-  out += std::to_string(reinterpret_cast<std::uintptr_t>(v.p)) + "|" +
+  // Items a toJSON sorted into its trace's own arena (value::late_size): compared
+  // by their text below, as strings are, not by where they lie.
+  out += (v.late_size != 0 ? "late " + std::to_string(v.late_size)
+                           : std::to_string(reinterpret_cast<std::uintptr_t>(v.p))) + "|" +
          std::to_string(reinterpret_cast<std::uintptr_t>(v.aux)) + "|" +
          std::to_string(reinterpret_cast<std::uintptr_t>(v.type)) + "|" + (v.deferred ? "deferred|" : "|");
   tmpl::print_value(v, out);
