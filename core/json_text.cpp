@@ -271,6 +271,18 @@ class buffer_sink {
   std::size_t used_ = 0;
 };
 
+// The length of the UTF-8 sequence at s[i] that `Style` copies as it is, or 0
+// when it is escaped instead (ill-formed, or U+2028/U+2029 under json_html).
+template <escape_style Style>
+[[gnu::always_inline]] inline std::size_t copied_utf8_length(std::string_view s, std::size_t i) noexcept {
+  const std::size_t len = utf8_sequence_length(s, i);
+  const bool line_separator = Style == escape_style::json_html && len == 3 &&
+                              static_cast<unsigned char>(s[i]) == 0xE2 &&
+                              static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                              (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8;
+  return line_separator ? 0 : len;
+}
+
 // Inlined into each caller, so the sink's position stays in a register rather
 // than being stored and reloaded through a reference at every piece.
 template <escape_style Style, typename Sink>
@@ -302,12 +314,8 @@ template <escape_style Style, typename Sink>
       continue;
     }
     if (static_cast<unsigned char>(p[i]) >= 0x80) {  // well-formed UTF-8 is copied as it is
-      const std::size_t len = utf8_sequence_length(s, i);
-      const bool line_separator = Style == escape_style::json_html && len == 3 &&
-                                  static_cast<unsigned char>(p[i]) == 0xE2 &&
-                                  static_cast<unsigned char>(p[i + 1]) == 0x80 &&
-                                  (static_cast<unsigned char>(p[i + 2]) & 0xFE) == 0xA8;
-      if (len != 0 && !line_separator) {
+      const std::size_t len = copied_utf8_length<Style>(s, i);
+      if (len != 0) {
         if (!sink.piece(p + i, len)) return false;
         i += len;
         continue;
@@ -394,12 +402,8 @@ std::size_t json_size_in_style(std::string_view s) {
     size += k + growth(_mm_and_si128(grow, _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(k)))));
     i += k;
     if (static_cast<unsigned char>(p[i]) >= 0x80) {
-      const std::size_t len = utf8_sequence_length(s, i);
-      const bool line_separator = Style == escape_style::json_html && len == 3 &&
-                                  static_cast<unsigned char>(p[i]) == 0xE2 &&
-                                  static_cast<unsigned char>(p[i + 1]) == 0x80 &&
-                                  (static_cast<unsigned char>(p[i + 2]) & 0xFE) == 0xA8;
-      if (len != 0 && !line_separator) {
+      const std::size_t len = copied_utf8_length<Style>(s, i);
+      if (len != 0) {
         size += len;
         i += len;
         continue;
