@@ -21,6 +21,23 @@ inline std::uint64_t word_at(const char* p) noexcept {
   return w;
 }
 
+// Up to seven bytes at `p` in one word, for tests that look at every byte but
+// not at their order: two overlapping four-byte loads cover four to seven, the
+// first, middle and last byte cover one to three; the word's other bytes are
+// `filler`'s. (Host byte order: no mask may name a position in it.)
+inline std::uint64_t short_word_at(const char* p, std::size_t n, std::uint64_t filler) noexcept {
+  if (n >= 4) {
+    std::uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    return first | (std::uint64_t{last} << 32);
+  }
+  if (n == 0) return filler;
+  return (filler & ~std::uint64_t{0xffffff}) | static_cast<unsigned char>(p[0]) |
+         (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+         (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+}
+
 // The high bit of each byte of `w` that equals `c`, and possibly of a byte
 // above such a byte (a borrow): use it only to test that none does.
 constexpr std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) noexcept {

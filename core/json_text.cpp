@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/byte_words.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -94,16 +96,8 @@ inline bool short_run_is_plain(const char* p, std::size_t n) noexcept {
   if (n >= 8) {
     std::memcpy(&first, p, 8);
     std::memcpy(&last, p + n - 8, 8);
-  } else if (n >= 4) {
-    std::uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    first = a | (std::uint64_t{b} << 32);
-  } else if (n > 0) {
-    // One, two or three bytes: the first, the middle and the last cover them.
-    first = (filler & ~std::uint64_t{0xffffff}) | static_cast<unsigned char>(p[0]) |
-            (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
-            (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+  } else {
+    first = core::short_word_at(p, n, filler);
   }
   alignas(16) char block[16];
   std::memcpy(block, &first, 8);

@@ -60,21 +60,9 @@ constexpr std::uint64_t pointer_bytes(std::uint64_t x) noexcept {
   return core::bytes_equal(x, '~') | core::bytes_equal(x, '/');
 }
 
-// The up to seven bytes of a short key as one word: its first and last four
-// overlapping, or (up to three) its first, middle and last byte; the rest 'a'.
+// The up to seven bytes of a short key as one word, the rest 'a' (plain).
 std::uint64_t load_short(const char* p, std::size_t n) noexcept {
-  std::uint64_t x = core::byte_ones * 'a';
-  if (n >= 4) {
-    std::uint32_t first, last;
-    std::memcpy(&first, p, 4);
-    std::memcpy(&last, p + n - 4, 4);
-    x = first | (std::uint64_t{last} << 32);
-  } else if (n > 0) {
-    x = (x & ~std::uint64_t{0xffffff}) | static_cast<unsigned char>(p[0]) |
-        (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
-        (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
-  }
-  return x;
+  return core::short_word_at(p, n, core::byte_ones * 'a');
 }
 
 // The most any byte of `key` needs: nearly every key of a pod is plain, and
