@@ -338,29 +338,26 @@ TEST(part_memo_cut, a_block_scalar_in_a_held_part) {
   EXPECT_GT(memo.cut_compiles(), 0u);
 }
 
-// A double-quoted scalar whose lines go on below at its key's column: the
+// A quoted scalar (quote `q`) whose lines go on below at its key's column: the
 // reader reads them into the scalar, so the scan must not take the member
 // lines among them (held from the first render) for members.
-TEST(part_memo_cut, a_quoted_scalar_over_several_lines) {
+std::vector<std::string> compile_quoted_over_lines(char q) {
+  const std::string quote(1, q);
   const std::string text = std::string(container_head) +
                            "  command:\n"
-                           "  - [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]x[[ else ]]\"x[[ end ]]\n"
+                           "  - [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]x[[ else ]]" + quote + "x[[ end ]]\n"
                            "  workingDir: /w\n"
-                           "  stdin: true[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][[ else ]]\"[[ end ]]\n";
+                           "  stdin: true[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][[ else ]]" + quote + "[[ end ]]\n";
   patch::compile_workspace memo;
-  const auto errors = compare_renders(text, {"1", "2"}, memo);
-  EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+  return compare_renders(text, {"1", "2"}, memo);
+}
+
+TEST(part_memo_cut, a_quoted_scalar_over_several_lines) {
+  EXPECT_EQ(compile_quoted_over_lines('"'), (std::vector<std::string>{"", ""}));
 }
 
 TEST(part_memo_cut, a_single_quoted_scalar_over_several_lines) {
-  const std::string text = std::string(container_head) +
-                           "  command:\n"
-                           "  - [[ if eq (index .ObjectMeta.Annotations `k`) `1` ]]x[[ else ]]'x[[ end ]]\n"
-                           "  workingDir: /w\n"
-                           "  stdin: true[[ if eq (index .ObjectMeta.Annotations `k`) `1` ]][[ else ]]'[[ end ]]\n";
-  patch::compile_workspace memo;
-  const auto errors = compare_renders(text, {"1", "2"}, memo);
-  EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(compile_quoted_over_lines('\''), (std::vector<std::string>{"", ""}));
 }
 
 // A flow sequence over several lines, its lines below at its key's column.
