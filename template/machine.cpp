@@ -403,11 +403,7 @@ value machine::call(const function_entry& f, std::span<value> a, std::uint32_t p
   if (!step(pos)) return value{};
   cx_.pos_ = pos;
   value result = f.impl(cx_, a);  // the caller checks failed()
-  if (result.k == kind::string) {
-    if (!count_output(result.s.size(), pos)) return value{};
-  } else if (result.late_size != 0 && !count_output(result.late_size, pos)) {
-    return value{};
-  }
+  if (!count_value_output(result, pos)) return value{};
   return result;
 }
 
@@ -722,11 +718,7 @@ bool machine::emit_hole(const node& n, const value& dot) {
   // text the host writes itself (late_size) is left for it to make.
   if (v.deferred && !p.structured && v.late_size == 0) v = materialize(v);
   // A memoized value is made once and may fill many holes: each counts.
-  if (v.k == kind::string) {
-    if (!count_output(v.s.size(), n.pos)) return false;
-  } else if (v.late_size != 0 && !count_output(v.late_size, n.pos)) {
-    return false;
-  }
+  if (!count_value_output(v, n.pos)) return false;
   state_->holes.push_back(v);
   return true;
 }

@@ -89,6 +89,12 @@ class machine {
     if (output_ <= prog_.limits_.max_output_bytes) return true;
     return fail_bound(pos);
   }
+  // A value's text as output: a string's size, or the size of the text the
+  // host writes for it later (value::late_size); other values count nothing.
+  bool count_value_output(const value& v, std::uint32_t pos) {
+    if (v.k == kind::string) return count_output(v.s.size(), pos);
+    return v.late_size == 0 || count_output(v.late_size, pos);
+  }
   bool fail_bound(std::uint32_t pos);
 
  public:
