@@ -260,32 +260,24 @@ value fn_to_json(call_context& cx, std::span<value> a) {
   const core::label** sorted = cx.strings().allocate_array<const core::label*>(items.size());
   for (std::size_t k = 0; k < items.size(); ++k) sorted[k] = &items[k];
   std::sort(sorted, sorted + items.size(), [](auto* p, auto* q) { return p->key < q->key; });
+  core::label* in_order = cx.strings().allocate_array<core::label>(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) in_order[k] = *sorted[k];
+  value ordered = tmpl::string_map({in_order, items.size()}, true);
   if (cx.when() == call_context::phase::trace) {
     // The text goes into the patch as a JSON string: the fragment writer makes
     // it there, escaped once for both layers (write_to_json_escaped). Kept
     // here: the items in key order and the text's size, which counts as output.
-    core::label* in_order = cx.strings().allocate_array<core::label>(items.size());
     std::size_t size = 1 + items.size() * 6;  // {} and each item's "":"" and comma, less one comma
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      in_order[k] = *sorted[k];
+    for (std::size_t k = 0; k < items.size(); ++k)
       size += core::escaped_size(in_order[k].key, core::escape_style::json_html) +
               core::escaped_size(in_order[k].value, core::escape_style::json_html);
-    }
-    value out = tmpl::string_map({in_order, items.size()}, true);
-    out.deferred = write_to_json;
-    out.late_size = static_cast<std::uint32_t>(std::min<std::size_t>(size, std::numeric_limits<std::uint32_t>::max()));
-    return out;
+    ordered.deferred = write_to_json;
+    ordered.late_size = static_cast<std::uint32_t>(std::min<std::size_t>(size, std::numeric_limits<std::uint32_t>::max()));
+    return ordered;
   }
   std::string& out = cx.scratch(0);
   out.clear();
-  out += '{';
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    if (k) out += ',';
-    append_json_string(out, sorted[k]->key, true);
-    out += ':';
-    append_json_string(out, sorted[k]->value, true);
-  }
-  out += '}';
+  write_to_json(ordered, out);
   return cx.text(out);
 }
 
